@@ -1,0 +1,40 @@
+"""chainrule: backpropagation from first principles on NumPy.
+
+    >>> import chainrule as cr
+    >>> x = cr.tensor(3.0, requires_grad=True); y = cr.tensor(4.0, requires_grad=True)
+    >>> f = x * x * y + y + 2
+    >>> f.backward(); (f.item(), x.grad.item(), y.grad.item())
+    (42.0, 24.0, 10.0)
+"""
+from __future__ import annotations
+
+import numpy as _np
+
+from .backend import (get_default_dtype, set_default_dtype, manual_seed, get_rng_state,
+                      set_rng_state)
+from .tensor import Tensor
+from . import dtypes
+from .dtypes import (float16, half, float32, float64, double, int8, uint8, int16, short, int32,
+                     int64, long, bool_)
+from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from . import autograd, ops
+from .api import methods as _methods  # noqa: F401  (attaches Tensor operators and methods)
+from .api.creation import *  # noqa: F401,F403
+from .api.pointwise import *  # noqa: F401,F403
+from .api.reductions import *  # noqa: F401,F403
+from .api.shaping import *  # noqa: F401,F403
+from .api.shaping import is_tensor
+
+float = float32  # noqa: A001 - PyTorch's aliases
+int = int32  # noqa: A001
+bool = bool_  # noqa: A001
+
+__version__ = "0.1.0"
+
+
+def __getattr__(name):
+    # Subpackages that depend on optional pieces load on first use.
+    import importlib
+    if name in ("nn", "optim", "data", "train", "func", "io", "models"):
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

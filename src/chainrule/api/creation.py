@@ -1,0 +1,141 @@
+"""Tensor constructors with PyTorch's names and dtype rules; random ones draw from the one
+generator that :func:`chainrule.manual_seed` seeds."""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend, dtypes
+from ..tensor import Tensor
+from ._args import size_arg
+
+__all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange",
+           "linspace", "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like",
+           "full_like", "empty_like", "rand_like", "randn_like"]
+
+
+def _float_dtype(dtype) -> np.dtype:
+    return backend.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
+
+
+def _make(array, requires_grad: bool) -> Tensor:
+    t = Tensor._wrap(array, False, None)
+    if requires_grad:
+        t.requires_grad_(True)
+    return t
+
+
+def tensor(data, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """A new tensor holding a copy of ``data`` (an array keeps its dtype; Python floats get the
+    default dtype, Python ints int64)."""
+    if isinstance(data, Tensor):
+        data = data.data
+    arr = Tensor(data, dtype=dtype).data
+    if arr is data or (backend.is_array(data) and np.shares_memory(arr, data)):
+        arr = arr.copy()
+    return _make(arr, requires_grad)
+
+
+def as_tensor(data, dtype=None) -> Tensor:
+    """Like :func:`tensor` but shares memory with an array of the right dtype."""
+    if isinstance(data, Tensor):
+        return data if dtype is None else data.to(dtype)
+    return Tensor(data, dtype=dtype)
+
+
+def from_numpy(array: np.ndarray) -> Tensor:
+    """A tensor sharing memory with ``array`` and keeping its dtype."""
+    if not isinstance(array, np.ndarray):
+        raise TypeError(f"from_numpy: expected a numpy.ndarray, got {type(array).__name__}")
+    return Tensor._wrap(array, False, None)
+
+
+def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.zeros(size_arg(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.ones(size_arg(size), dtype=_float_dtype(dtype)), requires_grad)
+
+
+def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Like zeros (chainrule never hands out uninitialised memory)."""
+    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+
+
+def full(size, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    if dtype is None:
+        dtype = dtypes.scalar_dtype(fill_value)
+    return _make(np.full(size_arg((size,)), fill_value, dtype=dtypes.to_dtype(dtype)),
+                 requires_grad)
+
+
+def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    """[start, end) in steps of ``step``; int64 when all three are integers."""
+    if end is None:
+        start, end = 0, start
+    if dtype is None:
+        ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
+        dtype = np.int64 if ints else backend.get_default_dtype()
+    return _make(np.arange(start, end, step).astype(dtypes.to_dtype(dtype)), requires_grad)
+
+
+def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+
+
+def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+
+
+def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Uniform on [0, 1)."""
+    dt = _float_dtype(dtype)
+    return _make(backend.default_generator().random(size_arg(size), dtype=dt), requires_grad)
+
+
+def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal."""
+    dt = _float_dtype(dtype)
+    return _make(backend.default_generator().standard_normal(size_arg(size), dtype=dt),
+                 requires_grad)
+
+
+def randint(low, high=None, size=(), *, dtype=None) -> Tensor:
+    """Integers uniform on [low, high) (``randint(high, size)`` also works)."""
+    if high is None or isinstance(high, (tuple, list)):
+        low, high, size = 0, low, (high if high is not None else size)
+    arr = backend.default_generator().integers(low, high, size_arg((size,)))
+    return Tensor._wrap(arr.astype(dtypes.to_dtype(dtype or np.int64)), False, None)
+
+
+def randperm(n: int, *, dtype=None) -> Tensor:
+    return Tensor._wrap(backend.default_generator().permutation(n).astype(dtype or np.int64),
+                        False, None)
+
+
+def _like(input, fn, dtype, requires_grad):
+    return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def zeros_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, zeros, dtype, requires_grad)
+
+
+def ones_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, ones, dtype, requires_grad)
+
+
+def empty_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, zeros, dtype, requires_grad)
+
+
+def full_like(input, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+
+
+def rand_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, rand, dtype, requires_grad)
+
+
+def randn_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, randn, dtype, requires_grad)

@@ -1,0 +1,140 @@
+"""Attach operators and PyTorch-style methods to :class:`~chainrule.tensor.Tensor`.
+
+Operators take a fast path when both sides are Tensors of one dtype, or the other side is a
+Python number and the Tensor is floating point (a Python scalar never changes a tensor's dtype),
+so ``x * 2.0`` costs one op and no promotion logic.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import ops
+from ..ops import elementwise as E, _operands as O
+from ..ops.indexing import GetItem, raw_index
+from ..tensor import Tensor
+from ..autograd import grad_mode
+from . import pointwise as P, reductions as R, shaping as S
+
+_NUMBER = (int, float)
+
+
+def _binary_method(cls, slow, reflected: bool = False):
+    """``self op other`` (or ``other op self`` when reflected) with the fast paths above."""
+    if not reflected:
+        def method(self, other):
+            if isinstance(other, Tensor):
+                if other.data.dtype == self.data.dtype:
+                    return cls.apply(self, other)
+            elif type(other) in _NUMBER and self.data.dtype.kind == "f":
+                return cls.apply(self, self.data.dtype.type(other))
+            return slow(self, other)
+    else:
+        def method(self, other):
+            if type(other) in _NUMBER and self.data.dtype.kind == "f":
+                return cls.apply(self.data.dtype.type(other), self)
+            return slow(other, self)
+    return method
+
+
+def _inplace_method(name: str, out_of_place):
+    """``x op= y``: in place when no graph is being recorded through ``x``, else rebinding
+    ``x`` to the out-of-place result (so ``loss += penalty`` just works)."""
+    def method(self, other):
+        if self.requires_grad and grad_mode._grad_enabled[0]:
+            return out_of_place(self, other)
+        getattr(self, name)(other)
+        return self
+    return method
+
+
+def _getitem(self, index):
+    return GetItem.apply(self, index=raw_index(index))
+
+
+def _pow(self, exponent):
+    return P.pow(self, exponent)
+
+
+def _rpow(self, base):
+    return E.power(O.constant(base, self.dtype), self)
+
+
+def _matmul(self, other):
+    return ops.matmul(self, other)
+
+
+def _rmatmul(self, other):
+    return ops.matmul(other, self)
+
+
+def _attach() -> None:
+    T = Tensor
+    T.__add__ = _binary_method(E.Add, ops.add)
+    T.__radd__ = _binary_method(E.Add, ops.add, reflected=True)
+    T.__sub__ = _binary_method(E.Sub, ops.subtract)
+    T.__rsub__ = _binary_method(E.Sub, ops.subtract, reflected=True)
+    T.__mul__ = _binary_method(E.Mul, ops.multiply)
+    T.__rmul__ = _binary_method(E.Mul, ops.multiply, reflected=True)
+    T.__truediv__ = lambda self, other: ops.divide(self, other)
+    T.__rtruediv__ = lambda self, other: ops.divide(other, self)
+    T.__neg__ = lambda self: E.Neg.apply(self)
+    T.__pos__ = lambda self: self
+    T.__abs__ = lambda self: ops.absolute(self)
+    T.__pow__ = _pow
+    T.__rpow__ = _rpow
+    T.__matmul__ = _matmul
+    T.__rmatmul__ = _rmatmul
+    T.__getitem__ = _getitem
+    T.__eq__ = P.eq
+    T.__ne__ = P.ne
+    T.__lt__ = P.lt
+    T.__le__ = P.le
+    T.__gt__ = P.gt
+    T.__ge__ = P.ge
+    T.__and__ = P.logical_and
+    T.__or__ = P.logical_or
+    T.__invert__ = P.logical_not
+    T.__iadd__ = _inplace_method("add_", T.__add__)
+    T.__isub__ = _inplace_method("sub_", T.__sub__)
+    T.__imul__ = _inplace_method("mul_", T.__mul__)
+    T.__itruediv__ = _inplace_method("div_", T.__truediv__)
+
+    # pointwise
+    for name in ("add", "sub", "mul", "div", "neg", "exp", "log", "log1p", "sqrt", "rsqrt",
+                 "square", "abs", "sign", "clamp", "clip", "sin", "cos", "tanh", "sigmoid",
+                 "relu", "leaky_relu", "elu", "gelu", "softplus", "step", "erf", "maximum",
+                 "minimum", "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite",
+                 "logical_and", "logical_or", "logical_not"):
+        setattr(T, name, getattr(P, name))
+    T.pow = _pow
+    T.subtract, T.multiply, T.divide, T.negative = T.sub, T.mul, T.div, T.neg
+    # reductions
+    for name in ("sum", "mean", "max", "min", "amax", "amin", "var", "std", "logsumexp", "prod",
+                 "argmax", "argmin", "all", "any"):
+        setattr(T, name, getattr(R, name))
+    # shapes and linear algebra
+    T.reshape = S.reshape
+    T.view = S.reshape
+    T.flatten = S.flatten
+    T.permute = S.permute
+    T.transpose = S.transpose
+    T.t = S.t
+    T.squeeze = S.squeeze
+    T.unsqueeze = S.unsqueeze
+    T.expand = S.expand
+    T.expand_as = lambda self, other: S.expand(self, other.shape)
+    T.broadcast_to = S.broadcast_to
+    T.split = S.split
+    T.chunk = S.chunk
+    T.matmul = S.matmul
+    T.mm = S.mm
+    T.movedim = S.movedim
+    T.view_as = lambda self, other: S.reshape(self, other.shape)
+    T.T = property(lambda self: self if self.ndim < 2 else ops.transpose(self))
+    T.mT = property(lambda self: ops.swapaxes(self, -1, -2))
+    T.clone = lambda self: E.Clone.apply(self)
+    T.astype = lambda self, dtype: E.cast(self, np.dtype(dtype))  # NumPy's name, used by backward
+    T.where = lambda self, condition, other: ops.where(condition, self, other)
+
+
+_attach()

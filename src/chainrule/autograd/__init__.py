@@ -1,0 +1,8 @@
+"""Reverse-mode automatic differentiation: the engine, grad modes and checking tools."""
+from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .function import Function, OpError
+from .engine import backward, grad
+from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError
+
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Function", "OpError",
+           "backward", "grad", "detect_anomaly", "is_anomaly_enabled", "AnomalyError"]

@@ -1,0 +1,256 @@
+"""The reverse-mode engine: walk the graph backwards from the outputs, once, without recursion.
+
+For every node u, ∂L/∂u = Σ_{v consuming u} ∂L/∂v · ∂v/∂u (the chain rule summed over paths). The
+engine counts, for each node, how many consumers will send it a gradient; it runs a node's backward
+only when all of them have, so each node runs once, in a topological order found with an explicit
+stack (a chain of a million ops does not touch Python's recursion limit). A node's gradient is
+dropped as soon as its backward has run, and its saved arrays are released unless
+``retain_graph=True``.
+"""
+from __future__ import annotations
+
+from typing import Iterable, Sequence
+
+import numpy as np
+
+from .. import backend
+from . import anomaly, grad_mode
+
+__all__ = ["backward", "grad", "unbroadcast"]
+
+
+def unbroadcast(xp, g, shape: tuple):
+    """Sum ``g`` down to ``shape``: the gradient of a broadcast is the sum over broadcast axes."""
+    if g.shape == shape:
+        return g
+    extra = g.ndim - len(shape)
+    axes = tuple(range(extra)) + tuple(
+        i + extra for i, n in enumerate(shape) if n == 1 and g.shape[i + extra] != 1)
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    if extra:
+        g = xp.reshape(g, shape)
+    return g
+
+
+def _collect(roots) -> dict:
+    """Dependency counts: for each reachable node, how many edges from other nodes point at it."""
+    deps: dict = {}
+    stack = [r for r in roots]
+    seen = set(stack)
+    while stack:
+        node = stack.pop()
+        if node.saved is None:
+            raise RuntimeError(
+                f"backward through {node.name} a second time: its saved values were freed after the "
+                "first backward. Pass retain_graph=True to the first backward if you need it twice")
+        for t, need in zip(node.inputs, node.needs_input_grad):
+            if need:
+                parent = t.grad_fn
+                if parent is not None:
+                    deps[parent] = deps.get(parent, 0) + 1
+                    if parent not in seen:
+                        seen.add(parent)
+                        stack.append(parent)
+    return deps
+
+
+def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph: bool,
+         capture: dict | None = None, accumulate: bool = True) -> dict:
+    """Propagate ``root_grads`` from the ``roots`` tensors to the leaves.
+
+    ``capture`` maps id(leaf) or id(node) -> slot for tensors whose gradient is returned instead of
+    (``accumulate=False``) or besides being accumulated into ``.grad``. Returns slot -> gradient.
+    """
+    from ..tensor import Tensor
+    from .. import ops
+
+    captured: dict = {}
+    pending: dict = {}
+    handed: set = set()      # ids of arrays handed on in this pass (may alias each other)
+    leaf_ids: set = set()    # ids of arrays now owned by some leaf's .grad (mutated in place later)
+    root_nodes = []
+
+    def give_leaf(t, g):
+        if t._hooks:
+            for hook in t._hooks:
+                r = hook(g if create_graph else Tensor._wrap(g, False, None))
+                if r is not None:
+                    g = r if create_graph else r.data
+                    if not create_graph:
+                        g = g.copy()
+        if capture is not None:
+            slot = capture.get(id(t))
+            if slot is not None:
+                captured[slot] = g if slot not in captured else captured[slot] + g
+                if not accumulate:
+                    return
+        if not accumulate:
+            return
+        if create_graph:
+            t.grad = g if t.grad is None else t.grad + g
+            return
+        if t.grad is None:
+            if g.base is not None or id(g) in handed or g.dtype != t.data.dtype:
+                g = g.astype(t.data.dtype, copy=True)
+            handed.add(id(g))
+            leaf_ids.add(id(g))
+            t.grad = Tensor._wrap(g, False, None)
+        elif t.grad.requires_grad:
+            t.grad = Tensor._wrap(t.grad.data + g, False, None)
+        else:
+            t.grad.data += g
+
+    def give_node(node, g):
+        if not create_graph:
+            if id(g) in leaf_ids:
+                g = g.copy()
+            handed.add(id(g))
+        prev = pending.get(node)
+        pending[node] = g if prev is None else prev + g
+
+    for t, g in zip(roots, root_grads):
+        if t.grad_fn is None:
+            give_leaf(t, g)
+        else:
+            give_node(t.grad_fn, g)
+            root_nodes.append(t.grad_fn)
+    if not root_nodes:
+        return captured
+
+    deps = _collect(root_nodes)
+    ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
+    xp_ops = ops if create_graph else None
+    check = anomaly._enabled[0]
+
+    with grad_mode.set_grad_enabled(create_graph):
+        while ready:
+            node = ready.pop()
+            g = pending.pop(node, None)
+            if g is not None:
+                out = node._out_ref()
+                if out is not None:
+                    if out._hooks:
+                        for hook in out._hooks:
+                            r = hook(g if create_graph else Tensor._wrap(g, False, None))
+                            if r is not None:
+                                g = r if create_graph else r.data
+                    if out._retains_grad:
+                        gv = g if create_graph else Tensor._wrap(g.copy(), False, None)
+                        out.grad = gv if out.grad is None else out.grad + gv
+                if capture is not None:
+                    slot = capture.get(id(node))
+                    if slot is not None:
+                        captured[slot] = g
+                node.check_versions()
+                if create_graph:
+                    raw = node.saved
+                    node.saved = node.saved_as_tensors()
+                    try:
+                        grads = node.backward(xp_ops, g)
+                    finally:
+                        node.saved = raw
+                else:
+                    grads = node.backward(backend.get_array_module(g), g)
+                if check:
+                    anomaly.check_backward(node, grads)
+            else:
+                grads = None
+            for i, (t, need) in enumerate(zip(node.inputs, node.needs_input_grad)):
+                if not need:
+                    continue
+                gi = grads[i] if grads is not None else None
+                if gi is not None and gi.shape != t.shape:
+                    gi = unbroadcast(xp_ops or backend.get_array_module(gi), gi, t.shape)
+                parent = t.grad_fn
+                if parent is None:
+                    if gi is not None:
+                        give_leaf(t, gi)
+                    continue
+                if gi is not None:
+                    give_node(parent, gi)
+                left = deps[parent] - 1
+                deps[parent] = left
+                if left == 0:
+                    ready.append(parent)
+            if not retain_graph:
+                node.release()
+    return captured
+
+
+def _as_grad_array(t, gradient, create_graph: bool):
+    from ..tensor import Tensor
+
+    if gradient is None:
+        if t.data.size != 1:
+            raise RuntimeError(
+                f"backward: grad can be implicitly created only for scalar outputs, but the output "
+                f"has shape {t.shape}; pass gradient= with that shape")
+        g = backend.get_array_module(t.data).ones_like(t.data)
+    else:
+        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        if tuple(g.shape) != tuple(t.shape):
+            raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the output "
+                               f"has shape {t.shape}")
+        g = g.astype(t.data.dtype, copy=True)
+    if create_graph:
+        return gradient if isinstance(gradient, Tensor) and gradient.requires_grad \
+            else Tensor._wrap(g, False, None)
+    return g
+
+
+def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
+             create_graph: bool = False) -> None:
+    """Accumulate d(tensors)/d(leaf) · grad_tensors into the ``.grad`` of every leaf."""
+    from ..tensor import Tensor
+
+    tensors = [tensors] if isinstance(tensors, Tensor) else list(tensors)
+    if grad_tensors is None or isinstance(grad_tensors, Tensor):
+        grad_tensors = [grad_tensors] * len(tensors)
+    for t in tensors:
+        if not t.requires_grad:
+            raise RuntimeError("backward: the tensor does not require grad and has no grad_fn "
+                               "(was it computed under no_grad, or from tensors that do not "
+                               "require grad?)")
+    if retain_graph is None:
+        retain_graph = create_graph
+    gs = [_as_grad_array(t, g, create_graph) for t, g in zip(tensors, grad_tensors)]
+    _run(tensors, gs, retain_graph, create_graph)
+
+
+def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
+         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+    """Return d(outputs)/d(inputs) · grad_outputs without touching any ``.grad`` (PyTorch's
+    ``torch.autograd.grad``)."""
+    from ..tensor import Tensor
+
+    single_out = isinstance(outputs, Tensor)
+    outputs = [outputs] if single_out else list(outputs)
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    if grad_outputs is None or isinstance(grad_outputs, Tensor):
+        grad_outputs = [grad_outputs] * len(outputs)
+    for t in inputs:
+        if not t.requires_grad:
+            raise RuntimeError(f"grad: an input of shape {t.shape} does not require grad")
+    for t in outputs:
+        if not t.requires_grad:
+            raise RuntimeError("grad: an output does not require grad (it does not depend on "
+                               "any input that requires grad)")
+    if retain_graph is None:
+        retain_graph = create_graph
+    capture = {}
+    for i, t in enumerate(inputs):
+        capture[id(t.grad_fn) if t.grad_fn is not None else id(t)] = i
+    gs = [_as_grad_array(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
+    captured = _run(outputs, gs, retain_graph, create_graph, capture=capture, accumulate=False)
+    result = []
+    for i, t in enumerate(inputs):
+        g = captured.get(i)
+        if g is None:
+            if not allow_unused:
+                raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "
+                                   "outputs; pass allow_unused=True to get None for it")
+            result.append(None)
+        else:
+            result.append(g if create_graph else Tensor._wrap(np.array(g, copy=True), False, None))
+    return tuple(result)

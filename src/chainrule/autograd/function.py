@@ -1,0 +1,160 @@
+"""Function: the unit every differentiable op is built from.
+
+A primitive subclasses :class:`Function` and writes two methods:
+
+* ``forward(xp, *arrays, **params)`` computes on raw arrays and calls ``self.save(...)`` with only
+  what backward needs (inputs, the output, a mask);
+* ``backward(xp, grad)`` returns one gradient per input (``None`` where not needed), written once
+  against the array namespace ``xp`` and the operators ``* + - / @ .T``.
+
+In ordinary backward the engine passes NumPy (or CuPy) and raw arrays, so backward runs at array
+speed. Under ``create_graph=True`` it passes the :mod:`chainrule.ops` namespace and swaps the saved
+arrays for the Tensors they came from (inputs directly, the output through a weak reference), so
+the same code builds a differentiable graph: second derivatives with no second copy of any rule.
+Broadcasting is undone by the engine, never by an op.
+"""
+from __future__ import annotations
+
+import weakref
+from typing import Any
+
+import numpy as np
+
+from .. import backend
+from . import grad_mode, anomaly
+
+__all__ = ["Function", "OpError"]
+
+
+class OpError(ValueError):
+    """An op was given inputs it cannot work on; the message names the op, shapes and dtypes."""
+
+
+def _describe(arrays) -> str:
+    parts = []
+    for a in arrays:
+        if hasattr(a, "shape") and hasattr(a, "dtype"):
+            parts.append(f"{tuple(a.shape)} {a.dtype}")
+        else:
+            parts.append(repr(a))
+    return ", ".join(parts)
+
+
+class Function:
+    """Base class of differentiable primitives (one output each)."""
+
+    __slots__ = ("inputs", "saved", "needs_input_grad", "_versions", "_out_ref", "_trace",
+                 "__weakref__", "__dict__")
+
+    #: the op's name in error messages and anomaly reports; defaults to the class name in lower case
+    name: str = ""
+
+    def __init_subclass__(cls, **kw):
+        super().__init_subclass__(**kw)
+        if not cls.__dict__.get("name"):
+            cls.name = cls.__name__.lower()
+
+    # -- to be written by each primitive -------------------------------------------------------
+    def forward(self, xp, *arrays, **params):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def backward(self, xp, grad):  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def explain_error(self, arrays, params, exc: Exception) -> str | None:
+        """Optional: a clearer message for a failed forward (e.g. matmul's inner dimensions)."""
+        return None
+
+    # -- helpers -------------------------------------------------------------------------------
+    def save(self, *values) -> None:
+        """Keep ``values`` (arrays the forward used or made) for backward."""
+        self.saved = values
+
+    @classmethod
+    def apply(cls, *inputs, **params):
+        """Run the op on Tensors (or raw constant arrays) and record it when a gradient is needed."""
+        from ..tensor import Tensor
+
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        xp = backend.get_array_module(*arrays)
+        node = cls.__new__(cls)
+        node.saved = ()
+        try:
+            out = node.forward(xp, *arrays, **params)
+        except (ValueError, TypeError, IndexError) as exc:
+            if isinstance(exc, OpError):
+                raise
+            msg = node.explain_error(arrays, params, exc) or (
+                f"{cls.name}: {exc} (inputs: {_describe(arrays)})")
+            raise OpError(msg) from exc
+
+        needs = None
+        if grad_mode._grad_enabled[0]:
+            for x in inputs:
+                if isinstance(x, Tensor) and x.requires_grad:
+                    needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
+                    break
+        if needs is None:
+            result = Tensor._wrap(out, False, None)
+            if anomaly._enabled[0]:
+                anomaly.check_forward(cls.name, out)
+            return result
+        node.inputs = inputs
+        node.needs_input_grad = needs
+        node._versions = tuple(x._version if isinstance(x, Tensor) else 0 for x in inputs) \
+            if node.saved else ()
+        result = Tensor._wrap(out, True, node)
+        node._out_ref = weakref.ref(result)
+        if anomaly._enabled[0]:
+            node._trace = anomaly.capture_stack()
+            anomaly.check_forward(cls.name, out, node)
+        return result
+
+    # -- used by the engine --------------------------------------------------------------------
+    def check_versions(self) -> None:
+        """Raise if a saved input or output was modified in place after this op ran."""
+        if not self._versions:
+            return
+        for t, v in zip(self.inputs, self._versions):
+            if hasattr(t, "_version") and t._version != v and any(s is t.data for s in self.saved):
+                raise RuntimeError(
+                    f"{self.name}: an input of shape {t.shape} that this op saved for backward was "
+                    f"modified in place (version {v} -> {t._version}) after the forward pass; "
+                    "clone it before modifying it, or modify it before using it")
+        out = self._out_ref()
+        if out is not None and out._version != 0 and any(s is out.data for s in self.saved):
+            raise RuntimeError(
+                f"{self.name}: its output of shape {out.shape} was modified in place after the "
+                "forward pass, but backward needs it; clone it before modifying it")
+
+    def saved_as_tensors(self) -> tuple:
+        """The saved values with each array replaced by the Tensor it came from (for create_graph)."""
+        from ..tensor import Tensor
+
+        out = self._out_ref()
+        mapped = []
+        for s in self.saved:
+            for t in self.inputs:
+                if isinstance(t, Tensor) and s is t.data:
+                    mapped.append(t)
+                    break
+            else:
+                if out is not None and s is out.data:
+                    mapped.append(out)
+                elif backend.is_array(s) or isinstance(s, np.generic):
+                    mapped.append(Tensor._wrap(s, False, None))
+                else:
+                    mapped.append(s)
+        return tuple(mapped)
+
+    def release(self) -> None:
+        """Drop saved arrays and inputs after a backward that does not retain the graph."""
+        self.saved = None
+        self.inputs = None
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} backward>"
+
+
+def is_released(node: Any) -> bool:
+    return node.saved is None

@@ -1,0 +1,78 @@
+"""The one seam between NumPy and CuPy, the default dtype and the seeded generator.
+
+Every op asks :func:`get_array_module` for ``xp`` instead of importing NumPy or CuPy itself, so
+the same forward and backward code runs on either. CuPy is never imported unless a CuPy array
+reaches this module, so NumPy stays the only hard dependency.
+"""
+from __future__ import annotations
+
+import sys
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "get_array_module", "is_array", "get_default_dtype", "set_default_dtype",
+    "manual_seed", "default_generator", "get_rng_state", "set_rng_state",
+]
+
+_default_dtype = np.dtype(np.float32)
+
+
+def get_array_module(*arrays: Any):
+    """Return ``cupy`` if any argument is a CuPy array, else ``numpy``."""
+    cupy = sys.modules.get("cupy")
+    if cupy is not None:
+        for a in arrays:
+            if isinstance(a, cupy.ndarray):
+                return cupy
+    return np
+
+
+def is_array(x: Any) -> bool:
+    """True for a NumPy array or, when CuPy is loaded, a CuPy array."""
+    if isinstance(x, np.ndarray):
+        return True
+    cupy = sys.modules.get("cupy")
+    return cupy is not None and isinstance(x, cupy.ndarray)
+
+
+def get_default_dtype() -> np.dtype:
+    """The dtype Python floats and float constructors produce (float32 unless changed)."""
+    return _default_dtype
+
+
+def set_default_dtype(dtype) -> None:
+    """Set the default floating dtype; only float32 and float64 are allowed, as in PyTorch."""
+    global _default_dtype
+    d = np.dtype(dtype)
+    if d not in (np.float32, np.float64):
+        raise TypeError(f"set_default_dtype: only float32 and float64 are supported, got {d}")
+    _default_dtype = d
+
+
+_generator = np.random.Generator(np.random.PCG64(0))
+
+
+def manual_seed(seed: int) -> np.random.Generator:
+    """Reseed the one generator behind every random constructor, initialiser and dropout mask."""
+    global _generator
+    if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
+        raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
+    _generator = np.random.Generator(np.random.PCG64(int(seed)))
+    return _generator
+
+
+def default_generator() -> np.random.Generator:
+    """The generator random ops draw from (replaced by :func:`manual_seed`)."""
+    return _generator
+
+
+def get_rng_state() -> dict:
+    """The generator's state as a JSON-serialisable dict (for checkpoints and exact resume)."""
+    return _generator.bit_generator.state
+
+
+def set_rng_state(state: dict) -> None:
+    """Restore a state taken with :func:`get_rng_state`."""
+    _generator.bit_generator.state = state

@@ -1,0 +1,57 @@
+"""Turning op arguments into operands: Tensors stay Tensors, anything else becomes a constant.
+
+Binary ops promote both operands to PyTorch's result dtype first (see :mod:`chainrule.dtypes`); a
+Tensor that needs a different dtype is cast with the differentiable ``cast`` op, a constant is
+converted directly.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from .. import backend
+from ..dtypes import result_type
+from ..tensor import Tensor
+
+
+def constant(x, dtype=None):
+    """A raw array or NumPy scalar for a non-Tensor argument (Python number, list, array)."""
+    if isinstance(x, Tensor):
+        return x
+    if backend.is_array(x):
+        return x if dtype is None or x.dtype == dtype else x.astype(dtype)
+    if dtype is not None and not isinstance(x, (list, tuple)):
+        return dtype.type(x)
+    return np.asarray(x, dtype=dtype)
+
+
+def operand(x, dtype):
+    """``x`` as a Tensor or constant of exactly ``dtype``."""
+    if isinstance(x, Tensor):
+        if x.data.dtype == dtype:
+            return x
+        from .elementwise import cast
+        return cast(x, dtype)
+    return constant(x, dtype)
+
+
+def binary(a, b):
+    """Both operands promoted to their common dtype."""
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+        return a, b
+    if isinstance(a, (list, tuple)):
+        a = np.asarray(a)
+    if isinstance(b, (list, tuple)):
+        b = np.asarray(b)
+    dt = result_type(a, b)
+    return operand(a, dt), operand(b, dt)
+
+
+def float_operand(x):
+    """Unary float ops (exp, log, ...) promote integer inputs to the default float dtype."""
+    if isinstance(x, Tensor):
+        if x.data.dtype.kind in "fc":
+            return x
+        return operand(x, backend.get_default_dtype())
+    if backend.is_array(x):
+        return x if x.dtype.kind in "fc" else x.astype(backend.get_default_dtype())
+    return np.asarray(x, dtype=backend.get_default_dtype())

@@ -1,0 +1,460 @@
+"""Elementwise primitives: each states its forward and its local derivative, micrograd-style.
+
+Shapes broadcast as in NumPy; the engine sums each gradient back to its input's shape. Names and
+signatures follow NumPy (``multiply``, ``clip``, ``where``) because backward code calls them
+through ``xp``; the PyTorch-style public names live in :mod:`chainrule.api`.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from ..autograd.function import Function
+from ..tensor import Tensor
+from . import _operands as O
+
+
+# -- binary arithmetic ----------------------------------------------------------------------------
+class Add(Function):
+    """z = x + y;  ∂z/∂x = 1, ∂z/∂y = 1."""
+
+    def forward(self, xp, x, y):
+        return x + y
+
+    def backward(self, xp, g):
+        return g, g
+
+
+class Sub(Function):
+    """z = x − y;  ∂z/∂x = 1, ∂z/∂y = −1."""
+
+    def forward(self, xp, x, y):
+        return x - y
+
+    def backward(self, xp, g):
+        return g, (-g if self.needs_input_grad[1] else None)
+
+
+class Mul(Function):
+    """z = x·y;  ∂z/∂x = y, ∂z/∂y = x."""
+
+    def forward(self, xp, x, y):
+        self.save(x, y)
+        return x * y
+
+    def backward(self, xp, g):
+        x, y = self.saved
+        nx, ny = self.needs_input_grad
+        return (g * y if nx else None), (g * x if ny else None)
+
+
+class Div(Function):
+    """z = x / y;  ∂z/∂x = 1/y, ∂z/∂y = −x/y²."""
+
+    def forward(self, xp, x, y):
+        self.save(x, y)
+        return x / y
+
+    def backward(self, xp, g):
+        x, y = self.saved
+        nx, ny = self.needs_input_grad
+        return (g / y if nx else None), (-g * x / (y * y) if ny else None)
+
+
+class Pow(Function):
+    """z = x^y;  ∂z/∂x = y·x^(y−1), ∂z/∂y = x^y·ln x (taken as 0 where x = 0 and y ≥ 0)."""
+
+    def forward(self, xp, x, y):
+        out = x ** y
+        self.save(x, y, out)
+        return out
+
+    def backward(self, xp, g):
+        x, y, out = self.saved
+        nx, ny = self.needs_input_grad
+        gx = g * (y * x ** (y - 1)) if nx else None
+        gy = None
+        if ny:
+            safe = xp.where((x == 0) & (y >= 0), 1, x)
+            gy = g * xp.where((x == 0) & (y >= 0), 0, out * xp.log(safe))
+        return gx, gy
+
+
+class PowScalar(Function):
+    """z = x^p for a constant p;  ∂z/∂x = p·x^(p−1)."""
+
+    def forward(self, xp, x, p):
+        self.p = p
+        self.save(x)
+        return x ** p
+
+    def backward(self, xp, g):
+        (x,) = self.saved
+        p = self.p
+        if p == 0:
+            return (xp.zeros_like(g),)
+        return (g * (p * x ** (p - 1)),)
+
+
+class Maximum(Function):
+    """z = max(x, y);  the gradient goes to the larger input, split evenly on ties."""
+
+    def forward(self, xp, x, y):
+        self.save(x, y)
+        return xp.maximum(x, y)
+
+    def backward(self, xp, g):
+        x, y = self.saved
+        return _tie_split(xp, g, x > y, x == y, self.needs_input_grad)
+
+
+class Minimum(Function):
+    """z = min(x, y);  the gradient goes to the smaller input, split evenly on ties."""
+
+    def forward(self, xp, x, y):
+        self.save(x, y)
+        return xp.minimum(x, y)
+
+    def backward(self, xp, g):
+        x, y = self.saved
+        return _tie_split(xp, g, x < y, x == y, self.needs_input_grad)
+
+
+def _tie_split(xp, g, x_wins, tie, needs):
+    half = xp.where(tie, g * 0.5, 0)
+    gx = xp.where(x_wins, g, 0) + half if needs[0] else None
+    gy = xp.where(x_wins | tie, 0, g) + half if needs[1] else None
+    return gx, gy
+
+
+class Where(Function):
+    """z = c ? x : y;  ∂z/∂x = c, ∂z/∂y = ¬c (c is a constant boolean mask)."""
+
+    def forward(self, xp, cond, x, y):
+        self.save(cond)
+        return xp.where(cond, x, y)
+
+    def backward(self, xp, g):
+        (cond,) = self.saved
+        _, nx, ny = self.needs_input_grad
+        zero = xp.zeros_like(g)
+        return (None, xp.where(cond, g, zero) if nx else None,
+                xp.where(cond, zero, g) if ny else None)
+
+
+# -- unary ----------------------------------------------------------------------------------------
+class Neg(Function):
+    """z = −x;  ∂z/∂x = −1."""
+
+    def forward(self, xp, x):
+        return -x
+
+    def backward(self, xp, g):
+        return (-g,)
+
+
+class Exp(Function):
+    """z = eˣ;  ∂z/∂x = eˣ = z."""
+
+    def forward(self, xp, x):
+        out = xp.exp(x)
+        self.save(out)
+        return out
+
+    def backward(self, xp, g):
+        return (g * self.saved[0],)
+
+
+class Log(Function):
+    """z = ln x;  ∂z/∂x = 1/x."""
+
+    def forward(self, xp, x):
+        self.save(x)
+        return xp.log(x)
+
+    def backward(self, xp, g):
+        return (g / self.saved[0],)
+
+
+class Log1p(Function):
+    """z = ln(1 + x);  ∂z/∂x = 1/(1 + x)."""
+
+    def forward(self, xp, x):
+        self.save(x)
+        return xp.log1p(x)
+
+    def backward(self, xp, g):
+        return (g / (1 + self.saved[0]),)
+
+
+class Sqrt(Function):
+    """z = √x;  ∂z/∂x = 1/(2√x) = 1/(2z)."""
+
+    def forward(self, xp, x):
+        out = xp.sqrt(x)
+        self.save(out)
+        return out
+
+    def backward(self, xp, g):
+        return (g / (2 * self.saved[0]),)
+
+
+class Abs(Function):
+    """z = |x|;  ∂z/∂x = sign(x) (0 at 0, as in PyTorch)."""
+
+    def forward(self, xp, x):
+        self.save(x)
+        return xp.abs(x)
+
+    def backward(self, xp, g):
+        return (g * xp.sign(self.saved[0]),)
+
+
+class Sin(Function):
+    """z = sin x;  ∂z/∂x = cos x."""
+
+    def forward(self, xp, x):
+        self.save(x)
+        return xp.sin(x)
+
+    def backward(self, xp, g):
+        return (g * xp.cos(self.saved[0]),)
+
+
+class Cos(Function):
+    """z = cos x;  ∂z/∂x = −sin x."""
+
+    def forward(self, xp, x):
+        self.save(x)
+        return xp.cos(x)
+
+    def backward(self, xp, g):
+        return (-g * xp.sin(self.saved[0]),)
+
+
+class Tanh(Function):
+    """z = tanh x;  ∂z/∂x = 1 − z²."""
+
+    def forward(self, xp, x):
+        out = xp.tanh(x)
+        self.save(out)
+        return out
+
+    def backward(self, xp, g):
+        out = self.saved[0]
+        return (g * (1 - out * out),)
+
+
+class Sigmoid(Function):
+    """z = σ(x) = 1/(1 + e⁻ˣ);  ∂z/∂x = z(1 − z).  Fused: exact and overflow-free at any |x|."""
+
+    def forward(self, xp, x):
+        e = xp.exp(-xp.abs(x))          # e^(−|x|) ∈ (0, 1]: never overflows
+        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+        self.save(out)
+        return out
+
+    def backward(self, xp, g):
+        out = self.saved[0]
+        return (g * (1 - out) * out,)
+
+
+class Relu(Function):
+    """z = max(x, 0);  ∂z/∂x = 1 where z > 0, else 0."""
+
+    def forward(self, xp, x):
+        out = xp.maximum(x, 0)
+        self.save(out)
+        return out
+
+    def backward(self, xp, g):
+        return (g * (self.saved[0] > 0),)
+
+
+class Clip(Function):
+    """z = min(max(x, lo), hi) for constant bounds;  ∂z/∂x = 1 where lo ≤ x ≤ hi, else 0."""
+
+    def forward(self, xp, x, lo=None, hi=None):
+        self.lo, self.hi = lo, hi
+        self.save(x)
+        return xp.clip(x, lo, hi)
+
+    def backward(self, xp, g):
+        x = self.saved[0]
+        mask = True
+        if self.lo is not None:
+            mask = x >= self.lo
+        if self.hi is not None:
+            mask = (x <= self.hi) & mask
+        return (g * mask,)
+
+
+class Erf(Function):
+    """z = erf x;  ∂z/∂x = (2/√π)·e^(−x²)."""
+
+    def forward(self, xp, x):
+        self.save(x)
+        return _erf(xp, x)
+
+    def backward(self, xp, g):
+        x = self.saved[0]
+        return (g * (2.0 / math.sqrt(math.pi)) * xp.exp(-(x * x)),)
+
+
+def _erf(xp, x):
+    try:
+        from scipy.special import erf as scipy_erf
+    except ImportError:  # exact but slow fallback
+        return np.vectorize(math.erf, otypes=[x.dtype])(x)
+    return scipy_erf(x).astype(x.dtype, copy=False)
+
+
+class Step(Function):
+    """z = 1 if x > 0 else 0 (Heaviside);  ∂z/∂x = 0 everywhere it exists."""
+
+    def forward(self, xp, x):
+        return (x > 0).astype(x.dtype)
+
+    def backward(self, xp, g):
+        return (xp.zeros_like(g),)
+
+
+class Clone(Function):
+    """z = a copy of x;  ∂z/∂x = 1."""
+
+    def forward(self, xp, x):
+        return x.copy()
+
+    def backward(self, xp, g):
+        return (g,)
+
+
+class Cast(Function):
+    """z = x converted to another dtype;  ∂z/∂x = 1 (the gradient is cast back)."""
+
+    def forward(self, xp, x, dtype=None):
+        self.src = x.dtype
+        return x.astype(dtype)
+
+    def backward(self, xp, g):
+        return (g.astype(self.src),)
+
+
+# -- the NumPy-named functions backward code calls through ``xp`` -----------------------------
+def add(x, y):
+    return Add.apply(*O.binary(x, y))
+
+
+def subtract(x, y):
+    return Sub.apply(*O.binary(x, y))
+
+
+def multiply(x, y):
+    return Mul.apply(*O.binary(x, y))
+
+
+def divide(x, y):
+    x, y = O.binary(x, y)
+    if x.dtype.kind not in "fc":
+        from .. import backend
+        x, y = O.operand(x, backend.get_default_dtype()), O.operand(y, backend.get_default_dtype())
+    return Div.apply(x, y)
+
+
+true_divide = divide
+
+
+def power(x, y):
+    if isinstance(y, (int, float)) and not isinstance(y, bool):
+        x = O.float_operand(x) if isinstance(y, float) else x
+        return PowScalar.apply(x, p=y)
+    return Pow.apply(*O.binary(x, y))
+
+
+def negative(x):
+    return Neg.apply(x)
+
+
+def maximum(x, y):
+    return Maximum.apply(*O.binary(x, y))
+
+
+def minimum(x, y):
+    return Minimum.apply(*O.binary(x, y))
+
+
+def where(cond, x, y):
+    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    if cond.dtype != np.bool_:
+        cond = cond.astype(bool)
+    return Where.apply(cond, *O.binary(x, y))
+
+
+def _unary(cls):
+    def fn(x):
+        return cls.apply(O.float_operand(x))
+    fn.__name__ = cls.__name__.lower()
+    fn.__doc__ = cls.__doc__
+    return fn
+
+
+exp = _unary(Exp)
+log = _unary(Log)
+log1p = _unary(Log1p)
+sqrt = _unary(Sqrt)
+sin = _unary(Sin)
+cos = _unary(Cos)
+tanh = _unary(Tanh)
+sigmoid = _unary(Sigmoid)
+erf = _unary(Erf)
+
+
+def absolute(x):
+    return Abs.apply(x if isinstance(x, Tensor) else O.constant(x))
+
+
+abs = absolute  # noqa: A001 - NumPy's name
+
+
+def relu(x):
+    return Relu.apply(x)
+
+
+def step(x):
+    return Step.apply(O.float_operand(x))
+
+
+def clip(x, lo=None, hi=None):
+    if isinstance(lo, Tensor) or isinstance(hi, Tensor) or backend_is_array(lo) or \
+            backend_is_array(hi):
+        out = x
+        if lo is not None:
+            out = maximum(out, lo)
+        if hi is not None:
+            out = minimum(out, hi)
+        return out
+    if lo is None and hi is None:
+        raise ValueError("clip: at least one of min and max must be given")
+    return Clip.apply(x, lo=lo, hi=hi)
+
+
+def backend_is_array(v) -> bool:
+    from .. import backend
+    return backend.is_array(v)
+
+
+def cast(x, dtype):
+    dtype = np.dtype(dtype)
+    if isinstance(x, Tensor):
+        if x.data.dtype == dtype:
+            return x
+        if x.requires_grad and dtype.kind not in "fc":
+            return Tensor._wrap(x.data.astype(dtype), False, None)
+        return Cast.apply(x, dtype=dtype)
+    return np.asarray(x).astype(dtype)
+
+
+# -- not differentiable: results are constants ---------------------------------------------------
+def sign(x):
+    return Tensor._wrap(np.sign(x.data), False, None) if isinstance(x, Tensor) else np.sign(x)

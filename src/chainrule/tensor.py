@@ -1,0 +1,334 @@
+"""Tensor: an array (``data``), its gradient (``grad``), and the op that made it (``grad_fn``).
+
+Arithmetic, reductions and shape methods are attached by :mod:`chainrule.api.methods`; this module
+holds what a Tensor *is*: conversions, autograd bookkeeping, in-place updates (with the version
+counter that catches an in-place change to something backward still needs) and the repr.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from . import backend, dtypes
+from .autograd import grad_mode
+
+__all__ = ["Tensor"]
+
+
+def _to_array(data: Any, dtype=None) -> np.ndarray:
+    """Convert constructor input to an array following PyTorch's dtype rules."""
+    if isinstance(data, Tensor):
+        data = data.data
+    if backend.is_array(data):
+        arr = data
+        if dtype is not None:
+            arr = arr.astype(dtypes.to_dtype(dtype), copy=False)
+        return arr
+    if isinstance(data, np.generic):
+        return np.asarray(data, dtype=dtype)
+    if dtype is not None:
+        return np.asarray(data, dtype=dtypes.to_dtype(dtype))
+    arr = np.asarray(data)
+    if arr.dtype.kind == "f":
+        arr = arr.astype(backend.get_default_dtype(), copy=False)
+    elif arr.dtype.kind in "iu" and arr.dtype != np.uint8:
+        arr = arr.astype(np.int64, copy=False)
+    elif arr.dtype.kind not in "biuf":
+        raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
+                        f"(NumPy dtype {arr.dtype}); expected numbers, nested lists or an array")
+    return arr
+
+
+class _HookHandle:
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+
+    def __init__(self, hooks: list, hook: Callable):
+        self._hooks, self._hook = hooks, hook
+
+    def remove(self) -> None:
+        if self._hook in self._hooks:
+            self._hooks.remove(self._hook)
+
+
+class Tensor:
+    """An n-dimensional array that can record the ops applied to it and backpropagate through them."""
+
+    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_hooks",
+                 "_retains_grad", "__weakref__")
+    __array_ufunc__ = None  # ``ndarray * Tensor`` defers to Tensor.__rmul__
+
+    def __init__(self, data: Any, dtype=None, requires_grad: bool = False):
+        arr = _to_array(data, dtype)
+        if requires_grad and arr.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype "
+                            f"{arr.dtype}")
+        self.data = arr
+        self.grad = None
+        self.requires_grad = bool(requires_grad)
+        self.grad_fn = None
+        self._version = 0
+        self._hooks = None
+        self._retains_grad = False
+
+    @classmethod
+    def _wrap(cls, data, requires_grad: bool, grad_fn) -> "Tensor":
+        """Fast internal constructor: no conversion, no checks."""
+        t = object.__new__(Tensor)
+        t.data = data
+        t.grad = None
+        t.requires_grad = requires_grad
+        t.grad_fn = grad_fn
+        t._version = 0
+        t._hooks = None
+        t._retains_grad = False
+        return t
+
+    # -- array facts -------------------------------------------------------------------------
+    @property
+    def shape(self) -> tuple:
+        return self.data.shape
+
+    @property
+    def dtype(self) -> np.dtype:
+        return self.data.dtype
+
+    @property
+    def ndim(self) -> int:
+        return self.data.ndim
+
+    @property
+    def device(self) -> str:
+        return "cpu" if isinstance(self.data, np.ndarray) else "cuda"
+
+    @property
+    def is_leaf(self) -> bool:
+        return self.grad_fn is None
+
+    def size(self, dim: int | None = None):
+        return self.data.shape if dim is None else self.data.shape[dim]
+
+    def numel(self) -> int:
+        return int(self.data.size)
+
+    def dim(self) -> int:
+        return self.data.ndim
+
+    def __len__(self) -> int:
+        if self.data.ndim == 0:
+            raise TypeError("len() of a 0-d tensor")
+        return self.data.shape[0]
+
+    # -- conversions -------------------------------------------------------------------------
+    def item(self):
+        if self.data.size != 1:
+            raise ValueError(f"item: only one-element tensors can be converted to a Python "
+                             f"number, this one has shape {self.shape}")
+        return self.data.reshape(()).item()
+
+    def numpy(self) -> np.ndarray:
+        """The underlying array (shared, not copied), like PyTorch's ``detach().numpy()``."""
+        return self.data
+
+    def tolist(self):
+        return self.data.tolist()
+
+    def __array__(self, dtype=None, copy=None):
+        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+
+    def __float__(self) -> float:
+        return float(self.item())
+
+    def __int__(self) -> int:
+        return int(self.item())
+
+    def __bool__(self) -> bool:
+        if self.data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is "
+                               "ambiguous; use .any() or .all()")
+        return bool(self.data.reshape(()))
+
+    def __index__(self) -> int:
+        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+            raise TypeError("only integer tensors of one element can be used as an index")
+        return int(self.data.reshape(()))
+
+    __hash__ = object.__hash__
+
+    def detach(self) -> "Tensor":
+        """The same data, cut from the graph."""
+        return Tensor._wrap(self.data, False, None)
+
+    def detach_(self) -> "Tensor":
+        self.grad_fn = None
+        self.requires_grad = False
+        return self
+
+    def requires_grad_(self, requires_grad: bool = True) -> "Tensor":
+        if self.grad_fn is not None and not requires_grad:
+            raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors; "
+                               "use .detach() for a non-leaf")
+        if requires_grad and self.data.dtype.kind not in "fc":
+            raise TypeError(f"only floating-point tensors can require gradients, got dtype "
+                            f"{self.data.dtype}")
+        self.requires_grad = bool(requires_grad)
+        return self
+
+    # -- autograd ----------------------------------------------------------------------------
+    def backward(self, gradient=None, retain_graph: bool | None = None,
+                 create_graph: bool = False) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` for non-scalars)."""
+        from .autograd import engine
+        engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
+
+    def register_hook(self, hook: Callable) -> _HookHandle:
+        """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
+        replaces the gradient."""
+        if not self.requires_grad:
+            raise RuntimeError("register_hook: this tensor does not require grad")
+        if self._hooks is None:
+            self._hooks = []
+        self._hooks.append(hook)
+        return _HookHandle(self._hooks, hook)
+
+    def retain_grad(self) -> None:
+        """Keep ``.grad`` on a non-leaf tensor after backward."""
+        if self.grad_fn is not None:
+            self._retains_grad = True
+
+    @property
+    def retains_grad(self) -> bool:
+        return self._retains_grad
+
+    # -- in-place updates (for parameters and initialisers) -----------------------------------
+    def _check_inplace(self, op: str) -> None:
+        if self.requires_grad and grad_mode._grad_enabled[0]:
+            if self.grad_fn is None:
+                raise RuntimeError(
+                    f"{op}: a leaf tensor that requires grad cannot be modified in place while "
+                    "gradients are recorded; do it inside `with chainrule.no_grad():`")
+            raise RuntimeError(
+                f"{op}: in-place ops are not recorded by autograd, and this tensor is part of a "
+                "graph; use the out-of-place form (e.g. x = x + y)")
+        self._version += 1
+
+    @staticmethod
+    def _operand(value):
+        return value.data if isinstance(value, Tensor) else value
+
+    def zero_(self) -> "Tensor":
+        self._check_inplace("zero_")
+        self.data[...] = 0
+        return self
+
+    def fill_(self, value) -> "Tensor":
+        self._check_inplace("fill_")
+        self.data[...] = self._operand(value)
+        return self
+
+    def copy_(self, src) -> "Tensor":
+        self._check_inplace("copy_")
+        src = self._operand(src)
+        try:
+            self.data[...] = src
+        except ValueError:
+            raise ValueError(f"copy_: cannot copy a source of shape {np.shape(src)} into a tensor "
+                             f"of shape {self.shape}") from None
+        return self
+
+    def add_(self, other, alpha=1) -> "Tensor":
+        self._check_inplace("add_")
+        other = self._operand(other)
+        self.data += other if alpha == 1 else alpha * other
+        return self
+
+    def sub_(self, other, alpha=1) -> "Tensor":
+        self._check_inplace("sub_")
+        other = self._operand(other)
+        self.data -= other if alpha == 1 else alpha * other
+        return self
+
+    def mul_(self, other) -> "Tensor":
+        self._check_inplace("mul_")
+        self.data *= self._operand(other)
+        return self
+
+    def div_(self, other) -> "Tensor":
+        self._check_inplace("div_")
+        self.data /= self._operand(other)
+        return self
+
+    def clamp_(self, min=None, max=None) -> "Tensor":
+        self._check_inplace("clamp_")
+        np.clip(self.data, min, max, out=self.data)
+        return self
+
+    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
+        self._check_inplace("uniform_")
+        self.data[...] = backend.default_generator().uniform(a, b, self.shape)
+        return self
+
+    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
+        self._check_inplace("normal_")
+        self.data[...] = backend.default_generator().normal(mean, std, self.shape)
+        return self
+
+    def __setitem__(self, index, value) -> None:
+        self._check_inplace("__setitem__")
+        if isinstance(index, Tensor):
+            index = index.data
+        elif isinstance(index, tuple):
+            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+        try:
+            self.data[index] = self._operand(value)
+        except (ValueError, IndexError) as exc:
+            raise type(exc)(f"__setitem__: {exc} (tensor shape {self.shape})") from None
+
+    # -- dtype conversion ---------------------------------------------------------------------
+    def to(self, dtype=None, *args, **kwargs) -> "Tensor":
+        """Cast to ``dtype`` (differentiable); a device string 'cpu' is accepted and ignored."""
+        dtype = kwargs.pop("dtype", dtype)
+        if isinstance(dtype, str) and dtype in ("cpu",):
+            dtype = args[0] if args else None
+        if dtype is None:
+            return self
+        from .ops.elementwise import cast
+        return cast(self, dtypes.to_dtype(dtype))
+
+    def float(self) -> "Tensor":
+        return self.to(np.float32)
+
+    def double(self) -> "Tensor":
+        return self.to(np.float64)
+
+    def half(self) -> "Tensor":
+        return self.to(np.float16)
+
+    def long(self) -> "Tensor":
+        return self.to(np.int64)
+
+    def int(self) -> "Tensor":
+        return self.to(np.int32)
+
+    def bool(self) -> "Tensor":
+        return self.to(np.bool_)
+
+    def type_as(self, other: "Tensor") -> "Tensor":
+        return self.to(other.dtype)
+
+    def cpu(self) -> "Tensor":
+        return self
+
+    # -- repr ---------------------------------------------------------------------------------
+    def __repr__(self) -> str:
+        body = np.array2string(np.asarray(self.data), separator=", ", precision=4,
+                               prefix="tensor(", threshold=200, edgeitems=3)
+        extras = []
+        if self.data.dtype != backend.get_default_dtype() and self.data.dtype != np.int64 \
+                and self.data.dtype != np.bool_:
+            extras.append(f"dtype={self.data.dtype}")
+        if self.grad_fn is not None:
+            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
+        elif self.requires_grad:
+            extras.append("requires_grad=True")
+        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
