@@ -91,9 +91,13 @@ def var(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=Non
 
 
 def std(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=None, keepdims=None):
-    """√var."""
-    return ops.sqrt(var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased,
-                        axis=axis, keepdims=keepdims))
+    """√var; where var = 0 the gradient is taken as 0 (PyTorch's rule), not ∞·0 = NaN."""
+    v = var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis,
+            keepdims=keepdims)
+    zero = v.data == 0
+    if not zero.any():
+        return ops.sqrt(v)
+    return ops.where(zero, 0.0, ops.sqrt(ops.where(zero, 1.0, v)))
 
 
 def var_mean(input, dim=None, *, correction=1, keepdim=False):

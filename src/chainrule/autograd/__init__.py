@@ -3,6 +3,8 @@ from .grad_mode import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from .function import Function, OpError
 from .engine import backward, grad
 from .anomaly import detect_anomaly, is_anomaly_enabled, AnomalyError
+from .gradcheck import gradcheck, gradgradcheck, GradcheckError
 
 __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Function", "OpError",
-           "backward", "grad", "detect_anomaly", "is_anomaly_enabled", "AnomalyError"]
+           "backward", "grad", "detect_anomaly", "is_anomaly_enabled", "AnomalyError",
+           "gradcheck", "gradgradcheck", "GradcheckError"]

@@ -81,7 +81,7 @@ def check_backward(node, grads) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        data = getattr(g, "data", g)
+        data = g if isinstance(g, np.ndarray) or not hasattr(g, "grad_fn") else g.data
         if _bad(data):
             kind = "NaN" if np.isnan(data).any() else "Inf"
             raise AnomalyError(

@@ -5,6 +5,8 @@ Every reduction's backward puts the gradient back on the reduced axes (re-insert
 """
 from __future__ import annotations
 
+import builtins
+
 import numpy as np
 
 from ..autograd.function import Function
@@ -17,13 +19,12 @@ def normalize_axis(axis, ndim: int):
     if axis is None:
         return None
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
-    out = []
+    n = builtins.max(ndim, 1)
     for a in axes:
-        if not -max(ndim, 1) <= a < max(ndim, 1):
+        if not -n <= a < n:
             raise np.exceptions.AxisError(f"axis {a} is out of bounds for a tensor of dimension "
                                           f"{ndim}")
-        out.append(int(a) % max(ndim, 1))
-    return tuple(out)
+    return tuple(int(a) % n for a in axes)
 
 
 def keepdims_shape(shape: tuple, axis) -> tuple:
@@ -129,7 +130,7 @@ class Prod(_Reduction):
     def backward(self, xp, g):
         x, out = self.saved
         gk = self._expand(xp, g)
-        xa = getattr(x, "data", x)
+        xa = x.data if isinstance(x, Tensor) else x
         if not (xa == 0).any():
             return (gk * self._expand(xp, out) / x,)
         # With zeros: the product of the others, from exclusive cumulative products both ways.

@@ -1,0 +1,145 @@
+"""gradcheck and gradgradcheck: compare backprop's gradients with finite differences.
+
+For a function f and a fixed random output weighting u, s(x) = ⟨u, f(x)⟩ is a scalar whose
+gradient backward computes in one pass. Central differences estimate each component:
+∂s/∂xᵢ ≈ (s(x + εeᵢ) − s(x − εeᵢ)) / 2ε, with error O(ε²). Inputs must be float64: in float32
+the rounding error of s, about 1e-7·|s|/ε, would swamp the check.
+"""
+from __future__ import annotations
+
+from typing import Callable, Sequence
+
+import numpy as np
+
+from . import engine
+from .grad_mode import enable_grad
+
+__all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]
+
+
+class GradcheckError(AssertionError):
+    """Backprop and finite differences disagree; the message names the input and element."""
+
+
+def _tensor_type():
+    from ..tensor import Tensor  # late: chainrule.tensor imports this package
+    return Tensor
+
+
+def _outputs(fn, inputs) -> list:
+    Tensor = _tensor_type()
+    out = fn(*inputs)
+    outs = list(out) if isinstance(out, (tuple, list)) else [out]
+    return [o for o in outs if isinstance(o, Tensor)]
+
+
+def _weighted_sum(outs, weights) -> float:
+    return float(sum(np.sum(o.data.astype(np.float64) * w) for o, w in zip(outs, weights)))
+
+
+def gradcheck(fn: Callable, inputs: Sequence[Tensor] | Tensor, eps: float = 1e-6,
+              atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
+              max_elements: int = 200, seed: int = 0) -> bool:
+    """True if every gradient of ``fn`` at ``inputs`` matches central differences.
+
+    Checks up to ``max_elements`` elements of each input (a random sample beyond that) and,
+    for the whole input, one random direction v: ⟨∇s, v⟩ against (s(x+εv) − s(x−εv)) / 2ε.
+    """
+    Tensor = _tensor_type()
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    if not diff:
+        raise ValueError("gradcheck: no input requires grad")
+    for i, t in enumerate(diff):
+        if t.dtype != np.float64:
+            raise ValueError(f"gradcheck: input {i} has dtype {t.dtype}; use float64 inputs "
+                             "(finite differences are meaningless in float32)")
+    rng = np.random.default_rng(seed)
+    with enable_grad():
+        outs = _outputs(fn, inputs)
+        weights = [rng.standard_normal(o.shape) for o in outs]
+        live = [(o, w) for o, w in zip(outs, weights) if o.requires_grad]
+        if live:
+            analytic = engine.grad([o for o, _ in live], diff,
+                                   grad_outputs=[Tensor(w.astype(o.dtype)) for o, w in live],
+                                   allow_unused=True)
+        else:
+            analytic = [None] * len(diff)
+    analytic = [np.zeros(t.shape) if g is None else g.data for t, g in zip(diff, analytic)]
+
+    def s_at() -> float:
+        return _weighted_sum(_outputs(fn, inputs), weights)
+
+    for k, (t, ga) in enumerate(zip(diff, analytic)):
+        flat = t.data.reshape(-1)
+        idx = np.arange(flat.size)
+        if flat.size > max_elements:
+            idx = rng.choice(flat.size, max_elements, replace=False)
+        numeric = np.empty(len(idx))
+        for j, e in enumerate(idx):
+            old = flat[e]
+            flat[e] = old + eps
+            hi = s_at()
+            flat[e] = old - eps
+            lo = s_at()
+            flat[e] = old
+            numeric[j] = (hi - lo) / (2 * eps)
+        got = ga.reshape(-1)[idx]
+        err = np.abs(got - numeric) - (atol + rtol * np.abs(numeric))
+        if (err > 0).any() or not np.isfinite(got).all():
+            w = int(np.argmax(np.where(np.isfinite(err), err, np.inf)))
+            where = np.unravel_index(int(idx[w]), t.shape)
+            pos = next(i for i, x in enumerate(inputs) if x is t)
+            msg = (f"gradcheck: gradient of input {pos} "
+                   f"(shape {t.shape}) is wrong at element {tuple(int(i) for i in where)}: "
+                   f"backward gives {got[w]:.8g}, finite differences {numeric[w]:.8g}")
+            if raise_exception:
+                raise GradcheckError(msg)
+            return False
+
+    # One random direction through all inputs at once catches errors between sampled elements.
+    vs = [rng.standard_normal(t.shape) for t in diff]
+    olds = [t.data.copy() for t in diff]
+    for t, v, o in zip(diff, vs, olds):
+        t.data[...] = o + eps * v
+    hi = s_at()
+    for t, v, o in zip(diff, vs, olds):
+        t.data[...] = o - eps * v
+    lo = s_at()
+    for t, o in zip(diff, olds):
+        t.data[...] = o
+    numeric = (hi - lo) / (2 * eps)
+    got = float(sum(np.sum(g * v) for g, v in zip(analytic, vs)))
+    if abs(got - numeric) > atol + rtol * abs(numeric):
+        msg = (f"gradcheck: directional derivative along a random direction is wrong: backward "
+               f"gives {got:.8g}, finite differences {numeric:.8g}")
+        if raise_exception:
+            raise GradcheckError(msg)
+        return False
+    return True
+
+
+def gradgradcheck(fn: Callable, inputs: Sequence[Tensor] | Tensor, eps: float = 1e-6,
+                  atol: float = 1e-5, rtol: float = 1e-3, raise_exception: bool = True,
+                  seed: int = 0) -> bool:
+    """True if the gradient of ``fn``'s gradient (second derivatives, through
+    ``create_graph=True``) matches finite differences of the first gradient."""
+    Tensor = _tensor_type()
+    inputs = [inputs] if isinstance(inputs, Tensor) else list(inputs)
+    diff = [t for t in inputs if isinstance(t, Tensor) and t.requires_grad]
+    rng = np.random.default_rng(seed + 1)
+    with enable_grad():
+        outs = _outputs(fn, inputs)
+    weights = [Tensor(rng.standard_normal(o.shape).astype(o.dtype)) for o in outs]
+
+    def first_grad(*xs):
+        with enable_grad():
+            o = _outputs(fn, xs)
+            live = [(a, w) for a, w in zip(o, weights) if a.requires_grad]
+            gs = engine.grad([a for a, _ in live], [x for x in xs if x.requires_grad],
+                             grad_outputs=[w for _, w in live], create_graph=True,
+                             allow_unused=True)
+        return tuple(g for g in gs if g is not None)
+
+    return gradcheck(first_grad, inputs, eps=eps, atol=atol, rtol=rtol,
+                     raise_exception=raise_exception, seed=seed)

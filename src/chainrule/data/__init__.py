@@ -1,0 +1,1 @@
+"""``chainrule.data``: datasets, loaders, transforms (issue #6)."""

@@ -1,0 +1,13 @@
+"""``chainrule.nn.functional``: network functions with PyTorch's names and signatures.
+
+One module per concept; each defines ``__all__`` and is re-exported here.
+"""
+from ...api.pointwise import (relu, leaky_relu, elu, gelu, softplus, sigmoid, tanh)  # noqa: F401
+from .activation import *  # noqa: F401,F403  softmax, log_softmax, ...
+from .conv import *  # noqa: F401,F403  conv1d, conv2d
+from .pooling import *  # noqa: F401,F403  max/avg/adaptive pooling
+from .dropout import *  # noqa: F401,F403  dropout
+from .loss import *  # noqa: F401,F403  losses
+from .normalization import *  # noqa: F401,F403  batch_norm, layer_norm
+from .sparse import *  # noqa: F401,F403  embedding, one_hot
+from .linear import *  # noqa: F401,F403  linear

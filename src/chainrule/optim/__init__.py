@@ -1,0 +1,1 @@
+"""``chainrule.optim``: optimizers and learning-rate schedules (issues #4, #5)."""

@@ -1,0 +1,38 @@
+"""Shared test set-up: hypothesis profile, dataset location, seeding."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "chainrule", deadline=None, max_examples=15, derandomize=True,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
+                           HealthCheck.function_scoped_fixture])
+settings.load_profile("chainrule")
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def data_dir() -> Path:
+    """Where the shared datasets live: $CHAINRULE_DATA or ../shared/datasets beside the repo."""
+    env = os.environ.get("CHAINRULE_DATA")
+    return Path(env) if env else REPO.parent / "shared" / "datasets"
+
+
+@pytest.fixture
+def datasets() -> Path:
+    d = data_dir()
+    if not d.is_dir():
+        pytest.skip(f"shared datasets not found at {d} (set CHAINRULE_DATA)")
+    return d
+
+
+@pytest.fixture(autouse=True)
+def _seed():
+    import chainrule
+    chainrule.manual_seed(0)
+    yield
