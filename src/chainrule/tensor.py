@@ -71,8 +71,8 @@ class Tensor:
         self._hooks = None
         self._retains_grad = False
 
-    @classmethod
-    def _wrap(cls, data, requires_grad: bool, grad_fn) -> "Tensor":
+    @staticmethod
+    def _wrap(data, requires_grad: bool, grad_fn) -> "Tensor":
         """Fast internal constructor: no conversion, no checks."""
         t = object.__new__(Tensor)
         t.data = data
@@ -332,3 +332,8 @@ class Tensor:
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+
+
+from .autograd import function as _function  # noqa: E402  (the op base needs the Tensor class)
+
+_function.bind_tensor(Tensor)

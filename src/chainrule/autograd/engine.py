@@ -9,7 +9,8 @@ dropped as soon as its backward has run, and its saved arrays are released unles
 """
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+import sys
+from typing import Sequence
 
 import numpy as np
 
@@ -61,121 +62,129 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
 
     ``capture`` maps id(leaf) or id(node) -> slot for tensors whose gradient is returned instead of
     (``accumulate=False``) or besides being accumulated into ``.grad``. Returns slot -> gradient.
+
+    Aliasing rule (ordinary mode): backward rules return fresh arrays, their incoming gradient
+    itself, or views of it, and never write into them; the only arrays written in place later are
+    leaves' ``.grad`` (accumulation, optimizers, clipping). So a leaf's first gradient is copied
+    exactly when it might be shared: it is a view, it is the node's incoming gradient, or the same
+    array was handed to another input of the same node.
     """
     from ..tensor import Tensor
     from .. import ops
 
     captured: dict = {}
     pending: dict = {}
-    handed: set = set()      # ids of arrays handed on in this pass (may alias each other)
-    leaf_ids: set = set()    # ids of arrays now owned by some leaf's .grad (mutated in place later)
     root_nodes = []
+    wrap = Tensor._wrap
 
-    def give_leaf(t, g):
+    def give_leaf(t, g, shared: bool):
         if t._hooks:
             for hook in t._hooks:
-                r = hook(g if create_graph else Tensor._wrap(g, False, None))
+                r = hook(g if create_graph else wrap(g, False, None))
                 if r is not None:
-                    g = r if create_graph else r.data
-                    if not create_graph:
-                        g = g.copy()
+                    g, shared = (r if create_graph else r.data), True
         if capture is not None:
             slot = capture.get(id(t))
             if slot is not None:
                 captured[slot] = g if slot not in captured else captured[slot] + g
-                if not accumulate:
-                    return
         if not accumulate:
             return
+        grad = t.grad
         if create_graph:
-            t.grad = g if t.grad is None else t.grad + g
-            return
-        if t.grad is None:
-            if g.base is not None or id(g) in handed or g.dtype != t.data.dtype:
+            t.grad = g if grad is None else grad + g
+        elif grad is None:
+            if shared or g.base is not None or g.dtype != t.data.dtype:
                 g = g.astype(t.data.dtype, copy=True)
-            handed.add(id(g))
-            leaf_ids.add(id(g))
-            t.grad = Tensor._wrap(g, False, None)
-        elif t.grad.requires_grad:
-            t.grad = Tensor._wrap(t.grad.data + g, False, None)
+            t.grad = wrap(g, False, None)
+        elif grad.requires_grad:
+            t.grad = wrap(grad.data + g, False, None)
         else:
-            t.grad.data += g
-
-    def give_node(node, g):
-        if not create_graph:
-            if id(g) in leaf_ids:
-                g = g.copy()
-            handed.add(id(g))
-        prev = pending.get(node)
-        pending[node] = g if prev is None else prev + g
+            grad.data += g
 
     for t, g in zip(roots, root_grads):
         if t.grad_fn is None:
-            give_leaf(t, g)
+            give_leaf(t, g, True)
         else:
-            give_node(t.grad_fn, g)
+            prev = pending.get(t.grad_fn)
+            pending[t.grad_fn] = g if prev is None else prev + g
             root_nodes.append(t.grad_fn)
     if not root_nodes:
         return captured
 
     deps = _collect(root_nodes)
     ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
-    xp_ops = ops if create_graph else None
+    xp = ops if create_graph else None
     check = anomaly._enabled[0]
 
     with grad_mode.set_grad_enabled(create_graph):
         while ready:
             node = ready.pop()
             g = pending.pop(node, None)
+            grads = None
             if g is not None:
                 out = node._out_ref()
-                if out is not None:
-                    if out._hooks:
-                        for hook in out._hooks:
-                            r = hook(g if create_graph else Tensor._wrap(g, False, None))
-                            if r is not None:
-                                g = r if create_graph else r.data
-                    if out._retains_grad:
-                        gv = g if create_graph else Tensor._wrap(g.copy(), False, None)
-                        out.grad = gv if out.grad is None else out.grad + gv
+                if out is not None and (out._hooks or out._retains_grad):
+                    g = _tensor_hooks(out, g, create_graph, wrap)
                 if capture is not None:
                     slot = capture.get(id(node))
                     if slot is not None:
                         captured[slot] = g
-                node.check_versions()
+                if node._versions is not None:
+                    node.check_versions()
                 if create_graph:
                     raw = node.saved
                     node.saved = node.saved_as_tensors()
                     try:
-                        grads = node.backward(xp_ops, g)
+                        grads = node.backward(xp, g)
                     finally:
                         node.saved = raw
                 else:
-                    grads = node.backward(backend.get_array_module(g), g)
+                    grads = node.backward(backend.get_array_module(g) if _cupy_loaded() else np, g)
                 if check:
                     anomaly.check_backward(node, grads)
-            else:
-                grads = None
-            for i, (t, need) in enumerate(zip(node.inputs, node.needs_input_grad)):
-                if not need:
+            inputs = node.inputs
+            needs = node.needs_input_grad
+            for i in range(len(inputs)):
+                if not needs[i]:
                     continue
+                t = inputs[i]
                 gi = grads[i] if grads is not None else None
                 if gi is not None and gi.shape != t.shape:
-                    gi = unbroadcast(xp_ops or backend.get_array_module(gi), gi, t.shape)
+                    gi = unbroadcast(xp or np, gi, t.shape)
                 parent = t.grad_fn
                 if parent is None:
                     if gi is not None:
-                        give_leaf(t, gi)
+                        give_leaf(t, gi, gi is g or (len(grads) > 1 and
+                                                    sum(o is gi for o in grads) > 1))
                     continue
                 if gi is not None:
-                    give_node(parent, gi)
+                    prev = pending.get(parent)
+                    pending[parent] = gi if prev is None else prev + gi
                 left = deps[parent] - 1
                 deps[parent] = left
                 if left == 0:
                     ready.append(parent)
             if not retain_graph:
-                node.release()
+                node.saved = None
+                node.inputs = None
     return captured
+
+
+def _cupy_loaded() -> bool:
+    return "cupy" in sys.modules
+
+
+def _tensor_hooks(out, g, create_graph: bool, wrap):
+    """Run a non-leaf tensor's hooks and keep its ``.grad`` if it retains it."""
+    if out._hooks:
+        for hook in out._hooks:
+            r = hook(g if create_graph else wrap(g, False, None))
+            if r is not None:
+                g = r if create_graph else r.data
+    if out._retains_grad:
+        gv = g if create_graph else wrap(g.copy(), False, None)
+        out.grad = gv if out.grad is None else out.grad + gv
+    return g
 
 
 def _as_grad_array(t, gradient, create_graph: bool):

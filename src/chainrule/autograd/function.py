@@ -15,13 +15,31 @@ Broadcasting is undone by the engine, never by an op.
 """
 from __future__ import annotations
 
+import sys
 import weakref
 from typing import Any
 
 import numpy as np
 
 from .. import backend
-from . import grad_mode, anomaly
+from . import anomaly
+from .grad_mode import _grad_enabled
+
+# Bound once chainrule.tensor has loaded (it imports this package, so not at import time here).
+Tensor: Any = None
+_wrap: Any = None
+_np = np
+_modules = sys.modules
+_new = object.__new__
+_ref = weakref.ref
+_anomaly = anomaly._enabled
+
+
+def bind_tensor(tensor_cls) -> None:
+    """Called by chainrule.tensor once the Tensor class exists."""
+    global Tensor, _wrap
+    Tensor = tensor_cls
+    _wrap = tensor_cls._wrap
 
 __all__ = ["Function", "OpError"]
 
@@ -73,11 +91,9 @@ class Function:
     @classmethod
     def apply(cls, *inputs, **params):
         """Run the op on Tensors (or raw constant arrays) and record it when a gradient is needed."""
-        from ..tensor import Tensor
-
         arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        xp = backend.get_array_module(*arrays)
-        node = cls.__new__(cls)
+        xp = _np if "cupy" not in _modules else backend.get_array_module(*arrays)
+        node = _new(cls)
         node.saved = ()
         try:
             out = node.forward(xp, *arrays, **params)
@@ -88,33 +104,26 @@ class Function:
                 f"{cls.name}: {exc} (inputs: {_describe(arrays)})")
             raise OpError(msg) from exc
 
-        needs = None
-        if grad_mode._grad_enabled[0]:
-            for x in inputs:
-                if isinstance(x, Tensor) and x.requires_grad:
-                    needs = tuple(isinstance(t, Tensor) and t.requires_grad for t in inputs)
-                    break
-        if needs is None:
-            result = Tensor._wrap(out, False, None)
-            if anomaly._enabled[0]:
-                anomaly.check_forward(cls.name, out)
-            return result
-        node.inputs = inputs
-        node.needs_input_grad = needs
-        node._versions = tuple(x._version if isinstance(x, Tensor) else 0 for x in inputs) \
-            if node.saved else ()
-        result = Tensor._wrap(out, True, node)
-        node._out_ref = weakref.ref(result)
-        if anomaly._enabled[0]:
-            node._trace = anomaly.capture_stack()
-            anomaly.check_forward(cls.name, out, node)
-        return result
+        if _grad_enabled[0]:
+            needs = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
+            if True in needs:
+                node.inputs = inputs
+                node.needs_input_grad = needs
+                node._versions = [x._version if isinstance(x, Tensor) else 0 for x in inputs] \
+                    if node.saved else None
+                result = _wrap(out, True, node)
+                node._out_ref = _ref(result)
+                if _anomaly[0]:
+                    node._trace = anomaly.capture_stack()
+                    anomaly.check_forward(cls.name, out, node)
+                return result
+        if _anomaly[0]:
+            anomaly.check_forward(cls.name, out)
+        return _wrap(out, False, None)
 
     # -- used by the engine --------------------------------------------------------------------
     def check_versions(self) -> None:
         """Raise if a saved input or output was modified in place after this op ran."""
-        if not self._versions:
-            return
         for t, v in zip(self.inputs, self._versions):
             if hasattr(t, "_version") and t._version != v and any(s is t.data for s in self.saved):
                 raise RuntimeError(
@@ -129,8 +138,6 @@ class Function:
 
     def saved_as_tensors(self) -> tuple:
         """The saved values with each array replaced by the Tensor it came from (for create_graph)."""
-        from ..tensor import Tensor
-
         out = self._out_ref()
         mapped = []
         for s in self.saved:
