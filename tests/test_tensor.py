@@ -128,3 +128,14 @@ def test_operators_with_numpy_arrays_and_scalars():
     assert (2 - x).tolist() == [1.0, 0.0] and (2 / x).tolist() == [2.0, 1.0]
     assert (x ** 2).tolist() == [1.0, 4.0] and (2 ** x).tolist() == [2.0, 4.0]
     assert (x > 1).tolist() == [False, True] and (x == 2).dtype == np.bool_
+
+
+@pytest.mark.parametrize("fn,pattern", [
+    (lambda: cr.ones(2) + "a", r"unsupported operand"),
+    (lambda: cr.add(cr.ones(2), {"a": 1}), r"add: expected a Tensor, array or number, got dict"),
+    (lambda: cr.exp("x"), r"exp: expected a Tensor, array or number, got str"),
+    (lambda: cr.matmul(cr.ones(2, 2), object()), r"matmul: expected a Tensor"),
+])
+def test_wrong_argument_types_raise_type_error(fn, pattern):
+    with pytest.raises(TypeError, match=pattern):
+        fn()

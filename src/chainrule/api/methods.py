@@ -16,6 +16,7 @@ from ..autograd import grad_mode
 from . import pointwise as P, reductions as R, shaping as S
 
 _NUMBER = (int, float)
+_OPERAND = (Tensor, int, float, bool, np.generic, np.ndarray, list, tuple)
 
 
 def _binary_method(cls, slow, reflected: bool = False):
@@ -27,11 +28,15 @@ def _binary_method(cls, slow, reflected: bool = False):
                     return cls.apply(self, other)
             elif type(other) in _NUMBER and self.data.dtype.kind == "f":
                 return cls.apply(self, self.data.dtype.type(other))
+            elif not isinstance(other, _OPERAND):
+                return NotImplemented
             return slow(self, other)
     else:
         def method(self, other):
             if type(other) in _NUMBER and self.data.dtype.kind == "f":
                 return cls.apply(self.data.dtype.type(other), self)
+            if not isinstance(other, _OPERAND):
+                return NotImplemented
             return slow(other, self)
     return method
 

@@ -6,11 +6,22 @@ converted directly.
 """
 from __future__ import annotations
 
+import numbers
+
 import numpy as np
 
 from .. import backend
 from ..dtypes import result_type
 from ..tensor import Tensor
+
+
+_OPERAND_TYPES = (Tensor, numbers.Number, np.generic, np.ndarray, list, tuple)
+
+
+def check(x, op: str) -> None:
+    """TypeError naming the op unless ``x`` is a Tensor, array, number or nested list."""
+    if not isinstance(x, _OPERAND_TYPES) and not backend.is_array(x):
+        raise TypeError(f"{op}: expected a Tensor, array or number, got {type(x).__name__}")
 
 
 def constant(x, dtype=None):
@@ -34,10 +45,12 @@ def operand(x, dtype):
     return constant(x, dtype)
 
 
-def binary(a, b):
+def binary(a, b, op: str = "op"):
     """Both operands promoted to their common dtype."""
     if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
         return a, b
+    check(a, op)
+    check(b, op)
     if isinstance(a, (list, tuple)):
         a = np.asarray(a)
     if isinstance(b, (list, tuple)):
@@ -46,8 +59,9 @@ def binary(a, b):
     return operand(a, dt), operand(b, dt)
 
 
-def float_operand(x):
+def float_operand(x, op: str = "op"):
     """Unary float ops (exp, log, ...) promote integer inputs to the default float dtype."""
+    check(x, op)
     if isinstance(x, Tensor):
         if x.data.dtype.kind in "fc":
             return x

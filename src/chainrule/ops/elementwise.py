@@ -343,19 +343,19 @@ class Cast(Function):
 
 # -- the NumPy-named functions backward code calls through ``xp`` -----------------------------
 def add(x, y):
-    return Add.apply(*O.binary(x, y))
+    return Add.apply(*O.binary(x, y, "add"))
 
 
 def subtract(x, y):
-    return Sub.apply(*O.binary(x, y))
+    return Sub.apply(*O.binary(x, y, "sub"))
 
 
 def multiply(x, y):
-    return Mul.apply(*O.binary(x, y))
+    return Mul.apply(*O.binary(x, y, "mul"))
 
 
 def divide(x, y):
-    x, y = O.binary(x, y)
+    x, y = O.binary(x, y, "div")
     if x.dtype.kind not in "fc":
         from .. import backend
         x, y = O.operand(x, backend.get_default_dtype()), O.operand(y, backend.get_default_dtype())
@@ -369,7 +369,7 @@ def power(x, y):
     if isinstance(y, (int, float)) and not isinstance(y, bool):
         x = O.float_operand(x) if isinstance(y, float) else x
         return PowScalar.apply(x, p=y)
-    return Pow.apply(*O.binary(x, y))
+    return Pow.apply(*O.binary(x, y, "pow"))
 
 
 def negative(x):
@@ -377,23 +377,25 @@ def negative(x):
 
 
 def maximum(x, y):
-    return Maximum.apply(*O.binary(x, y))
+    return Maximum.apply(*O.binary(x, y, "maximum"))
 
 
 def minimum(x, y):
-    return Minimum.apply(*O.binary(x, y))
+    return Minimum.apply(*O.binary(x, y, "minimum"))
 
 
 def where(cond, x, y):
     cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
-    return Where.apply(cond, *O.binary(x, y))
+    return Where.apply(cond, *O.binary(x, y, "where"))
 
 
 def _unary(cls):
+    name = cls.__name__.lower()
+
     def fn(x):
-        return cls.apply(O.float_operand(x))
+        return cls.apply(O.float_operand(x, name))
     fn.__name__ = cls.__name__.lower()
     fn.__doc__ = cls.__doc__
     return fn
