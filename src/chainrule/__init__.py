@@ -32,6 +32,18 @@ bool = bool_  # noqa: A001
 __version__ = "0.1.0"
 
 
+def save(obj, path) -> None:
+    """Write tensors and JSON-able state to a safetensors checkpoint, atomically (no pickle)."""
+    from .io import save as _save
+    _save(obj, path)
+
+
+def load(path):
+    """Read a checkpoint written by :func:`save`; errors name the file and the damage."""
+    from .io import load as _load
+    return _load(path)
+
+
 def __getattr__(name):
     # Subpackages that depend on optional pieces load on first use.
     import importlib

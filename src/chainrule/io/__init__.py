@@ -1,0 +1,5 @@
+"""Files: checkpoints (safetensors + JSON metadata, no pickle) and atomic writes."""
+from .atomic import atomic_open, write_bytes, write_text
+from .checkpoint import save, load, CheckpointError
+
+__all__ = ["atomic_open", "write_bytes", "write_text", "save", "load", "CheckpointError"]
