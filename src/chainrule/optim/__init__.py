@@ -1,1 +1,15 @@
-"""``chainrule.optim``: optimizers and learning-rate schedules (issues #4, #5)."""
+"""``chainrule.optim``: optimizers and learning-rate schedules (issues #4, #5).
+
+First-order optimizers follow ``torch.optim`` — same names, arguments, defaults, update rules and
+``state_dict`` layout — and update ``p.data`` in place in the parameter's dtype.
+"""
+from .optimizer import Optimizer, required
+from .sgd import SGD
+from .adagrad import Adagrad
+from .adadelta import Adadelta
+from .rmsprop import RMSprop
+from .adam import Adam, AdamW
+from .nadam import NAdam
+
+__all__ = ["Optimizer", "required", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW",
+           "NAdam"]

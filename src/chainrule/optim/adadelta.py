@@ -1,0 +1,66 @@
+"""Adadelta: step sizes from running averages of squared gradients and squared updates."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from .optimizer import Optimizer, check_interval, check_nonnegative, effective_grad
+
+__all__ = ["Adadelta"]
+
+
+class Adadelta(Optimizer):
+    r"""Adadelta (Zeiler, 2012), PyTorch's rule. With ``d = g + λθ``:
+
+        v ← ρ·v + (1 − ρ)·d²
+        Δ = √(u + ε) / √(v + ε) · d
+        u ← ρ·u + (1 − ρ)·Δ²
+        θ ← θ − η·Δ                     (η = lr, 1.0 by default as in the paper)
+
+    The ratio of the two RMS values gives the update the units of θ, so no learning rate is
+    needed in the original method; PyTorch keeps ``lr`` as a multiplier.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
+                 weight_decay: float = 0, *, maximize: bool = False):
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        check_nonnegative("Adadelta", "lr", group["lr"])
+        check_interval("Adadelta", "rho", group["rho"], 0.0, 1.0, high_closed=True)
+        check_nonnegative("Adadelta", "eps", group["eps"])
+        check_nonnegative("Adadelta", "weight_decay", group["weight_decay"])
+
+    def _update_group(self, group: dict) -> None:
+        lr, rho = float(group["lr"]), float(group["rho"])
+        eps, weight_decay = float(group["eps"]), float(group["weight_decay"])
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            d, _ = effective_grad(p, weight_decay, group["maximize"])
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["square_avg"] = np.zeros_like(p.data)
+                state["acc_delta"] = np.zeros_like(p.data)
+            state["step"] += 1
+            square_avg, acc_delta = state["square_avg"], state["acc_delta"]
+            square_avg *= rho
+            tmp = np.multiply(d, 1 - rho)
+            tmp *= d
+            square_avg += tmp
+            std = np.add(square_avg, eps, out=tmp)
+            np.sqrt(std, out=std)
+            delta = np.add(acc_delta, eps)
+            np.sqrt(delta, out=delta)
+            delta /= std
+            delta *= d
+            acc_delta *= rho
+            np.multiply(delta, 1 - rho, out=tmp)
+            tmp *= delta
+            acc_delta += tmp
+            delta *= lr
+            p.data -= delta
+            p._version += 1

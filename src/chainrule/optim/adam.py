@@ -1,0 +1,103 @@
+"""Adam (momentum + RMSprop with bias correction), its AMSGrad variant, and AdamW."""
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from .optimizer import (Optimizer, check_betas, check_nonnegative, effective_grad, lerp_)
+
+__all__ = ["Adam", "AdamW"]
+
+
+class Adam(Optimizer):
+    r"""Adam (Kingma & Ba, 2015), PyTorch's rule. At step t, with ``d = g + λθ``:
+
+        m ← β₁·m + (1 − β₁)·d            (first moment: momentum)
+        v ← β₂·v + (1 − β₂)·d²           (second moment: RMSprop's average)
+        amsgrad:  v̂ ← max(v̂, v), and v̂ replaces v below
+        θ ← θ − η/(1 − β₁ᵗ) · m / (√v / √(1 − β₂ᵗ) + ε)
+
+    The factors 1/(1 − βᵗ) undo the bias of averages started at zero. ``weight_decay`` here is an
+    L2 penalty added to the gradient, so it is divided by √v like the rest of the gradient; with
+    ``decoupled_weight_decay=True`` (that is :class:`AdamW`) θ ← θ·(1 − ηλ) is applied instead,
+    before the update, and the gradient is left alone.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 0, amsgrad: bool = False, *, maximize: bool = False,
+                 decoupled_weight_decay: bool = False):
+        defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
+                        eps=eps, weight_decay=weight_decay, amsgrad=amsgrad, maximize=maximize,
+                        decoupled_weight_decay=decoupled_weight_decay)
+        super().__init__(params, defaults)
+
+    def _check_hyperparameters(self, group: dict) -> None:
+        name = self._name
+        check_nonnegative(name, "lr", group["lr"])
+        check_nonnegative(name, "eps", group["eps"])
+        check_betas(name, group["betas"])
+        check_nonnegative(name, "weight_decay", group["weight_decay"])
+
+    def _update_group(self, group: dict) -> None:
+        lr, eps = float(group["lr"]), float(group["eps"])
+        beta1, beta2 = (float(b) for b in group["betas"])
+        weight_decay = float(group["weight_decay"])
+        decoupled, amsgrad = group["decoupled_weight_decay"], group["amsgrad"]
+        for p in group["params"]:
+            if p.grad is None:
+                continue
+            state = self.state[p]
+            if not state:
+                state["step"] = 0
+                state["exp_avg"] = np.zeros_like(p.data)
+                state["exp_avg_sq"] = np.zeros_like(p.data)
+                if amsgrad:
+                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+            state["step"] += 1
+            step = state["step"]
+            if decoupled:
+                if weight_decay != 0:
+                    p.data *= 1 - lr * weight_decay
+                d, _ = effective_grad(p, 0.0, group["maximize"])
+            else:
+                d, _ = effective_grad(p, weight_decay, group["maximize"])
+            exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
+            tmp = np.empty_like(p.data)
+            lerp_(exp_avg, d, 1 - beta1, tmp)
+            exp_avg_sq *= beta2
+            np.multiply(d, 1 - beta2, out=tmp)
+            tmp *= d
+            exp_avg_sq += tmp
+            step_size = lr / (1 - beta1 ** step)
+            bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
+            if amsgrad:
+                second = state["max_exp_avg_sq"]
+                np.maximum(second, exp_avg_sq, out=second)
+            else:
+                second = exp_avg_sq
+            denom = np.sqrt(second, out=tmp)
+            denom /= bias_correction2_sqrt
+            denom += eps
+            np.divide(exp_avg, denom, out=denom)
+            denom *= step_size
+            p.data -= denom
+            p._version += 1
+
+
+class AdamW(Adam):
+    r"""Adam with decoupled weight decay (Loshchilov & Hutter, 2019):
+
+        θ ← θ·(1 − ηλ), then the Adam update with the plain gradient.
+
+    With an L2 penalty (``Adam(weight_decay=λ)``) the decay term λθ is scaled by 1/√v like the
+    gradient, so weights with large gradient history are barely regularised; decoupling applies
+    the same relative shrinkage to every weight. Default ``weight_decay`` is 1e-2, as in PyTorch.
+    """
+
+    def __init__(self, params: Iterable, lr: float = 1e-3,
+                 betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
+                 weight_decay: float = 1e-2, amsgrad: bool = False, *, maximize: bool = False):
+        super().__init__(params, lr=lr, betas=betas, eps=eps, weight_decay=weight_decay,
+                         amsgrad=amsgrad, maximize=maximize, decoupled_weight_decay=True)
