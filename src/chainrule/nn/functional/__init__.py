@@ -3,11 +3,11 @@
 One module per concept; each defines ``__all__`` and is re-exported here.
 """
 from ...api.pointwise import (relu, leaky_relu, elu, gelu, softplus, sigmoid, tanh)  # noqa: F401
-from .activation import *  # noqa: F401,F403  softmax, log_softmax, ...
+from .activation import *  # noqa: F401,F403  softmax, log_softmax, softmin, prelu
 from .conv import *  # noqa: F401,F403  conv1d, conv2d
 from .pooling import *  # noqa: F401,F403  max/avg/adaptive pooling
 from .dropout import *  # noqa: F401,F403  dropout
-from .loss import *  # noqa: F401,F403  losses
+from .loss import *  # noqa: F401,F403  losses (cross_entropy and nll_loss from .cross_entropy)
 from .normalization import *  # noqa: F401,F403  batch_norm, layer_norm
-from .sparse import *  # noqa: F401,F403  embedding, one_hot
+from .sparse import *  # noqa: F401,F403  embedding
 from .linear import *  # noqa: F401,F403  linear

@@ -1,2 +1,57 @@
-"""Placeholder: filled in by the issue that builds it."""
-__all__: list = []
+"""linear: y = x·Wᵀ + b as one fused primitive (one GEMM forward, two backward)."""
+from __future__ import annotations
+
+from ...autograd.function import Function
+from ...tensor import Tensor
+
+__all__ = ["linear"]
+
+
+class Linear(Function):
+    """y = x·Wᵀ + b for x (…, in), W (out, in), b (out,);
+    ∂L/∂x = G·W,  ∂L/∂W = Gᵀ·x (summed over the leading axes),  ∂L/∂b = Σ G over the leading axes."""
+
+    def forward(self, xp, x, w, b=None):
+        self.save(x, w)
+        y = xp.matmul(x, w.T)
+        if b is not None:
+            y += b
+        return y
+
+    def backward(self, xp, g):
+        x, w = self.saved
+        needs = self.needs_input_grad
+        gx = xp.matmul(g, w) if needs[0] else None
+        gw = gb = None
+        if needs[1]:
+            g2 = xp.reshape(g, (-1, g.shape[-1]))
+            gw = xp.matmul(g2.T, xp.reshape(x, (-1, x.shape[-1])))
+        if len(needs) > 2 and needs[2]:
+            gb = xp.sum(g, axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+        return (gx, gw, gb)[:len(needs)]
+
+    def explain_error(self, arrays, params, exc):
+        x, w = arrays[0], arrays[1]
+        return (f"linear: input of shape {tuple(x.shape)} does not match weight of shape "
+                f"{tuple(w.shape)} ({exc})")
+
+
+def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
+    """y = x·Wᵀ + b (PyTorch's ``F.linear``): W is (out_features, in_features)."""
+    if not isinstance(input, Tensor):
+        raise TypeError(f"linear: input must be a Tensor, got {type(input).__name__}")
+    if weight.ndim != 2:
+        raise ValueError(f"linear: weight must be 2-D (out_features, in_features), got shape "
+                         f"{tuple(weight.shape)}")
+    if input.ndim == 0 or input.shape[-1] != weight.shape[1]:
+        raise ValueError(f"linear: input of shape {tuple(input.shape)} does not end with "
+                         f"in_features={weight.shape[1]} (weight shape {tuple(weight.shape)})")
+    if bias is not None and tuple(bias.shape) != (weight.shape[0],):
+        raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got "
+                         f"{tuple(bias.shape)}")
+    if input.dtype != weight.dtype:
+        raise TypeError(f"linear: input dtype {input.dtype} differs from weight dtype "
+                        f"{weight.dtype}; cast one of them (e.g. model.double() or x.float())")
+    if bias is None:
+        return Linear.apply(input, weight)
+    return Linear.apply(input, weight, bias)

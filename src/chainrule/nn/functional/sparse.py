@@ -1,2 +1,40 @@
-"""Placeholder: filled in by the issue that builds it."""
-__all__: list = []
+"""embedding: a lookup table read by integer indices (its gradient scatter-adds into the rows)."""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import ops
+from ...tensor import Tensor
+
+__all__ = ["embedding"]
+
+
+def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm=None,
+              norm_type: float = 2.0, scale_grad_by_freq: bool = False,
+              sparse: bool = False) -> Tensor:
+    """y[…] = W[i[…]] for integer indices i and a table W (num_embeddings, dim);
+    ∂L/∂W[k] = Σ over the positions where i = k of ∂L/∂y — except the ``padding_idx`` row,
+    which gets no gradient."""
+    idx = np.asarray(input.data if isinstance(input, Tensor) else input)
+    if idx.dtype.kind not in "iu":
+        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+    if max_norm is not None or scale_grad_by_freq or sparse:
+        raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
+                                  "supported")
+    if weight.ndim != 2:
+        raise ValueError(f"embedding: weight must be 2-D (num_embeddings, embedding_dim), got "
+                         f"shape {tuple(weight.shape)}")
+    n = weight.shape[0]
+    if idx.size and (idx.min() < 0 or idx.max() >= n):
+        bad = idx[(idx < 0) | (idx >= n)].flat[0]
+        raise IndexError(f"embedding: index {bad} is out of range for a table of {n} rows")
+    out = ops.getitem(weight, idx.astype(np.intp, copy=False))
+    if padding_idx is not None:
+        pad = padding_idx % n if -n <= padding_idx < n else None
+        if pad is None:
+            raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for {n} rows")
+        at_pad = (idx == pad)[..., None]
+        if at_pad.any():  # those rows are read as constants: no gradient reaches W[padding_idx]
+            const = Tensor._wrap(np.broadcast_to(weight.data[pad], out.shape), False, None)
+            out = ops.where(at_pad, const, out)
+    return out
