@@ -1,0 +1,306 @@
+"""Learning-rate schedules with PyTorch's names, update rules and ``state_dict``.
+
+Each scheduler rewrites ``group["lr"]`` of its optimizer's parameter groups when ``step()`` is
+called (once per epoch, or once per batch for warm-up schedules). Like PyTorch's, the rules are
+*chainable*: each step multiplies the current learning rate, so schedules can be composed, and the
+constructor takes the first step (epoch 0). ``state_dict()`` holds only numbers, lists and dicts,
+so it fits a checkpoint's JSON metadata.
+"""
+from __future__ import annotations
+
+import math
+from bisect import bisect_right
+from typing import Any, Sequence
+
+__all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
+           "LinearLR", "SequentialLR", "ReduceLROnPlateau"]
+
+
+def _check(cond: bool, msg: str) -> None:
+    if not cond:
+        raise ValueError(msg)
+
+
+class LRScheduler:
+    """Base class: ``get_lr()`` gives the new learning rates at ``self.last_epoch``."""
+
+    def __init__(self, optimizer, last_epoch: int = -1):
+        if not hasattr(optimizer, "param_groups"):
+            raise TypeError(f"{type(self).__name__}: expected an optimizer, got "
+                            f"{type(optimizer).__name__}")
+        self.optimizer = optimizer
+        if last_epoch == -1:
+            for group in optimizer.param_groups:
+                group.setdefault("initial_lr", group["lr"])
+        else:
+            for i, group in enumerate(optimizer.param_groups):
+                if "initial_lr" not in group:
+                    raise ValueError(
+                        f"{type(self).__name__}: last_epoch={last_epoch} resumes a schedule, but "
+                        f"param_groups[{i}] has no 'initial_lr'; load the optimizer's state_dict "
+                        "first")
+        self.base_lrs = [group["initial_lr"] for group in optimizer.param_groups]
+        self.last_epoch = last_epoch
+        self._initial_step()
+
+    def _initial_step(self) -> None:
+        self._step_count = 0
+        self._is_initial = True
+        try:
+            self.step()
+        finally:
+            self._is_initial = False
+
+    def get_lr(self) -> list[float]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def _current(self) -> list[float]:
+        return [group["lr"] for group in self.optimizer.param_groups]
+
+    def step(self) -> None:
+        """Advance one epoch (or batch) and write the new learning rates into the optimizer."""
+        self._step_count += 1
+        self.last_epoch += 1
+        self._apply(self.get_lr())
+
+    def _apply(self, values: Sequence[float]) -> None:
+        for group, lr in zip(self.optimizer.param_groups, values):
+            group["lr"] = float(lr)
+        self._last_lr = self._current()
+
+    def get_last_lr(self) -> list[float]:
+        """The learning rates the last step set."""
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything but the optimizer (numbers, lists, dicts)."""
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.__dict__.update(state_dict)
+
+
+class StepLR(LRScheduler):
+    """lr ← lr·γ every ``step_size`` epochs:  lr_t = lr₀·γ^⌊t/step_size⌋."""
+
+    def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
+        _check(isinstance(step_size, int) and step_size > 0,
+               f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        self.step_size, self.gamma = step_size, gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
+
+    def _closed_form(self) -> list[float]:
+        return [b * self.gamma ** (self.last_epoch // self.step_size) for b in self.base_lrs]
+
+
+class MultiStepLR(LRScheduler):
+    """lr ← lr·γ at each milestone epoch:  lr_t = lr₀·γ^(number of milestones ≤ t)."""
+
+    def __init__(self, optimizer, milestones: Sequence[int], gamma: float = 0.1,
+                 last_epoch: int = -1):
+        ms = list(milestones)
+        _check(all(isinstance(m, int) and m >= 0 for m in ms),
+               f"MultiStepLR: milestones must be non-negative integers, got {ms!r}")
+        self.milestones = {m: ms.count(m) for m in sorted(set(ms))}
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        hits = self.milestones.get(self.last_epoch, 0)
+        if not hits:
+            return self._current()
+        return [lr * self.gamma ** hits for lr in self._current()]
+
+    def _closed_form(self) -> list[float]:
+        passed = sum(c for m, c in self.milestones.items() if m <= self.last_epoch)
+        return [b * self.gamma ** passed for b in self.base_lrs]
+
+
+class ExponentialLR(LRScheduler):
+    """lr ← lr·γ every epoch:  lr_t = lr₀·γᵗ."""
+
+    def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
+        _check(gamma > 0, f"ExponentialLR: gamma must be positive, got {gamma!r}")
+        self.gamma = gamma
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        if self._is_initial:
+            return self._current()
+        return [lr * self.gamma for lr in self._current()]
+
+    def _closed_form(self) -> list[float]:
+        return [b * self.gamma ** self.last_epoch for b in self.base_lrs]
+
+
+class CosineAnnealingLR(LRScheduler):
+    """lr_t = η_min + ½(lr₀ − η_min)(1 + cos(πt/T_max)), applied as PyTorch's recurrence
+    (so it composes with other schedules and keeps cycling after T_max)."""
+
+    def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
+        _check(T_max > 0, f"CosineAnnealingLR: T_max must be positive, got {T_max!r}")
+        self.T_max, self.eta_min = T_max, eta_min
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        t, T, lo = self.last_epoch, self.T_max, self.eta_min
+        if self._is_initial:
+            return self._current()
+        if self._step_count == 1 and t > 0:  # resumed with last_epoch given: closed form
+            return [lo + (b - lo) * (1 + math.cos(t * math.pi / T)) / 2 for b in self.base_lrs]
+        if (t - 1 - T) % (2 * T) == 0:
+            return [lr + (b - lo) * (1 - math.cos(math.pi / T)) / 2
+                    for lr, b in zip(self._current(), self.base_lrs)]
+        ratio = (1 + math.cos(math.pi * t / T)) / (1 + math.cos(math.pi * (t - 1) / T))
+        return [ratio * (lr - lo) + lo for lr in self._current()]
+
+    def _closed_form(self) -> list[float]:
+        t, T, lo = self.last_epoch, self.T_max, self.eta_min
+        return [lo + (b - lo) * (1 + math.cos(math.pi * t / T)) / 2 for b in self.base_lrs]
+
+
+class LinearLR(LRScheduler):
+    """Warm-up: the factor on lr₀ moves linearly from ``start_factor`` to ``end_factor`` over
+    ``total_iters`` steps, then stays."""
+
+    def __init__(self, optimizer, start_factor: float = 1.0 / 3, end_factor: float = 1.0,
+                 total_iters: int = 5, last_epoch: int = -1):
+        _check(0 < start_factor <= 1, f"LinearLR: start_factor must be in (0, 1], got "
+                                      f"{start_factor!r}")
+        _check(0 <= end_factor <= 1, f"LinearLR: end_factor must be in [0, 1], got "
+                                     f"{end_factor!r}")
+        self.start_factor, self.end_factor, self.total_iters = start_factor, end_factor, total_iters
+        super().__init__(optimizer, last_epoch)
+
+    def get_lr(self) -> list[float]:
+        t, a, b, n = self.last_epoch, self.start_factor, self.end_factor, self.total_iters
+        if t == 0:
+            return [lr * a for lr in self._current()]
+        if self._is_initial or t > n:
+            return self._current()
+        return [lr * (1.0 + (b - a) / (n * a + (t - 1) * (b - a))) for lr in self._current()]
+
+    def _closed_form(self) -> list[float]:
+        a, b, n = self.start_factor, self.end_factor, self.total_iters
+        return [lr0 * (a + (b - a) * min(n, self.last_epoch) / n) for lr0 in self.base_lrs]
+
+
+class SequentialLR(LRScheduler):
+    """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]``, and so on (e.g.
+    LinearLR warm-up followed by cosine annealing)."""
+
+    def __init__(self, optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int],
+                 last_epoch: int = -1):
+        _check(len(schedulers) >= 1, "SequentialLR: expects at least one scheduler")
+        _check(len(milestones) == len(schedulers) - 1,
+               f"SequentialLR: needs one milestone fewer than schedulers, got {len(milestones)} "
+               f"milestones for {len(schedulers)} schedulers")
+        for i, s in enumerate(schedulers):
+            _check(not isinstance(s, ReduceLROnPlateau),
+                   f"SequentialLR: scheduler {i} is ReduceLROnPlateau, which needs a metric")
+            _check(s.optimizer is optimizer,
+                   f"SequentialLR: scheduler {i} belongs to a different optimizer")
+        self._schedulers = list(schedulers)
+        self._milestones = list(milestones)
+        self.last_epoch = last_epoch + 1
+        self.optimizer = optimizer
+        for group in optimizer.param_groups:
+            group["lr"] = group["initial_lr"]
+        for s in self._schedulers:  # undo the step each one took when it was built
+            s.last_epoch -= 1
+        first = self._schedulers[bisect_right(self._milestones, 0)]
+        first._initial_step()
+        self._last_lr = first.get_last_lr()
+
+    def step(self) -> None:
+        self.last_epoch += 1
+        idx = bisect_right(self._milestones, self.last_epoch)
+        sched = self._schedulers[idx]
+        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
+            sched.last_epoch = 0           # start the next schedule afresh at its epoch 0
+            sched._apply(sched._closed_form())
+        else:
+            sched.step()
+        self._last_lr = sched.get_last_lr()
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
+        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
+        return state
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        state = dict(state_dict)
+        inner = state.pop("_schedulers")
+        self.__dict__.update(state)
+        for s, sd in zip(self._schedulers, inner):
+            s.load_state_dict(sd)
+
+
+class ReduceLROnPlateau:
+    """lr ← max(lr·factor, min_lr) when the monitored metric has not improved for ``patience``
+    epochs (improvement: better than best by ``threshold``, relative or absolute); then wait
+    ``cooldown`` epochs before counting again. ``step(metric)`` takes the metric."""
+
+    def __init__(self, optimizer, mode: str = "min", factor: float = 0.1, patience: int = 10,
+                 threshold: float = 1e-4, threshold_mode: str = "rel", cooldown: int = 0,
+                 min_lr: float | Sequence[float] = 0.0, eps: float = 1e-8):
+        _check(factor < 1.0, f"ReduceLROnPlateau: factor must be < 1, got {factor!r}")
+        _check(mode in ("min", "max"), f"ReduceLROnPlateau: mode must be 'min' or 'max', got "
+                                       f"{mode!r}")
+        _check(threshold_mode in ("rel", "abs"),
+               f"ReduceLROnPlateau: threshold_mode must be 'rel' or 'abs', got {threshold_mode!r}")
+        self.optimizer = optimizer
+        n = len(optimizer.param_groups)
+        if isinstance(min_lr, (list, tuple)):
+            _check(len(min_lr) == n, f"ReduceLROnPlateau: expected {n} min_lrs, got {len(min_lr)}")
+            self.min_lrs = list(min_lr)
+        else:
+            self.min_lrs = [min_lr] * n
+        self.mode, self.factor, self.patience = mode, factor, patience
+        self.threshold, self.threshold_mode = threshold, threshold_mode
+        self.cooldown, self.eps = cooldown, eps
+        self.best = math.inf if mode == "min" else -math.inf
+        self.num_bad_epochs = 0
+        self.cooldown_counter = 0
+        self.last_epoch = 0
+        self._last_lr = [g["lr"] for g in optimizer.param_groups]
+
+    def _is_better(self, a: float, best: float) -> bool:
+        if self.mode == "min":
+            return a < (best * (1 - self.threshold) if self.threshold_mode == "rel"
+                        else best - self.threshold)
+        return a > (best * (1 + self.threshold) if self.threshold_mode == "rel"
+                    else best + self.threshold)
+
+    def step(self, metrics: float) -> None:
+        current = float(metrics)
+        self.last_epoch += 1
+        if self._is_better(current, self.best):
+            self.best, self.num_bad_epochs = current, 0
+        else:
+            self.num_bad_epochs += 1
+        if self.cooldown_counter > 0:
+            self.cooldown_counter -= 1
+            self.num_bad_epochs = 0
+        if self.num_bad_epochs > self.patience:
+            for group, floor in zip(self.optimizer.param_groups, self.min_lrs):
+                new = max(group["lr"] * self.factor, floor)
+                if group["lr"] - new > self.eps:
+                    group["lr"] = new
+            self.cooldown_counter = self.cooldown
+            self.num_bad_epochs = 0
+        self._last_lr = [g["lr"] for g in self.optimizer.param_groups]
+
+    def get_last_lr(self) -> list[float]:
+        return list(self._last_lr)
+
+    def state_dict(self) -> dict[str, Any]:
+        return {k: v for k, v in self.__dict__.items() if k != "optimizer"}
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        self.__dict__.update(state_dict)
