@@ -1,1 +1,23 @@
-"""``chainrule.data``: datasets, loaders, transforms (issue #6)."""
+"""``chainrule.data``: datasets, the DataLoader, batch transforms, memory-mapped streaming,
+verified downloads and the built-in datasets (:mod:`chainrule.data.datasets`).
+
+    >>> import numpy as np
+    >>> from chainrule.data import TensorDataset, DataLoader
+    >>> ds = TensorDataset(np.arange(10, dtype=np.float32)[:, None], np.arange(10) % 2)
+    >>> [tuple(x.shape) for x, y in DataLoader(ds, batch_size=4)]
+    [(4, 1), (4, 1), (2, 1)]
+"""
+from .errors import DataError
+from .dataset import (Dataset, TensorDataset, ArrayDataset, Subset, ConcatDataset,
+                      random_split)
+from .loader import DataLoader, default_collate
+from .transforms import Compose, ToFloat, Normalize, Flatten
+from .streaming import MemmapDataset, open_memmap
+from .idx import read_idx, write_idx, read_idx_header
+from .download import download, cache_dir, md5sum
+from . import datasets
+
+__all__ = ["DataError", "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset",
+           "random_split", "DataLoader", "default_collate", "Compose", "ToFloat", "Normalize",
+           "Flatten", "MemmapDataset", "open_memmap", "read_idx", "write_idx",
+           "read_idx_header", "download", "cache_dir", "md5sum", "datasets"]
