@@ -140,6 +140,14 @@ def _attach() -> None:
     T.clone = lambda self: E.Clone.apply(self)
     T.astype = lambda self, dtype: E.cast(self, np.dtype(dtype))  # NumPy's name, used by backward
     T.where = lambda self, condition, other: ops.where(condition, self, other)
+    # indexing and more shape/math ops (issue #3)
+    from . import indexing as I, math as M
+    for name in ("gather", "scatter_add", "index_select", "masked_fill", "take_along_dim"):
+        setattr(T, name, getattr(I, name))
+    for name in ("repeat", "roll", "cumsum", "norm", "topk"):
+        setattr(T, name, getattr(M, name))
+    T.tile = M._tile_method
+    T.flip = M._flip_method
 
 
 _attach()

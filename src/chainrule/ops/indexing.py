@@ -65,10 +65,14 @@ class IndexScatter(Function):
         return (g[self.index],)
 
 
-def _along_index(idx, axis: int):
-    """A full advanced index that addresses ``a[..., idx, ...]`` along ``axis`` elementwise."""
-    grids = np.ogrid[tuple(slice(n) for n in idx.shape)]
-    grids = list(grids)
+def _along_index(idx, axis: int, x_shape: tuple | None = None):
+    """A full advanced index that addresses ``a[..., idx, ...]`` along ``axis`` elementwise;
+    axes where ``x_shape`` is 1 (broadcast against idx) always read position 0."""
+    grids = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
+    if x_shape is not None:
+        for d, n in enumerate(x_shape):
+            if n == 1 and d != axis:
+                grids[d] = np.zeros_like(grids[d])
     grids[axis] = idx
     return tuple(grids)
 
@@ -82,7 +86,7 @@ class TakeAlongAxis(Function):
         others = lambda s: tuple(1 if i == axis else n for i, n in enumerate(s))  # noqa: E731
         shape = list(np.broadcast_shapes(others(x.shape), others(idx.shape)))
         shape[axis] = idx.shape[axis]
-        self.full_index = _along_index(np.broadcast_to(idx, shape), axis)
+        self.full_index = _along_index(np.broadcast_to(idx, shape), axis, x.shape)
         return x[self.full_index]
 
     def backward(self, xp, g):
@@ -105,3 +109,78 @@ def take_along_axis(x, idx, axis: int):
 
 def index_scatter(g, shape, index, basic=False):
     return IndexScatter.apply(g, shape=shape, index=index, basic=basic)
+
+
+# -- gathers and scatters built from the two primitives above -------------------------------------
+def _int_index(idx, op: str) -> np.ndarray:
+    """An index argument (Tensor, array, list, int) as an intp array; a clear error otherwise."""
+    a = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
+    if a.dtype.kind not in "iu":
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {a.dtype}")
+    return a.astype(np.intp, copy=False)
+
+
+def _check_bounds(idx: np.ndarray, size: int, op: str, axis: int) -> None:
+    if idx.size and (idx.min() < 0 or idx.max() >= size):
+        bad = idx.max() if idx.max() >= size else idx.min()
+        raise IndexError(f"{op}: index {int(bad)} is out of bounds for dimension {axis} with "
+                         f"size {size}")
+
+
+def gather_index(x_shape: tuple, idx: np.ndarray, axis: int, op: str = "gather") -> tuple:
+    """The advanced index that reads ``out[i][j][k] = x[i][idx[i][j][k]][k]`` (axis 1 shown).
+
+    Like ``torch.gather``: ``idx`` has x's number of dimensions and, off ``axis``, sizes no
+    larger than x's.
+    """
+    nd = len(x_shape)
+    if idx.ndim != nd:
+        raise ValueError(f"{op}: index has {idx.ndim} dimensions but the input has {nd} "
+                         f"(shape {tuple(x_shape)})")
+    axis = axis % max(nd, 1)
+    for d, (n, m) in enumerate(zip(idx.shape, x_shape)):
+        if d != axis and n > m:
+            raise ValueError(f"{op}: index shape {tuple(idx.shape)} is larger than the input "
+                             f"shape {tuple(x_shape)} in dimension {d}")
+    _check_bounds(idx, x_shape[axis] if nd else 1, op, axis)
+    if nd == 0:
+        return ()
+    return _along_index(idx, axis)
+
+
+def gather(x, axis: int, idx):
+    """z[i][j][k] = x[i][idx[i][j][k]][k] (for axis 1);  the gradient scatter-adds back at idx."""
+    idx = _int_index(idx, "gather")
+    if x.ndim == 0:
+        gather_index((), idx, 0)
+        return x
+    return GetItem.apply(x, index=gather_index(x.shape, idx, axis))
+
+
+def take(x, indices, axis: int = 0):
+    """NumPy's take along one axis: z = x[..., indices, ...];  repeated indices add gradients."""
+    idx = _int_index(indices, "index_select")
+    axis = axis % max(x.ndim, 1)
+    _check_bounds(idx, x.shape[axis] if x.ndim else 1, "index_select", axis)
+    if x.ndim == 0:
+        return x
+    return GetItem.apply(x, index=(slice(None),) * axis + (idx,))
+
+
+def scatter_add(x, axis: int, idx, src):
+    """z = x with src[i][j][k] added at z[i][idx[i][j][k]][k] (axis 1 shown; repeats add up).
+
+    ∂L/∂x = ∂L/∂z;  ∂L/∂src = ∂L/∂z gathered at idx (zero where src lies outside idx's shape).
+    """
+    from .elementwise import add
+
+    idx = _int_index(idx, "scatter_add")
+    if src.ndim != idx.ndim or any(n > m for n, m in zip(idx.shape, src.shape)):
+        raise ValueError(f"scatter_add: index shape {tuple(idx.shape)} must not exceed src shape "
+                         f"{tuple(src.shape)} in any dimension")
+    if x.ndim == 0:
+        return add(x, src) if idx.size else x
+    index = gather_index(x.shape, idx, axis, "scatter_add")
+    if tuple(src.shape) != tuple(idx.shape):
+        src = getitem(src, tuple(slice(n) for n in idx.shape))
+    return add(x, IndexScatter.apply(src, shape=tuple(x.shape), index=index, basic=False))

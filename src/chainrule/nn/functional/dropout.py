@@ -1,2 +1,42 @@
-"""Placeholder: filled in by the issue that builds it."""
-__all__: list = []
+"""Dropout with PyTorch's signature and inverted scaling.
+
+In training, z = x · m / (1 − p) with m ~ Bernoulli(1 − p) drawn from the library's one seeded
+generator (:func:`chainrule.backend.default_generator`), so E[z] = x and a seeded run repeats its
+masks; ∂z/∂x = m / (1 − p). Outside training (or with p = 0) dropout is the identity.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ... import backend, ops
+from ...tensor import Tensor
+
+__all__ = ["dropout"]
+
+
+def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
+    """Zero each element with probability p and scale the survivors by 1/(1 − p)
+    (``inplace=True`` multiplies ``input`` itself unless it requires grad)."""
+    if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
+        raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p!r}")
+    if not isinstance(input, Tensor):
+        raise TypeError(f"dropout: input must be a Tensor, got {type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"dropout: expected a floating-point input, got {input.dtype}")
+    if not training or p == 0:
+        return input
+    dtype = input.dtype
+    if p == 1:
+        mask = np.zeros(input.shape, dtype=dtype)
+        return _apply(input, mask, inplace)
+    u = backend.default_generator().random(input.shape, dtype=np.float32 if dtype != np.float64
+                                           else np.float64)
+    mask = (u >= p).astype(dtype)
+    mask *= dtype.type(1.0 / (1.0 - p))
+    return _apply(input, mask, inplace)
+
+
+def _apply(input, mask, inplace):
+    if inplace and not input.requires_grad:
+        return input.mul_(mask)
+    return ops.multiply(input, mask)

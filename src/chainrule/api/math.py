@@ -1,0 +1,151 @@
+"""Shape and math functions with PyTorch's names: tile/repeat, flip, roll, cumsum, norm, einsum,
+topk.
+
+norm is a composition: p=2 is √Σx² (its gradient x/‖x‖ taken as 0 where ‖x‖ = 0, as PyTorch
+does), p=1 is Σ|x|, p=∞ is max|x| (ties share the gradient), any other p is (Σ|x|ᵖ)^(1/p).
+topk's values are x read at the chosen indices, so their gradient flows back to those places.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .. import ops
+from ..ops.reduction import normalize_axis
+from ..tensor import Tensor
+from ._args import dim_arg, keep_arg, size_arg
+from .reductions import ValuesIndices
+
+__all__ = ["tile", "flip", "roll", "cumsum", "norm", "einsum", "topk"]
+
+
+def repeat(input: Tensor, *sizes) -> Tensor:
+    """Tensor.repeat: ``input`` repeated sizes[i] times along dimension i (len(sizes) may exceed
+    input.ndim, adding leading dimensions)."""
+    sizes = size_arg(sizes)
+    if len(sizes) < input.ndim:
+        raise ValueError(f"repeat: the number of repeats ({len(sizes)}) can not be smaller than "
+                         f"the number of dimensions of the tensor ({input.ndim})")
+    return ops.tile(input, sizes)
+
+
+def tile(input: Tensor, dims) -> Tensor:
+    """``input`` repeated dims[i] times along dimension i; dims shorter than input.ndim is
+    padded with leading 1s."""
+    return ops.tile(input, size_arg((dims,)) if not isinstance(dims, int) else (dims,))
+
+
+def _tile_method(self, *dims):
+    return tile(self, size_arg(dims))
+
+
+def flip(input: Tensor, dims) -> Tensor:
+    """Reverse the order of elements along ``dims``."""
+    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
+    normalize_axis(dims, input.ndim)
+    return ops.flip(input, dims)
+
+
+def _flip_method(self, *dims):
+    return flip(self, size_arg(dims))
+
+
+def roll(input: Tensor, shifts, dims=None) -> Tensor:
+    """Shift elements cyclically by ``shifts`` along ``dims`` (over the flattened tensor when
+    dims is None)."""
+    if dims is None:
+        if not isinstance(shifts, (int, np.integer)):
+            if len(shifts) != 1:
+                raise ValueError(f"roll: with dims=None, shifts must be a single int, got "
+                                 f"{shifts!r}")
+            shifts = shifts[0]
+        return ops.roll(input, int(shifts), None)
+    normalize_axis(dims, input.ndim)
+    return ops.roll(input, shifts, dims)
+
+
+def cumsum(input: Tensor, dim: int, *, dtype=None, axis=None) -> Tensor:
+    """zᵢ = Σ_{j≤i} xⱼ along ``dim`` (integers accumulate in int64)."""
+    dim = dim_arg(dim, axis)
+    normalize_axis(dim, input.ndim)
+    return ops.cumsum(input, axis=dim, dtype=dtype)
+
+
+def _norm2(input, axes, keepdim):
+    ss = ops.sum(ops.multiply(input, input), axis=axes, keepdims=keepdim)
+    zero = ss.data == 0
+    if not np.any(zero):
+        return ops.sqrt(ss)
+    return ops.where(zero, 0.0, ops.sqrt(ops.where(zero, 1.0, ss)))
+
+
+def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """‖x‖_ord over ``dim`` (all elements when None): (Σ|x|^ord)^(1/ord), max|x| for ord=inf,
+    min|x| for ord=−inf, the count of non-zeros for ord=0 (as torch.linalg.vector_norm)."""
+    if dtype is not None:
+        input = ops.cast(input, dtype)
+    if input.dtype.kind != "f":
+        raise TypeError(f"norm: expected a floating-point input, got {input.dtype}")
+    axes = normalize_axis(dim_arg(dim, None), input.ndim)
+    try:
+        p = float(ord)
+    except (TypeError, ValueError):
+        raise ValueError(f"norm: ord must be a number, got {ord!r}") from None
+    if input.ndim == 0:
+        axes = None
+    if p == 2:
+        return _norm2(input, axes, keepdim)
+    if p == 1:
+        return ops.sum(ops.absolute(input), axis=axes, keepdims=keepdim)
+    if math.isinf(p):
+        reduce = ops.amax if p > 0 else ops.amin
+        return reduce(ops.absolute(input), axis=axes, keepdims=keepdim)
+    if p == 0:
+        count = np.sum(input.data != 0, axis=axes, keepdims=keepdim).astype(input.dtype)
+        return Tensor._wrap(np.asarray(count), False, None)
+    s = ops.sum(ops.power(ops.absolute(input), p), axis=axes, keepdims=keepdim)
+    return ops.power(s, 1.0 / p)
+
+
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """The vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
+    if isinstance(p, str):
+        if p != "fro":
+            raise NotImplementedError(f"norm: p={p!r} is not supported (use 'fro' or a number)")
+        p = 2
+    if p is None:
+        p = 2
+    return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def einsum(equation: str, *operands) -> Tensor:
+    """Einstein summation, e.g. einsum('bij,bjk->bik', a, b); operands may also be one list."""
+    if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
+        operands = tuple(operands[0])
+    return ops.einsum(equation, *operands)
+
+
+def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
+         ) -> ValuesIndices:  # noqa: A002 - PyTorch's name
+    """The k largest (or smallest) entries along ``dim`` and their int64 indices, in order."""
+    if input.ndim == 0:
+        values, indices = topk(ops.reshape(input, (1,)), k, 0, largest, sorted)
+        return ValuesIndices(ops.reshape(values, ()), Tensor._wrap(np.asarray(indices.data[0]), False, None))
+    (dim,) = normalize_axis(dim, input.ndim)
+    n = input.shape[dim]
+    if not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+        raise ValueError(f"topk: k ({k!r}) is out of range for dimension {dim} of size {n}")
+    a = input.data
+    if a.dtype.kind in "bu":
+        a = a.astype(np.int64)
+    key = -a if largest else a
+    if 0 < k < n // 4:  # partial selection first, then sort only the k chosen
+        part = np.argpartition(key, k - 1, axis=dim)
+        part = np.take(part, np.arange(k), axis=dim)
+        order = np.argsort(np.take_along_axis(key, part, axis=dim), axis=dim, kind="stable")
+        idx = np.take_along_axis(part, order, axis=dim)
+    else:
+        idx = np.take(np.argsort(key, axis=dim, kind="stable"), np.arange(k), axis=dim)
+    values = ops.take_along_axis(input, idx, dim)
+    return ValuesIndices(values, Tensor._wrap(idx.astype(np.int64), False, None))
