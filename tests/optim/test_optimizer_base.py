@@ -181,3 +181,10 @@ def test_step_between_forward_and_backward_is_caught_by_autograd():
     opt.step()
     with pytest.raises(RuntimeError, match="modified in place"):
         loss.backward()
+
+
+def test_gradient_of_the_wrong_shape_is_a_clear_error():
+    w = cr.zeros(3, requires_grad=True)
+    w.grad = cr.ones(2)
+    with pytest.raises(RuntimeError, match=r"shape \(3,\) has a gradient of shape \(2,\)"):
+        optim.Adam([w]).step()

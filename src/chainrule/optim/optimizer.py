@@ -79,6 +79,9 @@ def effective_grad(p: Tensor, weight_decay: float, maximize: bool):
     which the caller must then not modify.
     """
     g = p.grad.data
+    if g.shape != p.data.shape:
+        raise RuntimeError(f"optimizer step: a parameter of shape {p.data.shape} has a gradient "
+                           f"of shape {g.shape}")
     if g.dtype != p.data.dtype:
         g = g.astype(p.data.dtype)
     if weight_decay != 0:
@@ -124,7 +127,8 @@ class Optimizer:
 
     def __init__(self, params: Iterable, defaults: dict):
         self.defaults = dict(defaults)
-        self._check_hyperparameters(self.defaults)
+        if not any(v is required for v in self.defaults.values()):
+            self._check_hyperparameters(self.defaults)  # groups are checked as they are added
         self.state: defaultdict = defaultdict(dict)
         self.param_groups: list[dict] = []
         if isinstance(params, Tensor):
