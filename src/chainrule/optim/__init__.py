@@ -10,6 +10,7 @@ from .adadelta import Adadelta
 from .rmsprop import RMSprop
 from .adam import Adam, AdamW
 from .nadam import NAdam
+from . import lr_scheduler
 
 __all__ = ["Optimizer", "required", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW",
-           "NAdam"]
+           "NAdam", "lr_scheduler"]
