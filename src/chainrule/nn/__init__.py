@@ -1,2 +1,29 @@
 """``chainrule.nn``: modules, layers, losses, initialisers and utilities (PyTorch's names)."""
 from . import functional  # noqa: F401
+from . import init, utils  # noqa: F401
+from .parameter import Parameter
+from .module import Module, RemovableHandle
+from .containers import Sequential, ModuleList, ModuleDict
+from .linear import Linear, Identity
+from .conv import Conv1d, Conv2d
+from .pooling import (MaxPool1d, MaxPool2d, AvgPool1d, AvgPool2d, AdaptiveAvgPool1d,
+                      AdaptiveAvgPool2d)
+from .flatten import Flatten, Unflatten
+from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
+from .dropout import Dropout
+from .sparse import Embedding
+from .residual import Residual
+from .activation import (ReLU, LeakyReLU, PReLU, ELU, GELU, Sigmoid, Tanh, Softplus, Softmax,
+                         LogSoftmax, Softmin, Step)
+from .loss import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCELoss,
+                   BCEWithLogitsLoss, HingeLoss, MultiMarginLoss)
+
+__all__ = [
+    "functional", "init", "utils", "Parameter", "Module", "RemovableHandle", "Sequential",
+    "ModuleList", "ModuleDict", "Linear", "Identity", "Conv1d", "Conv2d", "MaxPool1d", "MaxPool2d",
+    "AvgPool1d", "AvgPool2d", "AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "Flatten", "Unflatten",
+    "BatchNorm1d", "BatchNorm2d", "LayerNorm", "Dropout", "Embedding", "Residual", "ReLU",
+    "LeakyReLU", "PReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax", "LogSoftmax",
+    "Softmin", "Step", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss",
+    "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "HingeLoss", "MultiMarginLoss",
+]
