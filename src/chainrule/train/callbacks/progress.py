@@ -1,0 +1,106 @@
+"""A tqdm progress bar per epoch with the running mean of the minibatch losses, and a summary
+line per epoch. Silent when the output is not a terminal (logs, pipes, CI) or when asked.
+
+tqdm is optional (``pip install 'chainrule[progress]'``): without it only the summary lines
+are printed.
+"""
+from __future__ import annotations
+
+import sys
+from typing import IO, Any
+
+from .base import Callback
+
+__all__ = ["ProgressBar", "format_epoch"]
+
+
+def _fmt(key: str, value: Any) -> str:
+    if isinstance(value, float):
+        if key.endswith(("error_rate", "accuracy")):
+            return f"{100 * value:.2f}%"
+        return f"{value:.4g}"
+    return str(value)
+
+
+def format_epoch(row: dict, epochs: int | None = None) -> str:
+    """One line: ``epoch 3/20  train_loss 0.41  train_error_rate 12.50%  val_loss ...``."""
+    head = f"epoch {row.get('epoch')}" + (f"/{epochs}" if epochs else "")
+    keys = [k for k in row if k != "epoch" and not k.endswith(("_samples", "seconds"))
+            and k not in ("samples_per_second", "best_epoch")]
+    parts = [f"{k} {_fmt(k, row[k])}" for k in keys]
+    if "epoch_seconds" in row:
+        parts.append(f"{row['epoch_seconds']:.1f}s")
+    if "samples_per_second" in row:
+        parts.append(f"{row['samples_per_second']:.0f} samples/s")
+    return "  ".join([head, *parts])
+
+
+class ProgressBar(Callback):
+    """``ProgressBar()`` shows a bar when ``file`` (stdout) is a terminal; ``disable=True``
+    silences it, ``disable=False`` forces it on any stream."""
+
+    order = 90
+
+    def __init__(self, disable: bool | None = None, file: IO | None = None,
+                 summary: bool = True):
+        self.disable, self.file, self.summary = disable, file, summary
+        self._bar = None
+        self._tqdm = None
+        self._on = False
+
+    def _stream(self) -> IO:
+        return self.file if self.file is not None else sys.stdout
+
+    def on_train_begin(self, trainer) -> None:
+        stream = self._stream()
+        if self.disable is None:
+            isatty = getattr(stream, "isatty", None)
+            self._on = bool(isatty and isatty())
+        else:
+            self._on = not self.disable
+        self._tqdm = None
+        if self._on:
+            try:
+                from tqdm.auto import tqdm
+                self._tqdm = tqdm
+            except ImportError:  # summary lines only
+                self._tqdm = None
+
+    def on_epoch_begin(self, trainer, epoch: int) -> None:
+        if not (self._on and self._tqdm):
+            return
+        try:
+            total = len(trainer.train_loader)
+        except TypeError:
+            total = None
+        self._bar = self._tqdm(total=total, initial=trainer.resumed_batches,
+                               desc=f"epoch {epoch}/{trainer.epochs}", unit="batch",
+                               leave=False, file=self._stream(), dynamic_ncols=True)
+
+    def on_batch_end(self, trainer, batch: int, logs: dict) -> None:
+        if self._bar is not None:
+            self._bar.update(1)
+            self._bar.set_postfix_str(f"loss {trainer.running_loss:.4f}", refresh=False)
+
+    def _close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()
+            self._bar = None
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
+        self._close()
+        if self._on and self.summary:
+            line = format_epoch(logs, trainer.epochs)
+            if self._tqdm is not None:
+                self._tqdm.write(line, file=self._stream())
+            else:
+                print(line, file=self._stream(), flush=True)
+
+    def on_interrupt(self, trainer) -> None:
+        self._close()
+        if self._on:
+            print(f"interrupted in epoch {trainer.epoch + 1}; stopping after this batch",
+                  file=self._stream(), flush=True)
+
+    def on_train_end(self, trainer) -> None:
+        self._close()

@@ -1,0 +1,107 @@
+"""``evaluate``: the loss and metrics of a model over a whole data set, in eval mode and
+without building a graph — the notes' "training loss / test loss, training / test error rate"
+measured after each epoch.
+
+loss = (1/N) Σ_batches B·L_batch, so for a loss that averages over its batch (``reduction=
+'mean'``, the default) this is exactly the mean per-sample loss over the data set.
+"""
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from ..autograd import no_grad
+from ..tensor import Tensor
+from .metrics import Metric, resolve_metrics
+
+__all__ = ["evaluate", "unpack_batch", "batch_size_of", "eval_loader"]
+
+
+def _as_tensor(x: Any) -> Any:
+    if isinstance(x, np.ndarray):
+        return Tensor(x)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_as_tensor(v) for v in x)
+    return x
+
+
+def unpack_batch(batch: Any, who: str) -> tuple[tuple, Any]:
+    """``(inputs, target)`` → ``((inputs,), target)``; ``(x1, x2, ..., target)`` →
+    ``((x1, x2, ...), target)`` for models with several inputs. NumPy arrays become Tensors."""
+    if not isinstance(batch, (tuple, list)) or len(batch) < 2:
+        raise TypeError(f"{who}: each batch must be an (inputs, targets) pair, got "
+                        f"{type(batch).__name__}"
+                        f"{' of length ' + str(len(batch)) if isinstance(batch, (tuple, list)) else ''}")
+    *inputs, target = batch
+    return tuple(_as_tensor(x) for x in inputs), _as_tensor(target)
+
+
+def batch_size_of(target: Any) -> int:
+    shape = getattr(target, "shape", None)
+    if shape:
+        return int(shape[0])
+    return len(target) if hasattr(target, "__len__") else 1
+
+
+def _array(x: Any) -> np.ndarray:
+    if isinstance(x, Tensor):
+        return x.data
+    return np.asarray(x)
+
+
+def eval_loader(loader: Iterable, batch_size: int | None = None) -> Iterable:
+    """A loader that visits the same samples in order for evaluation, without touching the
+    training loader's shuffling generator or its resume state. For a chainrule DataLoader a
+    non-shuffling twin over its dataset (``batch_size`` defaults to max(its batch size, 256));
+    any other iterable is returned as is."""
+    from ..data import DataLoader, default_collate
+    if not isinstance(loader, DataLoader):
+        return loader
+    bs = batch_size or max(loader.batch_size, 256)
+    collate = None if loader.collate_fn is default_collate else loader.collate_fn
+    return DataLoader(loader.dataset, batch_size=bs, shuffle=False, drop_last=False,
+                      collate_fn=collate)
+
+
+def evaluate(model: Callable, loader: Iterable, loss_fn: Callable | None = None,
+             metrics: Sequence[Metric | str | Callable] | str | None = ("accuracy",)
+             ) -> dict[str, float]:
+    """Mean loss and metrics of ``model`` over every batch of ``loader``.
+
+    Runs in eval mode (restoring the model's previous mode afterwards) under ``no_grad``.
+    Returns e.g. ``{'loss': 0.31, 'accuracy': 0.91, 'error_rate': 0.09, 'samples': 600}``.
+    """
+    metric_objs = resolve_metrics(metrics)
+    for m in metric_objs:
+        m.reset()
+    was_training = getattr(model, "training", None)
+    if hasattr(model, "eval"):
+        model.eval()
+    total, count = 0.0, 0
+    try:
+        with no_grad():
+            for batch in loader:
+                inputs, target = unpack_batch(batch, "evaluate")
+                output = model(*inputs)
+                n = batch_size_of(target)
+                if loss_fn is not None:
+                    loss = loss_fn(output, target)
+                    total += float(loss.item() if hasattr(loss, "item") else loss) * n
+                if metric_objs:
+                    out_a, tgt_a = _array(output), _array(target)
+                    for m in metric_objs:
+                        m.update(out_a, tgt_a)
+                count += n
+    finally:
+        if was_training and hasattr(model, "train"):
+            model.train()
+    if count == 0:
+        raise ValueError("evaluate: the loader gave no batches")
+    result: dict[str, float] = {}
+    if loss_fn is not None:
+        result["loss"] = total / count
+    for m in metric_objs:
+        result.update(m.compute())
+    result["samples"] = count
+    return result

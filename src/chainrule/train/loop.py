@@ -1,0 +1,244 @@
+"""The training loop: ``fit`` / :class:`Trainer` and what it records after every epoch.
+
+The notes' algorithm: initialise θ, then for each epoch and each minibatch of B samples —
+forward, loss L(t, θ) = (1/B) Σ l(x⁽ⁿ⁾, y⁽ⁿ⁾; θ), backprop ∇L, update θ ← θ − γ ∇L (the
+optimizer's rule). After every epoch, in eval mode and without a graph, a full pass over the
+training set and over the validation (and test) set gives each split's loss and error rate
+(accuracy = 1 − error rate); the running mean of the minibatch losses seen during the epoch is
+logged too (``train_running_loss``; it mixes weights from the start and end of the epoch and,
+with dropout, is measured in train mode, so it differs from ``train_loss``).
+"""
+from __future__ import annotations
+
+import os
+import time
+from typing import Any, Callable, Iterable, Sequence
+
+from .callbacks.base import CallbackList
+from .callbacks.lr import LRSchedulerCallback
+from .checkpointing import load_checkpoint, save_checkpoint
+from .evaluation import batch_size_of, eval_loader, evaluate, unpack_batch
+from .history import History
+from .interrupt import GracefulInterrupt
+from .metrics import resolve_metrics
+
+__all__ = ["Trainer", "fit"]
+
+
+def _check_epochs(epochs: Any) -> int:
+    if isinstance(epochs, bool) or not isinstance(epochs, int) or epochs < 0:
+        raise ValueError(f"fit: epochs must be a non-negative integer, got {epochs!r}")
+    return epochs
+
+
+class Trainer:
+    """A model, a loss, an optimizer and (optionally) a scheduler, callbacks and metrics.
+
+    ``trainer.fit(train_loader, epochs=n, val_loader=..., test_loader=...)`` trains until
+    ``n`` epochs have been completed in total (a resumed run counts the epochs in its
+    checkpoint) and returns the :class:`History`. ``scheduler`` is stepped once per epoch
+    (a ``ReduceLROnPlateau`` with ``val_loss``); for per-batch schedules pass
+    ``LRSchedulerCallback(scheduler, interval='step')`` in ``callbacks`` instead.
+    ``eval_train=False`` skips the full pass over the training set (faster; then only the
+    running loss describes training).
+    """
+
+    def __init__(self, model: Any, loss_fn: Callable, optimizer: Any, *, scheduler: Any = None,
+                 callbacks: Iterable = (), metrics: Sequence | str | None = ("accuracy",),
+                 eval_train: bool = True, eval_batch_size: int | None = None,
+                 handle_sigint: bool = True):
+        if not callable(model) or not hasattr(model, "parameters"):
+            raise TypeError(f"Trainer: model must be a Module, got {type(model).__name__}")
+        if not callable(loss_fn):
+            raise TypeError(f"Trainer: loss_fn must be callable, got {type(loss_fn).__name__}")
+        if not callable(getattr(optimizer, "step", None)):
+            raise TypeError(f"Trainer: optimizer must have a step() method, got "
+                            f"{type(optimizer).__name__}")
+        self.model, self.loss_fn, self.optimizer = model, loss_fn, optimizer
+        self.scheduler = scheduler
+        cbs = list(callbacks)
+        if scheduler is not None:
+            cbs.append(LRSchedulerCallback(scheduler, "epoch", save_state=False))
+        self.callbacks = CallbackList(cbs)
+        self.metrics = resolve_metrics(metrics)
+        self.eval_train, self.eval_batch_size = eval_train, eval_batch_size
+        self.handle_sigint = handle_sigint
+        self.history = History()
+        self.epoch = 0            # epochs completed
+        self.epochs = 0           # the target of the current fit
+        self.global_step = 0      # optimizer steps taken
+        self.stop_training = False
+        self.interrupted = False
+        self.restored_epoch: int | None = None
+        self.running_loss = float("nan")
+        self.resumed_batches = 0  # batches of the current epoch done before a resume
+        self.train_loader = self.val_loader = self.test_loader = None
+        self._partial: dict | None = None  # a mid-epoch checkpoint's running sums
+        self._abort_epoch = False
+        self._sigint: GracefulInterrupt | None = None
+
+    # -- control -------------------------------------------------------------------------------
+    def stop(self, reason: str = "stopped", immediately: bool = False) -> None:
+        """Stop after this epoch (or, with ``immediately``, after this batch, dropping the
+        unfinished epoch); ``history.stop_reason`` records ``reason``."""
+        self.stop_training = True
+        self.history.stop_reason = reason
+        self._abort_epoch = self._abort_epoch or immediately
+
+    @property
+    def _interrupt_requested(self) -> bool:
+        return self._sigint is not None and self._sigint.requested
+
+    # -- checkpoints ---------------------------------------------------------------------------
+    def _loaders(self) -> dict:
+        return {name: ld for name, ld in (("train", self.train_loader),) if ld is not None}
+
+    def save_checkpoint(self, path: str | os.PathLike, config: dict | None = None):
+        """Write everything needed to continue this run exactly (see
+        :func:`~chainrule.train.save_checkpoint`), including the callbacks' state and, when
+        called mid-epoch, the epoch's running sums."""
+        extra = {"callbacks": self.callbacks.state_dict(), "partial_epoch": self._partial,
+                 "stop_training": self.stop_training}
+        return save_checkpoint(path, self.model, self.optimizer, self.scheduler,
+                               epoch=self.epoch, history=self.history, loaders=self._loaders(),
+                               config=config, global_step=self.global_step, extra=extra)
+
+    def load_checkpoint(self, path: str | os.PathLike):
+        """Restore a checkpoint written by :meth:`save_checkpoint` into this trainer (model,
+        optimizer, scheduler, loader positions, RNG, history, callbacks); returns it."""
+        ckpt = load_checkpoint(path, self.model, self.optimizer, self.scheduler,
+                               loaders=self._loaders())
+        self.epoch, self.global_step = ckpt.epoch, ckpt.global_step
+        self.history = ckpt.history
+        self.callbacks.load_state_dict(ckpt.extra.get("callbacks") or {})
+        partial = ckpt.extra.get("partial_epoch")
+        has_loader_state = "train" in ckpt.loaders
+        self._partial = partial if partial and has_loader_state else None
+        self.stop_training = bool(ckpt.extra.get("stop_training", False))
+        return ckpt
+
+    # -- the loop ------------------------------------------------------------------------------
+    def fit(self, train_loader: Iterable, *, epochs: int, val_loader: Iterable | None = None,
+            test_loader: Iterable | None = None,
+            resume: str | os.PathLike | None = None) -> History:
+        """Train until ``epochs`` epochs are complete; ``resume`` continues from a checkpoint
+        (same loaders, model, optimizer and scheduler as the run that wrote it)."""
+        self.epochs = _check_epochs(epochs)
+        self.train_loader, self.val_loader, self.test_loader = \
+            train_loader, val_loader, test_loader
+        self._train_eval = eval_loader(train_loader, self.eval_batch_size) \
+            if self.eval_train else None
+        self.interrupted = False
+        self.restored_epoch = None
+        if resume is not None:
+            self.load_checkpoint(resume)
+        else:
+            self._partial = None
+            self.stop_training = False
+        if not self.stop_training:
+            self.history.stop_reason = None
+        with GracefulInterrupt(self.handle_sigint) as sigint:
+            self._sigint = sigint
+            try:
+                self.callbacks.call("on_train_begin", self)
+                while self.epoch < self.epochs and not self.stop_training:
+                    self._run_epoch()
+                    if sigint.requested:
+                        break
+                if sigint.requested:
+                    self.interrupted = True
+                    self.history.stop_reason = "interrupted"
+                    self.callbacks.call("on_interrupt", self)
+                self.callbacks.call("on_train_end", self)
+            finally:
+                self._sigint = None
+        return self.history
+
+    def _train_batches(self) -> dict:
+        """One pass of updates over the training loader; returns the epoch's running sums."""
+        sums = self._partial or {"batches": 0, "loss_sum": 0.0, "samples": 0, "seconds": 0.0}
+        self._partial = None
+        self.resumed_batches = sums["batches"]
+        self.running_loss = sums["loss_sum"] / sums["samples"] if sums["samples"] else \
+            float("nan")
+        model, opt, cbs = self.model, self.optimizer, self.callbacks
+        try:
+            total = len(self.train_loader)
+        except TypeError:
+            total = None
+        model.train()
+        start = time.perf_counter()
+        for batch in self.train_loader:
+            index = sums["batches"]
+            cbs.call("on_batch_begin", self, index)
+            inputs, target = unpack_batch(batch, "fit")
+            opt.zero_grad()
+            loss = self.loss_fn(model(*inputs), target)
+            loss.backward()
+            cbs.call("after_backward", self)
+            opt.step()
+            self.global_step += 1
+            value, n = float(loss.item()), batch_size_of(target)
+            sums["batches"] += 1
+            sums["loss_sum"] += value * n
+            sums["samples"] += n
+            self.running_loss = sums["loss_sum"] / sums["samples"]
+            cbs.call("on_batch_end", self, index, {"loss": value, "size": n})
+            last = total is not None and sums["batches"] >= total
+            if self._abort_epoch or (self._interrupt_requested and not last):
+                sums["seconds"] += time.perf_counter() - start
+                self._partial = sums if not self._abort_epoch else None
+                return sums
+        sums["seconds"] += time.perf_counter() - start
+        return sums
+
+    def _run_epoch(self) -> None:
+        number = self.epoch + 1
+        self._abort_epoch = False
+        self.callbacks.call("on_epoch_begin", self, number)
+        groups = getattr(self.optimizer, "param_groups", None)
+        lr = groups[0]["lr"] if groups else None
+        start = time.perf_counter() - (self._partial or {}).get("seconds", 0.0)
+        sums = self._train_batches()
+        if self._partial is not None or self._abort_epoch:
+            return  # interrupted mid-epoch: the epoch is not complete and is not recorded
+        if sums["batches"] == 0:
+            raise ValueError("fit: the training loader gave no batches")
+        row: dict[str, Any] = {"epoch": number}
+        if lr is not None:
+            row["lr"] = float(lr)
+        row["train_running_loss"] = sums["loss_sum"] / sums["samples"]
+        for name, loader in (("train", self._train_eval), ("val", self.val_loader),
+                             ("test", self.test_loader)):
+            if loader is None:
+                continue
+            result = evaluate(self.model, loader, self.loss_fn, self.metrics)
+            result.pop("samples")
+            row.update({f"{name}_{k}": v for k, v in result.items()})
+        self.model.train()
+        row["train_seconds"] = sums["seconds"]
+        row["epoch_seconds"] = time.perf_counter() - start
+        row["samples_per_second"] = sums["samples"] / sums["seconds"] if sums["seconds"] \
+            else float("nan")
+        self.epoch = number
+        self.history.append(row)
+        self.callbacks.call("on_epoch_end", self, number, self.history[-1])
+
+
+def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *, epochs: int,
+        val_loader: Iterable | None = None, test_loader: Iterable | None = None,
+        scheduler: Any = None, callbacks: Iterable = (),
+        metrics: Sequence | str | None = ("accuracy",), resume: str | os.PathLike | None = None,
+        eval_train: bool = True, handle_sigint: bool = True) -> History:
+    """Train ``model`` and return its :class:`History` (one dict per epoch).
+
+    Each epoch: a pass of minibatch updates over ``train_loader``, then — in eval mode, without
+    gradients — the loss and metrics (by default accuracy and error rate) over the training,
+    validation and test sets, wall time and samples/s. Ctrl-C finishes the current batch, lets
+    callbacks save (``ModelCheckpoint`` writes its last file) and returns the history so far.
+    ``resume`` continues from a checkpoint until ``epochs`` epochs are complete in total.
+    """
+    trainer = Trainer(model, loss_fn, optimizer, scheduler=scheduler, callbacks=callbacks,
+                      metrics=metrics, eval_train=eval_train, handle_sigint=handle_sigint)
+    return trainer.fit(train_loader, epochs=epochs, val_loader=val_loader,
+                       test_loader=test_loader, resume=resume)
