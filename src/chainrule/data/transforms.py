@@ -56,7 +56,7 @@ class ToFloat:
         x = xp.asarray(x)
         if x.dtype == np.uint8:
             out = x.astype(self.dtype)
-            out *= self.dtype.type(1.0 / 255.0)
+            out /= self.dtype.type(255.0)  # division, as torchvision's ToTensor: bitwise equal
             return out
         return x.astype(self.dtype, copy=False)
 
