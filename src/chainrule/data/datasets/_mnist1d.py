@@ -55,6 +55,9 @@ def generate_mnist1d(**overrides) -> dict[str, np.ndarray]:
 def load_mnist1d_npz(path) -> dict[str, np.ndarray]:
     """Read and check an MNIST-1D ``.npz`` (never unpickling)."""
     path = Path(path)
+    with open(path, "rb") as f:
+        if f.read(4) != b"PK\x03\x04":
+            raise DataError(path, "not an .npz file (a zip archive of .npy arrays)")
     try:
         with np.load(path, allow_pickle=False) as f:
             missing = [k for k in _KEYS if k not in f.files]
