@@ -42,6 +42,7 @@ def _points(epochs: list, values: list, scale: float = 1.0) -> tuple[list, list]
 
 
 def _panel(ax, history: History, metric: str, label: str, scale: float, best: int | None):
+    from matplotlib.ticker import MaxNLocator
     epochs = history.series("epoch")
     drawn: dict[str, tuple[list, list]] = {}
     for split in ("train", "val", "test"):
@@ -56,6 +57,12 @@ def _panel(ax, history: History, metric: str, label: str, scale: float, best: in
                           markersize=3, label=f"{_NAMES[split]} {label}")
         line.set_gid(f"{split}_{metric}")
         drawn[split] = (xs, ys)
+    if metric == "loss" and "train_loss" in history.keys():
+        xs, ys = _points(epochs, history.series("train_running_loss"))
+        if xs:
+            (line,) = ax.plot(xs, ys, ":", color=_STYLE["train"][0], linewidth=1, alpha=0.7,
+                              label="training loss (running mean)")
+            line.set_gid("train_running_loss")
     if "train" in drawn and "val" in drawn:
         tr, va = dict(zip(*drawn["train"])), dict(zip(*drawn["val"]))
         common = [e for e in tr if e in va]
@@ -74,6 +81,7 @@ def _panel(ax, history: History, metric: str, label: str, scale: float, best: in
             if best in pts:
                 (mark,) = ax.plot([best], [pts[best]], "*", color="k", markersize=10)
                 mark.set_gid(f"best_{metric}")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))
     ax.set_xlabel("epoch")
     ax.set_ylabel(label + (" (%)" if scale == 100 else ""))
     ax.grid(True, alpha=0.3)

@@ -14,25 +14,34 @@ from .base import Callback
 __all__ = ["ProgressBar", "format_epoch"]
 
 
-def _fmt(key: str, value: Any) -> str:
-    if isinstance(value, float):
-        if key.endswith(("error_rate", "accuracy")):
-            return f"{100 * value:.2f}%"
-        return f"{value:.4g}"
-    return str(value)
+def _num(value: Any, percent: bool = False) -> str:
+    if not isinstance(value, (int, float)) or isinstance(value, bool):
+        return str(value)
+    return f"{100 * value:.2f}%" if percent else f"{value:.4g}"
 
 
 def format_epoch(row: dict, epochs: int | None = None) -> str:
-    """One line: ``epoch 3/20  train_loss 0.41  train_error_rate 12.50%  val_loss ...``."""
-    head = f"epoch {row.get('epoch')}" + (f"/{epochs}" if epochs else "")
-    keys = [k for k in row if k != "epoch" and not k.endswith(("_samples", "seconds"))
-            and k not in ("samples_per_second", "best_epoch")]
-    parts = [f"{k} {_fmt(k, row[k])}" for k in keys]
+    """One line per epoch, grouped by split, e.g. ``epoch 3/20  train loss 0.41 err 12.50%
+    (running 0.45) | val loss 0.52 err 15.00% | lr 0.01 | 0.84s 5120 samples/s``."""
+    parts = [f"epoch {row.get('epoch')}" + (f"/{epochs}" if epochs else "")]
+    for split in ("train", "val", "test"):
+        bits = []
+        if f"{split}_loss" in row:
+            bits.append(f"loss {_num(row[f'{split}_loss'])}")
+        if f"{split}_error_rate" in row:
+            bits.append(f"err {_num(row[f'{split}_error_rate'], True)}")
+        if split == "train" and "train_running_loss" in row:
+            bits.append(f"(running {_num(row['train_running_loss'])})")
+        if bits:
+            parts.append(f"{split} " + " ".join(bits))
+    if "lr" in row:
+        parts.append(f"lr {_num(row['lr'])}")
     if "epoch_seconds" in row:
-        parts.append(f"{row['epoch_seconds']:.1f}s")
-    if "samples_per_second" in row:
-        parts.append(f"{row['samples_per_second']:.0f} samples/s")
-    return "  ".join([head, *parts])
+        timing = f"{row['epoch_seconds']:.2f}s"
+        if isinstance(row.get("samples_per_second"), (int, float)):
+            timing += f" {row['samples_per_second']:.0f} samples/s"
+        parts.append(timing)
+    return "  ".join(parts[:2]) + "".join(f" | {p}" for p in parts[2:])
 
 
 class ProgressBar(Callback):
