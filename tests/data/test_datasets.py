@@ -2,7 +2,6 @@
 digits, MNIST-1D, the synthetic problems, validation splits."""
 from __future__ import annotations
 
-import gzip
 import shutil
 
 import numpy as np

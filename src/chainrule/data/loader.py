@@ -86,6 +86,12 @@ class DataLoader:
     construction, by a draw from chainrule's default generator, so ``chainrule.manual_seed``
     makes the order reproducible). ``drop_last`` drops a final short batch. ``collate_fn``
     turns a list of items into a batch (and forces the item-by-item path).
+
+    ``state_dict()`` records the completed epochs, the batches handed out in the current one
+    and the generator state its permutation was drawn from; after ``load_state_dict`` the next
+    ``iter(loader)`` redraws that permutation and continues from the next batch, so a resumed
+    run sees exactly the batches an uninterrupted one would. An epoch is complete as soon as
+    its last batch has been handed out.
     """
 
     def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False,

@@ -105,7 +105,8 @@ class Normalize:
             return (x.astype(dtype, copy=False) - mean) / std
         except ValueError:
             raise ValueError(f"Normalize: mean {self.mean.shape} / std {self.std.shape} do not "
-                             f"broadcast against items of shape {tuple(x.shape[1:])}") from None
+                             f"broadcast against items of shape {tuple(x.shape[1:])} (for "
+                             f"per-channel statistics pass axis=, e.g. -3 for C×H×W)") from None
 
     def __repr__(self) -> str:
         return f"Normalize(mean={self.mean.ravel().tolist()}, std={self.std.ravel().tolist()})"
