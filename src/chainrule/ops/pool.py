@@ -38,55 +38,103 @@ def block_view(x, kernel, out):
 
 
 class MaxPool(Function):
-    """z = max over each window;  ∂L/∂x = ∂L/∂z placed at each window's (first) maximum."""
+    """z = max over each window;  ∂L/∂x = ∂L/∂z placed at each window's (first) maximum.
+
+    Forward takes the maximum over the K kernel offsets of strided slices of the (padded)
+    input — output-sized arrays, no window copy; when windows tile the input the slices come from
+    a reshape. Backward finds, per window, the first offset holding the maximum and adds
+    ∂L/∂z there, offset by offset.
+    """
 
     def forward(self, xp, x, kernel=(), stride=(), dilation=(), pads=()):
-        nd = len(kernel)
-        out = pool_out(x.shape[2:], kernel, stride, dilation, pads)
-        if tiles_exactly(kernel, stride, dilation, pads):
-            blocks = block_view(x, kernel, out)                        # (N, C, o₁, k₁, o₂, k₂)
-            order = (0, 1) + tuple(range(2, 2 + 2 * nd, 2)) + tuple(range(3, 3 + 2 * nd, 2))
-            win = blocks.transpose(order)
-        else:
-            fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
-            win = window_view(pad_array(x, pads, fill), kernel, stride, dilation, out)
-        win = win.reshape(tuple(x.shape[:2]) + out + (-1,))           # (N, C, *out, K) copy
-        arg = win.argmax(axis=-1)
-        z = np.take_along_axis(win, arg[..., None], axis=-1)[..., 0]
-        # flat position of each maximum in x: unravel the kernel offset, add the window origin
-        offs = np.unravel_index(arg, kernel)
-        flat = np.arange(x.shape[0] * x.shape[1]).reshape(x.shape[:2] + (1,) * nd)
-        for d in range(nd):
-            o = np.arange(out[d]).reshape((-1,) + (1,) * (nd - 1 - d))
-            pos = o * stride[d] + offs[d] * dilation[d] - pads[d][0]
-            flat = flat * x.shape[2 + d] + np.clip(pos, 0, x.shape[2 + d] - 1)
-        self.flat, self.in_shape = flat, x.shape
-        self.overlap = any(k * d > s for k, s, d in zip(kernel, stride, dilation))
+        self.kernel, self.stride, self.dilation, self.pads = kernel, stride, dilation, pads
+        self.in_shape, self._arg = x.shape, None
+        z = None
+        for off in self.offsets():
+            p = self._part(x, off)
+            z = p.copy() if z is None else np.maximum(z, p, out=z)
+        self._xpad = None
+        self.save(x, z)
         return z
+
+    def offsets(self) -> list:
+        return list(itertools.product(*(range(k) for k in self.kernel)))
+
+    def _part(self, x, off):
+        """The input element at kernel offset ``off`` of every window (shape of the output)."""
+        nd = len(self.kernel)
+        out = pool_out(x.shape[2:], self.kernel, self.stride, self.dilation, self.pads)
+        if tiles_exactly(self.kernel, self.stride, self.dilation, self.pads):
+            blocks = block_view(x, self.kernel, out)                   # (N, C, o₁, k₁, o₂, k₂)
+            return blocks[(slice(None), slice(None)) + tuple(
+                v for k in off for v in (slice(None), k))]
+        if getattr(self, "_xpad", None) is None or self._xpad[0] is not x:
+            fill = -np.inf if x.dtype.kind == "f" else np.iinfo(x.dtype).min
+            self._xpad = (x, pad_array(x, self.pads, fill))
+        return self._xpad[1][(slice(None), slice(None)) +
+                             offset_slices(off, self.stride, self.dilation, out)]
+
+    def argmax(self) -> np.ndarray:
+        """Per window, the index of the first kernel offset holding the maximum: the number of
+        leading offsets whose element is below it."""
+        if self._arg is None:
+            x, z = (s.data if isinstance(s, Tensor) else s for s in self.saved)
+            offsets = self.offsets()
+            arg = np.zeros(z.shape, dtype=np.int8 if len(offsets) < 128 else np.int64)
+            below = None
+            for off in offsets[:-1]:
+                lt = self._part(x, off) < z
+                below = lt if below is None else np.logical_and(below, lt, out=below)
+                arg += below
+            self._xpad = None
+            self._arg = arg
+        return self._arg
+
+    def flat(self) -> np.ndarray:
+        """The flat position in x of each window's maximum: its window's origin plus the winning
+        kernel offset."""
+        sizes = self.in_shape[2:]
+        nd = len(sizes)
+        arg = self.argmax()
+        base = np.arange(self.in_shape[0] * self.in_shape[1]).reshape(arg.shape[:2] + (1,) * nd)
+        for d in range(nd):
+            o = np.arange(arg.shape[2 + d]).reshape((-1,) + (1,) * (nd - 1 - d))
+            base = base * sizes[d] + (o * self.stride[d] - self.pads[d][0])
+        step = np.cumprod((1,) + tuple(sizes[::-1]))[:nd][::-1]        # flat stride of each axis
+        delta = np.array([sum(k * dl * st for k, dl, st in zip(off, self.dilation, step))
+                          for off in self.offsets()])
+        return np.clip(base + delta[arg], 0, math.prod(self.in_shape) - 1)
 
     def indices(self) -> np.ndarray:
         """PyTorch's return_indices: the flat position of each maximum within its (*S) plane."""
-        return (self.flat % math.prod(self.in_shape[2:])).astype(np.int64)
+        return (self.flat() % math.prod(self.in_shape[2:])).astype(np.int64)
 
     def backward(self, xp, g):
-        size = math.prod(self.in_shape)
-        if isinstance(g, Tensor):
-            gx = IndexScatter.apply(reshape(g, (-1,)), shape=(size,), index=self.flat.reshape(-1),
+        if isinstance(g, Tensor):  # a scatter at fixed positions: linear in g, differentiable
+            gx = IndexScatter.apply(g, shape=(math.prod(self.in_shape),), index=self.flat(),
                                     basic=False)
             return (reshape(gx, self.in_shape),)
-        if self.overlap:
-            gx = np.bincount(self.flat.reshape(-1), weights=g.reshape(-1), minlength=size)
-            return (gx.astype(g.dtype, copy=False).reshape(self.in_shape),)
-        gx = np.zeros(size, dtype=g.dtype)
-        gx[self.flat.reshape(-1)] = g.reshape(-1)
-        return (gx.reshape(self.in_shape),)
+        arg = self.argmax()
+        t_of = {off: t for t, off in enumerate(self.offsets())}
+        out = g.shape[2:]
+        if tiles_exactly(self.kernel, self.stride, self.dilation, self.pads) and \
+                all(o * k == n for o, k, n in zip(out, self.kernel, self.in_shape[2:])):
+            gx = np.empty(self.in_shape, dtype=g.dtype)    # the blocks cover x exactly
+            blocks = gx.reshape(tuple(self.in_shape[:2]) + tuple(
+                v for o, k in zip(out, self.kernel) for v in (o, k)))
+            for off, t in t_of.items():
+                np.multiply(g, arg == t, out=blocks[(slice(None), slice(None)) + tuple(
+                    v for k in off for v in (slice(None), k))])
+            return (gx,)
+        padded = tuple(n + lo + hi for n, (lo, hi) in zip(self.in_shape[2:], self.pads))
+        acc = fold_windows(lambda off: g * (arg == t_of[off]), self.in_shape[:2],
+                           padded, self.kernel, self.stride, self.dilation, g.shape[2:], g.dtype)
+        return (crop(acc, self.pads, 2),)
 
 
 def _window_sum(x, kernel, stride, pads):
     nd = len(kernel)
     out = pool_out(x.shape[2:], kernel, stride, (1,) * nd, pads)
-    if tiles_exactly(kernel, stride, (1,) * nd, pads):
-        return block_view(x, kernel, out).sum(axis=tuple(range(3, 3 + 2 * nd, 2)))
     xpad = pad_array(x, pads, 0)
     z = None
     for off in itertools.product(*(range(k) for k in kernel)):
