@@ -47,6 +47,11 @@ def test_early_stopping_stops_an_overfitting_run_and_restores_the_best_weights(t
     assert h[-1]["val_loss"] > best["val_loss"] and h[-1]["train_loss"] < best["train_loss"]
     # the model now holds the best epoch's weights: its validation loss is the best one
     assert evaluate(model, val, nn.functional.cross_entropy)["loss"] == best["val_loss"]
+    assert h.restored_epoch == best["epoch"]
+    summary = h.summary()  # the numbers of the weights the model holds
+    assert summary["epoch"] == best["epoch"] and summary["epochs"] == len(h)
+    assert summary["val"] == {"loss": best["val_loss"], "accuracy": best["val_accuracy"],
+                              "error_rate": best["val_error_rate"]}
     # ... the same weights ModelCheckpoint kept as best
     again = _overfitting_run()[0]
     assert load_checkpoint(tmp_path / "best.safetensors", again).epoch == best["epoch"]

@@ -135,6 +135,17 @@ def test_history_helpers():
     assert History.from_json(h.to_json()).to_json() == h.to_json()  # (NaN != NaN)
 
 
+def test_history_summary():
+    rows = [{"epoch": e, "train_running_loss": 1.0, "train_loss": 1.0 / e, "val_loss": 2.0 / e,
+             "val_error_rate": 0.1 * e, "train_seconds": 2.0, "epoch_seconds": 2.5,
+             "samples_per_second": 100.0 * e} for e in (1, 2, 3)]
+    s = History(rows, stop_reason="early_stopping").summary()
+    assert s == {"train": {"loss": 1 / 3}, "val": {"loss": 2 / 3, "error_rate": 0.1 * 3},
+                 "epoch": 3, "epochs": 3, "seconds": 7.5, "samples_per_second": 200.0,
+                 "stop_reason": "early_stopping"}
+    assert History(rows, restored_epoch=2).summary()["val"]["loss"] == 1.0
+
+
 def test_bad_arguments_are_named():
     s = setup()
     with pytest.raises(ValueError, match="epochs must be a non-negative integer"):

@@ -30,9 +30,10 @@ def unpack_batch(batch: Any, who: str) -> tuple[tuple, Any]:
     """``(inputs, target)`` → ``((inputs,), target)``; ``(x1, x2, ..., target)`` →
     ``((x1, x2, ...), target)`` for models with several inputs. NumPy arrays become Tensors."""
     if not isinstance(batch, (tuple, list)) or len(batch) < 2:
-        raise TypeError(f"{who}: each batch must be an (inputs, targets) pair, got "
-                        f"{type(batch).__name__}"
-                        f"{' of length ' + str(len(batch)) if isinstance(batch, (tuple, list)) else ''}")
+        what = type(batch).__name__
+        if isinstance(batch, (tuple, list)):
+            what += f" of length {len(batch)}"
+        raise TypeError(f"{who}: each batch must be an (inputs, targets) pair, got {what}")
     *inputs, target = batch
     return tuple(_as_tensor(x) for x in inputs), _as_tensor(target)
 

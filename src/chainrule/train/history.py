@@ -37,12 +37,15 @@ def _usable(value: Any) -> bool:
 
 class History(list):
     """A list of per-epoch dicts with helpers. ``stop_reason`` says why training ended:
-    ``None`` (all epochs ran), ``"early_stopping"``, ``"interrupted"`` or another reason a
-    callback gave when it set ``trainer.stop_training``."""
+    ``None`` (all epochs ran), ``"early_stopping"``, ``"interrupted"``, ``"nan"`` or another
+    reason a callback gave to ``trainer.stop``. ``restored_epoch`` is the epoch whose weights
+    the model holds when early stopping restored its best weights (else None: the last)."""
 
-    def __init__(self, rows: Iterable[dict] = (), stop_reason: str | None = None):
+    def __init__(self, rows: Iterable[dict] = (), stop_reason: str | None = None,
+                 restored_epoch: int | None = None):
         super().__init__(_plain(dict(r)) for r in rows)
         self.stop_reason = stop_reason
+        self.restored_epoch = restored_epoch
 
     def append(self, row: dict) -> None:  # type: ignore[override]
         if not isinstance(row, dict):
@@ -88,23 +91,51 @@ class History(list):
             row = self[-1]
         prefix = f"{name}_"
         return {k[len(prefix):]: v for k, v in row.items()
-                if k.startswith(prefix) and k != f"{name}_running_loss"}
+                if k.startswith(prefix) and k not in (f"{name}_running_loss",
+                                                      f"{name}_seconds")}
+
+    def summary(self) -> dict:
+        """The final numbers of a run: each split's measures at the epoch whose weights the
+        model holds (``restored_epoch`` or the last), e.g. ``{'train': {'loss', 'accuracy',
+        'error_rate'}, 'val': {...}, 'test': {...}, 'epoch': 7, 'epochs': 10, 'seconds': 4.2,
+        'samples_per_second': 5100.0, 'stop_reason': None}``."""
+        if not self:
+            raise ValueError("History.summary: the history has no epochs")
+        row = self[-1]
+        if self.restored_epoch is not None:
+            row = next((r for r in self if r.get("epoch") == self.restored_epoch), row)
+        out: dict[str, Any] = {}
+        for split in SPLITS:
+            numbers = self.split(split, row)
+            if numbers:
+                out[split] = numbers
+        times = [r.get("train_seconds") for r in self]
+        rates = [r.get("samples_per_second") for r in self]
+        pairs = [(t, v) for t, v in zip(times, rates) if _usable(t) and _usable(v)]
+        train_time = sum(t for t, _ in pairs)
+        out.update(epoch=row.get("epoch"), epochs=len(self),
+                   seconds=sum(r.get("epoch_seconds", 0.0) for r in self),
+                   samples_per_second=(sum(t * v for t, v in pairs) / train_time
+                                       if train_time else None),
+                   stop_reason=self.stop_reason)
+        return out
 
     # -- JSON ----------------------------------------------------------------------------------
     def to_dict(self) -> dict:
-        return {"epochs": [dict(r) for r in self], "stop_reason": self.stop_reason}
+        return {"epochs": [dict(r) for r in self], "stop_reason": self.stop_reason,
+                "restored_epoch": self.restored_epoch}
 
     @classmethod
     def from_dict(cls, data: Any) -> "History":
         """Inverse of :meth:`to_dict`; a bare list of rows is accepted too."""
         if isinstance(data, History):
-            return cls(data, data.stop_reason)
+            return cls(data, data.stop_reason, data.restored_epoch)
         if isinstance(data, list):
             return cls(data)
         if not isinstance(data, dict) or not isinstance(data.get("epochs"), list):
             raise ValueError("History.from_dict: expected {'epochs': [...], 'stop_reason': ...}"
                              f" or a list of rows, got {type(data).__name__}")
-        return cls(data["epochs"], data.get("stop_reason"))
+        return cls(data["epochs"], data.get("stop_reason"), data.get("restored_epoch"))
 
     def to_json(self, **kwargs) -> str:
         return json.dumps(self.to_dict(), **kwargs)

@@ -91,7 +91,9 @@ class Trainer:
 
     # -- checkpoints ---------------------------------------------------------------------------
     def _loaders(self) -> dict:
-        return {name: ld for name, ld in (("train", self.train_loader),) if ld is not None}
+        return {name: ld for name, ld in (("train", self.train_loader),
+                                          ("val", self.val_loader),
+                                          ("test", self.test_loader)) if ld is not None}
 
     def save_checkpoint(self, path: str | os.PathLike, config: dict | None = None):
         """Write everything needed to continue this run exactly (see
@@ -137,6 +139,7 @@ class Trainer:
             self.stop_training = False
         if not self.stop_training:
             self.history.stop_reason = None
+        self.history.restored_epoch = None
         with GracefulInterrupt(self.handle_sigint) as sigint:
             self._sigint = sigint
             try:
@@ -158,7 +161,6 @@ class Trainer:
         """One pass of updates over the training loader; returns the epoch's running sums."""
         sums = self._partial or {"batches": 0, "loss_sum": 0.0, "samples": 0, "seconds": 0.0}
         self._partial = None
-        self.resumed_batches = sums["batches"]
         self.running_loss = sums["loss_sum"] / sums["samples"] if sums["samples"] else \
             float("nan")
         model, opt, cbs = self.model, self.optimizer, self.callbacks
@@ -195,6 +197,7 @@ class Trainer:
     def _run_epoch(self) -> None:
         number = self.epoch + 1
         self._abort_epoch = False
+        self.resumed_batches = (self._partial or {}).get("batches", 0)
         self.callbacks.call("on_epoch_begin", self, number)
         groups = getattr(self.optimizer, "param_groups", None)
         lr = groups[0]["lr"] if groups else None

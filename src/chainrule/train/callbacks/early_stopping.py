@@ -60,7 +60,7 @@ class EarlyStopping(Callback):
             return
         if self.best_weights is not None and self.best_epoch != trainer.epoch:
             trainer.model.load_state_dict({k: Tensor(v) for k, v in self.best_weights.items()})
-            trainer.restored_epoch = self.best_epoch
+            trainer.restored_epoch = trainer.history.restored_epoch = self.best_epoch
 
     def state_dict(self) -> dict:
         state = {"best": self.best, "best_epoch": self.best_epoch, "wait": self.wait,
