@@ -41,7 +41,8 @@ def _points(epochs: list, values: list, scale: float = 1.0) -> tuple[list, list]
     return [p[0] for p in pairs], [p[1] for p in pairs]
 
 
-def _panel(ax, history: History, metric: str, label: str, scale: float, best: int | None):
+def _panel(ax, history: History, metric: str, label: str, scale: float, best: int | None,
+           best_label: str = ""):
     from matplotlib.ticker import MaxNLocator
     epochs = history.series("epoch")
     drawn: dict[str, tuple[list, list]] = {}
@@ -73,7 +74,7 @@ def _panel(ax, history: History, metric: str, label: str, scale: float, best: in
             gap.set_gid(f"gap_{metric}")
     if best is not None:
         vline = ax.axvline(best, color="0.4", linestyle=":", linewidth=1,
-                           label=f"best epoch ({best})")
+                           label=f"best epoch {best}{best_label}")
         vline.set_gid(f"best_epoch_{metric}")
         split = "val" if "val" in drawn else "train"
         if split in drawn:
@@ -100,20 +101,21 @@ def history_figure(history: Any, *, monitor: str = "val_loss", mode: str = "min"
         raise ValueError("plot_history: the history has no epochs")
     keys = history.keys()
     has_error = any(k.endswith("_error_rate") for k in keys)
-    best = None
+    best, best_label = None, ""
     for key in (monitor, monitor.replace("val_", "train_", 1)):
         if key in keys:
             try:
                 best = history.best_epoch(key, mode)
+                best_label = f" ({'lowest' if mode == 'min' else 'highest'} {key})"
             except KeyError:
                 pass
             break
     fig = Figure(figsize=(11 if has_error else 6, 4.2), layout="constrained")
     axes = fig.subplots(1, 2 if has_error else 1, squeeze=False)[0]
-    _panel(axes[0], history, "loss", "loss", 1.0, best)
+    _panel(axes[0], history, "loss", "loss", 1.0, best, best_label)
     axes[0].set_title("loss")
     if has_error:
-        _panel(axes[1], history, "error_rate", "error rate", 100.0, best)
+        _panel(axes[1], history, "error_rate", "error rate", 100.0, best, best_label)
         axes[1].set_title("error rate")
     if title:
         fig.suptitle(title)
