@@ -119,7 +119,7 @@ class NewtonCG(Optimizer):
         return loss
 
     def _gradient(self, closure: Callable):
-        """(loss, gradient Tensors carrying their graph, flat gradient array)."""
+        """(detached loss, gradient Tensors carrying their graph, flat gradient array)."""
         loss = self._loss_with_graph(closure)
         self._counters["n_grad_evals"] += 1
         xp = backend.get_array_module(self._params[0].data)
@@ -140,7 +140,7 @@ class NewtonCG(Optimizer):
         for p, g in zip(self._params, grads):
             p.grad = Tensor._wrap(xp.zeros_like(p.data) if g is None else g.data.copy(),
                                   False, None)
-        return float(loss), grads, flat
+        return loss.detach(), grads, flat
 
     def _hvp(self, grads, v):
         """H·v as a flat array: one reverse pass through the gradient's graph."""
@@ -206,7 +206,8 @@ class NewtonCG(Optimizer):
         return p
 
     def step(self, closure: Callable[[], Any]):  # type: ignore[override]
-        """Run up to ``max_iter`` Newton–CG iterations; returns the loss at the starting point."""
+        """Run up to ``max_iter`` Newton–CG iterations; returns the loss (detached) at the
+        starting point."""
         if closure is None:
             raise RuntimeError("NewtonCG.step requires a closure that computes and returns the "
                                "loss (without calling backward)")
@@ -220,9 +221,10 @@ class NewtonCG(Optimizer):
         counters = self._counters
         first_loss = None
         for _ in range(int(group["max_iter"])):
-            loss, grads, g = self._gradient(closure)
+            loss_t, grads, g = self._gradient(closure)
+            loss = float(loss_t)
             if first_loss is None:
-                first_loss = loss
+                first_loss = loss_t
             gmax = float(abs(g).max()) if g.size else 0.0
             if gmax <= tolerance_grad:
                 break
