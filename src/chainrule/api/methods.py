@@ -41,6 +41,17 @@ def _binary_method(cls, slow, reflected: bool = False):
     return method
 
 
+def _unary_method(cls, slow):
+    """``x.exp()`` and friends: straight to the primitive for floating tensors."""
+    def method(self):
+        if self.data.dtype.kind == "f":
+            return cls.apply(self)
+        return slow(self)
+    method.__name__ = slow.__name__
+    method.__doc__ = slow.__doc__
+    return method
+
+
 def _inplace_method(name: str, out_of_place):
     """``x op= y``: in place when no graph is being recorded through ``x``, else rebinding
     ``x`` to the out-of-place result (so ``loss += penalty`` just works)."""
@@ -111,6 +122,10 @@ def _attach() -> None:
                  "minimum", "eq", "ne", "lt", "le", "gt", "ge", "isnan", "isinf", "isfinite",
                  "logical_and", "logical_or", "logical_not"):
         setattr(T, name, getattr(P, name))
+    for name, cls in (("exp", E.Exp), ("log", E.Log), ("sqrt", E.Sqrt), ("tanh", E.Tanh),
+                      ("sigmoid", E.Sigmoid), ("sin", E.Sin), ("cos", E.Cos), ("relu", E.Relu),
+                      ("log1p", E.Log1p)):
+        setattr(T, name, _unary_method(cls, getattr(P, name)))
     T.pow = _pow
     T.subtract, T.multiply, T.divide, T.negative = T.sub, T.mul, T.div, T.neg
     # reductions

@@ -19,6 +19,8 @@ from . import anomaly, grad_mode
 
 __all__ = ["backward", "grad", "unbroadcast"]
 
+_modules = sys.modules
+
 
 def unbroadcast(xp, g, shape: tuple):
     """Sum ``g`` down to ``shape``: the gradient of a broadcast is the sum over broadcast axes."""
@@ -36,9 +38,8 @@ def unbroadcast(xp, g, shape: tuple):
 
 def _collect(roots) -> dict:
     """Dependency counts: for each reachable node, how many edges from other nodes point at it."""
-    deps: dict = {}
-    stack = [r for r in roots]
-    seen = set(stack)
+    deps: dict = dict.fromkeys(roots, 0)
+    stack = list(deps)
     while stack:
         node = stack.pop()
         if node.saved is None:
@@ -49,10 +50,12 @@ def _collect(roots) -> dict:
             if need:
                 parent = t.grad_fn
                 if parent is not None:
-                    deps[parent] = deps.get(parent, 0) + 1
-                    if parent not in seen:
-                        seen.add(parent)
+                    count = deps.get(parent)
+                    if count is None:
+                        deps[parent] = 1
                         stack.append(parent)
+                    else:
+                        deps[parent] = count + 1
     return deps
 
 
@@ -129,8 +132,13 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                     slot = capture.get(id(node))
                     if slot is not None:
                         captured[slot] = g
-                if node._versions is not None:
-                    node.check_versions()
+                versions = node._versions
+                if versions is not None:
+                    if out is not None and out._version:
+                        node.check_versions()
+                    for t, v in zip(node.inputs, versions):
+                        if v >= 0 and t._version != v:
+                            node.check_versions()
                 if create_graph:
                     raw = node.saved
                     node.saved = node.saved_as_tensors()
@@ -139,27 +147,29 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                     finally:
                         node.saved = raw
                 else:
-                    grads = node.backward(backend.get_array_module(g) if _cupy_loaded() else np, g)
+                    grads = node.backward(np if "cupy" not in _modules else
+                                          backend.get_array_module(g), g)
                 if check:
                     anomaly.check_backward(node, grads)
-            inputs = node.inputs
-            needs = node.needs_input_grad
-            for i in range(len(inputs)):
-                if not needs[i]:
+            i = -1
+            for t, need in zip(node.inputs, node.needs_input_grad):
+                i += 1
+                if not need:
                     continue
-                t = inputs[i]
-                gi = grads[i] if grads is not None else None
-                if gi is not None and gi.shape != t.shape:
-                    gi = unbroadcast(xp or np, gi, t.shape)
+                gi = None if grads is None else grads[i]
                 parent = t.grad_fn
-                if parent is None:
-                    if gi is not None:
+                if gi is not None:
+                    shape = t.data.shape
+                    if gi.shape != shape:
+                        gi = unbroadcast(xp or np, gi, shape)
+                    if parent is None:
                         give_leaf(t, gi, gi is g or (len(grads) > 1 and
                                                     sum(o is gi for o in grads) > 1))
-                    continue
-                if gi is not None:
+                        continue
                     prev = pending.get(parent)
                     pending[parent] = gi if prev is None else prev + gi
+                elif parent is None:
+                    continue
                 left = deps[parent] - 1
                 deps[parent] = left
                 if left == 0:
@@ -168,10 +178,6 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                 node.saved = None
                 node.inputs = None
     return captured
-
-
-def _cupy_loaded() -> bool:
-    return "cupy" in sys.modules
 
 
 def _tensor_hooks(out, g, create_graph: bool, wrap):

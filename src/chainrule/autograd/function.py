@@ -90,11 +90,36 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        """Run the op on Tensors (or raw constant arrays) and record it when a gradient is needed."""
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-        xp = _np if "cupy" not in _modules else backend.get_array_module(*arrays)
+        """Run the op on Tensors (or raw constant arrays) and record it when a gradient is needed.
+
+        The one- and two-input cases are spelled out: this is the hottest function in chainrule.
+        """
         node = _new(cls)
         node.saved = ()
+        n = len(inputs)
+        needs = None
+        record = _grad_enabled[0]
+        if n == 2:
+            a, b = inputs
+            ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+            arrays = (a.data if ta else a, b.data if tb else b)
+            if record:
+                ga, gb = ta and a.requires_grad, tb and b.requires_grad
+                if ga or gb:
+                    needs = (ga, gb)
+        elif n == 1:
+            a = inputs[0]
+            ta = isinstance(a, Tensor)
+            arrays = (a.data if ta else a,)
+            if record and ta and a.requires_grad:
+                needs = (True,)
+        else:
+            arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+            if record:
+                flags = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
+                if True in flags:
+                    needs = flags
+        xp = _np if "cupy" not in _modules else backend.get_array_module(*arrays)
         try:
             out = node.forward(xp, *arrays, **params)
         except (ValueError, TypeError, IndexError) as exc:
@@ -104,28 +129,41 @@ class Function:
                 f"{cls.name}: {exc} (inputs: {_describe(arrays)})")
             raise OpError(msg) from exc
 
-        if _grad_enabled[0]:
-            needs = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
-            if True in needs:
-                node.inputs = inputs
-                node.needs_input_grad = needs
-                node._versions = [x._version if isinstance(x, Tensor) else 0 for x in inputs] \
-                    if node.saved else None
-                result = _wrap(out, True, node)
-                node._out_ref = _ref(result)
-                if _anomaly[0]:
-                    node._trace = anomaly.capture_stack()
-                    anomaly.check_forward(cls.name, out, node)
-                return result
+        result = _new(Tensor)
+        result.data = out
+        result.grad = None
+        result._version = 0
+        result._hooks = None
+        result._retains_grad = False
+        if needs is None:
+            result.requires_grad = False
+            result.grad_fn = None
+            if _anomaly[0]:
+                anomaly.check_forward(cls.name, out)
+            return result
+        result.requires_grad = True
+        result.grad_fn = node
+        node.inputs = inputs
+        node.needs_input_grad = needs
+        if node.saved:  # remember versions to catch in-place changes to what backward reads
+            if n == 2:
+                node._versions = (a._version if ta else -1, b._version if tb else -1)
+            else:
+                node._versions = tuple(x._version if isinstance(x, Tensor) else -1
+                                       for x in inputs)
+        else:
+            node._versions = None
+        node._out_ref = _ref(result)
         if _anomaly[0]:
-            anomaly.check_forward(cls.name, out)
-        return _wrap(out, False, None)
+            node._trace = anomaly.capture_stack()
+            anomaly.check_forward(cls.name, out, node)
+        return result
 
     # -- used by the engine --------------------------------------------------------------------
     def check_versions(self) -> None:
         """Raise if a saved input or output was modified in place after this op ran."""
         for t, v in zip(self.inputs, self._versions):
-            if hasattr(t, "_version") and t._version != v and any(s is t.data for s in self.saved):
+            if v >= 0 and t._version != v and any(s is t.data for s in self.saved):
                 raise RuntimeError(
                     f"{self.name}: an input of shape {t.shape} that this op saved for backward was "
                     f"modified in place (version {v} -> {t._version}) after the forward pass; "

@@ -40,7 +40,7 @@ class Mul(Function):
     """z = x·y;  ∂z/∂x = y, ∂z/∂y = x."""
 
     def forward(self, xp, x, y):
-        self.save(x, y)
+        self.saved = (x, y)
         return x * y
 
     def backward(self, xp, g):
@@ -53,7 +53,7 @@ class Div(Function):
     """z = x / y;  ∂z/∂x = 1/y, ∂z/∂y = −x/y²."""
 
     def forward(self, xp, x, y):
-        self.save(x, y)
+        self.saved = (x, y)
         return x / y
 
     def backward(self, xp, g):
@@ -67,7 +67,7 @@ class Pow(Function):
 
     def forward(self, xp, x, y):
         out = x ** y
-        self.save(x, y, out)
+        self.saved = (x, y, out)
         return out
 
     def backward(self, xp, g):
@@ -86,7 +86,7 @@ class PowScalar(Function):
 
     def forward(self, xp, x, p):
         self.p = p
-        self.save(x)
+        self.saved = (x,)
         return x ** p
 
     def backward(self, xp, g):
@@ -101,7 +101,7 @@ class Maximum(Function):
     """z = max(x, y);  the gradient goes to the larger input, split evenly on ties."""
 
     def forward(self, xp, x, y):
-        self.save(x, y)
+        self.saved = (x, y)
         return xp.maximum(x, y)
 
     def backward(self, xp, g):
@@ -113,7 +113,7 @@ class Minimum(Function):
     """z = min(x, y);  the gradient goes to the smaller input, split evenly on ties."""
 
     def forward(self, xp, x, y):
-        self.save(x, y)
+        self.saved = (x, y)
         return xp.minimum(x, y)
 
     def backward(self, xp, g):
@@ -132,7 +132,7 @@ class Where(Function):
     """z = c ? x : y;  ∂z/∂x = c, ∂z/∂y = ¬c (c is a constant boolean mask)."""
 
     def forward(self, xp, cond, x, y):
-        self.save(cond)
+        self.saved = (cond,)
         return xp.where(cond, x, y)
 
     def backward(self, xp, g):
@@ -159,7 +159,7 @@ class Exp(Function):
 
     def forward(self, xp, x):
         out = xp.exp(x)
-        self.save(out)
+        self.saved = (out,)
         return out
 
     def backward(self, xp, g):
@@ -170,7 +170,7 @@ class Log(Function):
     """z = ln x;  ∂z/∂x = 1/x."""
 
     def forward(self, xp, x):
-        self.save(x)
+        self.saved = (x,)
         return xp.log(x)
 
     def backward(self, xp, g):
@@ -181,7 +181,7 @@ class Log1p(Function):
     """z = ln(1 + x);  ∂z/∂x = 1/(1 + x)."""
 
     def forward(self, xp, x):
-        self.save(x)
+        self.saved = (x,)
         return xp.log1p(x)
 
     def backward(self, xp, g):
@@ -193,7 +193,7 @@ class Sqrt(Function):
 
     def forward(self, xp, x):
         out = xp.sqrt(x)
-        self.save(out)
+        self.saved = (out,)
         return out
 
     def backward(self, xp, g):
@@ -204,7 +204,7 @@ class Abs(Function):
     """z = |x|;  ∂z/∂x = sign(x) (0 at 0, as in PyTorch)."""
 
     def forward(self, xp, x):
-        self.save(x)
+        self.saved = (x,)
         return xp.abs(x)
 
     def backward(self, xp, g):
@@ -215,7 +215,7 @@ class Sin(Function):
     """z = sin x;  ∂z/∂x = cos x."""
 
     def forward(self, xp, x):
-        self.save(x)
+        self.saved = (x,)
         return xp.sin(x)
 
     def backward(self, xp, g):
@@ -226,7 +226,7 @@ class Cos(Function):
     """z = cos x;  ∂z/∂x = −sin x."""
 
     def forward(self, xp, x):
-        self.save(x)
+        self.saved = (x,)
         return xp.cos(x)
 
     def backward(self, xp, g):
@@ -238,7 +238,7 @@ class Tanh(Function):
 
     def forward(self, xp, x):
         out = xp.tanh(x)
-        self.save(out)
+        self.saved = (out,)
         return out
 
     def backward(self, xp, g):
@@ -252,7 +252,7 @@ class Sigmoid(Function):
     def forward(self, xp, x):
         e = xp.exp(-xp.abs(x))          # e^(−|x|) ∈ (0, 1]: never overflows
         out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        self.save(out)
+        self.saved = (out,)
         return out
 
     def backward(self, xp, g):
@@ -265,7 +265,7 @@ class Relu(Function):
 
     def forward(self, xp, x):
         out = xp.maximum(x, 0)
-        self.save(out)
+        self.saved = (out,)
         return out
 
     def backward(self, xp, g):
@@ -277,7 +277,7 @@ class Clip(Function):
 
     def forward(self, xp, x, lo=None, hi=None):
         self.lo, self.hi = lo, hi
-        self.save(x)
+        self.saved = (x,)
         return xp.clip(x, lo, hi)
 
     def backward(self, xp, g):
@@ -294,7 +294,7 @@ class Erf(Function):
     """z = erf x;  ∂z/∂x = (2/√π)·e^(−x²)."""
 
     def forward(self, xp, x):
-        self.save(x)
+        self.saved = (x,)
         return _erf(xp, x)
 
     def backward(self, xp, g):

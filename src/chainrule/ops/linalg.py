@@ -14,7 +14,7 @@ class MatMul(Function):
     """Z = X @ Y;  ∂L/∂X = G·Yᵀ, ∂L/∂Y = Xᵀ·G."""
 
     def forward(self, xp, x, y):
-        self.save(x, y)
+        self.saved = (x, y)
         return xp.matmul(x, y)
 
     def explain_error(self, arrays, params, exc):

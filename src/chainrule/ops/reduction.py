@@ -80,7 +80,7 @@ class Amax(_Reduction):
         axis = self._setup(x, axis, keepdims)
         reduce = xp.max if self.largest else xp.min
         out = reduce(x, axis=axis, keepdims=keepdims)
-        self.save(x, out)
+        self.saved = (x, out)
         return out
 
     def backward(self, xp, g):
@@ -108,7 +108,7 @@ class LogSumExp(_Reduction):
         out = xp.log(s) + m
         if not keepdims:
             out = out.reshape(()) if axis is None else xp.squeeze(out, axis=axis)
-        self.save(x, out)
+        self.saved = (x, out)
         return out
 
     def backward(self, xp, g):
@@ -124,7 +124,7 @@ class Prod(_Reduction):
             raise ValueError("prod: reduce over one axis or all axes")
         axis = self._setup(x, axis, keepdims)
         out = xp.prod(x, axis=axis, keepdims=keepdims)
-        self.save(x, out)
+        self.saved = (x, out)
         return out
 
     def backward(self, xp, g):
