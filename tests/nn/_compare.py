@@ -44,11 +44,16 @@ def run_both(layer, tlayer, x: np.ndarray, *, seed: int = 0, grad_input: bool = 
     return y, yt, xc.grad if diff else None, xt.grad if diff else None
 
 
-def check_layer(layer, tlayer, x: np.ndarray, *, train: bool = True, steps: int = 1,
+def check_layer(layer, tlayer, x: np.ndarray, *, train: bool | None = None, steps: int = 1,
                 seed: int = 0, dtype=None) -> None:
     """Copy ``layer``'s weights into ``tlayer`` (through state_dict), then for ``steps``
-    batches compare outputs, gradients and buffers, in the mode given by ``train``. The layers
-    are cast to ``dtype`` (the input's dtype unless given)."""
+    batches compare outputs, gradients and buffers, in the mode given by ``train`` (None: in
+    training mode, then again in evaluation mode). The layers are cast to ``dtype`` (the
+    input's dtype unless given)."""
+    if train is None:
+        for mode in (True, False):
+            check_layer(layer, tlayer, x, train=mode, steps=steps, seed=seed, dtype=dtype)
+        return
     dtype = np.dtype(dtype or x.dtype)
     layer.to(dtype)
     tlayer.to(torch.float64 if dtype == np.float64 else torch.float32)
@@ -63,7 +68,9 @@ def check_layer(layer, tlayer, x: np.ndarray, *, train: bool = True, steps: int 
         tlayer.zero_grad()
         y, yt, gx, gxt = run_both(layer, tlayer, xs, seed=step)
         close(y, yt, dtype, f"{type(layer).__name__} output (step {step})")
+        assert y.dtype == dtype, f"{type(layer).__name__} output dtype {y.dtype}, not {dtype}"
         if gx is not None:
+            assert gx.dtype == dtype, f"{type(layer).__name__} input gradient dtype {gx.dtype}"
             close(gx, gxt, dtype, f"{type(layer).__name__} input gradient")
         tparams = dict(tlayer.named_parameters())
         for name, p in layer.named_parameters():

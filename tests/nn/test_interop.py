@@ -65,7 +65,7 @@ def test_chainrule_to_torch_and_back(dtype, name, build, shape):
 
 
 def test_torch_float32_checkpoint_into_float64_model_is_cast():
-    tnet = mlp(tnn)
+    tnet = mlp(tnn).float()
     net = mlp(nn).double()
     net.load_state_dict(tnet.state_dict())                # torch tensors directly
     assert all(p.dtype == np.float64 for p in net.parameters())

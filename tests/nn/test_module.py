@@ -133,7 +133,8 @@ def test_state_dict_keys_match_pytorch():
         return m.Sequential(m.Linear(3, 4), m.BatchNorm1d(4), m.ReLU(),
                             m.Sequential(m.Linear(4, 4), m.LayerNorm(4)), m.PReLU(),
                             m.Embedding(5, 4))
-    sd, tsd = build(nn).state_dict(), build(tnn).state_dict()
+    sd, tsd = build(nn).state_dict(), build(tnn).float().state_dict()  # (torch's default
+    # dtype may have been changed by another test module)
     assert list(sd) == list(tsd)
     for k in sd:
         assert tuple(sd[k].shape) == tuple(tsd[k].shape), k

@@ -10,61 +10,24 @@ from __future__ import annotations
 
 import itertools
 from collections import OrderedDict
-from typing import Any, Callable, Iterator, NamedTuple
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
 from .. import dtypes
 from ..tensor import Tensor
+from . import state
+from .hooks import RemovableHandle
 from .parameter import Parameter
+from .state import IncompatibleKeys
 
 __all__ = ["Module", "RemovableHandle"]
-
-
-class RemovableHandle:
-    """Returned when a hook is registered; ``remove()`` unregisters it (also as a context
-    manager)."""
-
-    _ids = itertools.count()
-
-    def __init__(self, hooks: dict):
-        self._hooks = hooks
-        self.id = next(RemovableHandle._ids)
-
-    def remove(self) -> None:
-        self._hooks.pop(self.id, None)
-
-    def __enter__(self) -> "RemovableHandle":
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.remove()
-
-
-class IncompatibleKeys(NamedTuple):
-    """What ``load_state_dict`` returns: the keys it expected but did not get, and the reverse."""
-
-    missing_keys: list
-    unexpected_keys: list
 
 
 def _addindent(text: str, n: int) -> str:
     lines = text.split("\n")
     return lines[0] if len(lines) == 1 else "\n".join([lines[0]] + [" " * n + ln for ln in
                                                                      lines[1:]])
-
-
-def _as_array(value, key: str) -> np.ndarray:
-    """A state-dict value (chainrule Tensor, NumPy array, PyTorch tensor, list) as an array."""
-    if isinstance(value, Tensor):
-        return value.data
-    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a PyTorch tensor
-        value = value.detach().cpu()
-    try:
-        return np.asarray(value)
-    except Exception as exc:  # noqa: BLE001 - any conversion failure is reported the same way
-        raise TypeError(f"load_state_dict: the value for {key!r} ({type(value).__name__}) cannot "
-                        f"be converted to an array: {exc}") from None
 
 
 def _check_name(module: "Module", kind: str, name: str, table: dict) -> None:
@@ -364,41 +327,9 @@ class Module:
                         assign: bool = False) -> IncompatibleKeys:
         """Copy tensors into this module's parameters and buffers by name, cast to each one's
         dtype. With ``strict`` the key sets must match exactly; shapes must always match.
-        Values may be chainrule Tensors, NumPy arrays or PyTorch tensors."""
-        if not hasattr(state_dict, "keys"):
-            raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
-        own = self._state_entries()
-        missing = [k for k in own if k not in state_dict]
-        unexpected = [k for k in state_dict.keys() if k not in own]
-        errors = []
-        if strict:
-            if missing:
-                errors.append("Missing key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in missing) + ".")
-            if unexpected:
-                errors.append("Unexpected key(s) in state_dict: "
-                              + ", ".join(f'"{k}"' for k in unexpected) + ".")
-        arrays = {}
-        for key, target in own.items():
-            if key not in state_dict:
-                continue
-            arr = _as_array(state_dict[key], key)
-            if tuple(arr.shape) != tuple(target.shape):
-                errors.append(f"size mismatch for {key}: copying a param with shape "
-                              f"{tuple(arr.shape)} from checkpoint, the shape in current model "
-                              f"is {tuple(target.shape)}.")
-            arrays[key] = arr
-        if errors:
-            raise RuntimeError(f"Error(s) in loading state_dict for {type(self).__name__}:\n\t"
-                               + "\n\t".join(errors))
-        for key, arr in arrays.items():  # all checks passed: nothing is half-loaded
-            target = own[key]
-            if assign:
-                target.data = np.array(arr, copy=True)
-            else:
-                target.data[...] = arr.astype(target.dtype, copy=False)
-            target._version += 1
-        return IncompatibleKeys(missing, unexpected)
+        Values may be chainrule Tensors, NumPy arrays or PyTorch tensors. Returns the
+        (missing_keys, unexpected_keys)."""
+        return state.load_state_dict(self, state_dict, strict, assign)
 
     # -- dtype -----------------------------------------------------------------------------------
     def _cast_floating(self, dtype) -> "Module":

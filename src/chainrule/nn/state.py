@@ -1,0 +1,71 @@
+"""Loading a state dict into a Module: match keys, check shapes, then copy (cast to each
+target's dtype) — all checks happen before anything is written, so a failed load changes nothing.
+"""
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from ..tensor import Tensor
+
+__all__ = ["IncompatibleKeys", "load_state_dict"]
+
+
+class IncompatibleKeys(NamedTuple):
+    """What ``load_state_dict`` returns: the keys it expected but did not get, and the reverse."""
+
+    missing_keys: list
+    unexpected_keys: list
+
+
+def _as_array(value, key: str) -> np.ndarray:
+    """A state-dict value (chainrule Tensor, NumPy array, PyTorch tensor, list) as an array."""
+    if isinstance(value, Tensor):
+        return value.data
+    if hasattr(value, "detach") and hasattr(value, "cpu"):  # a PyTorch tensor
+        value = value.detach().cpu()
+    try:
+        return np.asarray(value)
+    except Exception as exc:  # noqa: BLE001 - any conversion failure is reported the same way
+        raise TypeError(f"load_state_dict: the value for {key!r} ({type(value).__name__}) cannot "
+                        f"be converted to an array: {exc}") from None
+
+
+def load_state_dict(module, state_dict, strict: bool = True,
+                    assign: bool = False) -> IncompatibleKeys:
+    """See :meth:`Module.load_state_dict`."""
+    if not hasattr(state_dict, "keys"):
+        raise TypeError(f"load_state_dict: expected a dict, got {type(state_dict).__name__}")
+    own = module._state_entries()
+    missing = [k for k in own if k not in state_dict]
+    unexpected = [k for k in state_dict.keys() if k not in own]
+    errors = []
+    if strict:
+        if missing:
+            errors.append("Missing key(s) in state_dict: "
+                          + ", ".join(f'"{k}"' for k in missing) + ".")
+        if unexpected:
+            errors.append("Unexpected key(s) in state_dict: "
+                          + ", ".join(f'"{k}"' for k in unexpected) + ".")
+    arrays = {}
+    for key, target in own.items():
+        if key not in state_dict:
+            continue
+        arr = _as_array(state_dict[key], key)
+        if tuple(arr.shape) != tuple(target.shape):
+            errors.append(f"size mismatch for {key}: copying a param with shape "
+                          f"{tuple(arr.shape)} from checkpoint, the shape in current model "
+                          f"is {tuple(target.shape)}.")
+        arrays[key] = arr
+    if errors:
+        raise RuntimeError(f"Error(s) in loading state_dict for {type(module).__name__}:\n\t"
+                           + "\n\t".join(errors))
+    for key, arr in arrays.items():  # all checks passed: nothing is half-loaded
+        target = own[key]
+        if assign:
+            target.data = np.array(arr, copy=True)
+        else:
+            target.data[...] = arr.astype(target.dtype, copy=False)
+        target._version += 1
+    return IncompatibleKeys(missing, unexpected)
