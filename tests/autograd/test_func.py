@@ -15,6 +15,9 @@ from chainrule import func
 
 RTOL, ATOL = 1e-10, 1e-12
 
+# torch.func imports torch.jit.script, which warns that it is deprecated
+pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
+
 
 def arr(t):
     return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.data)
@@ -342,3 +345,19 @@ def test_func_module_docstring_examples():
     import chainrule.func as mod
     result = doctest.testmod(mod)
     assert result.attempted >= 2 and result.failed == 0
+
+
+def test_transforms_pass_gradcheck_so_their_derivatives_are_right_without_torch():
+    # gradcheck of grad(f) checks the Hessian against finite differences of the gradient.
+    w = cr.tensor(np.random.default_rng(8).standard_normal((3, 2)), dtype=cr.float64,
+                  requires_grad=True)
+    x = cr.tensor(np.random.default_rng(9).standard_normal((4, 3)), dtype=cr.float64)
+
+    def loss(w):
+        return ((x @ w).tanh() ** 2).sum()
+
+    assert cr.autograd.gradcheck(func.grad(loss), [w])
+    assert cr.autograd.gradcheck(lambda w: func.jacrev(lambda v: (x @ v).sigmoid())(w), [w])
+    assert cr.autograd.gradcheck(lambda w: func.hvp(loss, w, cr.ones(3, 2, dtype=cr.float64),
+                                                      create_graph=True)[1],
+                                 [w])
