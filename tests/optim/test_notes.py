@@ -92,7 +92,7 @@ def test_notes_nesterov_is_pytorch_nesterov_at_the_look_ahead_point():
 
 def test_notes_rmsprop_with_square_root_is_pytorch_rmsprop():
     """Notes (read with √, as in Hinton's RMSprop): s ← γ·s + g², θ ← θ − a·g/√s. PyTorch's
-    v = (1 − γ)·s, so this is RMSprop(alpha=γ, lr=a·√(1 − γ), eps=0)."""
+    v = (1 − γ)·s, so this is RMSprop(alpha=γ, lr=a·√(1 − γ), eps → 0; chainrule requires eps > 0, so 1e-30)."""
     a, gamma, n = 0.01, 0.9, 100
     theta0 = np.array([1.0, -1.0, 2.0])
     theta, s = theta0.copy(), np.zeros(3)
@@ -103,7 +103,7 @@ def test_notes_rmsprop_with_square_root_is_pytorch_rmsprop():
         theta = theta - a * g / np.sqrt(s)
         notes.append(theta.copy())
     w = cr.tensor(theta0, requires_grad=True)
-    opt = optim.RMSprop([w], lr=a * np.sqrt(1 - gamma), alpha=gamma, eps=0.0)
+    opt = optim.RMSprop([w], lr=a * np.sqrt(1 - gamma), alpha=gamma, eps=1e-30)
     np.testing.assert_allclose(_steps(opt, w, _quadratic_loss, n), np.array(notes),
                                rtol=1e-10, atol=1e-12)
 
@@ -114,8 +114,8 @@ def test_rmsprop_step_ignores_the_loss_scale_the_literal_notes_rule_does_not(sca
     the notes' literal g/s step shrinks by 1/c (g/s has the units of 1/gradient)."""
     w1 = cr.tensor(np.array([1.0, -1.0, 2.0]), requires_grad=True)
     w2 = cr.tensor(np.array([1.0, -1.0, 2.0]), requires_grad=True)
-    base = _steps(optim.RMSprop([w1], lr=0.01, eps=0.0), w1, _quadratic_loss, 20)
-    scaled = _steps(optim.RMSprop([w2], lr=0.01, eps=0.0), w2,
+    base = _steps(optim.RMSprop([w1], lr=0.01, eps=1e-30), w1, _quadratic_loss, 20)
+    scaled = _steps(optim.RMSprop([w2], lr=0.01, eps=1e-30), w2,
                     lambda t: scale * _quadratic_loss(t), 20)
     np.testing.assert_allclose(scaled, base, rtol=1e-10, atol=1e-12)
     g = A @ np.array([1.0, -1.0, 2.0])

@@ -62,7 +62,16 @@ def test_invalid_hyperparameters_name_the_argument_and_value(cls, kwargs, arg, v
 def test_valid_edge_values_are_accepted():
     w = cr.zeros(3, requires_grad=True)
     optim.SGD([w], lr=0.0, momentum=0.0)
-    optim.Adam([w], betas=(0.0, 0.0), eps=0.0)  # eps = 0 is allowed, as in PyTorch
+    optim.Adam([w], betas=(0.0, 0.0), eps=1e-30)
+
+
+@pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW, optim.NAdam, optim.Adagrad,
+                                 optim.Adadelta, optim.RMSprop])
+def test_eps_must_be_positive(cls):
+    # Issue #4 asks for eps <= 0 to be rejected (PyTorch accepts 0, which can divide by zero).
+    w = cr.zeros(3, requires_grad=True)
+    with pytest.raises(ValueError, match=r"eps: 0\.0 \(must be > 0\)"):
+        cls([w], eps=0.0)
     optim.Adadelta([w], rho=1.0)
     optim.RMSprop([w], alpha=0.0)
 

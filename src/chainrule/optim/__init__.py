@@ -10,7 +10,9 @@ from .adadelta import Adadelta
 from .rmsprop import RMSprop
 from .adam import Adam, AdamW
 from .nadam import NAdam
+from .lbfgs import LBFGS
+from .newton_cg import NewtonCG
 from . import lr_scheduler
 
 __all__ = ["Optimizer", "required", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW",
-           "NAdam", "lr_scheduler"]
+           "NAdam", "LBFGS", "NewtonCG", "lr_scheduler"]

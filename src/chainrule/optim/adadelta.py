@@ -5,7 +5,8 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_interval, check_nonnegative, effective_grad
+from .optimizer import (Optimizer, check_interval, check_nonnegative, check_positive,
+                        effective_grad)
 
 __all__ = ["Adadelta"]
 
@@ -30,7 +31,7 @@ class Adadelta(Optimizer):
     def _check_hyperparameters(self, group: dict) -> None:
         check_nonnegative("Adadelta", "lr", group["lr"])
         check_interval("Adadelta", "rho", group["rho"], 0.0, 1.0, high_closed=True)
-        check_nonnegative("Adadelta", "eps", group["eps"])
+        check_positive("Adadelta", "eps", group["eps"])
         check_nonnegative("Adadelta", "weight_decay", group["weight_decay"])
 
     def _update_group(self, group: dict) -> None:

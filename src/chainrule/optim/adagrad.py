@@ -5,7 +5,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .optimizer import Optimizer, check_nonnegative, check_positive, effective_grad
 
 __all__ = ["Adagrad"]
 
@@ -29,8 +29,9 @@ class Adagrad(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value", "eps"):
+        for name in ("lr", "lr_decay", "weight_decay", "initial_accumulator_value"):
             check_nonnegative("Adagrad", name, group[name])
+        check_positive("Adagrad", "eps", group["eps"])
 
     def _update_group(self, group: dict) -> None:
         lr, lr_decay = float(group["lr"]), float(group["lr_decay"])

@@ -5,7 +5,8 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import (Optimizer, check_betas, check_nonnegative, effective_grad, lerp_)
+from .optimizer import (Optimizer, check_betas, check_nonnegative, check_positive,
+                        effective_grad, lerp_)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -36,7 +37,7 @@ class Adam(Optimizer):
     def _check_hyperparameters(self, group: dict) -> None:
         name = self._name
         check_nonnegative(name, "lr", group["lr"])
-        check_nonnegative(name, "eps", group["eps"])
+        check_positive(name, "eps", group["eps"])
         check_betas(name, group["betas"])
         check_nonnegative(name, "weight_decay", group["weight_decay"])
 

@@ -5,7 +5,8 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_betas, check_nonnegative, effective_grad, lerp_
+from .optimizer import (Optimizer, check_betas, check_nonnegative, check_positive,
+                        effective_grad, lerp_)
 
 __all__ = ["NAdam"]
 
@@ -35,7 +36,7 @@ class NAdam(Optimizer):
 
     def _check_hyperparameters(self, group: dict) -> None:
         check_nonnegative("NAdam", "lr", group["lr"])
-        check_nonnegative("NAdam", "eps", group["eps"])
+        check_positive("NAdam", "eps", group["eps"])
         check_betas("NAdam", group["betas"])
         check_nonnegative("NAdam", "weight_decay", group["weight_decay"])
         check_nonnegative("NAdam", "momentum_decay", group["momentum_decay"])

@@ -50,6 +50,12 @@ def check_nonnegative(owner: str, name: str, value: Any) -> None:
         raise ValueError(f"{owner}: invalid {name}: {value!r} (must be >= 0)")
 
 
+def check_positive(owner: str, name: str, value: Any) -> None:
+    """Raise ValueError unless ``value > 0`` (NaN fails)."""
+    if not 0.0 < _number(owner, name, value):
+        raise ValueError(f"{owner}: invalid {name}: {value!r} (must be > 0)")
+
+
 def check_interval(owner: str, name: str, value: Any, low: float, high: float,
                    high_closed: bool = False) -> None:
     """Raise ValueError unless ``low <= value < high`` (``<= high`` when ``high_closed``)."""

@@ -5,7 +5,7 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, effective_grad, lerp_
+from .optimizer import Optimizer, check_nonnegative, check_positive, effective_grad, lerp_
 
 __all__ = ["RMSprop"]
 
@@ -34,8 +34,9 @@ class RMSprop(Optimizer):
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:
-        for name in ("lr", "eps", "momentum", "weight_decay", "alpha"):
+        for name in ("lr", "momentum", "weight_decay", "alpha"):
             check_nonnegative("RMSprop", name, group[name])
+        check_positive("RMSprop", "eps", group["eps"])
 
     def _update_group(self, group: dict) -> None:
         lr, alpha, eps = float(group["lr"]), float(group["alpha"]), float(group["eps"])
