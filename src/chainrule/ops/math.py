@@ -234,10 +234,15 @@ class Einsum(Function):
             keep = "".join(c for c in s if c in avail)
             expr = ",".join([self.out] + others) + "->" + keep
             gi = xp.einsum(expr, g, *[xs[j] for j in range(len(xs)) if j != i], optimize=True)
-            if keep != s:  # letters only x had were summed away: broadcast back along them
-                size = dict(zip(keep, gi.shape))
+            # letters summed inside x alone, or of size 1 everywhere but in x, were broadcast in
+            # the forward pass: broadcast the gradient back along them (letters of size 1 in x
+            # but not elsewhere come back larger and are summed by the engine)
+            size = dict(zip(keep, gi.shape))
+            if keep != s:
                 gi = xp.reshape(gi, tuple(size.get(c, 1) for c in s))
-                gi = xp.broadcast_to(gi, tuple(size.get(c, n) for c, n in zip(s, x.shape)))
+            target = tuple(n if size.get(c, 1) == 1 else size[c] for c, n in zip(s, x.shape))
+            if target != tuple(gi.shape):
+                gi = xp.broadcast_to(gi, target)
             grads.append(gi)
         return tuple(grads)
 

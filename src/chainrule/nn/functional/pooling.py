@@ -35,9 +35,9 @@ def _geometry(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
     pads, out = [], []
     for n, k, s, d, p in zip(x.shape[2:], kernel, stride, dilation, padding):
         span = d * (k - 1) + 1
-        if 2 * p > span:
-            raise ValueError(f"{op}: padding {p} must be at most half the kernel's span {span} "
-                             f"(kernel_size={kernel}, dilation={dilation})")
+        if 2 * p > k:
+            raise ValueError(f"{op}: padding {padding} must be at most half of kernel_size "
+                             f"{kernel}")
         num = n + 2 * p - span
         o = (-(-num // s) if ceil_mode else num // s) + 1
         if ceil_mode and (o - 1) * s >= n + p:
