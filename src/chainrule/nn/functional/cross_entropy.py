@@ -57,18 +57,22 @@ class LogSoftmaxNLL(Function):
     ∂ℓᵢ/∂x_ic = (Σ_c' q_ic')·softmax(xᵢ)_c − q_ic,  ∂ℓᵢ/∂q_ic = −log softmax(xᵢ)_c."""
 
     def forward(self, xp, x, q):
-        logp = _log_softmax_raw(xp, x, -1)
+        logp = x - x.max(axis=-1, keepdims=True)               # one pass each, in place
+        logp -= xp.log(xp.sum(xp.exp(logp), axis=-1, keepdims=True))
         self.save(x, q, logp)
-        return -xp.sum(q * logp, axis=-1)
+        return -xp.einsum("ij,ij->i", q, logp)
 
     def backward(self, xp, g):
         x, q, logp = self.saved
         if isinstance(x, Tensor):  # create_graph: rebuild log-softmax from x so it is differentiable
             logp = _log_softmax_raw(xp, x, -1)
-        g = xp.expand_dims(g, -1)
         nx, nq = self.needs_input_grad
-        gx = g * (xp.exp(logp) * xp.sum(q, axis=-1, keepdims=True) - q) if nx else None
-        gq = -g * logp if nq else None
+        g = xp.expand_dims(g, -1)
+        gx = gq = None
+        if nx:
+            gx = g * (xp.exp(logp) * xp.sum(q, axis=-1, keepdims=True) - q)
+        if nq:
+            gq = -g * logp
         return gx, gq
 
 
@@ -160,11 +164,13 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
     else:
         t = _indices(name, input, target)
         safe, wt, valid = _index_weights(name, t, c, w, ignore_index, dtype)
-        q = np.zeros(x.shape, dtype=dtype)
-        q[np.arange(t.size), safe] = (1.0 - label_smoothing) * wt
-        if label_smoothing > 0:
-            q += (label_smoothing / c) * (w if w is not None else np.ones(c, dtype)) \
-                * valid[:, None].astype(dtype)
+        if label_smoothing > 0:  # ε/C of every class (weighted), then the target's share
+            q = np.empty(x.shape, dtype=dtype)
+            q[...] = (label_smoothing / c) * (w if w is not None else 1.0)
+            q[~valid] = 0
+        else:
+            q = np.zeros(x.shape, dtype=dtype)
+        q[np.arange(t.size), safe] += (1.0 - label_smoothing) * wt
         loss = LogSoftmaxNLL.apply(x, q)
         denom = wt.sum(dtype=dtype)
     if reduction == "none":

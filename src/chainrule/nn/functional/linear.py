@@ -21,6 +21,8 @@ class Linear(Function):
     def backward(self, xp, g):
         x, w = self.saved
         needs = self.needs_input_grad
+        if not isinstance(g, Tensor) and not g.flags.c_contiguous:
+            g = xp.ascontiguousarray(g)  # e.g. broadcast by sum(): BLAS needs real strides
         gx = xp.matmul(g, w) if needs[0] else None
         gw = gb = None
         if needs[1]:

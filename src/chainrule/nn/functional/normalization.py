@@ -36,7 +36,8 @@ class Normalize(Function):
         self.axes, self.eps = axes, eps
         mu, var = stats if stats is not None else _moments(xp, x, axes)
         r = 1.0 / xp.sqrt(var + eps)
-        xhat = (x - mu) * r
+        xhat = x - mu
+        xhat *= r
         self.save(x, xhat, r)
         return xhat
 
