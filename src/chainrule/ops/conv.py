@@ -92,20 +92,25 @@ class Unfold(Function):
     def forward(self, xp, x, kernel=(), stride=(), dilation=(), pads=()):
         self.params = dict(kernel=kernel, stride=stride, dilation=dilation, pads=pads)
         self.in_shape = x.shape
-        out = [out_size(n, k, s, d, lo, hi) for n, k, s, d, (lo, hi)
-               in zip(x.shape[2:], kernel, stride, dilation, pads)]
-        if min(out) <= 0:
-            raise ValueError(f"conv: the kernel {tuple(kernel)} (dilation {tuple(dilation)}) "
-                             f"does not fit the padded input {tuple(x.shape)}")
-        win = window_view(pad_array(x, pads), kernel, stride, dilation, out)   # (N, C, *o, *k)
-        nd = len(kernel)
-        order = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
-        return xp.ascontiguousarray(win.transpose(order))
+        return unfold_cols(x, **self.params)
 
     def backward(self, xp, g):
         if isinstance(g, Tensor):
             return (Fold.apply(g, in_shape=self.in_shape, **self.params),)
         return (fold_cols(g, self.in_shape, **self.params),)
+
+
+def unfold_cols(x, kernel, stride, dilation, pads):
+    """im2col on raw arrays: (N, C, *S) -> (C, *kernel, N, *out), contiguous."""
+    out = [out_size(n, k, s, d, lo, hi) for n, k, s, d, (lo, hi)
+           in zip(x.shape[2:], kernel, stride, dilation, pads)]
+    if min(out) <= 0:
+        raise ValueError(f"conv: the kernel {tuple(kernel)} (dilation {tuple(dilation)}) "
+                         f"does not fit the padded input {tuple(x.shape)}")
+    win = window_view(pad_array(x, pads), kernel, stride, dilation, out)       # (N, C, *o, *k)
+    nd = len(kernel)
+    order = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
+    return np.ascontiguousarray(win.transpose(order))
 
 
 def fold_cols(g, in_shape, kernel, stride, dilation, pads):
@@ -128,7 +133,9 @@ class Fold(Function):
         return fold_cols(cols, in_shape, **params)
 
     def backward(self, xp, g):
-        return (Unfold.apply(g, **self.params),)
+        if isinstance(g, Tensor):
+            return (Unfold.apply(g, **self.params),)
+        return (unfold_cols(g, **self.params),)
 
 
 def convolution(x, w, b=None, stride=(1,), pads=((0, 0),), dilation=(1,), groups: int = 1):

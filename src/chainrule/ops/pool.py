@@ -188,7 +188,9 @@ class WindowSpread(Function):
         return _window_spread(g, in_shape, **params)
 
     def backward(self, xp, g):
-        return (WindowSum.apply(g, **self.params),)
+        if isinstance(g, Tensor):
+            return (WindowSum.apply(g, **self.params),)
+        return (_window_sum(g, **self.params),)
 
 
 def window_sum(x, kernel, stride, pads):
