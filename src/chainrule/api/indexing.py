@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import ops
 from ..ops import _operands as O
-from ..ops.indexing import _int_index
+from ..ops.indexing import _check_bounds, _int_index
 from ..tensor import Tensor
 
 __all__ = ["gather", "scatter_add", "index_select", "masked_fill", "take_along_dim", "one_hot"]
@@ -59,7 +59,12 @@ def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
     and indices broadcast against each other off ``dim``."""
     idx = _int_index(indices, "take_along_dim")
     if dim is None:
-        return ops.take_along_axis(ops.reshape(input, (-1,)), idx.reshape(-1), 0)
+        input, idx, dim = ops.reshape(input, (-1,)), idx.reshape(-1), 0
+    if idx.ndim != input.ndim:
+        raise ValueError(f"take_along_dim: indices have {idx.ndim} dimensions but the input has "
+                         f"{input.ndim} (shape {tuple(input.shape)})")
+    _check_bounds(idx, input.shape[dim % max(input.ndim, 1)] if input.ndim else 1,
+                  "take_along_dim", dim)
     return ops.take_along_axis(input, idx, dim)
 
 

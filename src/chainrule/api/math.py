@@ -14,10 +14,18 @@ import numpy as np
 from .. import ops
 from ..ops.reduction import normalize_axis
 from ..tensor import Tensor
-from ._args import dim_arg, keep_arg, size_arg
+from ._args import dim_arg, size_arg
 from .reductions import ValuesIndices
 
 __all__ = ["tile", "flip", "roll", "cumsum", "norm", "einsum", "topk"]
+
+
+def _axes(op: str, dims, ndim: int):
+    """normalize_axis, with the op's name in the error."""
+    try:
+        return normalize_axis(dims, ndim)
+    except np.exceptions.AxisError as exc:
+        raise IndexError(f"{op}: dim {dims!r} is out of range: {exc}") from None
 
 
 def repeat(input: Tensor, *sizes) -> Tensor:
@@ -43,7 +51,7 @@ def _tile_method(self, *dims):
 def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims``."""
     dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
-    normalize_axis(dims, input.ndim)
+    _axes("flip", dims, input.ndim)
     return ops.flip(input, dims)
 
 
@@ -61,14 +69,14 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
                                  f"{shifts!r}")
             shifts = shifts[0]
         return ops.roll(input, int(shifts), None)
-    normalize_axis(dims, input.ndim)
+    _axes("roll", dims, input.ndim)
     return ops.roll(input, shifts, dims)
 
 
 def cumsum(input: Tensor, dim: int, *, dtype=None, axis=None) -> Tensor:
     """zᵢ = Σ_{j≤i} xⱼ along ``dim`` (integers accumulate in int64)."""
     dim = dim_arg(dim, axis)
-    normalize_axis(dim, input.ndim)
+    _axes("cumsum", dim, input.ndim)
     return ops.cumsum(input, axis=dim, dtype=dtype)
 
 
@@ -87,7 +95,7 @@ def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=
         input = ops.cast(input, dtype)
     if input.dtype.kind != "f":
         raise TypeError(f"norm: expected a floating-point input, got {input.dtype}")
-    axes = normalize_axis(dim_arg(dim, None), input.ndim)
+    axes = _axes("norm", dim_arg(dim, None), input.ndim)
     try:
         p = float(ord)
     except (TypeError, ValueError):
@@ -132,7 +140,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         values, indices = topk(ops.reshape(input, (1,)), k, 0, largest, sorted)
         return ValuesIndices(ops.reshape(values, ()), Tensor._wrap(np.asarray(indices.data[0]), False, None))
-    (dim,) = normalize_axis(dim, input.ndim)
+    (dim,) = _axes("topk", dim, input.ndim)
     n = input.shape[dim]
     if not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
         raise ValueError(f"topk: k ({k!r}) is out of range for dimension {dim} of size {n}")

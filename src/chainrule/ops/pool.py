@@ -15,7 +15,7 @@ import numpy as np
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .conv import pad_array, window_view, fold_windows, offset_slices, crop
+from .conv import pad_array, fold_windows, offset_slices, crop
 from .indexing import IndexScatter
 from .shape import reshape
 
@@ -62,7 +62,6 @@ class MaxPool(Function):
 
     def _part(self, x, off):
         """The input element at kernel offset ``off`` of every window (shape of the output)."""
-        nd = len(self.kernel)
         out = pool_out(x.shape[2:], self.kernel, self.stride, self.dilation, self.pads)
         if tiles_exactly(self.kernel, self.stride, self.dilation, self.pads):
             blocks = block_view(x, self.kernel, out)                   # (N, C, o₁, k₁, o₂, k₂)
