@@ -158,6 +158,19 @@ def test_augmented_assignment_on_graph_tensor_rebinds():
     np.testing.assert_array_equal(x.grad.data, [3.0, 5.0])
 
 
+def test_augmented_assignment_with_graph_on_the_right_keeps_the_graph():
+    b = cr.tensor([1.0, 2.0], requires_grad=True)
+    a = cr.zeros(2)
+    a -= b * 2
+    assert a.requires_grad
+    a.sum().backward()
+    np.testing.assert_array_equal(b.grad.data, [-2.0, -2.0])
+    c = cr.zeros(2)
+    with cr.no_grad():
+        c += b              # no graph recorded: in place
+    assert not c.requires_grad and c.tolist() == [1.0, 2.0]
+
+
 def test_chain_of_100000_ops_has_no_recursion_error():
     x = cr.tensor(0.5, requires_grad=True)
     y = x

@@ -20,9 +20,6 @@ for info in pkgutil.iter_modules([str(Path(__file__).parent)]):
     if info.name.startswith("rows_"):
         ROWS.extend(importlib.import_module(f"tests.ops.{info.name}").ROWS)
 
-torch.set_default_dtype(torch.float64)
-
-
 def _as_list(out):
     return list(out) if isinstance(out, (tuple, list)) else [out]
 

@@ -53,10 +53,11 @@ def _unary_method(cls, slow):
 
 
 def _inplace_method(name: str, out_of_place):
-    """``x op= y``: in place when no graph is being recorded through ``x``, else rebinding
-    ``x`` to the out-of-place result (so ``loss += penalty`` just works)."""
+    """``x op= y``: in place when no graph is being recorded through either side, else rebinding
+    ``x`` to the out-of-place result (so ``loss += penalty`` and ``acc -= w * 2`` just work)."""
     def method(self, other):
-        if self.requires_grad and grad_mode._grad_enabled[0]:
+        if grad_mode._grad_enabled[0] and (
+                self.requires_grad or (isinstance(other, Tensor) and other.requires_grad)):
             return out_of_place(self, other)
         getattr(self, name)(other)
         return self
