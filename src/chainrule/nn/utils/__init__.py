@@ -1,6 +1,7 @@
-"""``chainrule.nn.utils``: gradient clipping and parameter/vector conversion."""
+"""``chainrule.nn.utils``: gradient clipping, parameter/vector conversion, pruning."""
 from .clip_grad import clip_grad_norm_, clip_grad_value_, get_total_norm, clip_grads_with_norm_
 from .convert_parameters import parameters_to_vector, vector_to_parameters
+from . import prune
 
 __all__ = ["clip_grad_norm_", "clip_grad_value_", "get_total_norm", "clip_grads_with_norm_",
-           "parameters_to_vector", "vector_to_parameters"]
+           "parameters_to_vector", "vector_to_parameters", "prune"]

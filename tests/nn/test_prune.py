@@ -1,4 +1,4 @@
-"""Pruning (chainrule.prune, to be exposed as chainrule.nn.utils.prune) against
+"""Pruning (chainrule.nn.utils.prune) against
 torch.nn.utils.prune: masks, composition, training with masks, state_dict, remove."""
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
-from chainrule import prune
+from chainrule.nn.utils import prune
 from chainrule.optim import SGD, Adam
 
 torch = pytest.importorskip("torch")

@@ -26,8 +26,8 @@ from typing import Any, Iterable
 
 import numpy as np
 
-from . import backend
-from .tensor import Tensor
+from ... import backend
+from ...tensor import Tensor
 
 __all__ = ["BasePruningMethod", "PruningContainer", "Identity", "RandomUnstructured",
            "L1Unstructured", "CustomFromMask", "identity", "random_unstructured",
