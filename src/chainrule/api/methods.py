@@ -76,6 +76,16 @@ def _rpow(self, base):
     return E.power(O.constant(base, self.dtype), self)
 
 
+def _softmax(self, dim=None, dtype=None):
+    from ..nn.functional.activation import softmax  # the fused primitive lives with nn
+    return softmax(self, dim, dtype)
+
+
+def _log_softmax(self, dim=None, dtype=None):
+    from ..nn.functional.activation import log_softmax
+    return log_softmax(self, dim, dtype)
+
+
 def _matmul(self, other):
     return ops.matmul(self, other)
 
@@ -127,6 +137,8 @@ def _attach() -> None:
                       ("sigmoid", E.Sigmoid), ("sin", E.Sin), ("cos", E.Cos), ("relu", E.Relu),
                       ("log1p", E.Log1p)):
         setattr(T, name, _unary_method(cls, getattr(P, name)))
+    T.softmax = _softmax
+    T.log_softmax = _log_softmax
     T.pow = _pow
     T.subtract, T.multiply, T.divide, T.negative = T.sub, T.mul, T.div, T.neg
     # reductions

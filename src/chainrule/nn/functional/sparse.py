@@ -4,9 +4,10 @@ from __future__ import annotations
 import numpy as np
 
 from ... import ops
+from ...api.indexing import one_hot  # PyTorch keeps it in nn.functional; not differentiable
 from ...tensor import Tensor
 
-__all__ = ["embedding"]
+__all__ = ["embedding", "one_hot"]
 
 
 def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm=None,
