@@ -151,9 +151,10 @@ def convolution(x, w, b=None, stride=(1,), pads=((0, 0),), dilation=(1,), groups
     m = n * math.prod(out)
     if groups == 1:
         z = matmul(reshape(w, (o, k)), reshape(cols, (k, m)))                # (O, N·L)
+        if b is not None:   # added while z is (O, N·L): a contiguous broadcast, fast both ways
+            z = z + reshape(b, (o, 1))
     else:
         z = matmul(reshape(w, (groups, o // groups, k)), reshape(cols, (groups, k, m)))
-    z = transpose(reshape(z, (o, n) + out), (1, 0) + tuple(range(2, 2 + nd)))
-    if b is not None:
-        z = z + reshape(b, (o,) + (1,) * nd)
-    return z
+        if b is not None:
+            z = z + reshape(b, (groups, o // groups, 1))
+    return transpose(reshape(z, (o, n) + out), (1, 0) + tuple(range(2, 2 + nd)))

@@ -114,6 +114,7 @@ class MaxPool(Function):
                                     basic=False)
             return (reshape(gx, self.in_shape),)
         arg = self.argmax()
+        g = np.ascontiguousarray(g)          # one cheap copy beats K passes over a strided view
         t_of = {off: t for t, off in enumerate(self.offsets())}
         out = g.shape[2:]
         if tiles_exactly(self.kernel, self.stride, self.dilation, self.pads) and \
