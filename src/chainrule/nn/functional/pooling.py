@@ -28,8 +28,8 @@ __all__ = ["max_pool1d", "max_pool2d", "avg_pool1d", "avg_pool2d", "adaptive_avg
 def _geometry(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
     """kernel, stride, dilation, pads ((lo, hi) per axis, hi grown for ceil_mode) and out."""
     kernel = ntuple(kernel_size, nd, "kernel_size", op)
-    stride = kernel if stride is None or (not isinstance(stride, int) and len(stride) == 0) \
-        else ntuple(stride, nd, "stride", op)
+    empty = stride is None or (isinstance(stride, (tuple, list)) and len(stride) == 0)
+    stride = kernel if empty else ntuple(stride, nd, "stride", op)
     dilation = ntuple(dilation, nd, "dilation", op)
     padding = ntuple(padding, nd, "padding", op, minimum=0)
     pads, out = [], []
