@@ -40,6 +40,13 @@ def _to_array(data: Any, dtype=None) -> np.ndarray:
     return arr
 
 
+# In-place changes are stamped with a global counter: ``t._version`` is the counter's value at
+# t's last in-place change (0: never changed). An op that saves values for backward remembers the
+# counter when it ran; at backward, a saved tensor stamped later was changed after being saved.
+# When the counter has not moved since an op ran, backward skips the check altogether.
+_modification_counter = [0]
+
+
 class _HookHandle:
     """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
 
@@ -210,7 +217,13 @@ class Tensor:
             raise RuntimeError(
                 f"{op}: in-place ops are not recorded by autograd, and this tensor is part of a "
                 "graph; use the out-of-place form (e.g. x = x + y)")
-        self._version += 1
+        self._bump_version()
+
+    def _bump_version(self) -> None:
+        """Mark this tensor as modified in place now (see ``_modification_counter``)."""
+        stamp = _modification_counter[0] + 1
+        _modification_counter[0] = stamp
+        self._version = stamp
 
     @staticmethod
     def _operand(value):
@@ -336,4 +349,4 @@ class Tensor:
 
 from .autograd import function as _function  # noqa: E402  (the op base needs the Tensor class)
 
-_function.bind_tensor(Tensor)
+_function.bind_tensor(Tensor, _modification_counter)

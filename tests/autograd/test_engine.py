@@ -256,6 +256,12 @@ def test_backward_create_graph_makes_grad_differentiable():
     assert x.grad.item() == 12 * 9.0  # 12x²
 
 
+def test_grad_with_the_same_input_twice():
+    x = cr.tensor([1.0, 2.0], requires_grad=True)
+    g1, g2 = cr_grad((x * x).sum(), [x, x])
+    assert g1.tolist() == g2.tolist() == [2.0, 4.0]
+
+
 def test_grad_reports_unused_inputs():
     x = cr.ones(2, requires_grad=True)
     z = cr.ones(2, requires_grad=True)

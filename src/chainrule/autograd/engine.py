@@ -118,6 +118,7 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
     ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
     xp = ops if create_graph else None
     check = anomaly._enabled[0]
+    from ..tensor import _modification_counter as counter
 
     with grad_mode.set_grad_enabled(create_graph):
         while ready:
@@ -132,13 +133,9 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                     slot = capture.get(id(node))
                     if slot is not None:
                         captured[slot] = g
-                versions = node._versions
-                if versions is not None:
-                    if out is not None and out._version:
-                        node.check_versions()
-                    for t, v in zip(node.inputs, versions):
-                        if v >= 0 and t._version != v:
-                            node.check_versions()
+                ran_at = node._ran_at
+                if ran_at is not None and ran_at != counter[0]:
+                    node.check_ran_at()   # something was changed in place since the op ran
                 if create_graph:
                     raw = node.saved
                     node.saved = node.saved_as_tensors()
@@ -253,14 +250,16 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
                                "any input that requires grad)")
     if retain_graph is None:
         retain_graph = create_graph
-    capture = {}
+    capture: dict = {}
+    slot_of = []    # an input given twice shares the first occurrence's slot
     for i, t in enumerate(inputs):
-        capture[id(t.grad_fn) if t.grad_fn is not None else id(t)] = i
+        key = id(t.grad_fn) if t.grad_fn is not None else id(t)
+        slot_of.append(capture.setdefault(key, i))
     gs = [_as_grad_array(t, g, create_graph) for t, g in zip(outputs, grad_outputs)]
     captured = _run(outputs, gs, retain_graph, create_graph, capture=capture, accumulate=False)
     result = []
     for i, t in enumerate(inputs):
-        g = captured.get(i)
+        g = captured.get(slot_of[i])
         if g is None:
             if not allow_unused:
                 raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "

@@ -35,11 +35,15 @@ _ref = weakref.ref
 _anomaly = anomaly._enabled
 
 
-def bind_tensor(tensor_cls) -> None:
+_counter: Any = None
+
+
+def bind_tensor(tensor_cls, modification_counter: list) -> None:
     """Called by chainrule.tensor once the Tensor class exists."""
-    global Tensor, _wrap
+    global Tensor, _wrap, _counter
     Tensor = tensor_cls
     _wrap = tensor_cls._wrap
+    _counter = modification_counter
 
 __all__ = ["Function", "OpError"]
 
@@ -61,7 +65,7 @@ def _describe(arrays) -> str:
 class Function:
     """Base class of differentiable primitives (one output each)."""
 
-    __slots__ = ("inputs", "saved", "needs_input_grad", "_versions", "_out_ref", "_trace",
+    __slots__ = ("inputs", "saved", "needs_input_grad", "_ran_at", "_out_ref", "_trace",
                  "__weakref__", "__dict__")
 
     #: the op's name in error messages and anomaly reports; defaults to the class name in lower case
@@ -145,14 +149,8 @@ class Function:
         result.grad_fn = node
         node.inputs = inputs
         node.needs_input_grad = needs
-        if node.saved:  # remember versions to catch in-place changes to what backward reads
-            if n == 2:
-                node._versions = (a._version if ta else -1, b._version if tb else -1)
-            else:
-                node._versions = tuple(x._version if isinstance(x, Tensor) else -1
-                                       for x in inputs)
-        else:
-            node._versions = None
+        # Remember when this op ran, to catch later in-place changes to what backward reads.
+        node._ran_at = _counter[0] if node.saved else None
         node._out_ref = _ref(result)
         if _anomaly[0]:
             node._trace = anomaly.capture_stack()
@@ -160,16 +158,18 @@ class Function:
         return result
 
     # -- used by the engine --------------------------------------------------------------------
-    def check_versions(self) -> None:
+    def check_ran_at(self) -> None:
         """Raise if a saved input or output was modified in place after this op ran."""
-        for t, v in zip(self.inputs, self._versions):
-            if v >= 0 and t._version != v and any(s is t.data for s in self.saved):
+        ran_at = self._ran_at
+        for t in self.inputs:
+            if isinstance(t, Tensor) and t._version > ran_at and any(
+                    s is t.data for s in self.saved):
                 raise RuntimeError(
                     f"{self.name}: an input of shape {t.shape} that this op saved for backward was "
-                    f"modified in place (version {v} -> {t._version}) after the forward pass; "
-                    "clone it before modifying it, or modify it before using it")
+                    "modified in place after the forward pass; clone it before modifying it, or "
+                    "modify it before using it")
         out = self._out_ref()
-        if out is not None and out._version != 0 and any(s is out.data for s in self.saved):
+        if out is not None and out._version > ran_at and any(s is out.data for s in self.saved):
             raise RuntimeError(
                 f"{self.name}: its output of shape {out.shape} was modified in place after the "
                 "forward pass, but backward needs it; clone it before modifying it")

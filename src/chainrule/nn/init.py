@@ -76,7 +76,7 @@ def _write(tensor: Tensor, values) -> Tensor:
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init: expected a Tensor, got {type(tensor).__name__}")
     tensor.data[...] = values
-    tensor._version += 1
+    tensor._bump_version()
     return tensor
 
 

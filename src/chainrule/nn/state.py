@@ -67,5 +67,5 @@ def load_state_dict(module, state_dict, strict: bool = True,
             target.data = np.array(arr, copy=True)
         else:
             target.data[...] = arr.astype(target.dtype, copy=False)
-        target._version += 1
+        target._bump_version()
     return IncompatibleKeys(missing, unexpected)

@@ -64,4 +64,4 @@ class Adadelta(Optimizer):
             acc_delta += tmp
             delta *= lr
             p.data -= delta
-            p._version += 1
+            p._bump_version()

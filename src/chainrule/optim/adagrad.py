@@ -54,4 +54,4 @@ class Adagrad(Optimizer):
             np.divide(d, tmp, out=tmp)
             tmp *= clr
             p.data -= tmp
-            p._version += 1
+            p._bump_version()

@@ -84,7 +84,7 @@ class Adam(Optimizer):
             np.divide(exp_avg, denom, out=denom)
             denom *= step_size
             p.data -= denom
-            p._version += 1
+            p._bump_version()
 
 
 class AdamW(Adam):

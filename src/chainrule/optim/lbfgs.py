@@ -186,7 +186,7 @@ class LBFGS(Optimizer):
         for p in self._params:
             n = p.data.size
             p.data += t * d[offset:offset + n].reshape(p.data.shape)
-            p._version += 1
+            p._bump_version()
             offset += n
 
     def _copy_params(self) -> list:
@@ -195,7 +195,7 @@ class LBFGS(Optimizer):
     def _set_params(self, arrays: list) -> None:
         for p, a in zip(self._params, arrays):
             p.data[...] = a
-            p._version += 1
+            p._bump_version()
 
     def _evaluate(self, closure: Callable) -> float:
         with grad_mode.enable_grad():

@@ -82,4 +82,4 @@ class NAdam(Optimizer):
             np.divide(exp_avg, denom, out=step_grad)
             step_grad *= lr * mu_next / (1.0 - mu_product * mu_next)
             p.data -= step_grad
-            p._version += 1
+            p._bump_version()

@@ -171,13 +171,13 @@ class NewtonCG(Optimizer):
         for p in self._params:
             n = p.data.size
             p.data += t * d[offset:offset + n].reshape(p.data.shape)
-            p._version += 1
+            p._bump_version()
             offset += n
 
     def _set_params(self, arrays: list) -> None:
         for p, a in zip(self._params, arrays):
             p.data[...] = a
-            p._version += 1
+            p._bump_version()
 
     # -- the algorithm ------------------------------------------------------------------------
     def _cg(self, grads, g, damping: float, tol: float, max_cg: int):

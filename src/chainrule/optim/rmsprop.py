@@ -79,5 +79,5 @@ class RMSprop(Optimizer):
                 np.divide(d, avg, out=avg)
                 avg *= lr
             p.data -= avg
-            p._version += 1
+            p._bump_version()
 

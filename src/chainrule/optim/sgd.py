@@ -81,4 +81,4 @@ class SGD(Optimizer):
                 p.data -= d
             else:
                 p.data -= lr * d
-            p._version += 1
+            p._bump_version()

@@ -93,12 +93,12 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             rm = running_mean.data
             rm *= 1 - momentum
             rm += momentum * mu.reshape(c).astype(rm.dtype, copy=False)
-            running_mean._version += 1
+            running_mean._bump_version()
         if running_var is not None:
             rv = running_var.data
             rv *= 1 - momentum
             rv += (momentum * n / (n - 1)) * var.reshape(c).astype(rv.dtype, copy=False)
-            running_var._version += 1
+            running_var._bump_version()
         y = Normalize.apply(input, axes=axes, eps=eps, stats=(mu, var))
         return _affine(y, weight, bias, shape)
     if running_mean is None or running_var is None:

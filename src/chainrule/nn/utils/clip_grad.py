@@ -65,7 +65,7 @@ def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None)
         if p.grad is not None:
             g = p.grad.data
             g *= g.dtype.type(coef)
-            p.grad._version += 1
+            p.grad._bump_version()
 
 
 def clip_grad_norm_(parameters: Iterable[Tensor] | Tensor, max_norm: float,
@@ -88,4 +88,4 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
     for p in _as_list(parameters):
         if p.grad is not None:
             np.clip(p.grad.data, -c, c, out=p.grad.data)
-            p.grad._version += 1
+            p.grad._bump_version()

@@ -33,5 +33,5 @@ def vector_to_parameters(vec: Tensor, parameters: Iterable[Tensor]) -> None:
     for p in params:
         n = p.numel()
         p.data[...] = vec.data[start:start + n].reshape(p.shape)
-        p._version += 1
+        p._bump_version()
         start += n

@@ -145,7 +145,7 @@ class BasePruningMethod:
             delattr(module, name)
         orig = module._parameters.pop(name + "_orig")
         orig.data = weight.data
-        orig._version += 1
+        orig._bump_version()
         del module._buffers[name + "_mask"]
         setattr(module, name, orig)
 
