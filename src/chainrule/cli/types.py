@@ -1,0 +1,126 @@
+"""Value parsers for options: each takes the option's text and returns the value or raises
+``argparse.ArgumentTypeError`` with a message that names the value and what is allowed."""
+from __future__ import annotations
+
+import argparse
+import math
+from typing import Callable, Iterable
+
+__all__ = ["positive_float", "nonneg_float", "probability", "nonneg_int", "positive_int",
+           "seed", "int_list", "val_split", "choice", "optional"]
+
+_Bad = argparse.ArgumentTypeError
+
+
+def _float(text: str) -> float:
+    try:
+        value = float(text)
+    except (TypeError, ValueError):
+        raise _Bad(f"expected a number, got {text!r}") from None
+    if not math.isfinite(value):
+        raise _Bad(f"expected a finite number, got {text!r}")
+    return value
+
+
+def _int(text: str) -> int:
+    try:
+        return int(str(text).strip())
+    except (TypeError, ValueError):
+        raise _Bad(f"expected an integer, got {text!r}") from None
+
+
+def positive_float(text: str) -> float:
+    value = _float(text)
+    if value <= 0:
+        raise _Bad(f"must be positive, got {text!r}")
+    return value
+
+
+def nonneg_float(text: str) -> float:
+    value = _float(text)
+    if value < 0:
+        raise _Bad(f"must be >= 0, got {text!r}")
+    return value
+
+
+def probability(text: str) -> float:
+    value = _float(text)
+    if not 0 <= value < 1:
+        raise _Bad(f"must be a probability in [0, 1), got {text!r}")
+    return value
+
+
+def nonneg_int(text: str) -> int:
+    value = _int(text)
+    if value < 0:
+        raise _Bad(f"must be a non-negative integer, got {text!r}")
+    return value
+
+
+def positive_int(text: str) -> int:
+    value = _int(text)
+    if value < 1:
+        raise _Bad(f"must be a positive integer, got {text!r}")
+    return value
+
+
+def seed(text: str) -> int:
+    value = _int(text)
+    if not 0 <= value < 2 ** 32:
+        raise _Bad(f"must be an integer in [0, 2**32), got {text!r}")
+    return value
+
+
+def int_list(text: str) -> list[int]:
+    """``"256,128"`` → [256, 128]; ``""`` or ``"none"`` → [] (no hidden layers)."""
+    text = str(text).strip()
+    if text.lower() in ("", "none", "[]"):
+        return []
+    parts = [p.strip() for p in text.strip("[]").split(",")]
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        raise _Bad(f"expected a comma-separated list of positive integers, got "
+                   f"{text!r}") from None
+    if any(v < 1 for v in values):
+        raise _Bad(f"sizes must be positive integers, got {text!r}")
+    return values
+
+
+def val_split(text: str) -> float | int:
+    """A fraction in [0, 1) of the training set, or a whole count of items."""
+    value = _float(text)
+    if 0 <= value < 1:
+        return value
+    if value >= 1 and value == int(value):
+        return int(value)
+    raise _Bad(f"must be a fraction in [0, 1) or a whole number of items, got {text!r}")
+
+
+def choice(options: Iterable[str], aliases: dict[str, str] | None = None
+           ) -> Callable[[str], str]:
+    """A name from ``options``; case and ``-``/``_`` do not matter."""
+    options = list(options)
+    aliases = aliases or {}
+
+    def parse(text: str) -> str:
+        key = str(text).strip().lower().replace("-", "_")
+        key = aliases.get(key, key)
+        if key not in options:
+            raise _Bad(f"invalid choice {text!r} (choose from {', '.join(options)})")
+        return key
+
+    parse.__name__ = "choice"
+    return parse
+
+
+def optional(parse: Callable[[str], object]) -> Callable[[str], object]:
+    """``parse``, or None for ``"none"``/``"off"`` (to switch a feature off from a flag)."""
+
+    def wrapped(text: str):
+        if str(text).strip().lower() in ("none", "off"):
+            return None
+        return parse(text)
+
+    wrapped.__name__ = getattr(parse, "__name__", "value")
+    return wrapped

@@ -1,0 +1,108 @@
+"""``chainrule evaluate`` and ``chainrule predict``: use a trained model from its checkpoint."""
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+from .checkpoints import load_model
+from .errors import CLIError
+
+__all__ = ["run_evaluate", "run_predict"]
+
+
+def run_evaluate(args) -> int:
+    from .. import nn
+    from ..data import DataLoader
+    from ..train import evaluate
+    from .data import load_data
+
+    model, run = load_model(args.checkpoint)
+    run = run or {}
+    name = args.dataset or run.get("dataset")
+    if name is None:
+        raise CLIError(f"{args.checkpoint} does not say which dataset it was trained on; "
+                       "give --dataset")
+    val_split = run.get("val_split", 0) if name == run.get("dataset") else 0
+    if args.split == "val" and not val_split:
+        val_split = 0.1
+    data_dir = args.data_dir if args.data_dir is not None else \
+        (run.get("data_dir") if name == run.get("dataset") else None)
+    data = load_data(name, data_dir, val_split, verbose=False)
+    split = {"train": data.train, "val": data.val, "test": data.test}[args.split]
+    expected = list(model.config["input_shape"])
+    if data.input_shape != expected:
+        raise CLIError(f"the model takes inputs of shape {expected} but {name} has items of "
+                       f"shape {data.input_shape}")
+    if data.num_classes > model.config["num_classes"]:
+        raise CLIError(f"the model predicts {model.config['num_classes']} classes but {name} "
+                       f"has {data.num_classes}")
+    result = evaluate(model, DataLoader(split, batch_size=args.batch_size),
+                      nn.CrossEntropyLoss())
+    result = {"dataset": name, "split": args.split, **result}
+    if args.json:
+        print(json.dumps(result))
+    else:
+        print(f"{name} {args.split} ({result['samples']} items): loss {result['loss']:.4f}  "
+              f"accuracy {100 * result['accuracy']:.2f}%  error rate "
+              f"{100 * result['error_rate']:.2f}%")
+    return 0
+
+
+def _read_inputs(path: str, shape: list[int]) -> np.ndarray:
+    p = Path(path)
+    if not p.is_file():
+        raise CLIError(f"no input file {path!r}")
+    try:
+        arr = np.load(p, allow_pickle=False)
+    except ValueError as exc:
+        raise CLIError(f"{path} is not a readable .npy array ({exc})") from None
+    except OSError as exc:
+        raise CLIError(f"cannot read {path} ({exc})") from None
+    if not isinstance(arr, np.ndarray):
+        raise CLIError(f"{path} is an .npz archive; give a single .npy array")
+    if arr.dtype.kind not in "iuf":
+        raise CLIError(f"{path} holds {arr.dtype} values; expected numbers")
+    if list(arr.shape) == shape:
+        arr = arr[None]
+    elif list(arr.shape[1:]) != shape:
+        raise CLIError(f"{path} has shape {list(arr.shape)}; the model takes items of shape "
+                       f"{shape} (one item, or a batch of shape [N, {', '.join(map(str, shape))}])")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / np.float32(255.0)  # as the datasets' ToFloat()
+    arr = arr.astype(np.float32)
+    if not np.isfinite(arr).all():
+        raise CLIError(f"{path} contains NaN or infinite values")
+    return arr
+
+
+def run_predict(args) -> int:
+    import chainrule as cr
+    from ..io import write_bytes, write_text
+
+    model, _ = load_model(args.checkpoint)
+    x = _read_inputs(args.inputs, list(model.config["input_shape"]))
+    outputs = []
+    with cr.no_grad():
+        for i in range(0, len(x), args.batch_size):
+            logits = model(cr.tensor(x[i:i + args.batch_size]))
+            outputs.append(cr.softmax(logits, dim=1).numpy() if args.probabilities
+                           else logits.argmax(dim=1).numpy().astype(np.int64))
+    result = np.concatenate(outputs) if outputs else np.zeros((0,), np.int64)
+    if args.probabilities:
+        lines = [" ".join(f"{p:.6f}" for p in row) for row in result]
+    else:
+        lines = [str(int(c)) for c in result]
+    if args.output is not None:
+        out = Path(args.output)
+        if out.suffix == ".npy":
+            buf = io.BytesIO()
+            np.save(buf, result, allow_pickle=False)
+            write_bytes(out, buf.getvalue())
+        else:
+            write_text(out, "\n".join(lines) + "\n")
+    if not args.quiet:
+        print("\n".join(lines))
+    return 0
