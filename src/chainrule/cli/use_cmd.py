@@ -81,6 +81,7 @@ def _read_inputs(path: str, shape: list[int]) -> np.ndarray:
 def run_predict(args) -> int:
     import chainrule as cr
     from ..io import write_bytes, write_text
+    from ..nn.functional import softmax
 
     model, _ = load_model(args.checkpoint)
     x = _read_inputs(args.inputs, list(model.config["input_shape"]))
@@ -88,7 +89,7 @@ def run_predict(args) -> int:
     with cr.no_grad():
         for i in range(0, len(x), args.batch_size):
             logits = model(cr.tensor(x[i:i + args.batch_size]))
-            outputs.append(cr.softmax(logits, dim=1).numpy() if args.probabilities
+            outputs.append(softmax(logits, dim=1).numpy() if args.probabilities
                            else logits.argmax(dim=1).numpy().astype(np.int64))
     result = np.concatenate(outputs) if outputs else np.zeros((0,), np.int64)
     if args.probabilities:
