@@ -86,3 +86,26 @@ def test_targets_are_oriented_as_stated():
     assert suite.TARGETS["E"].met(None) is None
     assert harness.ratio(float("inf"), 1.0) is None
     assert workloads.mlp_flops(128) == 6 * 128 * (784 * 512 + 512 * 512 + 512 * 10)
+
+
+def test_hand_written_numpy_mlp_matches_chainrule(torch_threads):
+    """bench/numpy_mlp.py (the floor A is compared with) computes the same first loss and the
+    same updated weights as chainrule from the suite's weights."""
+    from bench.numpy_mlp import NumpyMLP
+    x, y = models.synthetic_batches((784,), 16, 1, 3)[0]
+    net = NumpyMLP(0)
+    L = models.library("chainrule")
+    model = models.build(L, "mlp", 0)
+    opt = L.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    for _ in range(2):
+        loss = workloads.train_step(model, opt, L.F, L.from_numpy(x), L.from_numpy(y))
+        np.testing.assert_allclose(net.step(x, y), loss.item(), rtol=1e-5)
+    np.testing.assert_allclose(net.w[0], model.state_dict()["0.weight"].numpy(), atol=1e-6)
+
+
+def test_profiler_runs():
+    done = subprocess.run([sys.executable, "-m", "bench.profile_ab", "--only", "A", "--steps",
+                           "2", "--warmup", "1", "--top", "3", "--no-torch"],
+                          capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert done.returncode == 0, done.stderr
+    assert "Linear.forward" in done.stdout and "roofline F" in done.stdout
