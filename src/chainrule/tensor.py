@@ -6,6 +6,7 @@ counter that catches an in-place change to something backward still needs) and t
 """
 from __future__ import annotations
 
+import weakref
 from typing import Any, Callable
 
 import numpy as np
@@ -45,6 +46,8 @@ def _to_array(data: Any, dtype=None) -> np.ndarray:
 # counter when it ran; at backward, a saved tensor stamped later was changed after being saved.
 # When the counter has not moved since an op ran, backward skips the check altogether.
 _modification_counter = [0]
+# How many non-leaf tensors ever got a hook or retain_grad: while 0, backward skips looking for them.
+_nonleaf_watchers = [0]
 
 
 class _HookHandle:
@@ -196,12 +199,20 @@ class Tensor:
         if self._hooks is None:
             self._hooks = []
         self._hooks.append(hook)
+        self._watch_output()
         return _HookHandle(self._hooks, hook)
+
+    def _watch_output(self) -> None:
+        """Let backward find this non-leaf tensor (for its hooks and retained grad)."""
+        if self.grad_fn is not None:
+            self.grad_fn._out_ref = weakref.ref(self)
+            _nonleaf_watchers[0] += 1
 
     def retain_grad(self) -> None:
         """Keep ``.grad`` on a non-leaf tensor after backward."""
         if self.grad_fn is not None:
             self._retains_grad = True
+            self._watch_output()
 
     @property
     def retains_grad(self) -> bool:

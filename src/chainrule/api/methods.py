@@ -21,20 +21,21 @@ _OPERAND = (Tensor, int, float, bool, np.generic, np.ndarray, list, tuple)
 
 def _binary_method(cls, slow, reflected: bool = False):
     """``self op other`` (or ``other op self`` when reflected) with the fast paths above."""
+    apply2 = cls._apply2
     if not reflected:
         def method(self, other):
             if isinstance(other, Tensor):
                 if other.data.dtype == self.data.dtype:
-                    return cls.apply(self, other)
+                    return apply2(self, other)
             elif type(other) in _NUMBER and self.data.dtype.kind == "f":
-                return cls.apply(self, self.data.dtype.type(other))
+                return apply2(self, self.data.dtype.type(other))
             elif not isinstance(other, _OPERAND):
                 return NotImplemented
             return slow(self, other)
     else:
         def method(self, other):
             if type(other) in _NUMBER and self.data.dtype.kind == "f":
-                return cls.apply(self.data.dtype.type(other), self)
+                return apply2(self.data.dtype.type(other), self)
             if not isinstance(other, _OPERAND):
                 return NotImplemented
             return slow(other, self)
@@ -43,9 +44,11 @@ def _binary_method(cls, slow, reflected: bool = False):
 
 def _unary_method(cls, slow):
     """``x.exp()`` and friends: straight to the primitive for floating tensors."""
+    apply1 = cls._apply1
+
     def method(self):
         if self.data.dtype.kind == "f":
-            return cls.apply(self)
+            return apply1(self)
         return slow(self)
     method.__name__ = slow.__name__
     method.__doc__ = slow.__doc__

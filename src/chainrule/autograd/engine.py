@@ -118,7 +118,7 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
     ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
     xp = ops if create_graph else None
     check = anomaly._enabled[0]
-    from ..tensor import _modification_counter as counter
+    from ..tensor import _modification_counter as counter, _nonleaf_watchers as watchers
 
     with grad_mode.set_grad_enabled(create_graph):
         while ready:
@@ -126,16 +126,17 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
             g = pending.pop(node, None)
             grads = None
             if g is not None:
-                out = node._out_ref()
-                if out is not None and (out._hooks or out._retains_grad):
-                    g = _tensor_hooks(out, g, create_graph, wrap)
+                if watchers[0]:
+                    out = node._out_ref()
+                    if out is not None and (out._hooks or out._retains_grad):
+                        g = _tensor_hooks(out, g, create_graph, wrap)
                 if capture is not None:
                     slot = capture.get(id(node))
                     if slot is not None:
                         captured[slot] = g
                 ran_at = node._ran_at
                 if ran_at is not None and ran_at != counter[0]:
-                    node.check_ran_at()   # something was changed in place since the op ran
+                    node.check_versions()   # something was changed in place since the op ran
                 if create_graph:
                     raw = node.saved
                     node.saved = node.saved_as_tensors()

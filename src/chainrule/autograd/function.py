@@ -94,71 +94,63 @@ class Function:
 
     @classmethod
     def apply(cls, *inputs, **params):
-        """Run the op on Tensors (or raw constant arrays) and record it when a gradient is needed.
-
-        The one- and two-input cases are spelled out: this is the hottest function in chainrule.
-        """
+        """Run the op on Tensors (or raw constant arrays) and record it when a gradient is needed."""
+        if not params:
+            if len(inputs) == 2:
+                return cls._apply2(*inputs)
+            if len(inputs) == 1:
+                return cls._apply1(inputs[0])
         node = _new(cls)
         node.saved = ()
-        n = len(inputs)
+        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
         needs = None
-        record = _grad_enabled[0]
-        if n == 2:
-            a, b = inputs
-            ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-            arrays = (a.data if ta else a, b.data if tb else b)
-            if record:
-                ga, gb = ta and a.requires_grad, tb and b.requires_grad
-                if ga or gb:
-                    needs = (ga, gb)
-        elif n == 1:
-            a = inputs[0]
-            ta = isinstance(a, Tensor)
-            arrays = (a.data if ta else a,)
-            if record and ta and a.requires_grad:
-                needs = (True,)
-        else:
-            arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
-            if record:
-                flags = [isinstance(x, Tensor) and x.requires_grad for x in inputs]
-                if True in flags:
-                    needs = flags
+        if _grad_enabled[0]:
+            flags = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+            if True in flags:
+                needs = flags
         xp = _np if "cupy" not in _modules else backend.get_array_module(*arrays)
         try:
             out = node.forward(xp, *arrays, **params)
         except (ValueError, TypeError, IndexError) as exc:
-            if isinstance(exc, OpError):
-                raise
-            msg = node.explain_error(arrays, params, exc) or (
-                f"{cls.name}: {exc} (inputs: {_describe(arrays)})")
-            raise OpError(msg) from exc
+            raise _forward_error(node, arrays, params, exc) from exc
+        return _finish(node, inputs, needs, out)
 
-        result = _new(Tensor)
-        result.data = out
-        result.grad = None
-        result._version = 0
-        result._hooks = None
-        result._retains_grad = False
-        if needs is None:
-            result.requires_grad = False
-            result.grad_fn = None
-            if _anomaly[0]:
-                anomaly.check_forward(cls.name, out)
-            return result
-        result.requires_grad = True
-        result.grad_fn = node
-        node.inputs = inputs
-        node.needs_input_grad = needs
-        # Remember when this op ran, to catch later in-place changes to what backward reads.
-        node._ran_at = _counter[0] if node.saved else None
-        node._out_ref = _ref(result)
-        if _anomaly[0]:
-            node._trace = anomaly.capture_stack()
-            anomaly.check_forward(cls.name, out, node)
-        return result
+    # The two entry points below are apply() for one and two inputs without keyword parameters,
+    # spelled out because they are chainrule's hottest code: no *args/**kwargs packing (it costs
+    # about as much as the NumPy call on a small array), no loops.
+    @classmethod
+    def _apply2(cls, a, b):
+        node = _new(cls)
+        node.saved = ()
+        ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
+        x, y = (a.data if ta else a), (b.data if tb else b)
+        try:
+            out = node.forward(_np if "cupy" not in _modules else backend.get_array_module(x, y),
+                               x, y)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise _forward_error(node, (x, y), {}, exc) from exc
+        if _grad_enabled[0]:
+            ga, gb = ta and a.requires_grad, tb and b.requires_grad
+            if ga or gb:
+                return _finish(node, (a, b), (ga, gb), out)
+        return _finish(node, None, None, out)
+
+    @classmethod
+    def _apply1(cls, a):
+        node = _new(cls)
+        node.saved = ()
+        ta = isinstance(a, Tensor)
+        x = a.data if ta else a
+        try:
+            out = node.forward(_np if "cupy" not in _modules else backend.get_array_module(x), x)
+        except (ValueError, TypeError, IndexError) as exc:
+            raise _forward_error(node, (x,), {}, exc) from exc
+        if ta and a.requires_grad and _grad_enabled[0]:
+            return _finish(node, (a,), _NEEDS_ONE, out)
+        return _finish(node, None, None, out)
 
     # -- used by the engine --------------------------------------------------------------------
-    def check_ran_at(self) -> None:
+    def check_versions(self) -> None:
         """Raise if a saved input or output was modified in place after this op ran."""
         ran_at = self._ran_at
         for t in self.inputs:
@@ -203,3 +195,49 @@ class Function:
 
 def is_released(node: Any) -> bool:
     return node.saved is None
+
+
+_NEEDS_ONE = (True,)
+
+
+def _no_output():
+    return None
+
+
+def _finish(node: Function, inputs, needs, out):
+    """Wrap ``out`` in a Tensor; when ``needs`` is given, record ``node`` as its grad_fn."""
+    result = _new(Tensor)
+    result.data = out
+    result.grad = None
+    result._version = 0
+    result._hooks = None
+    result._retains_grad = False
+    if needs is None:
+        result.requires_grad = False
+        result.grad_fn = None
+        if _anomaly[0]:
+            anomaly.check_forward(node.name, out)
+        return result
+    result.requires_grad = True
+    result.grad_fn = node
+    node.inputs = inputs
+    node.needs_input_grad = needs
+    # Remember when this op ran, to catch later in-place changes to what backward reads.
+    if node.saved:
+        node._ran_at = _counter[0]
+        node._out_ref = _ref(result)      # backward may read the output, or check its version
+    else:
+        node._ran_at = None
+        node._out_ref = _no_output        # register_hook / retain_grad set a real one on demand
+    if _anomaly[0]:
+        node._trace = anomaly.capture_stack()
+        anomaly.check_forward(node.name, out, node)
+    return result
+
+
+def _forward_error(node: Function, arrays, params: dict, exc: Exception) -> Exception:
+    """The error to raise when an op's forward fails: NumPy's message with the op's context."""
+    if isinstance(exc, OpError):
+        return exc
+    return OpError(node.explain_error(arrays, params, exc) or (
+        f"{node.name}: {exc} (inputs: {_describe(arrays)})"))
