@@ -343,15 +343,15 @@ class Cast(Function):
 
 # -- the NumPy-named functions backward code calls through ``xp`` -----------------------------
 def add(x, y):
-    return Add.apply(*O.binary(x, y, "add"))
+    return Add._apply2(*O.binary(x, y, "add"))
 
 
 def subtract(x, y):
-    return Sub.apply(*O.binary(x, y, "sub"))
+    return Sub._apply2(*O.binary(x, y, "sub"))
 
 
 def multiply(x, y):
-    return Mul.apply(*O.binary(x, y, "mul"))
+    return Mul._apply2(*O.binary(x, y, "mul"))
 
 
 def divide(x, y):
@@ -359,7 +359,7 @@ def divide(x, y):
     if x.dtype.kind not in "fc":
         from .. import backend
         x, y = O.operand(x, backend.get_default_dtype()), O.operand(y, backend.get_default_dtype())
-    return Div.apply(x, y)
+    return Div._apply2(x, y)
 
 
 true_divide = divide
@@ -369,19 +369,19 @@ def power(x, y):
     if isinstance(y, (int, float)) and not isinstance(y, bool):
         x = O.float_operand(x) if isinstance(y, float) else x
         return PowScalar.apply(x, p=y)
-    return Pow.apply(*O.binary(x, y, "pow"))
+    return Pow._apply2(*O.binary(x, y, "pow"))
 
 
 def negative(x):
-    return Neg.apply(x)
+    return Neg._apply1(x)
 
 
 def maximum(x, y):
-    return Maximum.apply(*O.binary(x, y, "maximum"))
+    return Maximum._apply2(*O.binary(x, y, "maximum"))
 
 
 def minimum(x, y):
-    return Minimum.apply(*O.binary(x, y, "minimum"))
+    return Minimum._apply2(*O.binary(x, y, "minimum"))
 
 
 def where(cond, x, y):
@@ -395,7 +395,7 @@ def _unary(cls):
     name = cls.__name__.lower()
 
     def fn(x):
-        return cls.apply(O.float_operand(x, name))
+        return cls._apply1(O.float_operand(x, name))
     fn.__name__ = cls.__name__.lower()
     fn.__doc__ = cls.__doc__
     return fn
@@ -420,7 +420,7 @@ abs = absolute  # noqa: A001 - NumPy's name
 
 
 def relu(x):
-    return Relu.apply(x)
+    return Relu._apply1(x)
 
 
 def step(x):

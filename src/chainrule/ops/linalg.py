@@ -50,4 +50,4 @@ class MatMul(Function):
 def matmul(x, y):
     if not isinstance(x, Tensor) and not isinstance(y, Tensor):
         raise TypeError("matmul: at least one operand must be a Tensor")
-    return MatMul.apply(*O.binary(x, y, "matmul"))
+    return MatMul._apply2(*O.binary(x, y, "matmul"))
