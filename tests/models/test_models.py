@@ -203,4 +203,5 @@ def test_bad_configurations_name_the_problem(call, match):
 
 def test_models_importable_from_package():
     assert cr.models.mlp is models.mlp
-    from chainrule.models import build_model, cnn, logreg, mlp, resmlp  # noqa: F401
+    import chainrule.models as mod
+    assert {"logreg", "mlp", "resmlp", "cnn", "build_model"} <= set(mod.__all__)

@@ -26,8 +26,8 @@ def _convert(key: str, value: Any, where: str) -> Any:
     dest = key.replace("-", "_")
     opt = OPTIONS_BY_DEST.get(dest)
     if opt is None or dest == "config":
-        raise CLIError(f"{where}: unknown option {key!r}; options are "
-                       f"{', '.join(o.flag[2:] for o in OPTIONS_BY_DEST.values() if o.dest != 'config')}")
+        known = ", ".join(o.flag[2:] for o in OPTIONS_BY_DEST.values() if o.dest != "config")
+        raise CLIError(f"{where}: unknown option {key!r}; options are {known}")
     if opt.parse is None:
         if not isinstance(value, bool):
             raise CLIError(f"{where}: {key} must be true or false, got {value!r}")

@@ -39,6 +39,10 @@ class _EpochPrinter:
         print(format_epoch(logs, trainer.epochs), flush=True)
 
 
+def _n(count: int, noun: str) -> str:
+    return f"{count} {noun}{'' if count == 1 else 's'}"
+
+
 def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
@@ -117,8 +121,8 @@ def run_train(args) -> int:
         print(f"{o['dataset']}: {len(data.train)} train, "
               f"{len(data.val) if data.val is not None else 0} val, {len(data.test)} test "
               f"items of shape {data.input_shape}; {o['model']} with {n_params:,} parameters; "
-              f"{o['optimizer']} lr {optimizer.param_groups[0]['lr']:g}, {o['epochs']} epochs "
-              f"of batch {o['batch_size']}", flush=True)
+              f"{o['optimizer']} lr {optimizer.param_groups[0]['lr']:g}, "
+              f"{_n(o['epochs'], 'epoch')} of batch {o['batch_size']}", flush=True)
     trainer = Trainer(model, make_loss(o, model), optimizer, callbacks=callbacks)
     history = trainer.fit(train_loader, epochs=o["epochs"], val_loader=val_loader,
                           test_loader=test_loader, resume=resume)
@@ -134,13 +138,13 @@ def run_train(args) -> int:
     summary = _report(history, out, o, model.config, data, time.perf_counter() - start)
     figures = _plot(history, out, title)
     if trainer.interrupted:
-        print(f"interrupted after {trainer.epoch} epochs; resume with: chainrule train "
+        print(f"interrupted after {_n(trainer.epoch, 'epoch')}; resume with: chainrule train "
               f"--resume {out / CHECKPOINT}", file=sys.stderr)
         return 130
     if not quiet:
         test = summary.get("test", {})
         print(f"test accuracy {100 * test.get('accuracy', float('nan')):.2f}% (loss "
-              f"{test.get('loss', float('nan')):.4f}) after {summary['epochs']} epochs, "
+              f"{test.get('loss', float('nan')):.4f}) after {_n(summary['epochs'], 'epoch')}, "
               f"{summary['seconds']:.1f} s of training"
               + (f" (weights of epoch {summary['epoch']}, early stopping)"
                  if history.restored_epoch is not None else ""))

@@ -10,8 +10,9 @@ from __future__ import annotations
 from typing import Sequence
 
 from .. import nn
-from ._parts import (activation as make_activation, check_classes, check_dropout, check_hidden, check_shape,
-                     flat_size, initialise)
+from ._parts import activation as make_activation
+from ._parts import (check_classes, check_dropout, check_hidden, check_shape, flat_size,
+                     initialise)
 
 __all__ = ["logreg", "mlp", "resmlp", "cnn"]
 
