@@ -172,9 +172,6 @@ def test_cnn_on_digits_and_a_synthetic_set(capsys, tmp_path):
     assert "val" not in m and m["model"]["input_shape"] == [2]
 
 
-@pytest.mark.xfail(strict=True, reason="chainrule.io stores 0-d arrays (BatchNorm's "
-                   "num_batches_tracked) as shape (1,): np.ascontiguousarray in "
-                   "io/checkpoint.py _encode makes them 1-d, so resuming a batch-norm run fails")
 def test_resume_a_batch_norm_run(capsys, tmp_path):
     common = ["--hidden", "8", "--batch-norm", "--batch-size", "256", "--quiet"]
     assert run_cli(["train", *common, "--epochs", "1", "--out", tmp_path / "bn"], capsys)[0] == 0

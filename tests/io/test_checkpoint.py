@@ -32,6 +32,15 @@ def test_nested_round_trip(tmp_path):
     assert back["rng"] == state["rng"] and back["config"] == state["config"]
 
 
+def test_zero_dim_and_non_contiguous_tensors_keep_their_shape(tmp_path):
+    state = {"count": cr.tensor(7), "scalar": cr.tensor(2.5), "t": cr.randn(3, 4).T}
+    save(state, tmp_path / "s.safetensors")
+    back = load(tmp_path / "s.safetensors")
+    assert back["count"].shape == () and back["count"].item() == 7
+    assert back["scalar"].shape == () and back["scalar"].item() == 2.5
+    np.testing.assert_array_equal(back["t"].data, state["t"].data)
+
+
 def test_flat_state_dict_keeps_pytorch_key_names(tmp_path):
     from safetensors.torch import load_file
     sd = {"0.weight": cr.randn(3, 2), "0.bias": cr.randn(3)}

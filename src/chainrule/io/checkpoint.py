@@ -47,7 +47,7 @@ def _encode(obj: Any, path: str, arrays: dict) -> Any:
         name = path or "tensor"
         if name in arrays:
             raise CheckpointError(f"save: two tensors would be stored under the name {name!r}")
-        arrays[name] = np.ascontiguousarray(obj)
+        arrays[name] = obj if obj.flags.c_contiguous else obj.copy(order="C")  # keeps 0-d as 0-d
         return {"__tensor__": name}
     if isinstance(obj, np.generic):
         return obj.item()
@@ -85,7 +85,7 @@ def _digest(arrays: dict) -> str:
     for name in sorted(arrays):
         a = arrays[name]
         h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
-        h.update(np.ascontiguousarray(a).tobytes())
+        h.update(a.tobytes())
     return h.hexdigest()
 
 
