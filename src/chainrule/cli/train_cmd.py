@@ -3,7 +3,10 @@
 Into ``--out``: ``model.safetensors`` (a full training checkpoint — weights, optimizer,
 schedule, RNG and loader state — whose config holds the model's configuration and the run's
 options, rewritten after every epoch so ``--resume`` continues exactly), ``metrics.json`` (the
-final numbers), ``metrics.csv`` and ``metrics.jsonl`` (one row per epoch) and ``curves.png`` /
+final numbers: each split's loss, accuracy and error rate for the weights the checkpoint holds;
+``epochs``; ``seconds``, the epochs' wall time with the per-epoch evaluations, of which
+``train_seconds`` went to minibatch updates; ``samples_per_second`` of training;
+``wall_seconds`` of the whole command, data loading included), ``metrics.csv`` and ``metrics.jsonl`` (one row per epoch) and ``curves.png`` /
 ``curves.svg`` (the learning curves).
 """
 from __future__ import annotations
@@ -54,6 +57,7 @@ def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float) -> 
         if split in summary:
             summary[split] = {k: summary[split][k] for k in ("loss", "accuracy", "error_rate")
                               if k in summary[split]}
+    summary["train_seconds"] = sum(r.get("train_seconds", 0.0) for r in history)
     summary["wall_seconds"] = wall
     summary["dataset"] = {"name": data.name, "source": data.source, "train": len(data.train),
                           "val": len(data.val) if data.val is not None else 0,
