@@ -52,14 +52,17 @@ def run_worker(kind: str, lib: str, params: dict, threads: int | None = None,
 
 
 def alternate(kind: str, sides: dict, rounds: int, threads: int | None = None,
-              timeout: float = 900, progress=None) -> dict:
+              timeout: float = 900, progress=None, vary_seed: bool = False) -> dict:
     """``rounds`` fresh-process measurements of each side, alternating; ``sides`` maps a library
-    name to the worker's parameters. Returns library → list of per-round results."""
+    name to the worker's parameters. With ``vary_seed``, round r adds r to the ``seed`` (the same
+    for every side within a round). Returns library → list of per-round results."""
     names = list(sides)
     out: dict = {name: [] for name in names}
     for r in range(rounds):
         for name in (names if r % 2 == 0 else names[::-1]):
-            out[name].append(run_worker(kind, name, sides[name], threads, timeout))
+            params = dict(sides[name], seed=sides[name]["seed"] + r) if vary_seed else \
+                sides[name]
+            out[name].append(run_worker(kind, name, params, threads, timeout))
             if progress:
                 progress(f"{kind} {name} round {r + 1}/{rounds}")
     return out

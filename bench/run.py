@@ -111,11 +111,12 @@ def notes(rows: list) -> list:
                        f"{f(r['interpreter_mib'])} MiB)")
         elif w == "E":
             out.append(f"E: reached in {r['chainrule_reached']}/{r['rounds']} vs "
-                       f"{r['torch_reached']}/{r['rounds']} rounds (cap {f(r['max_seconds'])} s), "
-                       f"median {f(r['chainrule_steps'])} vs {f(r['torch_steps'])} steps, "
-                       f"{f(r['chainrule_ms_per_step'])} vs {f(r['torch_ms_per_step'])} ms/step "
-                       f"(evaluations included); best accuracy {r['chainrule_best_accuracy']} vs "
-                       f"{r['torch_best_accuracy']}")
+                       f"{r['torch_reached']}/{r['rounds']} rounds (seeds {r['seeds']}; cap "
+                       f"{f(r['max_seconds'])} s or {r['max_steps']:,} steps), median "
+                       f"{f(r['chainrule_steps'])} vs {f(r['torch_steps'])} steps; "
+                       f"{f(r['chainrule_ms_per_step'])} vs {f(r['torch_ms_per_step'])} ms per "
+                       f"step with evaluations (ratio {f(r['ms_per_step_ratio'])}); best "
+                       f"accuracy {r['chainrule_best_accuracy']} vs {r['torch_best_accuracy']}")
         elif w == "F":
             out.append(f"F: NumPy sgemm 128x784x512 {f(r['gemm_gflops'])} GFLOP/s "
                        f"({f(r['gemm_ms'])} ms) → roofline step {f(r['roofline_step_ms'])} ms "
