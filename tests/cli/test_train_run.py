@@ -170,6 +170,9 @@ def test_cnn_on_digits_and_a_synthetic_set(capsys, tmp_path):
     assert code == 0, err
     m = json.loads((tmp_path / "m" / "metrics.json").read_text())
     assert "val" not in m and m["model"]["input_shape"] == [2]
+    code, _, err = run_cli(["evaluate", tmp_path / "m" / "model.safetensors", "--split", "val"],
+                           capsys)
+    assert_one_line_error(code, err, "--split val", "--val-split 0")
 
 
 def test_resume_a_batch_norm_run(capsys, tmp_path):

@@ -34,7 +34,8 @@ def read_run(path: str | Path) -> tuple[dict, dict | None, Any]:
 
 def _fit_scalars(state: dict, own: dict) -> dict:
     """Give 0-d buffers (BatchNorm's ``num_batches_tracked``) back their shape () where the
-    file holds them as shape (1,) (chainrule.io stores 0-d arrays as 1-d)."""
+    file holds them as shape (1,) (checkpoints written before chainrule.io kept 0-d arrays
+    0-d)."""
     out = dict(state)
     for k, v in state.items():
         mine = own.get(k)

@@ -27,7 +27,8 @@ def run_evaluate(args) -> int:
                        "give --dataset")
     val_split = run.get("val_split", 0) if name == run.get("dataset") else 0
     if args.split == "val" and not val_split:
-        val_split = 0.1
+        raise CLIError(f"--split val: no validation set was held out of {name} for this model "
+                       "(it was trained with --val-split 0, or on another dataset)")
     data_dir = args.data_dir if args.data_dir is not None else \
         (run.get("data_dir") if name == run.get("dataset") else None)
     data = load_data(name, data_dir, val_split, verbose=False)
