@@ -68,6 +68,7 @@ def test_bad_flags_give_one_line_and_status_2(argv, words, capsys):
 
 
 @pytest.mark.parametrize("argv,words", [
+    (["train", "--epochs", "0"], ["--epochs 0"]),
     (["train", "--momentum", "0.9"], ["--momentum", "adam"]),
     (["train", "--optimizer", "sgd", "--nesterov"], ["--nesterov"]),
     (["train", "--early-stopping", "3", "--val-split", "0"], ["--early-stopping"]),

@@ -181,3 +181,10 @@ def test_resume_a_batch_norm_run(capsys, tmp_path):
     code, _, err = run_cli(["train", "--resume", tmp_path / "bn" / "model.safetensors",
                             "--epochs", "2", "--quiet"], capsys)
     assert code == 0, err
+
+
+def test_a_diverging_run_stops_with_one_line(capsys, tmp_path):
+    code, _, err = run_cli(["train", "--optimizer", "sgd", "--lr", "1e4",
+                            "--epochs", "3", "--out", tmp_path / "nan", "--quiet"], capsys)
+    assert code == 1
+    assert err.strip().count("\n") == 0 and "diverged" in err and "Traceback" not in err

@@ -7,7 +7,7 @@ from .. import nn, optim
 from ..models import build_model, model_config
 from ..optim import lr_scheduler
 from ..regularization import l1_penalty, l2_penalty
-from ..train import (EarlyStopping, GradientClipping, LRSchedulerCallback)
+from ..train import EarlyStopping, GradientClipping, LRSchedulerCallback, TerminateOnNaN
 from .args import DEFAULT_LR
 from .errors import CLIError
 
@@ -108,7 +108,8 @@ def make_loss(o: dict[str, Any], model):
 
 
 def make_callbacks(o: dict[str, Any], has_val: bool) -> list:
-    cbs: list = []
+    """Stop on a non-finite loss; early stopping and gradient clipping when asked."""
+    cbs: list = [TerminateOnNaN()]
     if o["early_stopping"] is not None:
         cbs.append(EarlyStopping("val_loss", patience=o["early_stopping"],
                                  restore_best_weights=True))

@@ -18,6 +18,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .config import RUN_KEYS, resolve_options
 from .errors import CLIError
 
@@ -47,6 +49,11 @@ def _n(count: int, noun: str) -> str:
 
 
 def _finite(value: Any) -> Any:
+    """NaN and ±inf (a diverged run) become null, so metrics.json stays strict JSON."""
+    if isinstance(value, dict):
+        return {k: _finite(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_finite(v) for v in value]
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
@@ -64,8 +71,7 @@ def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float) -> 
                           "test": len(data.test)}
     summary["model"] = model_cfg
     summary["options"] = {k: o[k] for k in RUN_KEYS}
-    summary = {k: (_finite(v) if not isinstance(v, dict) else v) for k, v in summary.items()}
-    write_text(out / METRICS, json.dumps(summary, indent=2) + "\n")
+    write_text(out / METRICS, json.dumps(_finite(summary), indent=2, allow_nan=False) + "\n")
     return summary
 
 
@@ -92,6 +98,8 @@ def run_train(args) -> int:
     check_options(o)
     quiet = o["quiet"]
     resume = o["resume"]
+    if o["epochs"] == 0 and resume is None:
+        raise CLIError("--epochs 0: nothing to train (give --epochs above 0)")
     if resume is not None and not Path(resume).is_file():
         raise CLIError(f"--resume: no checkpoint at {resume!r}")
     out = Path(o["out"] if o["out"] is not None else
@@ -128,10 +136,19 @@ def run_train(args) -> int:
               f"{o['optimizer']} lr {optimizer.param_groups[0]['lr']:g}, "
               f"{_n(o['epochs'], 'epoch')} of batch {o['batch_size']}", flush=True)
     trainer = Trainer(model, make_loss(o, model), optimizer, callbacks=callbacks)
-    history = trainer.fit(train_loader, epochs=o["epochs"], val_loader=val_loader,
-                          test_loader=test_loader, resume=resume)
+    # A diverging run is stopped by TerminateOnNaN and reported in one line below, so NumPy's
+    # overflow warnings on the way there are only noise.
+    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+        history = trainer.fit(train_loader, epochs=o["epochs"], val_loader=val_loader,
+                              test_loader=test_loader, resume=resume)
     if history.restored_epoch is not None:  # early stopping put the best weights back
         trainer.save_checkpoint(out / CHECKPOINT, config=config)
+    diverged = history.stop_reason == "nan"
+    if diverged:
+        print(f"chainrule train: training diverged (a non-finite loss) in epoch "
+              f"{trainer.epoch + 1}; try a smaller --lr or --clip-grad-norm", file=sys.stderr)
+        if not history:
+            return 1
     if not history:
         if trainer.interrupted:
             print(f"interrupted before the first epoch ended; resume with: chainrule train "
@@ -145,6 +162,8 @@ def run_train(args) -> int:
         print(f"interrupted after {_n(trainer.epoch, 'epoch')}; resume with: chainrule train "
               f"--resume {out / CHECKPOINT}", file=sys.stderr)
         return 130
+    if diverged:
+        return 1
     if not quiet:
         test = summary.get("test", {})
         print(f"test accuracy {100 * test.get('accuracy', float('nan')):.2f}% (loss "
