@@ -32,18 +32,6 @@ def read_run(path: str | Path) -> tuple[dict, dict | None, Any]:
                    "train'), so the model cannot be rebuilt from it")
 
 
-def _fit_scalars(state: dict, own: dict) -> dict:
-    """Give 0-d buffers (BatchNorm's ``num_batches_tracked``) back their shape () where the
-    file holds them as shape (1,) (checkpoints written before chainrule.io kept 0-d arrays
-    0-d)."""
-    out = dict(state)
-    for k, v in state.items():
-        mine = own.get(k)
-        if mine is not None and mine.ndim == 0 and tuple(v.shape) == (1,):
-            out[k] = v.reshape(())
-    return out
-
-
 def load_model(path: str | Path):
     """The model saved in ``path``, rebuilt from its configuration, weights loaded, in eval
     mode; returns ``(model, run_options)``."""
@@ -55,7 +43,7 @@ def load_model(path: str | Path):
         raise CLIError(f"{path}: cannot rebuild the model from its configuration ({exc})") \
             from None
     try:
-        model.load_state_dict(_fit_scalars(ckpt.model_state, model.state_dict()))
+        model.load_state_dict(ckpt.model_state)
     except (KeyError, ValueError, RuntimeError, TypeError) as exc:
         raise CLIError(f"{path}: the weights do not fit the model its configuration "
                        f"describes ({exc})") from None
