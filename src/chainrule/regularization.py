@@ -27,7 +27,7 @@ entries, set offsets and scales, and penalising them only hurts.
 from __future__ import annotations
 
 import numbers
-from typing import Any, Iterable
+from typing import Any
 
 import numpy as np
 

@@ -14,7 +14,7 @@ The caller's tensors are never modified.
 """
 from __future__ import annotations
 
-from typing import Any, Callable, Sequence
+from typing import Callable, Sequence
 
 import numpy as np
 

@@ -7,11 +7,14 @@ the rounding error of s, about 1e-7·|s|/ε, would swamp the check.
 """
 from __future__ import annotations
 
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Callable, Sequence
 
 import numpy as np
 
 from . import engine
+
+if TYPE_CHECKING:  # the module is imported by chainrule.tensor, so only for annotations
+    from ..tensor import Tensor
 from .grad_mode import enable_grad, no_grad
 
 __all__ = ["gradcheck", "gradgradcheck", "GradcheckError"]

@@ -1,4 +1,5 @@
-"""Elementwise primitives: each states its forward and its local derivative, micrograd-style.
+"""Binary elementwise primitives (each with its forward and local derivative, micrograd-style)
+and the NumPy-named functions for all elementwise ops.
 
 Shapes broadcast as in NumPy; the engine sums each gradient back to its input's shape. Names and
 signatures follow NumPy (``multiply``, ``clip``, ``where``) because backward code calls them
@@ -6,13 +7,14 @@ through ``xp``; the PyTorch-style public names live in :mod:`chainrule.api`.
 """
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _operands as O
+from .unary import (Neg, Exp, Log, Log1p, Sqrt, Abs, Sin, Cos, Tanh,  # noqa: F401
+                    Sigmoid, Relu, Clip, Erf, Step, Clone, Cast)
 
 
 # -- binary arithmetic ----------------------------------------------------------------------------
@@ -143,204 +145,6 @@ class Where(Function):
                 xp.where(cond, zero, g) if ny else None)
 
 
-# -- unary ----------------------------------------------------------------------------------------
-class Neg(Function):
-    """z = −x;  ∂z/∂x = −1."""
-
-    def forward(self, xp, x):
-        return -x
-
-    def backward(self, xp, g):
-        return (-g,)
-
-
-class Exp(Function):
-    """z = eˣ;  ∂z/∂x = eˣ = z."""
-
-    def forward(self, xp, x):
-        out = xp.exp(x)
-        self.saved = (out,)
-        return out
-
-    def backward(self, xp, g):
-        return (g * self.saved[0],)
-
-
-class Log(Function):
-    """z = ln x;  ∂z/∂x = 1/x."""
-
-    def forward(self, xp, x):
-        self.saved = (x,)
-        return xp.log(x)
-
-    def backward(self, xp, g):
-        return (g / self.saved[0],)
-
-
-class Log1p(Function):
-    """z = ln(1 + x);  ∂z/∂x = 1/(1 + x)."""
-
-    def forward(self, xp, x):
-        self.saved = (x,)
-        return xp.log1p(x)
-
-    def backward(self, xp, g):
-        return (g / (1 + self.saved[0]),)
-
-
-class Sqrt(Function):
-    """z = √x;  ∂z/∂x = 1/(2√x) = 1/(2z)."""
-
-    def forward(self, xp, x):
-        out = xp.sqrt(x)
-        self.saved = (out,)
-        return out
-
-    def backward(self, xp, g):
-        return (g / (2 * self.saved[0]),)
-
-
-class Abs(Function):
-    """z = |x|;  ∂z/∂x = sign(x) (0 at 0, as in PyTorch)."""
-
-    def forward(self, xp, x):
-        self.saved = (x,)
-        return xp.abs(x)
-
-    def backward(self, xp, g):
-        return (g * xp.sign(self.saved[0]),)
-
-
-class Sin(Function):
-    """z = sin x;  ∂z/∂x = cos x."""
-
-    def forward(self, xp, x):
-        self.saved = (x,)
-        return xp.sin(x)
-
-    def backward(self, xp, g):
-        return (g * xp.cos(self.saved[0]),)
-
-
-class Cos(Function):
-    """z = cos x;  ∂z/∂x = −sin x."""
-
-    def forward(self, xp, x):
-        self.saved = (x,)
-        return xp.cos(x)
-
-    def backward(self, xp, g):
-        return (-g * xp.sin(self.saved[0]),)
-
-
-class Tanh(Function):
-    """z = tanh x;  ∂z/∂x = 1 − z²."""
-
-    def forward(self, xp, x):
-        out = xp.tanh(x)
-        self.saved = (out,)
-        return out
-
-    def backward(self, xp, g):
-        out = self.saved[0]
-        return (g * (1 - out * out),)
-
-
-class Sigmoid(Function):
-    """z = σ(x) = 1/(1 + e⁻ˣ);  ∂z/∂x = z(1 − z).  Fused: exact and overflow-free at any |x|."""
-
-    def forward(self, xp, x):
-        e = xp.exp(-xp.abs(x))          # e^(−|x|) ∈ (0, 1]: never overflows
-        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        self.saved = (out,)
-        return out
-
-    def backward(self, xp, g):
-        out = self.saved[0]
-        return (g * (1 - out) * out,)
-
-
-class Relu(Function):
-    """z = max(x, 0);  ∂z/∂x = 1 where z > 0, else 0."""
-
-    def forward(self, xp, x):
-        out = xp.maximum(x, 0)
-        self.saved = (out,)
-        return out
-
-    def backward(self, xp, g):
-        return (g * (self.saved[0] > 0),)
-
-
-class Clip(Function):
-    """z = min(max(x, lo), hi) for constant bounds;  ∂z/∂x = 1 where lo ≤ x ≤ hi, else 0."""
-
-    def forward(self, xp, x, lo=None, hi=None):
-        self.lo, self.hi = lo, hi
-        self.saved = (x,)
-        return xp.clip(x, lo, hi)
-
-    def backward(self, xp, g):
-        x = self.saved[0]
-        mask = True
-        if self.lo is not None:
-            mask = x >= self.lo
-        if self.hi is not None:
-            mask = (x <= self.hi) & mask
-        return (g * mask,)
-
-
-class Erf(Function):
-    """z = erf x;  ∂z/∂x = (2/√π)·e^(−x²)."""
-
-    def forward(self, xp, x):
-        self.saved = (x,)
-        return _erf(xp, x)
-
-    def backward(self, xp, g):
-        x = self.saved[0]
-        return (g * (2.0 / math.sqrt(math.pi)) * xp.exp(-(x * x)),)
-
-
-def _erf(xp, x):
-    try:
-        from scipy.special import erf as scipy_erf
-    except ImportError:  # exact but slow fallback
-        return np.vectorize(math.erf, otypes=[x.dtype])(x)
-    return scipy_erf(x).astype(x.dtype, copy=False)
-
-
-class Step(Function):
-    """z = 1 if x > 0 else 0 (Heaviside);  ∂z/∂x = 0 everywhere it exists."""
-
-    def forward(self, xp, x):
-        return (x > 0).astype(x.dtype)
-
-    def backward(self, xp, g):
-        return (xp.zeros_like(g),)
-
-
-class Clone(Function):
-    """z = a copy of x;  ∂z/∂x = 1."""
-
-    def forward(self, xp, x):
-        return x.copy()
-
-    def backward(self, xp, g):
-        return (g,)
-
-
-class Cast(Function):
-    """z = x converted to another dtype;  ∂z/∂x = 1 (the gradient is cast back)."""
-
-    def forward(self, xp, x, dtype=None):
-        self.src = x.dtype
-        return x.astype(dtype)
-
-    def backward(self, xp, g):
-        return (g.astype(self.src),)
-
-
 # -- the NumPy-named functions backward code calls through ``xp`` -----------------------------
 def add(x, y):
     return Add._apply2(*O.binary(x, y, "add"))
@@ -357,7 +161,6 @@ def multiply(x, y):
 def divide(x, y):
     x, y = O.binary(x, y, "div")
     if x.dtype.kind not in "fc":
-        from .. import backend
         x, y = O.operand(x, backend.get_default_dtype()), O.operand(y, backend.get_default_dtype())
     return Div._apply2(x, y)
 
@@ -428,8 +231,8 @@ def step(x):
 
 
 def clip(x, lo=None, hi=None):
-    if isinstance(lo, Tensor) or isinstance(hi, Tensor) or backend_is_array(lo) or \
-            backend_is_array(hi):
+    if isinstance(lo, Tensor) or isinstance(hi, Tensor) or backend.is_array(lo) or \
+            backend.is_array(hi):
         out = x
         if lo is not None:
             out = maximum(out, lo)
@@ -439,11 +242,6 @@ def clip(x, lo=None, hi=None):
     if lo is None and hi is None:
         raise ValueError("clip: at least one of min and max must be given")
     return Clip.apply(x, lo=lo, hi=hi)
-
-
-def backend_is_array(v) -> bool:
-    from .. import backend
-    return backend.is_array(v)
 
 
 def cast(x, dtype):

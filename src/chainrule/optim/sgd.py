@@ -3,7 +3,6 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import numpy as np
 
 from .optimizer import Optimizer, check_nonnegative, effective_grad
 
