@@ -128,7 +128,8 @@ def notes(rows: list) -> list:
 
 
 def main(argv=None) -> list:
-    ap = argparse.ArgumentParser(description="chainrule vs PyTorch: issue #9's benchmark suite")
+    ap = argparse.ArgumentParser(prog="python -m bench",
+                                 description="chainrule vs PyTorch: issue #9's benchmark suite")
     ap.add_argument("--only", default=",".join(ALL),
                     help="comma-separated workloads to run (A-F; F brings A along)")
     ap.add_argument("--rounds", type=int, default=None,
