@@ -65,7 +65,7 @@ class Adam(Optimizer):
             else:
                 d, _ = effective_grad(p, weight_decay, group["maximize"])
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            tmp = np.empty_like(p.data)
+            tmp = self.scratch_like(p)
             lerp_(exp_avg, d, 1 - beta1, tmp)
             exp_avg_sq *= beta2
             np.multiply(d, 1 - beta2, out=tmp)

@@ -67,7 +67,7 @@ class NAdam(Optimizer):
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
             mu_product = state["mu_product"] = state["mu_product"] * mu
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
-            tmp = np.empty_like(p.data)
+            tmp = self.scratch_like(p)
             lerp_(exp_avg, d, 1 - beta1, tmp)
             exp_avg_sq *= beta2
             np.multiply(d, 1 - beta2, out=tmp)

@@ -133,6 +133,7 @@ class Optimizer:
 
     def __init__(self, params: Iterable, defaults: dict):
         self.defaults = dict(defaults)
+        self._scratch: dict = {}
         if not any(v is required for v in self.defaults.values()):
             self._check_hyperparameters(self.defaults)  # groups are checked as they are added
         self.state: defaultdict = defaultdict(dict)
@@ -207,6 +208,16 @@ class Optimizer:
                 raise ValueError(f"{self._name}: some parameters appear in more than one "
                                  "parameter group")
         self.param_groups.append(group)
+
+    def scratch_like(self, p: Tensor) -> np.ndarray:
+        """A work array shaped like ``p``, reused across parameters and steps (never state):
+        an update writes its temporaries here instead of allocating (and page-faulting) a fresh
+        parameter-sized array every step."""
+        key = (p.data.shape, p.data.dtype)
+        buf = self._scratch.get(key)
+        if buf is None:
+            buf = self._scratch[key] = np.empty_like(p.data)
+        return buf
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         """Forget every parameter's gradient (``None``), or zero it in place."""

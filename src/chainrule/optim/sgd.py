@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from typing import Iterable
 
+import numpy as np
+
 
 from .optimizer import Optimizer, check_nonnegative, effective_grad
 
@@ -79,5 +81,5 @@ class SGD(Optimizer):
                 d *= lr
                 p.data -= d
             else:
-                p.data -= lr * d
+                p.data -= np.multiply(d, lr, out=self.scratch_like(p))
             p._bump_version()

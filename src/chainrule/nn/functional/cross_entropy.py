@@ -76,6 +76,35 @@ class LogSoftmaxNLL(Function):
         return gx, gq
 
 
+class IndexCrossEntropyMean(Function):
+    """The common case in one node: L = −(1/N) Σᵢ log softmax(xᵢ)_{tᵢ} for logits x (N, C) and
+    class indices t;  ∂L/∂x = (softmax(x) − onehot(t)) / N."""
+
+    def forward(self, xp, x, t=None):
+        n = x.shape[0]
+        z = x - x.max(axis=1, keepdims=True)
+        e = xp.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        rows = xp.arange(n)
+        loss = (xp.log(s[:, 0]) - z[rows, t]).mean()
+        e /= s                                   # softmax, kept for backward
+        self.t, self.rows = t, rows
+        self.saved = (x, e)
+        return xp.asarray(loss, dtype=x.dtype)
+
+    def backward(self, xp, g):
+        x, p = self.saved
+        n = x.shape[0]
+        if isinstance(g, Tensor):  # create_graph: a softmax that is itself differentiable
+            onehot = np.zeros(x.shape, dtype=x.dtype)
+            onehot[self.rows, self.t] = 1
+            return (g / n * (xp.exp(_log_softmax_raw(xp, x, -1)) - onehot),)
+        gx = p.copy()
+        gx[self.rows, self.t] -= 1
+        gx *= g / n
+        return (gx,)
+
+
 def _classes_last(x: Tensor) -> Tensor:
     """(C,) → (1, C);  (N, C) as is;  (N, C, d1, …) → (N·d1·…, C)."""
     if x.ndim == 1:
@@ -110,6 +139,12 @@ def _indices(name: str, input: Tensor, target) -> np.ndarray:
         raise ValueError(f"{name}: input of shape {tuple(input.shape)} needs a target of shape "
                          f"{expected}, got {t.shape}")
     return t.reshape(-1)
+
+
+def _check_range(name: str, t: np.ndarray, c: int) -> None:
+    bad = (t < 0) | (t >= c)
+    if bad.any():
+        raise IndexError(f"{name}: target {t[bad][0]} is out of bounds for {c} classes")
 
 
 def _index_weights(name: str, t: np.ndarray, c: int, w, ignore_index: int, dtype):
@@ -163,6 +198,10 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
         denom = x.shape[0]
     else:
         t = _indices(name, input, target)
+        if (reduction == "mean" and input.ndim == 2 and w is None and label_smoothing == 0
+                and t.size and not (t == ignore_index).any()):
+            _check_range(name, t, c)
+            return IndexCrossEntropyMean.apply(input, t=t)
         safe, wt, valid = _index_weights(name, t, c, w, ignore_index, dtype)
         if label_smoothing > 0:  # ε/C of every class (weighted), then the target's share
             q = np.empty(x.shape, dtype=dtype)
