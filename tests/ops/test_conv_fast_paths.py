@@ -63,6 +63,71 @@ def test_unfold_reads_each_window_and_fold_is_its_adjoint():
     np.testing.assert_allclose(np.sum(folded * x), np.sum(g * cols), rtol=1e-12)
 
 
+def _composed_conv(x, w, b, stride, pads, dilation):
+    """The reference path: Unfold + one matmul + broadcast bias, each an existing primitive."""
+    from chainrule import ops
+    nd = w.ndim - 2
+    o = w.shape[0]
+    cols = C.Unfold.apply(x, kernel=tuple(w.shape[2:]), stride=stride, dilation=dilation,
+                          pads=pads)
+    k, m = int(np.prod(cols.shape[:1 + nd])), int(np.prod(cols.shape[1 + nd:]))
+    z = ops.matmul(ops.reshape(w, (o, k)), ops.reshape(cols, (k, m)))
+    if b is not None:
+        z = z + ops.reshape(b, (o, 1))
+    z = ops.reshape(z, (o,) + tuple(cols.shape[1 + nd:]))
+    return ops.transpose(z, (1, 0) + tuple(range(2, 2 + nd)))
+
+
+@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("xs,ws,stride,pads,dilation,bias", [
+    ((3, 1, 9, 8), (4, 1, 3, 2), (1, 1), ((0, 0), (0, 0)), (1, 1), True),    # one channel
+    ((2, 3, 9, 8), (5, 3, 3, 2), (1, 1), ((0, 0), (0, 0)), (1, 1), True),    # channels-last
+    ((2, 3, 9, 8), (5, 3, 3, 3), (2, 1), ((1, 2), (0, 1)), (1, 2), False),   # strided, padded
+    ((2, 1, 7, 6), (2, 1, 2, 3), (1, 2), ((2, 1), (1, 1)), (2, 1), False),
+    ((2, 4, 11), (3, 4, 3), (2,), ((1, 1),), (2,), True),                    # 1-D
+], ids=["c1", "cl", "cl_strided_padded", "c1_strided_padded", "conv1d"])
+def test_fused_conv_equals_composed_reference(xs, ws, stride, pads, dilation, bias, dtype, tol):
+    """Conv (channels-last im2col, in-place bias, per-offset input gradient) gives the reference
+    path's output and gradients for x, w and b."""
+    rng = np.random.default_rng(11)
+    arrays = [rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype),
+              rng.standard_normal(ws[0]).astype(dtype) if bias else None]
+    g = rng.standard_normal((xs[0], ws[0]) + tuple(
+        C.out_size(n, k, s, d, lo, hi) for n, k, s, d, (lo, hi)
+        in zip(xs[2:], ws[2:], stride, dilation, pads))).astype(dtype)
+    results = []
+    for fn in (C.convolution, _composed_conv):
+        ts = [None if a is None else cr.tensor(a, requires_grad=True) for a in arrays]
+        z = fn(ts[0], ts[1], ts[2], stride=stride, pads=pads, dilation=dilation)
+        z.backward(cr.tensor(g))
+        results.append([z.data] + [t.grad.data for t in ts if t is not None])
+    for fast, ref in zip(*results):
+        assert fast.dtype == dtype and fast.shape == ref.shape
+        np.testing.assert_allclose(fast, ref, rtol=tol, atol=tol)
+
+
+def test_fused_conv_is_the_node_used_for_groups_1_and_skips_unneeded_input_gradient():
+    x = cr.randn(2, 3, 6, 6)
+    w = cr.randn(4, 3, 3, 3, requires_grad=True)
+    z = F.conv2d(x, w)
+    assert isinstance(z.grad_fn, C.Conv)
+    assert z.data.flags.c_contiguous and z.dtype == np.float32
+    z.sum().backward()
+    assert x.grad is None and w.grad.dtype == np.float32
+
+
+@pytest.mark.parametrize("xs,ws,kw", [
+    ((1, 1, 5, 5), (2, 1, 2, 2), dict(padding=1)),
+    ((1, 2, 5, 5), (2, 2, 3, 2), dict(stride=2, padding=(1, 0), dilation=(1, 2))),
+], ids=["one_channel", "channels_last"])
+def test_second_derivatives_through_fused_conv_with_bias(xs, ws, kw):
+    rng = np.random.default_rng(12)
+    x = cr.tensor(rng.standard_normal(xs), requires_grad=True)
+    w = cr.tensor(rng.standard_normal(ws), requires_grad=True)
+    b = cr.tensor(rng.standard_normal(ws[0]), requires_grad=True)
+    assert gradgradcheck(lambda x, w, b: F.conv2d(x, w, b, **kw) ** 2, [x, w, b])
+
+
 def _pool_loop(x, k, s, reduce):
     n, c, h, w = x.shape
     ho, wo = (h - k) // s + 1, (w - k) // s + 1
