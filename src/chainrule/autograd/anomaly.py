@@ -111,15 +111,14 @@ def _describe_inputs(node) -> str:
     return ("\n  " + "; ".join(parts)) if parts else ""
 
 
+# Nodes whose backward is running while a create_graph backward builds new ops (innermost last);
+# the engine pushes and pops them, only while anomaly detection is on.
+backward_stack: list = []
+
+
 def _backward_in_progress():
     """The node whose backward is running when a create_graph backward builds new ops, if any."""
-    from . import engine
-    f = sys._getframe(2)
-    while f is not None:
-        if f.f_code is engine._run.__code__:
-            return f.f_locals.get("node")
-        f = f.f_back
-    return None
+    return backward_stack[-1] if backward_stack else None
 
 
 def check_forward(op: str, out, node=None) -> None:

@@ -140,10 +140,14 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                 if create_graph:
                     raw = node.saved
                     node.saved = node.saved_as_tensors()
+                    if check:
+                        anomaly.backward_stack.append(node)
                     try:
                         grads = node.backward(xp, g)
                     finally:
                         node.saved = raw
+                        if check:
+                            anomaly.backward_stack.pop()
                 else:
                     grads = node.backward(np if "cupy" not in _modules else
                                           backend.get_array_module(g), g)
