@@ -192,12 +192,11 @@ class Conv(Function):
                           out=np.empty((n, o, m // n), x.dtype))
             if b is not None:
                 z += b.reshape(o, 1)
-        self.cols = cols
-        self.save(x, w)
+        self.save(x, w, cols)       # saved, so the engine frees the columns after backward
         return z.reshape((n, o) + out)
 
     def backward(self, xp, g):
-        x, w = self.saved
+        x, w, cols = self.saved
         nd = w.ndim - 2
         o = w.shape[0]
         need = self.needs_input_grad
@@ -207,15 +206,15 @@ class Conv(Function):
         gx = gw = gb = None
         gmo = None
         if self.rows or need[0]:
-            gmo = np.empty((self.cols.shape[0] if self.rows else self.cols.shape[1], o), g.dtype)
+            gmo = np.empty((cols.shape[0] if self.rows else cols.shape[1], o), g.dtype)
             np.copyto(gmo.reshape(n, -1, o), g.reshape(n, o, -1).transpose(0, 2, 1))
         if need[1]:
             if self.rows:
-                gw = (self.cols.T @ gmo).reshape(tuple(w.shape[2:]) + (w.shape[1], o))
+                gw = (cols.T @ gmo).reshape(tuple(w.shape[2:]) + (w.shape[1], o))
                 gw = np.ascontiguousarray(gw.transpose((nd + 1, nd) + tuple(range(nd))))
             else:
-                gw = np.matmul(g.reshape(n, o, -1), self.cols.reshape(
-                    -1, n, self.cols.shape[1] // n).transpose(1, 2, 0)).sum(0).reshape(w.shape)
+                gw = np.matmul(g.reshape(n, o, -1), cols.reshape(
+                    -1, n, cols.shape[1] // n).transpose(1, 2, 0)).sum(0).reshape(w.shape)
         if len(need) > 2 and need[2]:
             gb = g.sum(axis=(0,) + tuple(range(2, 2 + nd)))
         if need[0]:
