@@ -116,6 +116,26 @@ def test_fused_conv_is_the_node_used_for_groups_1_and_skips_unneeded_input_gradi
     assert x.grad is None and w.grad.dtype == np.float32
 
 
+@pytest.mark.parametrize("cin", [1, 3])
+def test_fused_conv_workspaces_are_not_shared_between_live_graphs(cin):
+    """Column buffers are recycled only once their node is gone: three forwards before any
+    backward (and a graph dropped unused) still give each backward its own columns."""
+    rng = np.random.default_rng(13)
+    w = cr.tensor(rng.standard_normal((4, cin, 3, 3)), requires_grad=True)
+    xs = [rng.standard_normal((2, cin, 6, 5)) for _ in range(3)]
+    zs = [F.conv2d(cr.tensor(x), w) for x in xs]
+    F.conv2d(cr.tensor(rng.standard_normal((2, cin, 6, 5))), w).sum()          # dropped
+    for x, z in zip(xs, zs):
+        w.grad = None
+        z.sum().backward()
+        w_ref = cr.tensor(w.data, requires_grad=True)
+        ref = _composed_conv(cr.tensor(x), w_ref, None, (1, 1), ((0, 0), (0, 0)), (1, 1))
+        ref.sum().backward()
+        np.testing.assert_allclose(w.grad.data, w_ref.grad.data, rtol=1e-12)
+    z = F.conv2d(cr.tensor(xs[0]), w)                                   # reuses a freed buffer
+    np.testing.assert_allclose(z.data, zs[0].data, rtol=1e-12)
+
+
 @pytest.mark.parametrize("xs,ws,kw", [
     ((1, 1, 5, 5), (2, 1, 2, 2), dict(padding=1)),
     ((1, 2, 5, 5), (2, 2, 3, 2), dict(stride=2, padding=(1, 0), dilation=(1, 2))),

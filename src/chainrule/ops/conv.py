@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import itertools
 import math
+import weakref
 
 import numpy as np
 from numpy.lib.stride_tricks import as_strided
@@ -138,6 +139,32 @@ class Fold(Function):
         return (unfold_cols(g, **self.params),)
 
 
+# Column workspaces: the columns are the largest array of a step and die right after backward;
+# handing each back to a small free list when its node's saved copy dies (and reusing it in the
+# next forward of the same shape) spares the allocator a multi-MB allocation that it would return
+# to the kernel and fault back in every step. At most two buffers per shape, 64 MiB in all.
+_free: dict = {}
+_FREE_MAX = 64 << 20
+
+
+def _take(shape, dtype) -> np.ndarray:
+    lst = _free.get((shape, np.dtype(dtype)))
+    return lst.pop() if lst else np.empty(shape, dtype)
+
+
+def _give(a: np.ndarray) -> None:
+    lst = _free.setdefault((a.shape, a.dtype), [])
+    if len(lst) < 2 and a.nbytes + sum(b.nbytes for v in _free.values() for b in v) <= _FREE_MAX:
+        lst.append(a)
+
+
+def _pooled(shape, dtype) -> tuple:
+    """A workspace of ``shape`` and a function that registers the view that owns it: once that
+    view is garbage-collected the workspace returns to the free list."""
+    buf = _take(tuple(shape), dtype)
+    return buf, (lambda view: weakref.finalize(view, _give, buf))
+
+
 def _unfold_rows(x, kernel, stride, dilation, pads, out):
     """im2col channels-last: (N, C, *S) -> rows (N·L, K·C), row (n, *o), column (*κ, c)."""
     nd = len(kernel)
@@ -151,7 +178,9 @@ def _unfold_rows(x, kernel, stride, dilation, pads, out):
                      (st[0],) + tuple(t * s for t, s in zip(st[1:-1], stride)) +
                      tuple(t * d for t, d in zip(st[1:-1], dilation)) + (st[-1],),
                      writeable=False)                                       # (N, *o, *k, C)
-    return np.ascontiguousarray(win).reshape(xl.shape[0] * math.prod(out), -1)
+    cols, own = _pooled(win.shape, x.dtype)
+    np.copyto(cols, win)
+    return cols.reshape(xl.shape[0] * math.prod(out), -1), own
 
 
 class Conv(Function):
@@ -179,20 +208,26 @@ class Conv(Function):
         n, m = x.shape[0], x.shape[0] * math.prod(out)
         self.rows = x.shape[1] > 1
         if self.rows:
-            cols = _unfold_rows(x, w.shape[2:], stride, dilation, pads, out)    # (M, K·C)
+            cols, own = _unfold_rows(x, w.shape[2:], stride, dilation, pads, out)  # (M, K·C)
             wr = w.transpose(tuple(range(2, 2 + nd)) + (1, 0)).reshape(-1, o)   # (K·C, O)
             zt = np.matmul(cols, wr, out=np.empty((m, o), x.dtype))            # (M, O)
             if b is not None:
                 zt += b
             z = np.ascontiguousarray(zt.reshape(n, m // n, o).transpose(0, 2, 1))
         else:
-            cols = unfold_cols(x, **self.params).reshape(-1, m)                 # (C·K, M)
+            win = window_view(pad_array(x, pads), w.shape[2:], stride, dilation, out)
+            win = win.transpose((1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) +
+                                tuple(range(2, 2 + nd)))                        # (C, *k, N, *o)
+            cols, own = _pooled(win.shape, x.dtype)
+            np.copyto(cols, win)
+            cols = cols.reshape(-1, m)                                          # (C·K, M)
             # one GEMM per sample writing (N, O, L) directly: no (O, M) product to transpose
             z = np.matmul(w.reshape(o, -1), cols.reshape(-1, n, m // n).swapaxes(0, 1),
                           out=np.empty((n, o, m // n), x.dtype))
             if b is not None:
                 z += b.reshape(o, 1)
         self.save(x, w, cols)       # saved, so the engine frees the columns after backward
+        own(cols)
         return z.reshape((n, o) + out)
 
     def backward(self, xp, g):
