@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as _np
 
 from .backend import (get_default_dtype, set_default_dtype, manual_seed, get_rng_state,
-                      set_rng_state)
+                      set_rng_state, retain_freed_memory)
 from .tensor import Tensor
 from . import dtypes
 from .dtypes import (float16, half, float32, float64, double, int8, uint8, int16, short, int32,
@@ -32,6 +32,10 @@ int = int32  # noqa: A001
 bool = bool_  # noqa: A001
 
 __version__ = "0.1.0"
+
+# Keep freed host memory for reuse (see backend.retain_freed_memory; undo with
+# chainrule.retain_freed_memory(False)).
+retain_freed_memory()
 
 
 def save(obj, path) -> None:

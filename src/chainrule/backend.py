@@ -13,7 +13,7 @@ import numpy as np
 
 __all__ = [
     "get_array_module", "is_array", "get_default_dtype", "set_default_dtype",
-    "manual_seed", "default_generator", "get_rng_state", "set_rng_state",
+    "manual_seed", "default_generator", "get_rng_state", "set_rng_state", "retain_freed_memory",
 ]
 
 _default_dtype = np.dtype(np.float32)
@@ -76,3 +76,33 @@ def get_rng_state() -> dict:
 def set_rng_state(state: dict) -> None:
     """Restore a state taken with :func:`get_rng_state`."""
     _generator.bit_generator.state = state
+
+
+# -- host memory ------------------------------------------------------------------------------------
+# A training step allocates and frees the same large arrays (activations, gradients, im2col
+# columns) every iteration. glibc's malloc serves arrays above a threshold with fresh mmap calls,
+# and returns freed memory at the top of its heap to the OS; both mean the next step touches
+# brand-new pages, and every page costs a fault plus zeroing in the kernel (measured: a 1,000-op
+# chain on 64×64 tensors 21 → 12 µs/op, about a fifth of the small CNN's step). Keeping freed
+# memory in the process for reuse is what PyTorch's caching allocator does for its tensors.
+_M_TRIM_THRESHOLD, _M_MMAP_THRESHOLD = -1, -3       # mallopt parameter numbers (glibc malloc.h)
+_RETAIN = {_M_MMAP_THRESHOLD: 64 << 20, _M_TRIM_THRESHOLD: 1 << 30}
+_GLIBC_DEFAULT = {_M_MMAP_THRESHOLD: 128 << 10, _M_TRIM_THRESHOLD: 128 << 10}
+
+
+def retain_freed_memory(enabled: bool = True) -> bool:
+    """Ask glibc's malloc to keep freed memory for reuse (arrays up to 64 MiB from the heap, the
+    heap trimmed only beyond 1 GiB free) — applied when chainrule is imported; ``False`` restores
+    glibc's defaults. Returns whether the setting took effect (False off glibc, e.g. macOS)."""
+    import ctypes
+    import ctypes.util
+
+    name = ctypes.util.find_library("c")
+    try:
+        mallopt = ctypes.CDLL(name).mallopt if name else None
+    except (OSError, AttributeError):
+        mallopt = None
+    if mallopt is None:
+        return False
+    values = _RETAIN if enabled else _GLIBC_DEFAULT
+    return all(mallopt(param, value) == 1 for param, value in values.items())
