@@ -3,8 +3,8 @@
 Arrays go into the safetensors body; everything else (optimizer hyperparameters and step counts,
 scheduler state, epoch, RNG state, history, the model's configuration) goes into the header's
 metadata as one JSON document under the key ``chainrule``. A flat dict of tensors (a model's
-``state_dict``) is stored under its own keys, so PyTorch's ``safetensors.torch.load_file`` reads
-the same names (``0.weight``, ``bn.running_mean``). Nested objects store each array under its
+``state_dict``) is stored under its own keys, so PyTorch's safetensors reader sees the same
+names (``0.weight``, ``bn.running_mean``). Nested objects store each array under its
 path (``optimizer/state/0/exp_avg``) and the JSON tree refers to it by that name.
 """
 from __future__ import annotations

@@ -1,10 +1,9 @@
 """Module: the base class of layers and models, with PyTorch's API.
 
-A Module owns three kinds of state, found by attribute assignment: Parameters (learnable),
-buffers (tensors such as BatchNorm's running statistics, saved but not trained) and child
-Modules. Everything else — iteration, train/eval, dtype conversion, hooks — walks that tree.
-``state_dict()`` names each tensor by its path (``0.weight``, ``bn.running_mean``), exactly as
-PyTorch does, so a checkpoint maps by name between the two libraries.
+A Module owns Parameters (learnable), buffers (saved but not trained, e.g. BatchNorm's running
+statistics) and child Modules, found by attribute assignment; iteration, train/eval, dtype
+conversion and hooks walk that tree. ``state_dict()`` names each tensor by its path
+(``0.weight``, ``bn.running_mean``) as PyTorch does, so checkpoints map by name.
 """
 from __future__ import annotations
 
@@ -114,8 +113,7 @@ class Module:
         return handle
 
     def register_forward_hook(self, hook: Callable) -> RemovableHandle:
-        """``hook(module, args, output)`` runs after forward; a returned value replaces the
-        output."""
+        """``hook(module, args, output)`` runs after forward; a return value replaces output."""
         handle = RemovableHandle(self._forward_hooks)
         self._forward_hooks[handle.id] = hook
         return handle
@@ -325,10 +323,8 @@ class Module:
 
     def load_state_dict(self, state_dict: dict, strict: bool = True,
                         assign: bool = False) -> IncompatibleKeys:
-        """Copy tensors into this module's parameters and buffers by name, cast to each one's
-        dtype. With ``strict`` the key sets must match exactly; shapes must always match.
-        Values may be chainrule Tensors, NumPy arrays or PyTorch tensors. Returns the
-        (missing_keys, unexpected_keys)."""
+        """Copy tensors (chainrule, NumPy or PyTorch) into parameters and buffers by name, cast to
+        each one's dtype; ``strict``: the key sets must match. Returns (missing, unexpected)."""
         return state.load_state_dict(self, state_dict, strict, assign)
 
     # -- dtype -----------------------------------------------------------------------------------
