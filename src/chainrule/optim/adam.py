@@ -6,7 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from .optimizer import (Optimizer, check_betas, check_nonnegative, check_positive,
-                        effective_grad, lerp_)
+                        decayed_grad, lerp_)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -58,12 +58,7 @@ class Adam(Optimizer):
                     state["max_exp_avg_sq"] = np.zeros_like(p.data)
             state["step"] += 1
             step = state["step"]
-            if decoupled:
-                if weight_decay != 0:
-                    p.data *= 1 - lr * weight_decay
-                d, _ = effective_grad(p, 0.0, group["maximize"])
-            else:
-                d, _ = effective_grad(p, weight_decay, group["maximize"])
+            d, _ = decayed_grad(p, lr, weight_decay, decoupled, group["maximize"])
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             tmp = self.scratch_like(p)
             lerp_(exp_avg, d, 1 - beta1, tmp)

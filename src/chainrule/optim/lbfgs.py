@@ -26,6 +26,7 @@ import numpy as np
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ._flat import add_step, copy_params, set_params
 from .optimizer import Optimizer, check_nonnegative
 
 __all__ = ["LBFGS"]
@@ -180,23 +181,6 @@ class LBFGS(Optimizer):
                 parts.append(p.grad.data.astype(p.data.dtype, copy=False).reshape(-1))
         return xp.concatenate(parts)
 
-    def _add_step(self, t: float, d) -> None:
-        """θ ← θ + t·d, parameter by parameter."""
-        offset = 0
-        for p in self._params:
-            n = p.data.size
-            p.data += t * d[offset:offset + n].reshape(p.data.shape)
-            p._bump_version()
-            offset += n
-
-    def _copy_params(self) -> list:
-        return [p.data.copy() for p in self._params]
-
-    def _set_params(self, arrays: list) -> None:
-        for p, a in zip(self._params, arrays):
-            p.data[...] = a
-            p._bump_version()
-
     def _evaluate(self, closure: Callable) -> float:
         with grad_mode.enable_grad():
             return float(closure())
@@ -276,21 +260,21 @@ class LBFGS(Optimizer):
 
                 ls_evals = 0
                 if line_search is not None:
-                    x0 = self._copy_params()
+                    x0 = copy_params(self._params)
 
                     def evaluate(step: float, x0=x0, d=d):
-                        self._add_step(step, d)
+                        add_step(self._params, step, d)
                         f_t = self._evaluate(closure)
                         g_t = self._flat_grad()
-                        self._set_params(x0)
+                        set_params(self._params, x0)
                         return f_t, g_t
 
                     loss, g, t, ls_evals = _strong_wolfe(evaluate, t, d, loss, g, gtd,
                                                          max_ls=max_eval - evals)
-                    self._add_step(t, d)
+                    add_step(self._params, t, d)
                     converged = float(abs(g).max()) <= tolerance_grad
                 else:
-                    self._add_step(t, d)
+                    add_step(self._params, t, d)
                     converged = False
                     if n_iter != max_iter:  # no re-evaluation after the last iteration
                         loss = self._evaluate(closure)

@@ -6,7 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from .optimizer import (Optimizer, check_betas, check_nonnegative, check_positive,
-                        effective_grad, lerp_)
+                        decayed_grad, lerp_)
 
 __all__ = ["NAdam"]
 
@@ -57,12 +57,7 @@ class NAdam(Optimizer):
                 state["exp_avg_sq"] = np.zeros_like(p.data)
             state["step"] += 1
             step = state["step"]
-            if decoupled:
-                if weight_decay != 0:
-                    p.data *= 1 - lr * weight_decay
-                d, owned = effective_grad(p, 0.0, group["maximize"])
-            else:
-                d, owned = effective_grad(p, weight_decay, group["maximize"])
+            d, owned = decayed_grad(p, lr, weight_decay, decoupled, group["maximize"])
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
             mu_product = state["mu_product"] = state["mu_product"] * mu

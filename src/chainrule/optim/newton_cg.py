@@ -27,6 +27,7 @@ import numpy as np
 from .. import backend
 from ..autograd import engine, grad_mode
 from ..tensor import Tensor
+from ._flat import add_step, copy_params, set_params
 from .optimizer import Optimizer, check_interval, check_nonnegative
 
 __all__ = ["NewtonCG"]
@@ -166,19 +167,6 @@ class NewtonCG(Optimizer):
         with grad_mode.no_grad():
             return float(closure())
 
-    def _add_step(self, t: float, d) -> None:
-        offset = 0
-        for p in self._params:
-            n = p.data.size
-            p.data += t * d[offset:offset + n].reshape(p.data.shape)
-            p._bump_version()
-            offset += n
-
-    def _set_params(self, arrays: list) -> None:
-        for p, a in zip(self._params, arrays):
-            p.data[...] = a
-            p._bump_version()
-
     # -- the algorithm ------------------------------------------------------------------------
     def _cg(self, grads, g, damping: float, tol: float, max_cg: int):
         """Approximately solve (H + λI)·p = −g; returns p (a descent direction)."""
@@ -238,15 +226,15 @@ class NewtonCG(Optimizer):
             counters["n_iter"] += 1
 
             gtd = float(g @ direction)
-            x0 = [p.data.copy() for p in self._params]
+            x0 = copy_params(self._params)
             t, accepted, f_new = lr, False, loss
             for _ in range(max_ls):
-                self._add_step(t, direction)
+                add_step(self._params, t, direction)
                 f_new = self._value(closure)
                 if math.isfinite(f_new) and f_new <= loss + c1 * t * gtd:
                     accepted = True
                     break
-                self._set_params(x0)
+                set_params(self._params, x0)
                 t *= backtrack
             if not accepted:
                 break

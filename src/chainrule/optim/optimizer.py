@@ -102,6 +102,17 @@ def effective_grad(p: Tensor, weight_decay: float, maximize: bool):
     return g, False
 
 
+def decayed_grad(p: Tensor, lr: float, weight_decay: float, decoupled: bool, maximize: bool):
+    """Adam-style weight decay, then the gradient to use: decoupled (AdamW) shrinks θ by
+    (1 − lr·λ) in place and returns ±g; coupled (L2) returns ±g + λθ. Returns ``(d, owned)``
+    as :func:`effective_grad` does."""
+    if decoupled:
+        if weight_decay != 0:
+            p.data *= 1 - lr * weight_decay
+        return effective_grad(p, 0.0, maximize)
+    return effective_grad(p, weight_decay, maximize)
+
+
 def lerp_(start, end, weight: float, scratch) -> None:
     """start ← start + weight·(end − start), in place, evaluated as PyTorch's ``lerp_`` does."""
     np.subtract(end, start, out=scratch)
