@@ -22,6 +22,7 @@ import numpy as np
 from .. import backend
 from ..autograd import grad_mode
 from ..tensor import Tensor
+from ._axpy import axpy_
 
 __all__ = ["Optimizer", "required"]
 
@@ -91,11 +92,10 @@ def effective_grad(p: Tensor, weight_decay: float, maximize: bool):
     if g.dtype != p.data.dtype:
         g = g.astype(p.data.dtype)
     if weight_decay != 0:
-        d = np.multiply(p.data, weight_decay)
+        d = g.copy()                            # C order, whatever the layout of g
         if maximize:
-            d -= g
-        else:
-            d += g
+            np.negative(d, out=d)
+        axpy_(d, weight_decay, p.data)          # PyTorch's grad.add(param, alpha=weight_decay)
         return d, True
     if maximize:
         return np.negative(g), True

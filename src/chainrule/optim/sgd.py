@@ -3,9 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-import numpy as np
-
-
+from ._axpy import axpy_
 from .optimizer import Optimizer, check_nonnegative, effective_grad
 
 __all__ = ["SGD"]
@@ -65,21 +63,12 @@ class SGD(Optimizer):
                     buf = state["momentum_buffer"] = d.copy()
                 else:
                     buf *= momentum
-                    if dampening == 0:
-                        buf += d
-                    else:
-                        buf += (1 - dampening) * d
-                if nesterov:
-                    if owned:
-                        d += momentum * buf
-                    else:
-                        d = d + momentum * buf
-                        owned = True
+                    axpy_(buf, 1 - dampening, d)       # PyTorch's add_(d, alpha=1 − τ)
+                if nesterov:                       # d + μ·v, PyTorch's grad.add(buf, alpha=μ)
+                    if not owned:
+                        d, owned = d.copy(), True
+                    axpy_(d, momentum, buf)
                 else:
-                    d, owned = buf, False
-            if owned:
-                d *= lr
-                p.data -= d
-            else:
-                p.data -= np.multiply(d, lr, out=self.scratch_like(p))
+                    d = buf
+            axpy_(p.data, -lr, d, self.scratch_like(p))  # θ ← θ − η·d in one pass
             p._bump_version()
