@@ -8,7 +8,7 @@ from hypothesis import given, settings, strategies as st
 import chainrule as cr
 import chainrule.optim as optim
 from chainrule.optim import _axpy
-from chainrule.optim._axpy import axpy_, blas_axpy_available, set_blas_axpy
+from chainrule.optim._axpy import axpby_, axpy_, blas_axpy_available, set_blas_axpy
 
 
 @pytest.fixture(params=[True, False], ids=["blas", "numpy"])
@@ -33,7 +33,7 @@ def test_bundled_openblas_is_found_when_numpy_ships_one():
     if not _axpy._bundled_openblas_paths():
         pytest.skip("this NumPy bundles no OpenBLAS (MKL, Accelerate or a system BLAS): the "
                     "NumPy fallback is the only path")
-    assert set(_axpy._routines) == {np.dtype(np.float32), np.dtype(np.float64)}
+    assert {dtype for _, dtype in _axpy._routines} == {np.dtype(np.float32), np.dtype(np.float64)}
     assert blas_axpy_available()
     previous = set_blas_axpy(False)
     assert not blas_axpy_available()
@@ -59,6 +59,27 @@ def test_axpy_is_y_plus_alpha_x_on_both_paths(n, alpha, dtype, layout):
                 axpy_(y, alpha, x, scratch)
                 assert y.dtype == dtype
                 assert _close(y, y0, alpha, x), (enabled, scratch is None)
+        finally:
+            set_blas_axpy(previous)
+
+
+@settings(max_examples=30, deadline=None)
+@given(n=st.integers(0, 3000), alpha=st.floats(-3, 3, allow_nan=False),
+       beta=st.floats(0, 1), dtype=st.sampled_from([np.float32, np.float64]),
+       transposed=st.booleans())
+def test_axpby_is_alpha_x_plus_beta_y_on_both_paths(n, alpha, beta, dtype, transposed):
+    rng = np.random.default_rng(n + 1)
+    y0 = rng.standard_normal((n, 3)).astype(dtype)
+    x = rng.standard_normal((3, n)).astype(dtype).T if transposed else \
+        rng.standard_normal((n, 3)).astype(dtype)
+    by = (y0.astype(np.float64) * y0.dtype.type(beta)).astype(dtype)   # β·y, rounded once
+    for enabled in (True, False):
+        previous = set_blas_axpy(enabled)
+        try:
+            y = y0.copy()
+            axpby_(y, alpha, x, beta)
+            assert y.dtype == dtype
+            assert _close(y, by, alpha, x), enabled
         finally:
             set_blas_axpy(previous)
 

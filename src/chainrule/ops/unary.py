@@ -128,11 +128,27 @@ class Sigmoid(Function):
         return (g * (1 - out) * out,)
 
 
+#: a row of float32 zeros for :func:`relu_array`
+_ZERO_ROW = np.zeros(256, np.float32)
+_ZERO_ROW.flags.writeable = False
+
+
+def relu_array(x):
+    """max(x, 0) of an array. NumPy's float32 ``maximum`` against a scalar runs a scalar loop
+    (≈ 33 µs for 128×512 here, 285 µs for 64×16×24×24); against a row of zeros, broadcast over
+    the array viewed as rows of 256, it runs its SIMD loop (≈ 17 and 130 µs). Same result,
+    NaN included."""
+    if type(x) is np.ndarray and x.dtype == np.float32 and x.size % 256 == 0 \
+            and x.flags.c_contiguous:
+        return np.maximum(x.reshape(-1, 256), _ZERO_ROW).reshape(x.shape)
+    return np.maximum(x, 0)
+
+
 class Relu(Function):
     """z = max(x, 0);  ∂z/∂x = 1 where z > 0, else 0."""
 
     def forward(self, xp, x):
-        out = xp.maximum(x, 0)
+        out = relu_array(x) if xp is np else xp.maximum(x, 0)
         self.saved = (out,)
         return out
 

@@ -1,15 +1,17 @@
-"""``y ← y + α·x`` in place, in one pass and rounded once, for the optimizers' parameter updates.
+"""``y ← y + α·x`` and ``y ← α·x + β·y`` in place and in one pass, for the optimizers' updates.
 
 NumPy spells ``y += α·x`` as two passes over memory (the product into a temporary, then the add)
 and rounds twice. BLAS level 1 ``axpy`` does it in one pass, split across the BLAS threads, with a
 fused multiply-add: one rounding, which is also how PyTorch evaluates ``y.add_(x, alpha=α)`` on
-the CPU. On workload A (issue #9) the SGD-with-momentum step falls from ≈ 0.47 to ≈ 0.28 ms.
+the CPU (OpenBLAS's remainder loop, the last n mod 32 elements of each thread's share, rounds
+twice). ``axpby`` folds a momentum update ``v ← μ·v + d`` into one pass as well. On workload A
+(issue #9) the SGD-with-momentum step fell from ≈ 0.55 to ≈ 0.33 ms with ``axpy``.
 
-The routine is taken, with :mod:`ctypes`, from the OpenBLAS that NumPy's own wheels bundle and
+The routines are taken, with :mod:`ctypes`, from the OpenBLAS that NumPy's own wheels bundle and
 have already loaded (``scipy-openblas``, 64-bit integers, symbols ``scipy_cblas_?axpy64_``).
 Where that library is absent (NumPy built against MKL or Accelerate, an older wheel) or ``y``
-does not suit it (not C-contiguous, read-only, dtypes mixed, CuPy), :func:`axpy_` falls back to
-NumPy's two passes. ``set_blas_axpy(False)`` turns the BLAS path off (tests compare the two).
+does not suit it (not C-contiguous, read-only, dtypes mixed, CuPy), NumPy does the same
+arithmetic in two passes. ``set_blas_axpy(False)`` turns the BLAS path off (tests compare both).
 """
 from __future__ import annotations
 
@@ -19,10 +21,9 @@ import os
 
 import numpy as np
 
-__all__ = ["axpy_", "blas_axpy_available", "set_blas_axpy"]
+__all__ = ["axpy_", "axpby_", "blas_axpy_available", "set_blas_axpy"]
 
-_SYMBOLS = {np.dtype(np.float32): ("scipy_cblas_saxpy64_", ctypes.c_float),
-            np.dtype(np.float64): ("scipy_cblas_daxpy64_", ctypes.c_double)}
+_SYMBOLS = {np.dtype(np.float32): ("s", ctypes.c_float), np.dtype(np.float64): ("d", ctypes.c_double)}
 
 
 def _bundled_openblas_paths() -> list[str]:
@@ -35,21 +36,24 @@ def _bundled_openblas_paths() -> list[str]:
 
 
 def _load_routines() -> dict:
-    """dtype → the ctypes routine, for every dtype the bundled OpenBLAS provides."""
+    """(name, dtype) → the ctypes routine, for ``axpy`` and ``axpby`` in every dtype the bundled
+    OpenBLAS provides."""
     routines = {}
     for path in _bundled_openblas_paths():
         try:
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for dtype, (name, scalar) in _SYMBOLS.items():
-            fn = getattr(lib, name, None)
-            if fn is None:
+        for dtype, (prefix, scalar) in _SYMBOLS.items():
+            axpy = getattr(lib, f"scipy_cblas_{prefix}axpy64_", None)
+            axpby = getattr(lib, f"scipy_cblas_{prefix}axpby64_", None)
+            if axpy is None or axpby is None:
                 continue
-            fn.restype = None
-            fn.argtypes = [ctypes.c_int64, scalar, ctypes.c_void_p, ctypes.c_int64,
-                           ctypes.c_void_p, ctypes.c_int64]
-            routines[dtype] = fn
+            n, ptr = ctypes.c_int64, ctypes.c_void_p
+            axpy.argtypes = [n, scalar, ptr, n, ptr, n]
+            axpby.argtypes = [n, scalar, ptr, n, scalar, ptr, n]
+            axpy.restype = axpby.restype = None
+            routines["axpy", dtype], routines["axpby", dtype] = axpy, axpby
         if routines:
             break
     return routines
@@ -71,23 +75,42 @@ def set_blas_axpy(enabled: bool) -> bool:
     return previous
 
 
+def _blas_operand(name: str, y: np.ndarray, x: np.ndarray, scratch: np.ndarray | None):
+    """The routine and a C-ordered ``x`` for the BLAS path, or ``(None, None)`` when ``y``
+    does not suit it. ``x`` is copied (into ``scratch`` if given) when laid out otherwise or
+    overlapping ``y``, so every layout rounds alike."""
+    fn = _routines.get((name, y.dtype)) if _enabled else None
+    if (fn is None or type(y) is not np.ndarray or type(x) is not np.ndarray
+            or x.dtype != y.dtype or x.shape != y.shape or not y.flags.c_contiguous
+            or not y.flags.writeable):
+        return None, None
+    if not x.flags.c_contiguous or np.may_share_memory(x, y):
+        if scratch is None:
+            return fn, np.array(x, order="C")
+        np.copyto(scratch, x)
+        return fn, scratch
+    return fn, x
+
+
 def axpy_(y: np.ndarray, alpha: float, x: np.ndarray, scratch: np.ndarray | None = None) -> None:
-    """y ← y + α·x in place (``y.add_(x, alpha=α)``). ``scratch``, shaped like ``y``, takes a
-    C-ordered copy of ``x`` when ``x`` is laid out otherwise (so every layout rounds alike), or
-    α·x on the NumPy fallback; without it those are allocated."""
-    fn = _routines.get(y.dtype) if _enabled else None
-    if (fn is not None and type(y) is np.ndarray and type(x) is np.ndarray
-            and x.dtype == y.dtype and x.shape == y.shape and y.flags.c_contiguous
-            and y.flags.writeable):
-        if not x.flags.c_contiguous or np.may_share_memory(x, y):
-            if scratch is None:
-                x = np.array(x, order="C")
-            else:
-                np.copyto(scratch, x)
-                x = scratch
-        fn(y.size, alpha, x.ctypes.data, 1, y.ctypes.data, 1)
-        return
-    if scratch is None:
+    """y ← y + α·x in place (``y.add_(x, alpha=α)``). ``scratch``, shaped like ``y``, is
+    work space (a C-ordered copy of ``x``, or α·x on the NumPy fallback); else it is allocated."""
+    fn, x_c = _blas_operand("axpy", y, x, scratch)
+    if fn is not None:
+        fn(y.size, alpha, x_c.ctypes.data, 1, y.ctypes.data, 1)
+    elif scratch is None:
         y += alpha * x
     else:
         y += np.multiply(x, alpha, out=scratch)
+
+
+def axpby_(y: np.ndarray, alpha: float, x: np.ndarray, beta: float,
+           scratch: np.ndarray | None = None) -> None:
+    """y ← α·x + β·y in place, in one pass (PyTorch's ``y.mul_(β).add_(x, alpha=α)`` in two; the
+    BLAS kernel may round β·y and the sum once instead of twice)."""
+    fn, x_c = _blas_operand("axpby", y, x, scratch)
+    if fn is not None:
+        fn(y.size, alpha, x_c.ctypes.data, 1, beta, y.ctypes.data, 1)
+        return
+    y *= beta
+    axpy_(y, alpha, x, scratch)

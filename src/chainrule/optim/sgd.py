@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Iterable
 
-from ._axpy import axpy_
+from ._axpy import axpby_, axpy_
 from .optimizer import Optimizer, check_nonnegative, effective_grad
 
 __all__ = ["SGD"]
@@ -62,8 +62,7 @@ class SGD(Optimizer):
                 if buf is None:
                     buf = state["momentum_buffer"] = d.copy()
                 else:
-                    buf *= momentum
-                    axpy_(buf, 1 - dampening, d)       # PyTorch's add_(d, alpha=1 − τ)
+                    axpby_(buf, 1 - dampening, d, momentum)  # v ← μ·v + (1 − τ)·d
                 if nesterov:                       # d + μ·v, PyTorch's grad.add(buf, alpha=μ)
                     if not owned:
                         d, owned = d.copy(), True

@@ -25,11 +25,16 @@ class Linear(Function):
             g = xp.ascontiguousarray(g)  # e.g. broadcast by sum(): BLAS needs real strides
         gx = xp.matmul(g, w) if needs[0] else None
         gw = gb = None
+        g2 = xp.reshape(g, (-1, g.shape[-1]))
         if needs[1]:
-            g2 = xp.reshape(g, (-1, g.shape[-1]))
             gw = xp.matmul(g2.T, xp.reshape(x, (-1, x.shape[-1])))
         if len(needs) > 2 and needs[2]:
-            gb = xp.sum(g, axis=tuple(range(g.ndim - 1))) if g.ndim > 1 else g
+            if g.ndim == 1:
+                gb = g
+            elif isinstance(g, Tensor):
+                gb = xp.sum(g2, axis=0)
+            else:           # 1ᵀ·G: BLAS gemv, about twice as fast as NumPy's column sum
+                gb = xp.matmul(xp.ones(g2.shape[0], g2.dtype), g2)
         return (gx, gw, gb)[:len(needs)]
 
     def explain_error(self, arrays, params, exc):
