@@ -116,6 +116,11 @@ def test_overlapping_and_unsuitable_arrays_fall_back_correctly(path):
     y = np.ones((6, 4), np.float32)[:, ::2]         # y not contiguous
     axpy_(y, 2.0, np.ones((6, 2), np.float32))
     assert np.all(y == 3.0)
+    x = np.full(7, 2.0, np.float32)
+    x.flags.writeable = False                        # read-only x: its address taken otherwise
+    y = np.ones(7, np.float32)
+    axpy_(y, 0.5, x)
+    assert np.all(y == 2.0)
     y64 = np.ones(5)
     axpy_(y64, 2.0, np.ones(5, np.float32))          # mixed dtypes keep y's dtype
     assert y64.dtype == np.float64 and np.all(y64 == 3.0)

@@ -75,6 +75,14 @@ def set_blas_axpy(enabled: bool) -> bool:
     return previous
 
 
+def _address(a: np.ndarray) -> int:
+    """The address of a C-contiguous array's first element (``a.ctypes.data`` costs ≈ 1.3 µs,
+    a ctypes view of a writeable buffer ≈ 0.4)."""
+    if a.flags.writeable:
+        return ctypes.addressof(ctypes.c_char.from_buffer(a))
+    return a.ctypes.data
+
+
 def _blas_operand(name: str, y: np.ndarray, x: np.ndarray, scratch: np.ndarray | None):
     """The routine and a C-ordered ``x`` for the BLAS path, or ``(None, None)`` when ``y``
     does not suit it. ``x`` is copied (into ``scratch`` if given) when laid out otherwise or
@@ -82,7 +90,7 @@ def _blas_operand(name: str, y: np.ndarray, x: np.ndarray, scratch: np.ndarray |
     fn = _routines.get((name, y.dtype)) if _enabled else None
     if (fn is None or type(y) is not np.ndarray or type(x) is not np.ndarray
             or x.dtype != y.dtype or x.shape != y.shape or not y.flags.c_contiguous
-            or not y.flags.writeable):
+            or not y.flags.writeable or y.size == 0):
         return None, None
     if not x.flags.c_contiguous or np.may_share_memory(x, y):
         if scratch is None:
@@ -97,7 +105,7 @@ def axpy_(y: np.ndarray, alpha: float, x: np.ndarray, scratch: np.ndarray | None
     work space (a C-ordered copy of ``x``, or α·x on the NumPy fallback); else it is allocated."""
     fn, x_c = _blas_operand("axpy", y, x, scratch)
     if fn is not None:
-        fn(y.size, alpha, x_c.ctypes.data, 1, y.ctypes.data, 1)
+        fn(y.size, alpha, _address(x_c), 1, _address(y), 1)
     elif scratch is None:
         y += alpha * x
     else:
@@ -110,7 +118,7 @@ def axpby_(y: np.ndarray, alpha: float, x: np.ndarray, beta: float,
     BLAS kernel may round β·y and the sum once instead of twice)."""
     fn, x_c = _blas_operand("axpby", y, x, scratch)
     if fn is not None:
-        fn(y.size, alpha, x_c.ctypes.data, 1, beta, y.ctypes.data, 1)
+        fn(y.size, alpha, _address(x_c), 1, beta, _address(y), 1)
         return
     y *= beta
     axpy_(y, alpha, x, scratch)
