@@ -165,8 +165,7 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                     if gi.shape != shape:
                         gi = unbroadcast(xp or np, gi, shape)
                     if parent is None:
-                        give_leaf(t, gi, gi is g or (len(grads) > 1 and
-                                                    sum(o is gi for o in grads) > 1))
+                        give_leaf(t, gi, gi is g or (len(grads) > 1 and _repeated(grads, gi)))
                         continue
                     prev = pending.get(parent)
                     pending[parent] = gi if prev is None else prev + gi
@@ -180,6 +179,17 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                 node.saved = None
                 node.inputs = None
     return captured
+
+
+def _repeated(grads, gi) -> bool:
+    """True when the array ``gi`` appears more than once in ``grads`` (by identity)."""
+    seen = False
+    for o in grads:
+        if o is gi:
+            if seen:
+                return True
+            seen = True
+    return False
 
 
 def _tensor_hooks(out, g, create_graph: bool, wrap):
@@ -203,7 +213,9 @@ def _as_grad_array(t, gradient, create_graph: bool):
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but the output "
                 f"has shape {t.shape}; pass gradient= with that shape")
-        g = backend.get_array_module(t.data).ones_like(t.data)
+        data = t.data
+        g = (np.ones(data.shape, data.dtype) if isinstance(data, np.ndarray)
+             else backend.get_array_module(data).ones_like(data))
     else:
         g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
         if tuple(g.shape) != tuple(t.shape):
