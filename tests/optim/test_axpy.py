@@ -121,6 +121,12 @@ def test_overlapping_and_unsuitable_arrays_fall_back_correctly(path):
     y = np.ones(7, np.float32)
     axpy_(y, 0.5, x)
     assert np.all(y == 2.0)
+    y = np.ones(6, np.float32)
+    axpy_(y, np.float32(2), np.ones(12, np.float32)[::2], scratch=np.empty(3, np.float32))
+    assert np.all(y == 3.0)                          # a NumPy scalar α; a wrong-sized scratch
+    axpby_(y, np.float64(1), np.ones(12, np.float32)[::2], np.float32(0.5),
+           scratch=np.empty(6, np.float64))
+    assert np.all(y == 2.5)                          # ... and one of the wrong dtype, ignored
     y64 = np.ones(5)
     axpy_(y64, 2.0, np.ones(5, np.float32))          # mixed dtypes keep y's dtype
     assert y64.dtype == np.float64 and np.all(y64 == 3.0)

@@ -100,12 +100,23 @@ def _blas_operand(name: str, y: np.ndarray, x: np.ndarray, scratch: np.ndarray |
     return fn, x
 
 
+def _fitting(scratch: np.ndarray | None, y: np.ndarray) -> np.ndarray | None:
+    """``scratch`` if it is work space for ``y`` (same shape and dtype, C-ordered, apart from
+    ``y``), else None: BLAS reads ``y.size`` elements from it, so nothing else may pass."""
+    if scratch is None or (type(scratch) is np.ndarray and scratch.shape == y.shape
+                           and scratch.dtype == y.dtype and scratch.flags.c_contiguous
+                           and not np.may_share_memory(scratch, y)):
+        return scratch
+    return None
+
+
 def axpy_(y: np.ndarray, alpha: float, x: np.ndarray, scratch: np.ndarray | None = None) -> None:
     """y ← y + α·x in place (``y.add_(x, alpha=α)``). ``scratch``, shaped like ``y``, is
     work space (a C-ordered copy of ``x``, or α·x on the NumPy fallback); else it is allocated."""
+    scratch = _fitting(scratch, y)
     fn, x_c = _blas_operand("axpy", y, x, scratch)
     if fn is not None:
-        fn(y.size, alpha, _address(x_c), 1, _address(y), 1)
+        fn(y.size, float(alpha), _address(x_c), 1, _address(y), 1)
     elif scratch is None:
         y += alpha * x
     else:
@@ -116,9 +127,10 @@ def axpby_(y: np.ndarray, alpha: float, x: np.ndarray, beta: float,
            scratch: np.ndarray | None = None) -> None:
     """y ← α·x + β·y in place, in one pass (PyTorch's ``y.mul_(β).add_(x, alpha=α)`` in two; the
     BLAS kernel may round β·y and the sum once instead of twice)."""
+    scratch = _fitting(scratch, y)
     fn, x_c = _blas_operand("axpby", y, x, scratch)
     if fn is not None:
-        fn(y.size, alpha, _address(x_c), 1, beta, _address(y), 1)
+        fn(y.size, float(alpha), _address(x_c), 1, float(beta), _address(y), 1)
         return
     y *= beta
     axpy_(y, alpha, x, scratch)
