@@ -42,7 +42,7 @@ class Linear(Function):
             g = xp.ascontiguousarray(g)  # e.g. broadcast by sum(): BLAS needs real strides
         gx = xp.matmul(g, w) if needs[0] else None
         gw = gb = None
-        g2 = g.reshape(-1, g.shape[-1])   # the method: NumPy's reshape() function costs 2 µs more
+        g2 = g.reshape(-1, g.shape[-1])   # the method: np.reshape() costs 2 µs more
         if needs[1]:
             gw = xp.matmul(g2.T, x.reshape(-1, x.shape[-1]))
         if len(needs) > 2 and needs[2]:
