@@ -49,6 +49,38 @@ def test_leaf_reached_on_several_paths_sums_gradients_without_corrupting_others(
     np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-6)
 
 
+def test_node_runs_only_after_every_consumer_created_later_on_another_path():
+    """A node whose consumers sit on paths of very different lengths (and were created in an
+    order unlike their depth) gets the gradient of all of them before it runs, once each."""
+    a = cr.tensor([0.3, -0.7], requires_grad=True)
+    h = a.tanh()
+    long = h
+    for _ in range(50):            # a long path from h, created first
+        long = long * 1.01
+    short = h * 3                  # a short path from h, created last
+    z = (long + short + h).sum()
+    z.backward()
+    ta = torch.tensor([0.3, -0.7], requires_grad=True)
+    th = ta.tanh()
+    tl = th
+    for _ in range(50):
+        tl = tl * 1.01
+    (tl + th * 3 + th).sum().backward()
+    np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-6)
+
+
+def test_backward_from_several_roots_where_one_root_feeds_another():
+    x = cr.tensor([1.5, -0.5], requires_grad=True)
+    y = x * x                      # root 1
+    z = (y.tanh() * 2).sum()       # root 2, computed from root 1
+    cr.autograd.backward([z, y], [None, cr.tensor([1.0, 10.0])])
+    tx = torch.tensor([1.5, -0.5], requires_grad=True)
+    ty = tx * tx
+    tz = (ty.tanh() * 2).sum()
+    torch.autograd.backward([tz, ty], [None, torch.tensor([1.0, 10.0])])
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6)
+
+
 def test_second_backward_through_freed_graph_raises():
     x = cr.tensor(2.0, requires_grad=True)
     y = x * x

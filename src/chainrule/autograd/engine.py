@@ -1,15 +1,18 @@
 """The reverse-mode engine: walk the graph backwards from the outputs, once, without recursion.
 
-For every node u, ∂L/∂u = Σ_{v consuming u} ∂L/∂v · ∂v/∂u (the chain rule summed over paths). The
-engine counts, for each node, how many consumers will send it a gradient; it runs a node's backward
-only when all of them have, so each node runs once, in a topological order found with an explicit
-stack (a chain of a million ops does not touch Python's recursion limit). A node's gradient is
-dropped as soon as its backward has run, and its saved arrays are released unless
-``retain_graph=True``.
+For every node u, ∂L/∂u = Σ_{v consuming u} ∂L/∂v · ∂v/∂u (the chain rule summed over paths). Each
+node is stamped with its creation order when the forward records it, and every consumer of a node
+is created after it; so the engine keeps the nodes that have received a gradient in a max-heap on
+that stamp and always runs the newest: when a node runs, every consumer that could send it a
+gradient already has, and each node runs once, in a topological order, without a pass to count
+dependencies and without recursion (a chain of a million ops does not touch Python's recursion
+limit). A node's gradient is dropped as soon as its backward has run, and its saved arrays are
+released unless ``retain_graph=True``.
 """
 from __future__ import annotations
 
 import sys
+from heapq import heappop, heappush
 from typing import Sequence
 
 import numpy as np
@@ -36,27 +39,10 @@ def unbroadcast(xp, g, shape: tuple):
     return g
 
 
-def _collect(roots) -> dict:
-    """Dependency counts: for each reachable node, how many edges from other nodes point at it."""
-    deps: dict = dict.fromkeys(roots, 0)
-    stack = list(deps)
-    while stack:
-        node = stack.pop()
-        if node.saved is None:
-            raise RuntimeError(
-                f"backward through {node.name} a second time: its saved values were freed after the "
-                "first backward. Pass retain_graph=True to the first backward if you need it twice")
-        for t, need in zip(node.inputs, node.needs_input_grad):
-            if need:
-                parent = t.grad_fn
-                if parent is not None:
-                    count = deps.get(parent)
-                    if count is None:
-                        deps[parent] = 1
-                        stack.append(parent)
-                    else:
-                        deps[parent] = count + 1
-    return deps
+def _freed(node) -> RuntimeError:
+    return RuntimeError(
+        f"backward through {node.name} a second time: its saved values were freed after the "
+        "first backward. Pass retain_graph=True to the first backward if you need it twice")
 
 
 def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph: bool,
@@ -114,15 +100,21 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
     if not root_nodes:
         return captured
 
-    deps = _collect(root_nodes)
-    ready = [n for n in dict.fromkeys(root_nodes) if deps.get(n, 0) == 0]
+    # Nodes run in decreasing creation order (a max-heap on ``_seq``): every consumer of a node
+    # was created after it, so by the time a node is popped each consumer reachable from the
+    # roots has run and its gradient is complete. No dependency-counting pass is needed.
+    ready: list = []
+    for n in dict.fromkeys(root_nodes):
+        heappush(ready, (-n._seq, n))
     xp = ops if create_graph else None
     check = anomaly._enabled[0]
     from ..tensor import _modification_counter as counter, _nonleaf_watchers as watchers
 
     with grad_mode.set_grad_enabled(create_graph):
         while ready:
-            node = ready.pop()
+            node = heappop(ready)[1]
+            if node.saved is None:
+                raise _freed(node)
             g = pending.pop(node, None)
             grads = None
             if g is not None:
@@ -168,13 +160,11 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                         give_leaf(t, gi, gi is g or (len(grads) > 1 and _repeated(grads, gi)))
                         continue
                     prev = pending.get(parent)
-                    pending[parent] = gi if prev is None else prev + gi
-                elif parent is None:
-                    continue
-                left = deps[parent] - 1
-                deps[parent] = left
-                if left == 0:
-                    ready.append(parent)
+                    if prev is None:
+                        pending[parent] = gi
+                        heappush(ready, (-parent._seq, parent))
+                    else:
+                        pending[parent] = prev + gi
             if not retain_graph:
                 node.saved = None
                 node.inputs = None

@@ -15,6 +15,7 @@ Broadcasting is undone by the engine, never by an op.
 """
 from __future__ import annotations
 
+import itertools
 import sys
 import weakref
 from typing import Any
@@ -36,6 +37,7 @@ _anomaly = anomaly._enabled
 
 
 _counter: Any = None
+_next_seq = itertools.count().__next__
 
 
 def bind_tensor(tensor_cls, modification_counter: list) -> None:
@@ -65,7 +67,7 @@ def _describe(arrays) -> str:
 class Function:
     """Base class of differentiable primitives (one output each)."""
 
-    __slots__ = ("inputs", "saved", "needs_input_grad", "_ran_at", "_out_ref", "_trace",
+    __slots__ = ("inputs", "saved", "needs_input_grad", "_ran_at", "_out_ref", "_trace", "_seq",
                  "__weakref__", "__dict__")
 
     #: the op's name in error messages and anomaly reports; defaults to the class name in lower case
@@ -221,6 +223,7 @@ def _finish(node: Function, inputs, needs, out):
         return result
     result.requires_grad = True
     result.grad_fn = node
+    node._seq = _next_seq()                 # creation order: the engine runs nodes newest first
     node.inputs = inputs
     node.needs_input_grad = needs
     # Remember when this op ran, to catch later in-place changes to what backward reads; keep a
