@@ -108,6 +108,7 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
         heappush(ready, (-n._seq, n))
     xp = ops if create_graph else None
     check = anomaly._enabled[0]
+    plain_xp = np if "cupy" not in _modules else None   # CuPy arrays choose their own module
     from ..tensor import _modification_counter as counter, _nonleaf_watchers as watchers
 
     with grad_mode.set_grad_enabled(create_graph):
@@ -115,56 +116,49 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
             node = heappop(ready)[1]
             if node.saved is None:
                 raise _freed(node)
-            g = pending.pop(node, None)
-            grads = None
-            if g is not None:
-                if watchers[0]:
-                    out = node._out_ref()
-                    if out is not None and (out._hooks or out._retains_grad):
-                        g = _tensor_hooks(out, g, create_graph, wrap)
-                if capture is not None:
-                    slot = capture.get(id(node))
-                    if slot is not None:
-                        captured[slot] = g
-                ran_at = node._ran_at
-                if ran_at is not None and ran_at != counter[0]:
-                    node.check_versions()   # something was changed in place since the op ran
-                if create_graph:
-                    raw = node.saved
-                    node.saved = node.saved_as_tensors()
-                    if check:
-                        anomaly.backward_stack.append(node)
-                    try:
-                        grads = node.backward(xp, g)
-                    finally:
-                        node.saved = raw
-                        if check:
-                            anomaly.backward_stack.pop()
-                else:
-                    grads = node.backward(np if "cupy" not in _modules else
-                                          backend.get_array_module(g), g)
+            g = pending.pop(node)           # only nodes that received a gradient are queued
+            if watchers[0]:
+                out = node._out_ref()
+                if out is not None and (out._hooks or out._retains_grad):
+                    g = _tensor_hooks(out, g, create_graph, wrap)
+            if capture is not None:
+                slot = capture.get(id(node))
+                if slot is not None:
+                    captured[slot] = g
+            ran_at = node._ran_at
+            if ran_at is not None and ran_at != counter[0]:
+                node.check_versions()   # something was changed in place since the op ran
+            if create_graph:
+                raw = node.saved
+                node.saved = node.saved_as_tensors()
                 if check:
-                    anomaly.check_backward(node, grads)
-            i = -1
-            for t, need in zip(node.inputs, node.needs_input_grad):
-                i += 1
-                if not need:
+                    anomaly.backward_stack.append(node)
+                try:
+                    grads = node.backward(xp, g)
+                finally:
+                    node.saved = raw
+                    if check:
+                        anomaly.backward_stack.pop()
+            else:
+                grads = node.backward(plain_xp or backend.get_array_module(g), g)
+            if check:
+                anomaly.check_backward(node, grads)
+            for t, need, gi in zip(node.inputs, node.needs_input_grad, grads):
+                if not need or gi is None:
                     continue
-                gi = None if grads is None else grads[i]
+                shape = t.data.shape
+                if gi.shape != shape:
+                    gi = unbroadcast(xp or np, gi, shape)
                 parent = t.grad_fn
-                if gi is not None:
-                    shape = t.data.shape
-                    if gi.shape != shape:
-                        gi = unbroadcast(xp or np, gi, shape)
-                    if parent is None:
-                        give_leaf(t, gi, gi is g or (len(grads) > 1 and _repeated(grads, gi)))
-                        continue
-                    prev = pending.get(parent)
-                    if prev is None:
-                        pending[parent] = gi
-                        heappush(ready, (-parent._seq, parent))
-                    else:
-                        pending[parent] = prev + gi
+                if parent is None:
+                    give_leaf(t, gi, gi is g or (len(grads) > 1 and _repeated(grads, gi)))
+                    continue
+                prev = pending.get(parent)
+                if prev is None:
+                    pending[parent] = gi
+                    heappush(ready, (-parent._seq, parent))
+                else:
+                    pending[parent] = prev + gi
             if not retain_graph:
                 node.saved = None
                 node.inputs = None
