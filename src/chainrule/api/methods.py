@@ -25,7 +25,8 @@ def _binary_method(cls, slow, reflected: bool = False):
     if not reflected:
         def method(self, other):
             if isinstance(other, Tensor):
-                if other.data.dtype == self.data.dtype:
+                od, sd = other.data.dtype, self.data.dtype
+                if od is sd or od == sd:             # builtin dtypes are singletons: `is` first
                     return apply2(self, other)
             elif type(other) in _NUMBER and self.data.dtype.kind == "f":
                 return apply2(self, self.data.dtype.type(other))

@@ -112,8 +112,17 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
     from ..tensor import _modification_counter as counter, _nonleaf_watchers as watchers
 
     with grad_mode.set_grad_enabled(create_graph):
-        while ready:
-            node = heappop(ready)[1]
+        newest = None     # the one node queued by the last backward, kept out of the heap
+        while True:
+            if newest is not None and (not ready or newest._seq > -ready[0][0]):
+                node, newest = newest, None     # a chain's usual case: no heap traffic
+            else:
+                if newest is not None:
+                    heappush(ready, (-newest._seq, newest))
+                    newest = None
+                if not ready:
+                    break
+                node = heappop(ready)[1]
             if node.saved is None:
                 raise _freed(node)
             g = pending.pop(node)           # only nodes that received a gradient are queued
@@ -156,7 +165,9 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                 prev = pending.get(parent)
                 if prev is None:
                     pending[parent] = gi
-                    heappush(ready, (-parent._seq, parent))
+                    if newest is not None:
+                        heappush(ready, (-newest._seq, newest))
+                    newest = parent
                 else:
                     pending[parent] = prev + gi
             if not retain_graph:

@@ -12,6 +12,19 @@ import numpy as np
 from ..autograd.function import Function
 
 
+_ONES: dict = {}
+
+
+def _one(dtype) -> np.ndarray:
+    """A read-only 0-d 1 of ``dtype``. NumPy takes a Python number through its slow scalar path
+    (``1 - a`` costs ≈ 840 ns on a 1-element array, ``one - a`` ≈ 430), same result."""
+    one = _ONES.get(dtype)
+    if one is None:
+        one = _ONES[dtype] = np.ones((), dtype)
+        one.flags.writeable = False
+    return one
+
+
 class Neg(Function):
     """z = −x;  ∂z/∂x = −1."""
 
@@ -111,7 +124,8 @@ class Tanh(Function):
 
     def backward(self, xp, g):
         out = self.saved[0]
-        return (g * (1 - out * out),)
+        one = _one(out.dtype) if xp is np else 1
+        return (g * (one - out * out),)
 
 
 class Sigmoid(Function):
