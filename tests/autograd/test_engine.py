@@ -69,6 +69,16 @@ def test_node_runs_only_after_every_consumer_created_later_on_another_path():
     np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-6)
 
 
+def test_a_node_feeding_both_inputs_of_the_next_gets_both_gradients():
+    x = cr.tensor([0.4, -1.2, 2.0], requires_grad=True)
+    h = x.tanh()
+    (h * h).sum().backward()       # h's node is queued by the first input, then gets the second
+    tx = torch.tensor([0.4, -1.2, 2.0], requires_grad=True)
+    th = tx.tanh()
+    (th * th).sum().backward()
+    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6)
+
+
 def test_backward_from_several_roots_where_one_root_feeds_another():
     x = cr.tensor([1.5, -0.5], requires_grad=True)
     y = x * x                      # root 1

@@ -112,20 +112,24 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
     from ..tensor import _modification_counter as counter, _nonleaf_watchers as watchers
 
     with grad_mode.set_grad_enabled(create_graph):
-        newest = None     # the one node queued by the last backward, kept out of the heap
+        # The node queued last and its gradient wait outside the heap and ``pending``: in a
+        # chain it is the next to run, and then neither is touched.
+        newest = newest_grad = None
         while True:
             if newest is not None and (not ready or newest._seq > -ready[0][0]):
-                node, newest = newest, None     # a chain's usual case: no heap traffic
+                node, g = newest, newest_grad
+                newest = newest_grad = None
             else:
                 if newest is not None:
+                    pending[newest] = newest_grad
                     heappush(ready, (-newest._seq, newest))
-                    newest = None
+                    newest = newest_grad = None
                 if not ready:
                     break
                 node = heappop(ready)[1]
+                g = pending.pop(node)       # only nodes that received a gradient are queued
             if node.saved is None:
                 raise _freed(node)
-            g = pending.pop(node)           # only nodes that received a gradient are queued
             if watchers[0]:
                 out = node._out_ref()
                 if out is not None and (out._hooks or out._retains_grad):
@@ -162,12 +166,15 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                 if parent is None:
                     give_leaf(t, gi, gi is g or (len(grads) > 1 and _repeated(grads, gi)))
                     continue
+                if parent is newest:
+                    newest_grad = newest_grad + gi
+                    continue
                 prev = pending.get(parent)
                 if prev is None:
-                    pending[parent] = gi
                     if newest is not None:
+                        pending[newest] = newest_grad
                         heappush(ready, (-newest._seq, newest))
-                    newest = parent
+                    newest, newest_grad = parent, gi
                 else:
                     pending[parent] = prev + gi
             if not retain_graph:
