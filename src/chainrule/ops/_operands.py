@@ -69,3 +69,20 @@ def float_operand(x, op: str = "op"):
     if backend.is_array(x):
         return x if x.dtype.kind in "fc" else x.astype(backend.get_default_dtype())
     return np.asarray(x, dtype=backend.get_default_dtype())
+
+
+_ONES: dict = {}
+
+
+def ones_constant(shape: tuple, dtype) -> np.ndarray:
+    """A read-only NumPy array of ones, kept per (shape, dtype), a few at a time: for backward
+    rules that would build one per call (a gemv's 1ᵀ) or hand NumPy a Python 1 (its scalar path
+    costs ≈ 840 ns on a 1-element array, a 0-d array ≈ 430)."""
+    key = (shape, dtype) if shape else dtype    # 0-d: the dtype alone (a hot path in tanh)
+    ones = _ONES.get(key)
+    if ones is None:
+        if len(_ONES) > 32:
+            _ONES.clear()
+        ones = _ONES[key] = np.ones(shape, dtype)
+        ones.flags.writeable = False
+    return ones

@@ -82,11 +82,11 @@ class IndexCrossEntropyMean(Function):
 
     def forward(self, xp, x, t):
         n = x.shape[0]
-        z = x - xp.maximum.reduce(x, axis=1, keepdims=True)   # ufunc reductions: no wrappers
+        z = x - x.max(axis=1, keepdims=True)
         e = xp.exp(z)
-        s = xp.add.reduce(e, axis=1, keepdims=True)
+        s = e.sum(axis=1, keepdims=True)
         rows = xp.arange(n)
-        loss = xp.add.reduce(xp.log(s[:, 0]) - z[rows, t]) / x.dtype.type(n)
+        loss = (xp.log(s[:, 0]) - z[rows, t]).sum() / x.dtype.type(n)   # mean() costs ≈ 5 µs
         e /= s                                   # softmax, kept for backward
         self.t, self.rows = t, rows
         self.saved = (x, e)

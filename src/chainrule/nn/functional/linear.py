@@ -1,27 +1,11 @@
 """linear: y = x·Wᵀ + b as one fused primitive (one GEMM forward, two backward)."""
 from __future__ import annotations
 
-import numpy as np
-
 from ...autograd.function import Function
+from ...ops._operands import ones_constant
 from ...tensor import Tensor
 
 __all__ = ["linear"]
-
-
-_ONES: dict = {}
-
-
-def _ones(n: int, dtype):
-    """A read-only vector of ``n`` ones (kept for the few batch sizes a run uses)."""
-    key = (n, dtype)
-    ones = _ONES.get(key)
-    if ones is None:
-        if len(_ONES) > 16:
-            _ONES.clear()
-        ones = _ONES[key] = np.ones(n, dtype)
-        ones.flags.writeable = False
-    return ones
 
 
 class Linear(Function):
@@ -51,7 +35,7 @@ class Linear(Function):
             elif isinstance(g, Tensor):
                 gb = xp.sum(g2, axis=0)
             else:           # 1ᵀ·G: BLAS gemv, about twice as fast as NumPy's column sum
-                gb = xp.matmul(_ones(g2.shape[0], g2.dtype), g2)
+                gb = xp.matmul(ones_constant((g2.shape[0],), g2.dtype), g2)
         return (gx, gw, gb)[:len(needs)]
 
     def explain_error(self, arrays, params, exc):
