@@ -6,7 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from .optimizer import (Optimizer, check_interval, check_nonnegative, check_positive,
-                        effective_grad)
+                        effective_grad, ema_square_)
 
 __all__ = ["Adadelta"]
 
@@ -48,20 +48,14 @@ class Adadelta(Optimizer):
                 state["acc_delta"] = np.zeros_like(p.data)
             state["step"] += 1
             square_avg, acc_delta = state["square_avg"], state["acc_delta"]
-            square_avg *= rho
-            tmp = np.multiply(d, 1 - rho)
-            tmp *= d
-            square_avg += tmp
+            tmp = ema_square_(square_avg, d, rho)
             std = np.add(square_avg, eps, out=tmp)
             np.sqrt(std, out=std)
             delta = np.add(acc_delta, eps)
             np.sqrt(delta, out=delta)
             delta /= std
             delta *= d
-            acc_delta *= rho
-            np.multiply(delta, 1 - rho, out=tmp)
-            tmp *= delta
-            acc_delta += tmp
+            ema_square_(acc_delta, delta, rho, tmp)
             delta *= lr
             p.data -= delta
             p._bump_version()

@@ -6,7 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from .optimizer import (Optimizer, check_betas, check_nonnegative, check_positive,
-                        decayed_grad, lerp_)
+                        decayed_grad, ema_square_, lerp_)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -62,10 +62,7 @@ class Adam(Optimizer):
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             tmp = self.scratch_like(p)
             lerp_(exp_avg, d, 1 - beta1, tmp)
-            exp_avg_sq *= beta2
-            np.multiply(d, 1 - beta2, out=tmp)
-            tmp *= d
-            exp_avg_sq += tmp
+            ema_square_(exp_avg_sq, d, beta2, tmp)
             step_size = lr / (1 - beta1 ** step)
             bias_correction2_sqrt = (1 - beta2 ** step) ** 0.5
             if amsgrad:

@@ -6,7 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from .optimizer import (Optimizer, check_betas, check_nonnegative, check_positive,
-                        decayed_grad, lerp_)
+                        decayed_grad, ema_square_, lerp_)
 
 __all__ = ["NAdam"]
 
@@ -64,10 +64,7 @@ class NAdam(Optimizer):
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             tmp = self.scratch_like(p)
             lerp_(exp_avg, d, 1 - beta1, tmp)
-            exp_avg_sq *= beta2
-            np.multiply(d, 1 - beta2, out=tmp)
-            tmp *= d
-            exp_avg_sq += tmp
+            ema_square_(exp_avg_sq, d, beta2, tmp)
             denom = np.divide(exp_avg_sq, 1 - beta2 ** step, out=tmp)
             np.sqrt(denom, out=denom)
             denom += eps

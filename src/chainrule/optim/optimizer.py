@@ -124,6 +124,16 @@ def lerp_(start, end, weight: float, scratch) -> None:
         np.subtract(end, scratch, out=start)
 
 
+def ema_square_(avg, d, beta: float, work=None):
+    """avg ← β·avg + (1 − β)·d², in place, as PyTorch's ``mul_(β).addcmul_(d, d, value=1 − β)``;
+    ``work`` (allocated when None) is left holding (1 − β)·d² and returned for reuse."""
+    avg *= beta
+    work = np.multiply(d, 1 - beta, out=work)
+    work *= d
+    avg += work
+    return work
+
+
 def _scalar(value: Any) -> Any:
     """NumPy scalars and 0-d arrays -> Python numbers (so no float64 leaks into float32 math)."""
     if isinstance(value, np.generic) or (backend.is_array(value) and value.ndim == 0):

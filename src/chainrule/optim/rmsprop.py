@@ -5,7 +5,8 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, check_positive, effective_grad, lerp_
+from .optimizer import (Optimizer, check_nonnegative, check_positive, effective_grad,
+                        ema_square_, lerp_)
 
 __all__ = ["RMSprop"]
 
@@ -56,10 +57,7 @@ class RMSprop(Optimizer):
                     state["grad_avg"] = np.zeros_like(p.data)
             state["step"] += 1
             square_avg = state["square_avg"]
-            square_avg *= alpha
-            avg = np.multiply(d, 1 - alpha)
-            avg *= d
-            square_avg += avg
+            avg = ema_square_(square_avg, d, alpha)
             if centered:
                 grad_avg = state["grad_avg"]
                 lerp_(grad_avg, d, 1 - alpha, avg)

@@ -65,7 +65,7 @@ class SGD(Optimizer):
                     axpby_(buf, 1 - dampening, d, momentum)  # v ← μ·v + (1 − τ)·d
                 if nesterov:                       # d + μ·v, PyTorch's grad.add(buf, alpha=μ)
                     if not owned:
-                        d, owned = d.copy(), True
+                        d = d.copy()
                     axpy_(d, momentum, buf)
                 else:
                     d = buf
