@@ -2,9 +2,6 @@
 products, and both against Adam on the Rosenbrock function and a small MLP regression."""
 from __future__ import annotations
 
-import io
-import json
-
 import numpy as np
 import pytest
 
@@ -12,6 +9,8 @@ import chainrule as cr
 from chainrule.optim import Adam
 from chainrule.optim.lbfgs import LBFGS
 from chainrule.optim.newton_cg import NewtonCG
+
+from .roundtrip import without_pickle
 
 torch = pytest.importorskip("torch")
 
@@ -90,39 +89,6 @@ def test_lbfgs_float32_stays_float32_and_close_to_torch():
     np.testing.assert_allclose(w.data, wt.detach().numpy(), atol=1e-4)
 
 
-def _json_npz_round_trip(sd: dict) -> dict:
-    """state_dict -> JSON text + .npz (allow_pickle=False) -> state_dict."""
-    arrays = {}
-
-    def strip(obj):
-        if isinstance(obj, np.ndarray):
-            arrays[f"a{len(arrays)}"] = obj
-            return {"__array__": f"a{len(arrays) - 1}"}
-        if isinstance(obj, dict):
-            return {str(k): strip(v) for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [strip(v) for v in obj]
-        assert obj is None or isinstance(obj, (bool, int, float, str)), type(obj)
-        return obj
-
-    text = json.dumps(strip(sd))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as z:
-        loaded = {k: z[k] for k in z.files}
-
-    def restore(obj):
-        if isinstance(obj, dict):
-            if set(obj) == {"__array__"}:
-                return loaded[obj["__array__"]]
-            return {k: restore(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [restore(v) for v in obj]
-        return obj
-    return restore(json.loads(text))
-
-
 def test_lbfgs_state_dict_round_trip_resumes_exactly():
     x, t, w0, b0 = _problem(2)
     w, b = cr.tensor(w0.copy(), requires_grad=True), cr.tensor(b0.copy(), requires_grad=True)
@@ -130,7 +96,7 @@ def test_lbfgs_state_dict_round_trip_resumes_exactly():
     closure = _cr_closure(opt, w, b, x, t)
     for _ in range(2):
         opt.step(closure)
-    saved = _json_npz_round_trip(opt.state_dict())
+    saved = without_pickle(opt.state_dict())
     w2, b2 = cr.tensor(w.data.copy(), requires_grad=True), cr.tensor(b.data.copy(),
                                                                     requires_grad=True)
     fresh = LBFGS([w2, b2], max_iter=3, history_size=4, line_search_fn="strong_wolfe")
@@ -216,7 +182,7 @@ def test_newton_cg_counters_survive_state_dict():
     p = cr.tensor(np.array([3.0, -1.0]), requires_grad=True)
     opt = NewtonCG([p])
     opt.step(lambda: (p ** 4).sum())
-    sd = _json_npz_round_trip(opt.state_dict())
+    sd = without_pickle(opt.state_dict())
     fresh = NewtonCG([cr.tensor(p.data.copy(), requires_grad=True)])
     fresh.load_state_dict(sd)
     assert (fresh.n_grad_evals, fresh.n_hvps, fresh.n_iter) == \

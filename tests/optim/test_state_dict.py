@@ -1,9 +1,6 @@
 """state_dict / load_state_dict: PyTorch's layout, plain values only, and exact resumption."""
 from __future__ import annotations
 
-import io
-import json
-
 import numpy as np
 import pytest
 
@@ -12,43 +9,9 @@ import chainrule.optim as optim
 
 from .configs import CONFIGS, IDS
 from . import mlp
+from .roundtrip import without_pickle
 
 torch = pytest.importorskip("torch")
-
-
-def _without_pickle(sd: dict) -> dict:
-    """Round-trip a state_dict through JSON (everything but arrays) and an .npz read with
-    allow_pickle=False: proves the dict holds nothing that needs pickle."""
-    arrays = {}
-
-    def strip(obj, path):
-        if isinstance(obj, np.ndarray):
-            arrays[path] = obj
-            return {"__array__": path}
-        if isinstance(obj, dict):
-            return {str(k): strip(v, f"{path}.{k}") for k, v in obj.items()}
-        if isinstance(obj, (list, tuple)):
-            return [strip(v, f"{path}.{i}") for i, v in enumerate(obj)]
-        assert obj is None or isinstance(obj, (bool, int, float, str)), (path, type(obj))
-        return obj
-
-    text = json.dumps(strip(sd, "sd"))
-    buf = io.BytesIO()
-    np.savez(buf, **arrays)
-    buf.seek(0)
-    with np.load(buf, allow_pickle=False) as z:
-        loaded = {k: z[k] for k in z.files}
-
-    def restore(obj):
-        if isinstance(obj, dict):
-            if set(obj) == {"__array__"}:
-                return loaded[obj["__array__"]]
-            return {k: restore(v) for k, v in obj.items()}
-        if isinstance(obj, list):
-            return [restore(v) for v in obj]
-        return obj
-
-    return restore(json.loads(text))  # note: state keys come back as strings "0", "1", ...
 
 
 @pytest.mark.parametrize("weight_decay", [0.0, 0.1], ids=["no_wd", "wd"])
@@ -59,7 +22,7 @@ def test_resume_from_step_100_in_a_fresh_optimizer(cid, name, kwargs, weight_dec
     ps = mlp.cr_params(mlp.initial_weights())
     opt = getattr(optim, name)(ps, **kwargs)
     mlp.cr_train(opt, ps, data, 0, 100)
-    saved = _without_pickle(opt.state_dict())
+    saved = without_pickle(opt.state_dict())
 
     # fresh tensors with the same values, and an optimizer built with a different lr:
     # the loaded hyperparameters must win
