@@ -21,7 +21,7 @@ def _graph_arrays(root):
         seen.add(id(node))
         for t in node.inputs:
             if isinstance(t, cr.Tensor):
-                found.append((type(node).__name__, "input", t.data))
+                found.append((type(node).__name__, "input", t.numpy()))
                 stack.append(t.grad_fn)
             elif hasattr(t, "dtype"):
                 found.append((type(node).__name__, "constant", t))

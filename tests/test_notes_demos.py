@@ -32,14 +32,14 @@ def _profile(init, activation: str = "tanh", seed: int = 0) -> dict:
         z = layer(h)
         h = z.tanh() if activation == "tanh" else z.relu()
         h.retain_grad()
-        zs.append(z.data)
+        zs.append(z.numpy())
         hs.append(h)
     readout = cr.tensor(rng.standard_normal(h.shape).astype(np.float32))
     (h * readout).sum().backward()
     return {
-        "act": np.array([t.data.std() for t in hs], dtype=np.float64),
-        "grad": np.array([t.grad.data.std() for t in hs], dtype=np.float64),
-        "saturated": np.array([(np.abs(t.data) > 0.99).mean() for t in hs]),
+        "act": np.array([t.numpy().std() for t in hs], dtype=np.float64),
+        "grad": np.array([t.grad.numpy().std() for t in hs], dtype=np.float64),
+        "saturated": np.array([(np.abs(t.numpy()) > 0.99).mean() for t in hs]),
         "slope": np.array([(1 - np.tanh(z.astype(np.float64)) ** 2).mean() for z in zs]),
     }
 

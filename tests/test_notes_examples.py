@@ -60,6 +60,6 @@ def test_five_linear_maps_without_activation_collapse_to_one_matrix():
     for a in mats:
         y = a @ y
     b = mats[4] @ mats[3] @ mats[2] @ mats[1] @ mats[0]
-    np.testing.assert_allclose(y.data, (b @ x).data, rtol=1e-12)
+    np.testing.assert_allclose(y.numpy(), (b @ x).numpy(), rtol=1e-12)
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, b.data.T @ np.ones(4), rtol=1e-12)
+    np.testing.assert_allclose(x.grad.numpy(), b.numpy().T @ np.ones(4), rtol=1e-12)

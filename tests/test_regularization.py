@@ -39,11 +39,11 @@ def _train(model, opt, steps=60, penalty=None, decay=None):
             for p in model.parameters():
                 p.data *= 1 - decay
         opt.step()
-    return np.concatenate([p.data.ravel() for p in model.parameters()])
+    return np.concatenate([p.numpy().ravel() for p in model.parameters()])
 
 
 def _start():
-    return np.concatenate([p.data.ravel() for p in _model().parameters()])
+    return np.concatenate([p.numpy().ravel() for p in _model().parameters()])
 
 
 # -- SGD: the L2 penalty (λ/2)·‖θ‖² and weight_decay=λ are the same trajectory ------------------
@@ -134,15 +134,15 @@ def test_penalty_values_and_gradcheck():
     b = cr.tensor(rng.standard_normal(3) + np.sign(rng.standard_normal(3)), requires_grad=True)
     l2 = l2_penalty([w, b], 0.3)
     l1 = l1_penalty([w, b], 0.3)
-    assert l2.item() == pytest.approx(0.3 * ((w.data ** 2).sum() + (b.data ** 2).sum()))
-    assert l1.item() == pytest.approx(0.3 * (np.abs(w.data).sum() + np.abs(b.data).sum()))
+    assert l2.item() == pytest.approx(0.3 * ((w.numpy() ** 2).sum() + (b.numpy() ** 2).sum()))
+    assert l1.item() == pytest.approx(0.3 * (np.abs(w.numpy()).sum() + np.abs(b.numpy()).sum()))
     assert gradcheck(lambda w, b: l2_penalty([w, b], 0.3), [w, b])
     assert gradcheck(lambda w, b: l1_penalty([w, b], 0.3), [w, b])  # no entry is near 0
     l2.backward()
-    np.testing.assert_allclose(w.grad.data, 0.6 * w.data)
+    np.testing.assert_allclose(w.grad.numpy(), 0.6 * w.numpy())
     w.grad = None
     l1.backward()
-    np.testing.assert_allclose(w.grad.data, 0.3 * np.sign(w.data))
+    np.testing.assert_allclose(w.grad.numpy(), 0.3 * np.sign(w.numpy()))
 
 
 def test_per_group_lambda_and_dtype():
@@ -165,10 +165,10 @@ def test_exclude_bias_and_norm():
     assert names == ["0.weight", "3.weight"]           # LayerNorm's weight and all biases out
     assert len(select_parameters(model)) == 6
     pen = l2_penalty(model, LAM, exclude_bias_and_norm=True)
-    expected = LAM * sum((model[i].weight.data ** 2).sum() for i in (0, 3))
+    expected = LAM * sum((model[i].weight.numpy() ** 2).sum() for i in (0, 3))
     assert pen.item() == pytest.approx(expected, rel=1e-12)
     pen.backward()
-    np.testing.assert_allclose(model[0].weight.grad.data, 2 * LAM * model[0].weight.data)
+    np.testing.assert_allclose(model[0].weight.grad.numpy(), 2 * LAM * model[0].weight.numpy())
     assert model[0].bias.grad is None and model[3].bias.grad is None
     assert model[1].weight.grad is None and model[1].bias.grad is None
     full = l2_penalty(model, LAM)
@@ -197,11 +197,11 @@ def test_weight_decay_groups_for_adamw():
     assert groups[0]["params"][0] is model[0].weight
     opt = AdamW(groups, lr=1e-3)
     assert [g["weight_decay"] for g in opt.param_groups] == [0.01, 0.0]
-    before = model[1].weight.data.copy()
+    before = model[1].weight.numpy().copy()
     x, t = _data()
     nn.functional.mse_loss(model(x), t).backward()
     for p in model.parameters():
-        p.grad.data[...] = 0          # zero gradients: only decay could move anything
+        p.grad.numpy()[...] = 0          # zero gradients: only decay could move anything
     opt.step()
-    np.testing.assert_array_equal(model[1].weight.data, before)   # not decayed
-    assert not np.array_equal(model[0].weight.data, _model()[0].weight.data)
+    np.testing.assert_array_equal(model[1].weight.numpy(), before)   # not decayed
+    assert not np.array_equal(model[0].weight.numpy(), _model()[0].weight.numpy())

@@ -20,7 +20,7 @@ __all__ = ["Tensor"]
 def _to_array(data: Any, dtype=None) -> np.ndarray:
     """Convert constructor input to an array following PyTorch's dtype rules."""
     if isinstance(data, Tensor):
-        data = data.data
+        data = data._data
     if backend.is_array(data):
         arr = data
         if dtype is not None:
@@ -64,7 +64,7 @@ class _HookHandle:
 class Tensor:
     """An n-dimensional array that can record the ops applied to it and backpropagate through them."""
 
-    __slots__ = ("data", "grad", "requires_grad", "grad_fn", "_version", "_hooks",
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_version", "_base", "_hooks",
                  "_retains_grad", "__weakref__")
     __array_ufunc__ = None  # ``ndarray * Tensor`` defers to Tensor.__rmul__
 
@@ -73,11 +73,12 @@ class Tensor:
         if requires_grad and arr.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype "
                             f"{arr.dtype}")
-        self.data = arr
+        self._data = arr
         self.grad = None
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
         self._version = 0
+        self._base = None
         self._hooks = None
         self._retains_grad = False
 
@@ -85,66 +86,85 @@ class Tensor:
     def _wrap(data, requires_grad: bool, grad_fn) -> "Tensor":
         """Fast internal constructor: no conversion, no checks."""
         t = object.__new__(Tensor)
-        t.data = data
+        t._data = data
         t.grad = None
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._version = 0
+        t._base = None
         t._hooks = None
         t._retains_grad = False
         return t
 
+    # -- .data: the values outside autograd -----------------------------------------------------
+    @property
+    def data(self) -> "Tensor":
+        """The same values as a tensor outside autograd (PyTorch's ``.data``): it shares this
+        tensor's storage but not its graph nor its version counter, so an in-place change made
+        through it is invisible to the check that guards values saved for backward."""
+        return Tensor._wrap(self._data, False, None)
+
+    @data.setter
+    def data(self, value) -> None:
+        """Replace the values (any shape) while keeping this tensor's identity and autograd flags."""
+        arr = value._data if isinstance(value, Tensor) else _to_array(value)
+        if self.requires_grad and arr.dtype.kind not in "fc":
+            raise TypeError(f"data: a tensor that requires grad needs floating-point values, "
+                            f"got dtype {arr.dtype}")
+        self._data = arr
+
     # -- array facts -------------------------------------------------------------------------
     @property
     def shape(self) -> tuple:
-        return self.data.shape
+        return self._data.shape
 
     @property
     def dtype(self) -> np.dtype:
-        return self.data.dtype
+        return self._data.dtype
 
     @property
     def ndim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     @property
     def device(self) -> str:
-        return "cpu" if isinstance(self.data, np.ndarray) else "cuda"
+        return "cpu" if isinstance(self._data, np.ndarray) else "cuda"
 
     @property
     def is_leaf(self) -> bool:
         return self.grad_fn is None
 
     def size(self, dim: int | None = None):
-        return self.data.shape if dim is None else self.data.shape[dim]
+        return self._data.shape if dim is None else self._data.shape[dim]
 
     def numel(self) -> int:
-        return int(self.data.size)
+        return int(self._data.size)
 
     def dim(self) -> int:
-        return self.data.ndim
+        return self._data.ndim
 
     def __len__(self) -> int:
-        if self.data.ndim == 0:
+        if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
-        return self.data.shape[0]
+        return self._data.shape[0]
 
     # -- conversions -------------------------------------------------------------------------
     def item(self):
-        if self.data.size != 1:
+        if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python "
                              f"number, this one has shape {self.shape}")
-        return self.data.reshape(()).item()
+        return self._data.reshape(()).item()
 
     def numpy(self) -> np.ndarray:
         """The underlying array (shared, not copied), like PyTorch's ``detach().numpy()``."""
-        return self.data
+        return self._data
 
     def tolist(self):
-        return self.data.tolist()
+        return self._data.tolist()
 
     def __array__(self, dtype=None, copy=None):
-        return self.data if dtype is None else self.data.astype(dtype, copy=False)
+        arr = self._data if dtype is None else self._data.astype(dtype, copy=False)
+        return arr if isinstance(arr, np.ndarray) else np.asarray(arr)   # a NumPy scalar, or CuPy
 
     def __float__(self) -> float:
         return float(self.item())
@@ -153,21 +173,21 @@ class Tensor:
         return int(self.item())
 
     def __bool__(self) -> bool:
-        if self.data.size != 1:
-            raise RuntimeError(f"the truth value of a tensor with {self.data.size} elements is "
+        if self._data.size != 1:
+            raise RuntimeError(f"the truth value of a tensor with {self._data.size} elements is "
                                "ambiguous; use .any() or .all()")
-        return bool(self.data.reshape(()))
+        return bool(self._data.reshape(()))
 
     def __index__(self) -> int:
-        if self.data.dtype.kind not in "iub" or self.data.size != 1:
+        if self._data.dtype.kind not in "iub" or self._data.size != 1:
             raise TypeError("only integer tensors of one element can be used as an index")
-        return int(self.data.reshape(()))
+        return int(self._data.reshape(()))
 
     __hash__ = object.__hash__
 
     def detach(self) -> "Tensor":
         """The same data, cut from the graph."""
-        return Tensor._wrap(self.data, False, None)
+        return Tensor._wrap(self._data, False, None)
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
@@ -178,9 +198,9 @@ class Tensor:
         if self.grad_fn is not None and not requires_grad:
             raise RuntimeError("requires_grad_(False) is only allowed on leaf tensors; "
                                "use .detach() for a non-leaf")
-        if requires_grad and self.data.dtype.kind not in "fc":
+        if requires_grad and self._data.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype "
-                            f"{self.data.dtype}")
+                            f"{self._data.dtype}")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -238,23 +258,23 @@ class Tensor:
 
     @staticmethod
     def _operand(value):
-        return value.data if isinstance(value, Tensor) else value
+        return value._data if isinstance(value, Tensor) else value
 
     def zero_(self) -> "Tensor":
         self._check_inplace("zero_")
-        self.data[...] = 0
+        self._data[...] = 0
         return self
 
     def fill_(self, value) -> "Tensor":
         self._check_inplace("fill_")
-        self.data[...] = self._operand(value)
+        self._data[...] = self._operand(value)
         return self
 
     def copy_(self, src) -> "Tensor":
         self._check_inplace("copy_")
         src = self._operand(src)
         try:
-            self.data[...] = src
+            self._data[...] = src
         except ValueError:
             raise ValueError(f"copy_: cannot copy a source of shape {np.shape(src)} into a tensor "
                              f"of shape {self.shape}") from None
@@ -263,48 +283,48 @@ class Tensor:
     def add_(self, other, alpha=1) -> "Tensor":
         self._check_inplace("add_")
         other = self._operand(other)
-        self.data += other if alpha == 1 else alpha * other
+        self._data += other if alpha == 1 else alpha * other
         return self
 
     def sub_(self, other, alpha=1) -> "Tensor":
         self._check_inplace("sub_")
         other = self._operand(other)
-        self.data -= other if alpha == 1 else alpha * other
+        self._data -= other if alpha == 1 else alpha * other
         return self
 
     def mul_(self, other) -> "Tensor":
         self._check_inplace("mul_")
-        self.data *= self._operand(other)
+        self._data *= self._operand(other)
         return self
 
     def div_(self, other) -> "Tensor":
         self._check_inplace("div_")
-        self.data /= self._operand(other)
+        self._data /= self._operand(other)
         return self
 
     def clamp_(self, min=None, max=None) -> "Tensor":
         self._check_inplace("clamp_")
-        np.clip(self.data, min, max, out=self.data)
+        np.clip(self._data, min, max, out=self._data)
         return self
 
     def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
         self._check_inplace("uniform_")
-        self.data[...] = backend.default_generator().uniform(a, b, self.shape)
+        self._data[...] = backend.default_generator().uniform(a, b, self.shape)
         return self
 
     def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
         self._check_inplace("normal_")
-        self.data[...] = backend.default_generator().normal(mean, std, self.shape)
+        self._data[...] = backend.default_generator().normal(mean, std, self.shape)
         return self
 
     def __setitem__(self, index, value) -> None:
         self._check_inplace("__setitem__")
         if isinstance(index, Tensor):
-            index = index.data
+            index = index._data
         elif isinstance(index, tuple):
-            index = tuple(i.data if isinstance(i, Tensor) else i for i in index)
+            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
         try:
-            self.data[index] = self._operand(value)
+            self._data[index] = self._operand(value)
         except (ValueError, IndexError) as exc:
             raise type(exc)(f"__setitem__: {exc} (tensor shape {self.shape})") from None
 
@@ -345,12 +365,12 @@ class Tensor:
 
     # -- repr ---------------------------------------------------------------------------------
     def __repr__(self) -> str:
-        body = np.array2string(np.asarray(self.data), separator=", ", precision=4,
+        body = np.array2string(np.asarray(self._data), separator=", ", precision=4,
                                prefix="tensor(", threshold=200, edgeitems=3)
         extras = []
-        if self.data.dtype != backend.get_default_dtype() and self.data.dtype != np.int64 \
-                and self.data.dtype != np.bool_:
-            extras.append(f"dtype={self.data.dtype}")
+        if self._data.dtype != backend.get_default_dtype() and self._data.dtype != np.int64 \
+                and self._data.dtype != np.bool_:
+            extras.append(f"dtype={self._data.dtype}")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
         elif self.requires_grad:

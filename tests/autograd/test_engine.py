@@ -16,10 +16,10 @@ def test_gradients_accumulate_into_leaves_until_zeroed():
     x = cr.tensor([1.0, 2.0], requires_grad=True)
     (x * 3).sum().backward()
     (x * 3).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [6.0, 6.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [6.0, 6.0])
     x.grad = None
     (x * x).sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0])
 
 
 def test_no_gradient_for_inputs_that_do_not_require_one():
@@ -35,7 +35,7 @@ def test_shared_gradient_arrays_are_not_aliased_between_leaves():
     b = cr.zeros(3, requires_grad=True)
     (a + b).sum().backward()
     a.grad.mul_(10)
-    np.testing.assert_array_equal(b.grad.data, [1.0, 1.0, 1.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [1.0, 1.0, 1.0])
 
 
 def test_leaf_reached_on_several_paths_sums_gradients_without_corrupting_others():
@@ -46,7 +46,7 @@ def test_leaf_reached_on_several_paths_sums_gradients_without_corrupting_others(
     ta = torch.tensor([1.0, 2.0], requires_grad=True)
     th = ta + ta.tanh()
     (th + th * 2).sum().backward()
-    np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-6)
 
 
 def test_node_runs_only_after_every_consumer_created_later_on_another_path():
@@ -66,7 +66,7 @@ def test_node_runs_only_after_every_consumer_created_later_on_another_path():
     for _ in range(50):
         tl = tl * 1.01
     (tl + th * 3 + th).sum().backward()
-    np.testing.assert_allclose(a.grad.data, ta.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(a.grad.numpy(), ta.grad.numpy(), rtol=1e-6)
 
 
 def test_a_node_feeding_both_inputs_of_the_next_gets_both_gradients():
@@ -76,7 +76,7 @@ def test_a_node_feeding_both_inputs_of_the_next_gets_both_gradients():
     tx = torch.tensor([0.4, -1.2, 2.0], requires_grad=True)
     th = tx.tanh()
     (th * th).sum().backward()
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
 
 
 def test_backward_from_several_roots_where_one_root_feeds_another():
@@ -88,7 +88,7 @@ def test_backward_from_several_roots_where_one_root_feeds_another():
     ty = tx * tx
     tz = (ty.tanh() * 2).sum()
     torch.autograd.backward([tz, ty], [None, torch.tensor([1.0, 10.0])])
-    np.testing.assert_allclose(x.grad.data, tx.grad.numpy(), rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), tx.grad.numpy(), rtol=1e-6)
 
 
 def test_second_backward_through_freed_graph_raises():
@@ -113,7 +113,7 @@ def test_backward_on_non_scalar_needs_gradient():
     with pytest.raises(RuntimeError, match="scalar outputs"):
         y.backward()
     y.backward(cr.tensor([1.0, 2.0, 3.0]))
-    np.testing.assert_array_equal(x.grad.data, [2.0, 4.0, 6.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [2.0, 4.0, 6.0])
 
 
 def test_backward_without_graph_raises_clearly():
@@ -149,7 +149,7 @@ def test_register_hook_sees_and_can_replace_the_gradient():
     y.register_hook(lambda g: g * 10)
     y.sum().backward()
     assert seen == [[30.0, 30.0]]
-    np.testing.assert_array_equal(x.grad.data, [30.0, 30.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [30.0, 30.0])
     h.remove()
     x.grad = None
     (x * 1).sum().backward()
@@ -161,7 +161,7 @@ def test_retain_grad_on_non_leaf():
     h = x * 2
     h.retain_grad()
     (h * h).sum().backward()
-    np.testing.assert_array_equal(h.grad.data, [4.0, 8.0])
+    np.testing.assert_array_equal(h.grad.numpy(), [4.0, 8.0])
 
 
 def test_in_place_change_of_a_saved_tensor_is_caught_at_backward():
@@ -179,7 +179,7 @@ def test_in_place_change_of_an_unsaved_input_is_fine():
     y = x + w            # Add saves nothing
     w.add_(1)
     y.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, [1.0, 1.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [1.0, 1.0])
 
 
 def test_in_place_on_leaf_requiring_grad_needs_no_grad():
@@ -189,7 +189,7 @@ def test_in_place_on_leaf_requiring_grad_needs_no_grad():
     with cr.no_grad():
         p.add_(1)
         p[0] = 5.0
-    np.testing.assert_array_equal(p.data, [5.0, 2.0])
+    np.testing.assert_array_equal(p.numpy(), [5.0, 2.0])
 
 
 def test_augmented_assignment_on_graph_tensor_rebinds():
@@ -197,7 +197,7 @@ def test_augmented_assignment_on_graph_tensor_rebinds():
     loss = (x * x).sum()
     loss += x.sum()          # out of place, as PyTorch users expect to work
     loss.backward()
-    np.testing.assert_array_equal(x.grad.data, [3.0, 5.0])
+    np.testing.assert_array_equal(x.grad.numpy(), [3.0, 5.0])
 
 
 def test_augmented_assignment_with_graph_on_the_right_keeps_the_graph():
@@ -206,7 +206,7 @@ def test_augmented_assignment_with_graph_on_the_right_keeps_the_graph():
     a -= b * 2
     assert a.requires_grad
     a.sum().backward()
-    np.testing.assert_array_equal(b.grad.data, [-2.0, -2.0])
+    np.testing.assert_array_equal(b.grad.numpy(), [-2.0, -2.0])
     c = cr.zeros(2)
     with cr.no_grad():
         c += b              # no graph recorded: in place
@@ -265,7 +265,7 @@ COMPOSITIONS = [
     ("log1p_exp_div", lambda x, y: ((x.exp() + 1).log() / (y.abs() + 1)).sum()),
     ("sin_cos_sqrt", lambda x, y: ((x.sin() * y.cos()) + (x * x + 1).sqrt()).sum()),
     ("reduce_max_lse", lambda x, y: (x * y).logsumexp(dim=1).sum() + (x - y).amax(dim=0).sum()),
-    ("var_where", lambda x, y: x.var(dim=1).sum() + cr.where(x.data > 0, x * y, y).sum()
+    ("var_where", lambda x, y: x.var(dim=1).sum() + cr.where(x.numpy() > 0, x * y, y).sum()
      if isinstance(x, cr.Tensor) else x.var(dim=1).sum() + torch.where(x > 0, x * y, y).sum()),
 ]
 
@@ -278,13 +278,13 @@ def test_gradient_of_gradient_matches_torch(name, f):
     tx, ty = torch.tensor(a, requires_grad=True), torch.tensor(b, requires_grad=True)
     gx, gy = cr_grad(f(x, y), (x, y), create_graph=True)
     tgx, tgy = torch.autograd.grad(f(tx, ty), (tx, ty), create_graph=True)
-    np.testing.assert_allclose(gx.data, tgx.detach().numpy(), rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(gx.numpy(), tgx.detach().numpy(), rtol=1e-10, atol=1e-12)
     s = (gx * gx).sum() + (gx * gy).sum()
     ts = (tgx * tgx).sum() + (tgx * tgy).sum()
     hx, hy = cr_grad(s, (x, y))
     thx, thy = torch.autograd.grad(ts, (tx, ty))
-    np.testing.assert_allclose(hx.data, thx.numpy(), rtol=1e-9, atol=1e-11)
-    np.testing.assert_allclose(hy.data, thy.numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(hx.numpy(), thx.numpy(), rtol=1e-9, atol=1e-11)
+    np.testing.assert_allclose(hy.numpy(), thy.numpy(), rtol=1e-9, atol=1e-11)
 
 
 def test_backward_create_graph_makes_grad_differentiable():

@@ -20,7 +20,7 @@ pytestmark = pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated
 
 
 def arr(t):
-    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t.data)
+    return t.detach().numpy() if isinstance(t, torch.Tensor) else np.asarray(t)
 
 
 def close(a, b):
@@ -125,8 +125,8 @@ def test_jacrev_matches_torch_shapes_and_values():
 def test_jacrev_of_an_input_the_output_ignores_is_zero():
     x, y = cr.ones(3, dtype=cr.float64), cr.ones(2, dtype=cr.float64)
     jx, jy = func.jacrev(lambda x, y: x * 2, (0, 1))(x, y)
-    np.testing.assert_array_equal(jx.data, 2 * np.eye(3))
-    np.testing.assert_array_equal(jy.data, np.zeros((3, 2)))
+    np.testing.assert_array_equal(jx.numpy(), 2 * np.eye(3))
+    np.testing.assert_array_equal(jy.numpy(), np.zeros((3, 2)))
 
 
 def test_hessian_of_mlp_loss_matches_torch():
@@ -150,7 +150,7 @@ def test_hessian_of_mlp_loss_in_flat_parameters_is_symmetric_and_matches_torch()
 
     h = func.hessian(loss)(c[1], c[0], c[2])
     close(h, tf.hessian(loss)(t[1], t[0], t[2]))
-    np.testing.assert_allclose(h.data, h.data.T, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(h.numpy(), h.numpy().T, rtol=1e-12, atol=1e-14)
 
 
 def test_hvp_of_mlp_loss_matches_torch():
@@ -171,12 +171,12 @@ def test_hvp_of_mlp_loss_matches_torch():
     value1, hv1 = func.hvp(lambda w1: f(w1, c[3]), c[1], v[0])
     close(hv1, torch_hvp(lambda w1: tfn(w1, t[3]), t[1], tv[0])[1])
     h = func.hessian(lambda w1: f(w1, c[3]))(c[1])
-    close(hv1, np.tensordot(h.data, v[0].data, axes=2))
+    close(hv1, np.tensordot(h.numpy(), v[0].numpy(), axes=2))
 
 
 def test_hvp_with_create_graph_is_differentiable_like_torch():
     c, t = pair((4,), (4,), seed=2)
-    x = cr.tensor(c[0].data, requires_grad=True)
+    x = cr.tensor(c[0].numpy(), requires_grad=True)
     tx = t[0].clone().requires_grad_(True)
 
     def f(lib_x):
@@ -193,7 +193,7 @@ def test_hvp_with_create_graph_is_differentiable_like_torch():
 def test_hvp_of_a_linear_function_is_zero_and_strict_says_so():
     x = cr.ones(3, dtype=cr.float64)
     _, hv = func.hvp(lambda x: (x * 2).sum(), x, x)
-    np.testing.assert_array_equal(hv.data, np.zeros(3))
+    np.testing.assert_array_equal(hv.numpy(), np.zeros(3))
     with pytest.raises(RuntimeError, match="strict"):
         func.hvp(lambda x: (x * 2).sum(), x, x, strict=True)
 
@@ -233,7 +233,7 @@ def test_mixed_partials_through_a_closed_over_tensor():
 
 def test_grad_composes_with_ordinary_backward():
     c, t = pair((4,), seed=6)
-    w = cr.tensor(c[0].data, requires_grad=True)
+    w = cr.tensor(c[0].numpy(), requires_grad=True)
     tw = t[0].clone().requires_grad_(True)
     f = lambda v: (v.tanh() ** 2).sum()  # noqa: E731
     g = func.grad(f)(w)
@@ -269,18 +269,18 @@ def test_gradient_equals_product_of_per_layer_jacobians():
     jacobians = [func.jacrev(lambda a, k=k: layer(k, a))(acts[k]) for k in range(3)]
     assert [j.shape for j in jacobians] == [(4, 5), (3, 4), (2, 3)]
     j_loss = func.jacrev(loss)(acts[3])                     # 1 × M_3 (a vector here)
-    product = j_loss.data @ jacobians[2].data @ jacobians[1].data @ jacobians[0].data
+    product = j_loss.numpy() @ jacobians[2].numpy() @ jacobians[1].numpy() @ jacobians[0].numpy()
 
     def whole(x):
         return loss(layer(2, layer(1, layer(0, x))))
 
     g = func.grad(whole)(x)
-    np.testing.assert_allclose(g.data, product, rtol=1e-12, atol=1e-14)
+    np.testing.assert_allclose(g.numpy(), product, rtol=1e-12, atol=1e-14)
 
-    upstream = j_loss.data @ jacobians[2].data @ jacobians[1].data        # 1 × M_1
+    upstream = j_loss.numpy() @ jacobians[2].numpy() @ jacobians[1].numpy()        # 1 × M_1
     j_w1 = func.jacrev(lambda w: layer(0, x, w))(ws[0])                   # M_1 × (M_1 × D)
     g_w1 = func.grad(lambda w: loss(layer(2, layer(1, layer(0, x, w)))))(ws[0])
-    np.testing.assert_allclose(g_w1.data, np.tensordot(upstream, j_w1.data, axes=1),
+    np.testing.assert_allclose(g_w1.numpy(), np.tensordot(upstream, j_w1.numpy(), axes=1),
                                rtol=1e-12, atol=1e-14)
 
 
@@ -288,7 +288,7 @@ def test_gradient_equals_product_of_per_layer_jacobians():
 def test_transforms_leave_the_callers_tensors_alone():
     x = cr.tensor([0.3, -0.2, 0.5], dtype=cr.float64)
     p = cr.tensor([1.0, 2.0, 3.0], dtype=cr.float64, requires_grad=True)
-    before = x.data.copy()
+    before = x.numpy().copy()
     f = lambda x, p: ((x * p).tanh() ** 2).sum()  # noqa: E731
     func.grad(f)(x, p)
     func.hessian(f)(x, p)
@@ -296,7 +296,7 @@ def test_transforms_leave_the_callers_tensors_alone():
     func.vjp(f, x, p)[1](cr.tensor(1.0, dtype=cr.float64))
     assert not x.requires_grad and x.grad is None and x.is_leaf
     assert p.grad is None
-    np.testing.assert_array_equal(x.data, before)
+    np.testing.assert_array_equal(x.numpy(), before)
 
 
 def test_results_are_detached_at_top_level():
@@ -311,7 +311,7 @@ def test_grad_ignores_an_outer_no_grad():
     x = cr.tensor([1.0, 2.0], dtype=cr.float64)
     with cr.no_grad():
         g = func.grad(lambda x: (x * x).sum())(x)
-    np.testing.assert_array_equal(g.data, [2.0, 4.0])
+    np.testing.assert_array_equal(g.numpy(), [2.0, 4.0])
 
 
 def test_transforms_keep_float32():
@@ -324,7 +324,7 @@ def test_transforms_keep_float32():
 
 def test_grad_of_an_unused_argument_is_zero():
     g = func.grad(lambda x, y: (x * 3).sum(), 1)(cr.ones(2), cr.ones(4))
-    np.testing.assert_array_equal(g.data, np.zeros(4, dtype=np.float32))
+    np.testing.assert_array_equal(g.numpy(), np.zeros(4, dtype=np.float32))
 
 
 def test_errors_name_the_transform_and_the_problem():

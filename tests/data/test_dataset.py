@@ -16,7 +16,7 @@ def test_tensor_dataset_items_and_batches():
     ds = TensorDataset(x, y)
     assert len(ds) == 6 and ds.batchable
     xi, yi = ds[4]
-    assert isinstance(xi, Tensor) and xi.data.tolist() == [8.0, 9.0] and int(yi.item()) == 4
+    assert isinstance(xi, Tensor) and xi.numpy().tolist() == [8.0, 9.0] and int(yi.item()) == 4
     xb, yb = ds.get_batch(np.array([5, 0]))
     assert xb.tolist() == [[10, 11], [0, 1]] and yb.tolist() == [5, 0]
     assert [t.shape for t in ds.tensors] == [(6, 2), (6,)]

@@ -24,7 +24,7 @@ def test_real_digits_protocol(datasets):
     assert counts.tolist() == TEST_COUNTS
     x, y = next(iter(DataLoader(test, batch_size=2000)))
     assert x.dtype == chainrule.float32 and y.dtype == chainrule.int64
-    assert float(x.data.max()) == 1.0 and float(x.data.min()) == 0.0
+    assert float(x.numpy().max()) == 1.0 and float(x.numpy().min()) == 0.0
     assert not has_train_files(datasets)
     with pytest.raises(FileNotFoundError, match="no train-images-idx3-ubyte.gz"):
         mnist(datasets)

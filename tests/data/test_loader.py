@@ -34,7 +34,7 @@ class ItemOnly(Dataset):
 
 
 def _order(loader):
-    return np.concatenate([y.numpy() if hasattr(y, "numpy") else y.data for _, y in loader])
+    return np.concatenate([y.numpy() if hasattr(y, "numpy") else y.numpy() for _, y in loader])
 
 
 def _ids(n):
@@ -48,7 +48,7 @@ def test_batches_are_tensors_with_float32_inputs_and_int64_labels():
     assert isinstance(xb, Tensor) and isinstance(yb, Tensor)
     assert xb.dtype == chainrule.float32 and yb.dtype == chainrule.int64
     assert xb.shape == (8, 3, 2) and yb.shape == (8,)
-    np.testing.assert_array_equal(xb.data, x[:8].astype(np.float32) / np.float32(255))
+    np.testing.assert_array_equal(xb.numpy(), x[:8].astype(np.float32) / np.float32(255))
     assert not xb.requires_grad
 
 
@@ -131,8 +131,8 @@ def test_one_fancy_index_equals_the_per_item_path(wrap):
     n = 0
     for (xf, yf), (xs, ys) in zip(fast, slow):
         assert xf.dtype == xs.dtype and yf.dtype == ys.dtype
-        np.testing.assert_array_equal(xf.data, xs.data)
-        np.testing.assert_array_equal(yf.data, ys.data)
+        np.testing.assert_array_equal(xf.numpy(), xs.numpy())
+        np.testing.assert_array_equal(yf.numpy(), ys.numpy())
         n += 1
     assert n == len(fast)
 
@@ -160,7 +160,7 @@ def test_general_dataset_uses_getitem_and_default_collate():
     loader = DataLoader(ItemOnly(x, y), batch_size=4)
     xb, yb = next(iter(loader))
     assert xb.dtype == chainrule.float32 and yb.dtype == chainrule.int64
-    np.testing.assert_array_equal(yb.data, y[:4])
+    np.testing.assert_array_equal(yb.numpy(), y[:4])
     assert [len(b[1]) for b in loader] == [4, 4, 2]
 
 
@@ -175,7 +175,7 @@ def test_custom_collate_fn_gets_the_list_of_items():
 def test_default_collate_structures():
     out = default_collate([{"a": 1.5, "b": (np.ones(2), 3)}, {"a": 2.5, "b": (np.zeros(2), 4)}])
     assert out["a"].dtype == chainrule.float32
-    assert out["b"][0].shape == (2, 2) and out["b"][1].data.tolist() == [3, 4]
+    assert out["b"][0].shape == (2, 2) and out["b"][1].numpy().tolist() == [3, 4]
     assert default_collate([True, False]).dtype == chainrule.bool_
     with pytest.raises(ValueError, match="different shapes"):
         default_collate([np.ones(2), np.ones(3)])
@@ -200,7 +200,7 @@ def _run(loader, n_batches):
     out = []
     while len(out) < n_batches:
         for _, y in loader:
-            out.append(y.data.copy())
+            out.append(y.numpy().copy())
             if len(out) == n_batches:
                 return out
     return out
@@ -221,7 +221,7 @@ def test_state_dict_resumes_bitwise_through_json(stop):
     got = []
     while len(got) < stop:
         try:
-            got.append(next(it)[1].data.copy())
+            got.append(next(it)[1].numpy().copy())
         except StopIteration:
             it = iter(first)
     state = json.loads(json.dumps(first.state_dict()))
@@ -263,9 +263,9 @@ def test_state_of_other_bit_generators_is_json_serialisable():
     it = iter(a)
     next(it)
     state = json.loads(json.dumps(a.state_dict()))
-    rest = [b[1].data for b in it]
+    rest = [b[1].numpy() for b in it]
     b = DataLoader(_ids(30), batch_size=4, shuffle=True,
                    generator=np.random.Generator(np.random.MT19937(0)))
     b.load_state_dict(state)
     for r, (_, yb) in zip(rest, b, strict=True):
-        np.testing.assert_array_equal(r, yb.data)
+        np.testing.assert_array_equal(r, yb.numpy())

@@ -34,9 +34,9 @@ def test_memmap_matches_in_memory(tmp_path, fmt):
     order = np.random.default_rng(1).permutation(50)
     for b, (xb, yb) in enumerate(loader):
         idx = order[b * 8:(b + 1) * 8]
-        np.testing.assert_array_equal(xb.data, x[idx].astype(np.float32) / np.float32(255))
-        np.testing.assert_array_equal(yb.data, y[idx])
-        assert yb.data.dtype == np.int64 and type(xb.data) is np.ndarray
+        np.testing.assert_array_equal(xb.numpy(), x[idx].astype(np.float32) / np.float32(255))
+        np.testing.assert_array_equal(yb.numpy(), y[idx])
+        assert yb.numpy().dtype == np.int64 and type(xb.numpy()) is np.ndarray
     xi, yi = ds[3]
     assert xi.shape == (4, 3) and yi == y[3]
 
@@ -117,7 +117,7 @@ _RSS_SCRIPT = textwrap.dedent("""
     seen, total = 0, 0.0
     for (x,) in loader:
         seen += len(x)
-        total += float(x.data[:, 0, 0].sum())
+        total += float(x.numpy()[:, 0, 0].sum())
     print(seen, before, peak())
 """)
 

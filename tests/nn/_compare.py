@@ -9,7 +9,7 @@ import chainrule as cr
 
 
 def to_torch_state(state: dict) -> dict:
-    return {k: torch.tensor(np.array(v.data)) for k, v in state.items()}
+    return {k: torch.tensor(np.array(v.numpy())) for k, v in state.items()}
 
 
 def to_cr_state(state: dict) -> dict:
@@ -21,7 +21,7 @@ def tol(dtype) -> dict:
 
 
 def close(a, b, dtype, what: str) -> None:
-    a = np.asarray(a.data if isinstance(a, cr.Tensor) else a)
+    a = np.asarray(a.numpy() if isinstance(a, cr.Tensor) else a)
     b = b.detach().numpy() if isinstance(b, torch.Tensor) else np.asarray(b)
     assert a.shape == b.shape, f"{what}: shape {a.shape} vs torch {b.shape}"
     if a.dtype.kind in "iub":

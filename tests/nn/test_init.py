@@ -32,8 +32,8 @@ SHAPE = (300, 200)                # fan_in 200, fan_out 300; 60,000 draws
 
 
 def _std_ok(t, std, rel=0.02):
-    assert float(t.data.std()) == pytest.approx(std, rel=rel)
-    assert abs(float(t.data.mean())) < 4 * std / math.sqrt(t.numel())
+    assert float(t.numpy().std()) == pytest.approx(std, rel=rel)
+    assert abs(float(t.numpy().mean())) < 4 * std / math.sqrt(t.numel())
 
 
 @pytest.mark.parametrize("fn, kwargs, std, bound", [
@@ -54,24 +54,24 @@ def test_statistics_match_formulas(fn, kwargs, std, bound):
     assert fn(t, **kwargs) is t
     _std_ok(t, std)
     if bound is not None:
-        assert np.abs(t.data).max() <= bound
-        assert np.abs(t.data).max() > 0.99 * bound         # the whole interval is used
+        assert np.abs(t.numpy()).max() <= bound
+        assert np.abs(t.numpy()).max() > 0.99 * bound         # the whole interval is used
     assert t.dtype == np.float32
 
 
 def test_constant_fills_eye_and_orthogonal():
     t = cr.zeros(3, 4, requires_grad=True)                # in place, outside autograd
     init.constant_(t, 0.7)
-    assert np.all(t.data == np.float32(0.7))
+    assert np.all(t.numpy() == np.float32(0.7))
     init.ones_(t)
     init.zeros_(t)
-    assert np.all(t.data == 0)
+    assert np.all(t.numpy() == 0)
     init.eye_(t)
-    np.testing.assert_array_equal(t.data, np.eye(3, 4))
+    np.testing.assert_array_equal(t.numpy(), np.eye(3, 4))
     for shape in [(5, 8), (8, 5), (4, 2, 3)]:
         w = cr.zeros(*shape, dtype=cr.float64)
         init.orthogonal_(w, gain=1.5)
-        m = w.data.reshape(shape[0], -1)
+        m = w.numpy().reshape(shape[0], -1)
         small = m @ m.T if m.shape[0] <= m.shape[1] else m.T @ m
         np.testing.assert_allclose(small, 2.25 * np.eye(min(m.shape)), atol=1e-12)
 
@@ -81,13 +81,13 @@ def test_default_layer_initialisation_is_pytorchs():
     lin = nn.Linear(400, 300)
     bound = 1 / math.sqrt(400)                            # kaiming_uniform_(a=√5) = U(±1/√fan_in)
     for p in (lin.weight, lin.bias):
-        assert np.abs(p.data).max() <= bound and np.abs(p.data).max() > 0.98 * bound
+        assert np.abs(p.numpy()).max() <= bound and np.abs(p.numpy()).max() > 0.98 * bound
     _std_ok(lin.weight, bound / math.sqrt(3))
     conv = nn.Conv2d(6, 8, 3, groups=2)                   # fan_in = 6/2 · 3 · 3 = 27
     b = 1 / math.sqrt(27)
-    assert np.abs(conv.weight.data).max() <= b and np.abs(conv.bias.data).max() <= b
+    assert np.abs(conv.weight.numpy()).max() <= b and np.abs(conv.bias.numpy()).max() <= b
     bn, emb = nn.BatchNorm1d(3), nn.Embedding(1000, 50)
-    assert np.all(bn.weight.data == 1) and np.all(bn.bias.data == 0)
+    assert np.all(bn.weight.numpy() == 1) and np.all(bn.bias.numpy() == 0)
     _std_ok(emb.weight, 1.0)
 
 
@@ -97,12 +97,12 @@ def test_reproducible_from_manual_seed():
     cr.manual_seed(7)
     b = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)).state_dict()
     for k in a:
-        np.testing.assert_array_equal(a[k].data, b[k].data)
+        np.testing.assert_array_equal(a[k].numpy(), b[k].numpy())
     c = nn.Sequential(nn.Linear(3, 4), nn.Linear(4, 2)).state_dict()
-    assert not np.array_equal(a["0.weight"].data, c["0.weight"].data)
+    assert not np.array_equal(a["0.weight"].numpy(), c["0.weight"].numpy())
     g = np.random.default_rng(3)
-    w1 = init.normal_(cr.zeros(5), generator=g).data.copy()
-    w2 = init.normal_(cr.zeros(5), generator=np.random.default_rng(3)).data
+    w1 = init.normal_(cr.zeros(5), generator=g).numpy().copy()
+    w2 = init.normal_(cr.zeros(5), generator=np.random.default_rng(3)).numpy()
     np.testing.assert_array_equal(w1, w2)
 
 

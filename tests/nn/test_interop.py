@@ -33,7 +33,7 @@ def _compare_outputs(net, tnet, x: np.ndarray, dtype) -> None:
         with torch.no_grad():
             yt = tnet(torch.tensor(x))
         rtol, atol = (1e-10, 1e-12) if dtype == np.float64 else (1e-4, 1e-5)
-        np.testing.assert_allclose(y.data, yt.numpy(), rtol=rtol, atol=atol,
+        np.testing.assert_allclose(y.numpy(), yt.numpy(), rtol=rtol, atol=atol,
                                    err_msg=f"train={train}")
 
 
@@ -74,5 +74,5 @@ def test_torch_float32_checkpoint_into_float64_model_is_cast():
     net.eval()
     tnet.eval().double()
     with torch.no_grad():
-        np.testing.assert_allclose(net(cr.tensor(x)).data, tnet(torch.tensor(x)).numpy(),
+        np.testing.assert_allclose(net(cr.tensor(x)).numpy(), tnet(torch.tensor(x)).numpy(),
                                    rtol=1e-10)

@@ -54,11 +54,11 @@ def test_linear(dtype, bias, shape):
 def test_batch_norm(dtype, train, make, shape):
     layer, tlayer = make(nn), make(tnn)
     if layer.affine:  # non-trivial γ, β
-        layer.weight.data[...] = np.linspace(0.5, 2.0, 3)
-        layer.bias.data[...] = np.linspace(-1.0, 1.0, 3)
+        layer.weight.numpy()[...] = np.linspace(0.5, 2.0, 3)
+        layer.bias.numpy()[...] = np.linspace(-1.0, 1.0, 3)
     if not train and layer.track_running_stats:  # eval after some training: real running stats
-        layer.running_mean.data[...] = [0.3, -0.2, 0.1]
-        layer.running_var.data[...] = [0.5, 2.0, 1.5]
+        layer.running_mean.numpy()[...] = [0.3, -0.2, 0.1]
+        layer.running_var.numpy()[...] = [0.5, 2.0, 1.5]
     check_layer(layer, tlayer, randn(*shape, dtype=dtype) * 2 + 1, train=train, steps=3)
 
 
@@ -66,8 +66,8 @@ def test_batch_norm_running_stats_use_unbiased_variance():
     layer = nn.BatchNorm1d(2, momentum=1.0)
     x = np.array([[1.0, 0.0], [3.0, 4.0]], dtype=np.float32)
     layer(cr.tensor(x))
-    np.testing.assert_allclose(layer.running_mean.data, [2.0, 2.0])
-    np.testing.assert_allclose(layer.running_var.data, [2.0, 8.0])  # n/(n−1)·biased
+    np.testing.assert_allclose(layer.running_mean.numpy(), [2.0, 2.0])
+    np.testing.assert_allclose(layer.running_var.numpy(), [2.0, 8.0])  # n/(n−1)·biased
     assert layer.num_batches_tracked.item() == 1 and layer.num_batches_tracked.dtype == np.int64
     with pytest.raises(ValueError, match="more than 1 value per channel"):
         layer(cr.tensor(x[:1]))
@@ -85,9 +85,9 @@ def test_batch_norm_running_stats_use_unbiased_variance():
 def test_layer_norm(dtype, make, shape):
     layer, tlayer = make(nn), make(tnn)
     if layer.weight is not None:
-        layer.weight.data[...] = randn(*layer.weight.shape, seed=3) * 0.5 + 1
+        layer.weight.numpy()[...] = randn(*layer.weight.shape, seed=3) * 0.5 + 1
     if layer.bias is not None:
-        layer.bias.data[...] = randn(*layer.bias.shape, seed=4)
+        layer.bias.numpy()[...] = randn(*layer.bias.shape, seed=4)
     for train in (True, False):
         check_layer(layer, tlayer, randn(*shape, dtype=dtype) * 3, train=train)
 
@@ -98,7 +98,7 @@ def test_embedding(dtype, padding_idx):
     layer, tlayer = nn.Embedding(7, 3, padding_idx=padding_idx), \
         tnn.Embedding(7, 3, padding_idx=padding_idx)
     if padding_idx is not None:
-        assert np.all(layer.weight.data[padding_idx] == 0)
+        assert np.all(layer.weight.numpy()[padding_idx] == 0)
     idx = np.array([[0, 2, 6], [2, 2, 1]])
     check_layer(layer, tlayer, idx, dtype=dtype)
 
@@ -107,7 +107,7 @@ def test_embedding_from_pretrained_is_frozen():
     w = randn(4, 2, dtype=np.float32)
     layer = nn.Embedding.from_pretrained(cr.tensor(w))
     assert not layer.weight.requires_grad
-    np.testing.assert_array_equal(layer(cr.tensor([3, 0])).data, w[[3, 0]])
+    np.testing.assert_array_equal(layer(cr.tensor([3, 0])).numpy(), w[[3, 0]])
 
 
 ACTIVATIONS = [
@@ -131,7 +131,7 @@ def test_activation(dtype, name, args, domain):
     else:
         layer, tlayer = getattr(nn, name)(*args), getattr(tnn, name)(*args)
     if name == "PReLU":
-        layer.weight.data[...] = np.linspace(-0.3, 0.6, layer.weight.numel())
+        layer.weight.numpy()[...] = np.linspace(-0.3, 0.6, layer.weight.numel())
     check_layer(layer, tlayer, x)
 
 
@@ -218,16 +218,16 @@ def test_dropout_train_and_eval():
     layer = nn.Dropout(0.3)
     x = cr.ones(200, 100, requires_grad=True)
     y = layer(x)
-    kept = y.data != 0
+    kept = y.numpy() != 0
     assert abs(kept.mean() - 0.7) < 0.01                       # drop probability p = 0.3
-    np.testing.assert_allclose(y.data[kept], 1 / 0.7, rtol=1e-6)  # survivors scaled by 1/(1−p)
+    np.testing.assert_allclose(y.numpy()[kept], 1 / 0.7, rtol=1e-6)  # survivors scaled by 1/(1−p)
     assert y.dtype == np.float32
     y.sum().backward()
-    np.testing.assert_allclose(x.grad.data, kept / 0.7, rtol=1e-6)
+    np.testing.assert_allclose(x.grad.numpy(), kept / 0.7, rtol=1e-6)
     layer.eval()
     z = layer(x)
-    np.testing.assert_array_equal(z.data, x.data)
-    assert abs(float(y.data.mean()) - 1.0) < 0.02              # E[y] = x: no eval rescaling
+    np.testing.assert_array_equal(z.numpy(), x.numpy())
+    assert abs(float(y.numpy().mean()) - 1.0) < 0.02              # E[y] = x: no eval rescaling
 
 
 @needs("conv2d", "max_pool2d", "dropout")

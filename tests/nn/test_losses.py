@@ -25,11 +25,11 @@ def _pair(loss, tloss, x, t, dtype, t_grad=False):
     tc, tt = cr.tensor(t, requires_grad=tdiff), torch.tensor(t, requires_grad=tdiff)
     y, yt = loss(xc, tc), tloss(xt, tt)
     close(y, yt, dtype, f"{type(loss).__name__} value")
-    assert y.dtype == dtype and np.isfinite(y.data).all()
+    assert y.dtype == dtype and np.isfinite(y.numpy()).all()
     w = np.random.default_rng(0).standard_normal(y.shape).astype(dtype)
     (y * cr.tensor(w)).sum().backward()
     (yt * torch.tensor(w)).sum().backward()
-    assert xc.grad.dtype == dtype and np.isfinite(xc.grad.data).all()
+    assert xc.grad.dtype == dtype and np.isfinite(xc.grad.numpy()).all()
     close(xc.grad, xt.grad, dtype, f"{type(loss).__name__} input gradient")
     if tdiff:
         close(tc.grad, tt.grad, dtype, f"{type(loss).__name__} target gradient")
@@ -111,8 +111,8 @@ def test_bce_clamps_log_at_minus_100():
     loss = F.binary_cross_entropy(cr.tensor(x), cr.tensor(t), reduction="none")
     tl = torch.nn.functional.binary_cross_entropy(torch.tensor(x), torch.tensor(t),
                                                   reduction="none")
-    np.testing.assert_array_equal(loss.data, tl.numpy())
-    np.testing.assert_array_equal(loss.data, [100.0, 100.0, 0.0, 0.0])
+    np.testing.assert_array_equal(loss.numpy(), tl.numpy())
+    np.testing.assert_array_equal(loss.numpy(), [100.0, 100.0, 0.0, 0.0])
     with pytest.raises(ValueError, match="between 0 and 1"):
         F.binary_cross_entropy(cr.tensor([1.5]), cr.tensor([1.0]))
 
@@ -188,10 +188,10 @@ def test_hinge_loss_formula(reduction):
     yc = cr.tensor(y, requires_grad=True)
     loss = nn.HingeLoss(reduction=reduction)(yc, cr.tensor(t))
     expected = {"mean": per.mean(), "sum": per.sum(), "none": per}[reduction]
-    np.testing.assert_allclose(loss.data, expected, rtol=1e-12)
+    np.testing.assert_allclose(loss.numpy(), expected, rtol=1e-12)
     loss.sum().backward()
     scale = 1 / len(y) if reduction == "mean" else 1.0
-    np.testing.assert_allclose(yc.grad.data, np.where(t * y < 1, -t, 0.0) * scale, rtol=1e-12)
+    np.testing.assert_allclose(yc.grad.numpy(), np.where(t * y < 1, -t, 0.0) * scale, rtol=1e-12)
     with pytest.raises(ValueError, match="-1 or \\+1"):
         F.hinge_loss(cr.tensor(y), cr.tensor(np.zeros(6)))
 
@@ -233,6 +233,6 @@ def test_second_derivatives_through_fused_primitives():
     # Hessian of the mean cross-entropy w.r.t. one row of logits: (diag(s) − s sᵀ)/N
     x1 = cr.tensor(rng.standard_normal((1, 4)), requires_grad=True)
     (g,) = cr.autograd.grad(F.cross_entropy(x1, cr.tensor([2])), [x1], create_graph=True)
-    s = np.exp(x1.data[0]) / np.exp(x1.data[0]).sum()
-    rows = [cr.autograd.grad(g[0, i], [x1], retain_graph=True)[0].data[0] for i in range(4)]
+    s = np.exp(x1.numpy()[0]) / np.exp(x1.numpy()[0]).sum()
+    rows = [cr.autograd.grad(g[0, i], [x1], retain_graph=True)[0].numpy()[0] for i in range(4)]
     np.testing.assert_allclose(np.array(rows), np.diag(s) - np.outer(s, s), atol=1e-12)

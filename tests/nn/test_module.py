@@ -35,13 +35,13 @@ def test_parameter_is_a_tensor_subclass():
     assert nn.Parameter.__slots__ == ()
     assert repr(p).startswith("Parameter containing:\ntensor(")
     t = cr.randn(3)
-    assert nn.Parameter(t).data is t.data                    # shares data, as in PyTorch
+    assert nn.Parameter(t).numpy() is t.numpy()                    # shares data, as in PyTorch
     assert not nn.Parameter(t, requires_grad=False).requires_grad
     y = p * 2
     assert type(y) is cr.Tensor and y.grad_fn is not None
     q = copy.deepcopy(p)
-    assert isinstance(q, nn.Parameter) and q.data is not p.data
-    np.testing.assert_array_equal(q.data, p.data)
+    assert isinstance(q, nn.Parameter) and q.numpy() is not p.numpy()
+    np.testing.assert_array_equal(q.numpy(), p.numpy())
 
 
 def test_registration_and_iteration():
@@ -103,7 +103,7 @@ def test_train_eval_zero_grad_requires_grad():
     b(cr.randn(5, 3)).sum().backward()
     assert all(p.grad is not None for p in b.parameters())
     b.zero_grad(set_to_none=False)
-    assert all(np.all(p.grad.data == 0) for p in b.parameters())
+    assert all(np.all(p.grad.numpy() == 0) for p in b.parameters())
     b.zero_grad()
     assert all(p.grad is None for p in b.parameters())
     b.requires_grad_(False)
@@ -116,16 +116,16 @@ def test_forward_hooks_and_handles():
     h1 = lin.register_forward_pre_hook(lambda m, args: (args[0] * 0,))
     h2 = lin.register_forward_hook(lambda m, args, out: calls.append(out.shape) or out + 1)
     y = lin(cr.ones(3, 2))
-    np.testing.assert_allclose(y.data, np.broadcast_to(lin.bias.data + 1, (3, 2)), rtol=1e-6)
+    np.testing.assert_allclose(y.numpy(), np.broadcast_to(lin.bias.numpy() + 1, (3, 2)), rtol=1e-6)
     assert calls == [(3, 2)]
     h1.remove()
     h2.remove()
     h2.remove()  # removing twice is harmless
-    np.testing.assert_allclose(lin(cr.ones(1, 2)).data, lin.weight.data.sum(1)[None] +
-                               lin.bias.data, rtol=1e-6)
+    np.testing.assert_allclose(lin(cr.ones(1, 2)).numpy(), lin.weight.numpy().sum(1)[None] +
+                               lin.bias.numpy(), rtol=1e-6)
     with lin.register_forward_hook(lambda m, a, o: o * 0):
-        assert np.all(lin(cr.ones(1, 2)).data == 0)
-    assert np.any(lin(cr.ones(1, 2)).data != 0)
+        assert np.all(lin(cr.ones(1, 2)).numpy() == 0)
+    assert np.any(lin(cr.ones(1, 2)).numpy() != 0)
 
 
 def test_state_dict_keys_match_pytorch():
@@ -145,7 +145,7 @@ def test_state_dict_keys_match_pytorch():
 def test_state_dict_shares_memory_and_detaches():
     lin = nn.Linear(2, 2)
     sd = lin.state_dict()
-    assert sd["weight"].data is lin.weight.data and not sd["weight"].requires_grad
+    assert sd["weight"].numpy() is lin.weight.numpy() and not sd["weight"].requires_grad
     assert lin.state_dict(keep_vars=True)["weight"] is lin.weight
     assert list(lin.state_dict(prefix="enc.")) == ["enc.weight", "enc.bias"]
 
@@ -157,12 +157,12 @@ def test_load_state_dict_casts_and_copies_in_place():
     result = lin.load_state_dict(src)
     assert result.missing_keys == [] and result.unexpected_keys == []
     assert lin.weight is w_obj and lin.weight.dtype == np.float32   # cast to the parameter's dtype
-    np.testing.assert_array_equal(lin.weight.data, src["weight"])
+    np.testing.assert_array_equal(lin.weight.numpy(), src["weight"])
     src["weight"][0, 0] = 99                                          # copied, not aliased
-    assert lin.weight.data[0, 0] == 0
+    assert lin.weight.numpy()[0, 0] == 0
     t = torch.nn.Linear(2, 3).double()
     lin.load_state_dict(t.state_dict())                               # torch tensors accepted
-    np.testing.assert_allclose(lin.bias.data, t.bias.detach().numpy(), rtol=1e-6)
+    np.testing.assert_allclose(lin.bias.numpy(), t.bias.detach().numpy(), rtol=1e-6)
 
 
 def test_load_state_dict_errors():
@@ -179,7 +179,7 @@ def test_load_state_dict_errors():
     result = net.load_state_dict(sd, strict=False)
     assert result.missing_keys == ["1.num_batches_tracked"]
     assert result.unexpected_keys == ["extra.weight"]
-    before = net[0].bias.data.copy()
+    before = net[0].bias.numpy().copy()
     bad = dict(net.state_dict())
     bad["0.weight"] = cr.zeros(2, 3)
     bad["0.bias"] = cr.ones(3)
@@ -187,7 +187,7 @@ def test_load_state_dict_errors():
                                            r"shape \(2, 3\) from checkpoint, the shape in "
                                            r"current model is \(3, 2\)"):
         net.load_state_dict(bad, strict=False)
-    np.testing.assert_array_equal(net[0].bias.data, before)         # nothing half-loaded
+    np.testing.assert_array_equal(net[0].bias.numpy(), before)         # nothing half-loaded
     with pytest.raises(TypeError, match="expected a dict"):
         net.load_state_dict([1, 2])
 
@@ -256,8 +256,8 @@ def test_sequential_and_lists():
 def test_deepcopy_module_is_independent():
     net = nn.Sequential(nn.Linear(2, 2), nn.BatchNorm1d(2))
     twin = copy.deepcopy(net)
-    twin[0].weight.data[...] = 0
-    assert np.any(net[0].weight.data != 0)
+    twin[0].weight.numpy()[...] = 0
+    assert np.any(net[0].weight.numpy() != 0)
     assert twin[0].weight is not net[0].weight and isinstance(twin[0].weight, nn.Parameter)
 
 

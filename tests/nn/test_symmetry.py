@@ -18,7 +18,7 @@ def _train(net, x, y, steps=25, lr=0.5):
         loss.backward()
         with cr.no_grad():
             for p in net.parameters():
-                p.data -= lr * p.grad.data                 # plain gradient descent
+                p.data -= lr * p.grad.numpy()                 # plain gradient descent
         losses.append(loss.item())
     return losses
 
@@ -39,7 +39,7 @@ def test_zero_initialised_hidden_layer_stays_symmetric():
         nn.init.zeros_(p)
     losses = _train(net, x, y)
     assert losses[-1] < losses[0]                            # it does learn something ...
-    w1, b1, w2 = net[0].weight.data, net[0].bias.data, net[2].weight.data
+    w1, b1, w2 = net[0].weight.numpy(), net[0].bias.numpy(), net[2].weight.numpy()
     assert np.abs(w1).max() > 1e-3                           # ... and the weights did move
     np.testing.assert_allclose(w1, np.broadcast_to(w1[0], w1.shape), rtol=0, atol=1e-12)
     np.testing.assert_allclose(b1, b1[0], rtol=0, atol=1e-12)
@@ -51,6 +51,6 @@ def test_random_initialisation_breaks_the_symmetry():
     x, y = _data()
     net = nn.Sequential(nn.Linear(3, 8), nn.Tanh(), nn.Linear(8, 1)).double()
     losses = _train(net, x, y)
-    w1 = net[0].weight.data
+    w1 = net[0].weight.numpy()
     assert losses[-1] < losses[0]
     assert np.linalg.matrix_rank(w1) == 3                    # the hidden units differ

@@ -36,9 +36,9 @@ def test_clip_grad_norm_matches_torch(dtype, norm_type, max_norm):
     ttotal = torch.nn.utils.clip_grad_norm_(ts, max_norm, norm_type=norm_type)
     rtol = 1e-6 if dtype == np.float32 else 1e-12
     assert total.dtype == dtype and total.shape == ()
-    np.testing.assert_allclose(total.data, ttotal.numpy(), rtol=rtol)
+    np.testing.assert_allclose(total.numpy(), ttotal.numpy(), rtol=rtol)
     for p, t in zip(ps, ts):
-        np.testing.assert_allclose(p.grad.data, t.grad.numpy(), rtol=rtol, atol=1e-7)
+        np.testing.assert_allclose(p.grad.numpy(), t.grad.numpy(), rtol=rtol, atol=1e-7)
         assert p.grad.dtype == dtype
     if max_norm < float(total):                          # clipped to max_norm (up to the 1e-6)
         new = clip_grad_norm_(ps, 1e9, norm_type=norm_type)
@@ -49,7 +49,7 @@ def test_clip_grad_norm_single_tensor_nonfinite_and_empty():
     p = nn.Parameter(cr.zeros(3))
     p.grad = cr.tensor([3.0, 4.0, 0.0])
     assert float(clip_grad_norm_(p, 1.0)) == pytest.approx(5.0)
-    np.testing.assert_allclose(p.grad.data, [0.6, 0.8, 0.0], rtol=1e-5)
+    np.testing.assert_allclose(p.grad.numpy(), [0.6, 0.8, 0.0], rtol=1e-5)
     p.grad = cr.tensor([np.nan, 1.0, 0.0])
     with pytest.raises(RuntimeError, match="non-finite"):
         clip_grad_norm_([p], 1.0, error_if_nonfinite=True)
@@ -61,8 +61,8 @@ def test_clip_grad_value_matches_torch():
     clip_grad_value_(ps, 1.5)
     torch.nn.utils.clip_grad_value_(ts, 1.5)
     for p, t in zip(ps, ts):
-        np.testing.assert_array_equal(p.grad.data, t.grad.numpy())
-    assert max(float(np.abs(p.grad.data).max()) for p in ps[:3]) == 1.5
+        np.testing.assert_array_equal(p.grad.numpy(), t.grad.numpy())
+    assert max(float(np.abs(p.grad.numpy()).max()) for p in ps[:3]) == 1.5
 
 
 def test_parameters_vector_round_trip():
@@ -70,14 +70,14 @@ def test_parameters_vector_round_trip():
     vec = parameters_to_vector(net.parameters())
     assert vec.shape == (11,) and vec.requires_grad        # differentiable, as in PyTorch
     tnet = torch.nn.Sequential(torch.nn.Linear(3, 2), torch.nn.Linear(2, 1))
-    tnet.load_state_dict({k: torch.tensor(v.data) for k, v in net.state_dict().items()})
+    tnet.load_state_dict({k: torch.tensor(v.numpy()) for k, v in net.state_dict().items()})
     np.testing.assert_array_equal(
-        vec.data, torch.nn.utils.parameters_to_vector(tnet.parameters()).detach().numpy())
+        vec.numpy(), torch.nn.utils.parameters_to_vector(tnet.parameters()).detach().numpy())
     (vec * cr.arange(11).float()).sum().backward()
-    np.testing.assert_array_equal(net[0].weight.grad.data.reshape(-1), np.arange(6))
+    np.testing.assert_array_equal(net[0].weight.grad.numpy().reshape(-1), np.arange(6))
     new = cr.arange(11).float() * 0.5
     vector_to_parameters(new, net.parameters())
-    np.testing.assert_array_equal(net[1].bias.data, [5.0])
-    np.testing.assert_array_equal(net[0].bias.data, [3.0, 3.5])
+    np.testing.assert_array_equal(net[1].bias.numpy(), [5.0])
+    np.testing.assert_array_equal(net[0].bias.numpy(), [3.0, 3.5])
     with pytest.raises(ValueError, match="11"):
         vector_to_parameters(cr.zeros(5), net.parameters())

@@ -44,7 +44,7 @@ def test_im2col_conv_matches_direct_loop(stride, pad, dilation, groups):
     w = rng.standard_normal((6, 4 // groups, 3, 2))
     z = F.conv2d(cr.tensor(x), cr.tensor(w), stride=stride, padding=pad, dilation=dilation,
                  groups=groups)
-    np.testing.assert_allclose(z.data, _conv_loop(x, w, stride, pad, dilation, groups),
+    np.testing.assert_allclose(z.numpy(), _conv_loop(x, w, stride, pad, dilation, groups),
                                rtol=1e-12, atol=1e-12)
 
 
@@ -53,7 +53,7 @@ def test_unfold_reads_each_window_and_fold_is_its_adjoint():
     rng = np.random.default_rng(1)
     x = rng.standard_normal((2, 3, 6, 7))
     params = dict(kernel=(2, 3), stride=(2, 1), dilation=(1, 2), pads=((1, 0), (2, 1)))
-    cols = C.Unfold.apply(cr.tensor(x), **params).data
+    cols = C.Unfold.apply(cr.tensor(x), **params).numpy()
     xp = np.pad(x, ((0, 0), (0, 0), (1, 0), (2, 1)))
     for c, a, b, n, i, j in itertools.product(*(range(s) for s in cols.shape)):
         assert cols[c, a, b, n, i, j] == xp[n, c, i * 2 + a, j + b * 2]
@@ -100,7 +100,7 @@ def test_fused_conv_equals_composed_reference(xs, ws, stride, pads, dilation, bi
         ts = [None if a is None else cr.tensor(a, requires_grad=True) for a in arrays]
         z = fn(ts[0], ts[1], ts[2], stride=stride, pads=pads, dilation=dilation)
         z.backward(cr.tensor(g))
-        results.append([z.data] + [t.grad.data for t in ts if t is not None])
+        results.append([z.numpy()] + [t.grad.numpy() for t in ts if t is not None])
     for fast, ref in zip(*results):
         assert fast.dtype == dtype and fast.shape == ref.shape
         np.testing.assert_allclose(fast, ref, rtol=tol, atol=tol)
@@ -111,7 +111,7 @@ def test_fused_conv_is_the_node_used_for_groups_1_and_skips_unneeded_input_gradi
     w = cr.randn(4, 3, 3, 3, requires_grad=True)
     z = F.conv2d(x, w)
     assert isinstance(z.grad_fn, C.Conv)
-    assert z.data.flags.c_contiguous and z.dtype == np.float32
+    assert z.numpy().flags.c_contiguous and z.dtype == np.float32
     z.sum().backward()
     assert x.grad is None and w.grad.dtype == np.float32
 
@@ -128,12 +128,12 @@ def test_fused_conv_workspaces_are_not_shared_between_live_graphs(cin):
     for x, z in zip(xs, zs):
         w.grad = None
         z.sum().backward()
-        w_ref = cr.tensor(w.data, requires_grad=True)
+        w_ref = cr.tensor(w.numpy(), requires_grad=True)
         ref = _composed_conv(cr.tensor(x), w_ref, None, (1, 1), ((0, 0), (0, 0)), (1, 1))
         ref.sum().backward()
-        np.testing.assert_allclose(w.grad.data, w_ref.grad.data, rtol=1e-12)
+        np.testing.assert_allclose(w.grad.numpy(), w_ref.grad.numpy(), rtol=1e-12)
     z = F.conv2d(cr.tensor(xs[0]), w)                                   # reuses a freed buffer
-    np.testing.assert_allclose(z.data, zs[0].data, rtol=1e-12)
+    np.testing.assert_allclose(z.numpy(), zs[0].numpy(), rtol=1e-12)
 
 
 @pytest.mark.parametrize("xs,ws,kw", [
@@ -163,7 +163,7 @@ def test_reshape_max_pool_matches_loop_and_routes_to_first_maximum(shape):
     assert P.tiles_exactly((2, 2), (2, 2), (1, 1), ((0, 0), (0, 0)))
     t = cr.tensor(x, requires_grad=True)
     z = F.max_pool2d(t, 2)
-    np.testing.assert_array_equal(z.data, _pool_loop(x, 2, 2, np.max))
+    np.testing.assert_array_equal(z.numpy(), _pool_loop(x, 2, 2, np.max))
     g = rng.standard_normal(z.shape).astype(np.float32)
     z.backward(cr.tensor(g))
     expect = np.zeros_like(x)
@@ -171,7 +171,7 @@ def test_reshape_max_pool_matches_loop_and_routes_to_first_maximum(shape):
         win = x[b, ch, 2 * i:2 * i + 2, 2 * j:2 * j + 2]
         a, bb = np.unravel_index(np.argmax(win), win.shape)          # first maximum, row-major
         expect[b, ch, 2 * i + a, 2 * j + bb] += g[b, ch, i, j]
-    np.testing.assert_array_equal(t.grad.data, expect)
+    np.testing.assert_array_equal(t.grad.numpy(), expect)
     assert t.grad.dtype == np.float32
 
 
@@ -180,28 +180,28 @@ def test_overlapping_max_pool_accumulates_where_windows_share_the_maximum():
     x = rng.standard_normal((1, 2, 6, 6))
     t = cr.tensor(x, requires_grad=True)
     z = F.max_pool2d(t, 3, stride=1)
-    np.testing.assert_array_equal(z.data, _pool_loop(x, 3, 1, np.max))
+    np.testing.assert_array_equal(z.numpy(), _pool_loop(x, 3, 1, np.max))
     z.sum().backward()
     expect = np.zeros_like(x)
     for b, ch, i, j in itertools.product(*(range(n) for n in z.shape)):
         win = x[b, ch, i:i + 3, j:j + 3]
         a, bb = np.unravel_index(np.argmax(win), win.shape)
         expect[b, ch, i + a, j + bb] += 1
-    np.testing.assert_array_equal(t.grad.data, expect)
+    np.testing.assert_array_equal(t.grad.numpy(), expect)
 
 
 @pytest.mark.parametrize("k,s", [(2, 2), (3, 1), (3, 2)])
 def test_avg_pool_matches_loop(k, s):
     x = np.random.default_rng(4).standard_normal((2, 2, 7, 7))
     z = F.avg_pool2d(cr.tensor(x), k, stride=s)
-    np.testing.assert_allclose(z.data, _pool_loop(x, k, s, np.mean), rtol=1e-12)
+    np.testing.assert_allclose(z.numpy(), _pool_loop(x, k, s, np.mean), rtol=1e-12)
 
 
 def test_adaptive_avg_pool_uses_pytorch_window_bounds():
     """Output i averages [⌊i·n/m⌋, ⌈(i+1)·n/m⌉): overlapping windows when m ∤ n."""
     x = np.arange(7, dtype=np.float64).reshape(1, 1, 7)
     z = F.adaptive_avg_pool1d(cr.tensor(x), 3)
-    np.testing.assert_allclose(z.data.ravel(), [np.mean([0, 1, 2]), np.mean([2, 3, 4]),
+    np.testing.assert_allclose(z.numpy().ravel(), [np.mean([0, 1, 2]), np.mean([2, 3, 4]),
                                                 np.mean([4, 5, 6])])
 
 
@@ -250,19 +250,19 @@ def test_dropout_masks_repeat_under_manual_seed_and_scale_by_inverse_keep():
     a = F.dropout(x, p=0.3)
     cr.manual_seed(7)
     b = F.dropout(x, p=0.3)
-    np.testing.assert_array_equal(a.data, b.data)
-    assert set(np.unique(a.data)) == {0.0, np.float32(1 / 0.7)}
+    np.testing.assert_array_equal(a.numpy(), b.numpy())
+    assert set(np.unique(a.numpy())) == {0.0, np.float32(1 / 0.7)}
     assert a.dtype == np.float32
-    assert abs((a.data == 0).mean() - 0.3) < 0.02
+    assert abs((a.numpy() == 0).mean() - 0.3) < 0.02
     c = F.dropout(x, p=0.3)                                          # the generator moved on
-    assert not np.array_equal(a.data, c.data)
+    assert not np.array_equal(a.numpy(), c.numpy())
 
 
 def test_dropout_gradient_is_the_scaled_mask():
     x = cr.randn(30, 20, requires_grad=True)
     z = F.dropout(x, p=0.5)
     z.sum().backward()
-    np.testing.assert_array_equal(x.grad.data, (z.data != 0) * np.float32(2.0))
+    np.testing.assert_array_equal(x.grad.numpy(), (z.numpy() != 0) * np.float32(2.0))
 
 
 def test_dropout_identity_outside_training_and_at_p0_and_zero_at_p1():
@@ -270,7 +270,7 @@ def test_dropout_identity_outside_training_and_at_p0_and_zero_at_p1():
     assert F.dropout(x, p=0.9, training=False) is x
     assert F.dropout(x, p=0.0) is x
     z = F.dropout(x, p=1.0)
-    assert np.all(z.data == 0) and z.requires_grad
+    assert np.all(z.numpy() == 0) and z.requires_grad
 
 
 @pytest.mark.parametrize("p", [-0.1, 1.5, "0.5", True])

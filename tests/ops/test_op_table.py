@@ -70,13 +70,13 @@ def test_matches_torch(op, dtype, data):
     for o, t in zip(outs, touts):
         assert o.dtype == np.dtype(str(t.dtype).replace("torch.", "")), \
             f"{op.name}: dtype {o.dtype} vs torch {t.dtype}"
-        _close(o.data, t, dtype, op, "forward")
+        _close(o.numpy(), t, dtype, op, "forward")
     if grads is not None:
         for g, tg in zip(grads, tgrads):
             assert (g is None) == (tg is None)
             if g is not None:
                 assert g.dtype == dtype, f"{op.name}: gradient dtype {g.dtype}, expected {dtype}"
-                _close(g.data, tg, dtype, op, "gradient")
+                _close(g.numpy(), tg, dtype, op, "gradient")
 
 
 @pytest.mark.parametrize("op", [r for r in ROWS if r.grad and r.gradcheck], ids=str)

@@ -39,5 +39,5 @@ def test_relu_op_on_fast_path_matches_torch_forward_and_backward():
     tx = torch.tensor(a, requires_grad=True)
     ty = torch.relu(tx)
     ty.backward(torch.tensor(g))
-    np.testing.assert_array_equal(y.data, ty.detach().numpy())
-    np.testing.assert_array_equal(x.grad.data, tx.grad.numpy())
+    np.testing.assert_array_equal(y.numpy(), ty.detach().numpy())
+    np.testing.assert_array_equal(x.grad.numpy(), tx.grad.numpy())

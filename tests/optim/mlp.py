@@ -68,4 +68,4 @@ def torch_train(opt, params, data, start: int, steps: int, negate: bool = False)
 
 
 def max_diff(cr_ps, torch_ps) -> float:
-    return max(float(np.max(np.abs(a.data - b.detach().numpy()))) for a, b in zip(cr_ps, torch_ps))
+    return max(float(np.max(np.abs(a.numpy() - b.detach().numpy()))) for a, b in zip(cr_ps, torch_ps))

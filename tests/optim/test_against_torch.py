@@ -36,12 +36,12 @@ def _pair(name, kwargs, weight_decay, dtype=np.float64):
 def test_200_steps_match_torch(cid, name, kwargs, weight_decay, torch_float64):
     data = mlp.dataset()
     ps, opt, tps, topt = _pair(name, kwargs, weight_decay)
-    start = [p.data.copy() for p in ps]
+    start = [p.numpy().copy() for p in ps]
     mlp.cr_train(opt, ps, data, 0, 200)
     mlp.torch_train(topt, tps, data, 0, 200)
     assert mlp.max_diff(ps, tps) <= 1e-6
     # the run really moved the weights (a no-op optimizer would fail the comparison, not pass it)
-    assert max(np.max(np.abs(p.data - s)) for p, s in zip(ps, start)) > 1e-2
+    assert max(np.max(np.abs(p.numpy() - s)) for p, s in zip(ps, start)) > 1e-2
 
 
 @pytest.mark.parametrize("cid,name,kwargs", MAXIMIZE, ids=[c[0] for c in MAXIMIZE])
@@ -55,7 +55,7 @@ def test_maximize_matches_torch_and_minimizing(cid, name, kwargs, torch_float64)
     qs, opt2, _, _ = _pair(name, kwargs, 0.05)
     mlp.cr_train(opt2, qs, data, 0, 100)
     for p, q in zip(ps, qs):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
 
 
 @pytest.mark.parametrize("cid,name,kwargs", CONFIGS, ids=IDS)

@@ -21,12 +21,12 @@ def _quadratic_loss(theta):
 
 def _steps(opt, theta, loss_fn, n):
     """θ_k for k = 0..n."""
-    path = [theta.data.copy()]
+    path = [theta.numpy().copy()]
     for _ in range(n):
         opt.zero_grad()
         loss_fn(theta).backward()
         opt.step()
-        path.append(theta.data.copy())
+        path.append(theta.numpy().copy())
     return np.array(path)
 
 

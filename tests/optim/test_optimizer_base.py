@@ -121,7 +121,7 @@ def test_required_hyperparameter_in_a_subclass():
         def _update_group(self, group):
             for p in group["params"]:
                 if p.grad is not None:
-                    p.data -= group["lr"] * p.grad.data
+                    p.data -= group["lr"] * p.grad.numpy()
                     p._bump_version()
 
     w = cr.ones(2, requires_grad=True)
@@ -130,7 +130,7 @@ def test_required_hyperparameter_in_a_subclass():
     opt = Toy([{"params": [w], "lr": 0.5}])
     (w * w).sum().backward()
     opt.step()
-    np.testing.assert_allclose(w.data, [0.0, 0.0])
+    np.testing.assert_allclose(w.numpy(), [0.0, 0.0])
 
 
 def test_zero_grad():
@@ -139,7 +139,7 @@ def test_zero_grad():
     (w * 2).sum().backward()
     grad = w.grad
     opt.zero_grad(set_to_none=False)
-    assert w.grad is grad and np.all(grad.data == 0)
+    assert w.grad is grad and np.all(grad.numpy() == 0)
     opt.zero_grad()
     assert w.grad is None
     opt.zero_grad()  # no gradient at all is fine
@@ -160,7 +160,7 @@ def test_step_with_closure_returns_loss_and_records_gradients_under_no_grad():
     with cr.no_grad():
         loss = opt.step(closure)
     assert calls == [True] and loss.item() == 5.0
-    np.testing.assert_allclose(w.data, [0.5, -1.0])  # w − 0.25·2w
+    np.testing.assert_allclose(w.numpy(), [0.5, -1.0])  # w − 0.25·2w
     assert opt.step() is None
 
 
@@ -169,16 +169,16 @@ def test_update_in_place_bumps_version_and_skips_params_without_grad(cid, name, 
     w = cr.tensor(np.linspace(-1, 1, 6, dtype=np.float32).reshape(2, 3), requires_grad=True)
     frozen = cr.ones(4, requires_grad=True)
     opt = getattr(optim, name)([w, frozen], **kwargs)
-    buffer, versions = w.data, [w._version]
+    buffer, versions = w.numpy(), [w._version]
     for _ in range(3):
         opt.zero_grad()
         ((w * w).sum() + (w ** 3).sum()).backward()
         opt.step()
         versions.append(w._version)
-    assert w.data is buffer and w.dtype == np.float32
+    assert w.numpy() is buffer and w.dtype == np.float32
     assert all(b > a for a, b in zip(versions, versions[1:]))  # every step marks w modified
-    assert not np.allclose(w.data, np.linspace(-1, 1, 6).reshape(2, 3))
-    assert frozen._version == 0 and np.all(frozen.data == 1) and frozen not in opt.state
+    assert not np.allclose(w.numpy(), np.linspace(-1, 1, 6).reshape(2, 3))
+    assert frozen._version == 0 and np.all(frozen.numpy() == 1) and frozen not in opt.state
 
 
 def test_step_between_forward_and_backward_is_caught_by_autograd():

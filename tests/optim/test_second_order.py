@@ -61,12 +61,12 @@ def test_lbfgs_matches_torch_iterates(line_search_fn):
     for k in range(12):
         loss, tloss = opt.step(closure), topt.step(tclosure)
         assert float(loss) == pytest.approx(float(tloss.detach()), rel=1e-12, abs=1e-14), k
-        np.testing.assert_allclose(w.data, wt.detach().numpy(), rtol=0, atol=1e-10)
-        np.testing.assert_allclose(b.data, bt.detach().numpy(), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(w.numpy(), wt.detach().numpy(), rtol=0, atol=1e-10)
+        np.testing.assert_allclose(b.numpy(), bt.detach().numpy(), rtol=0, atol=1e-10)
         s, ts = opt.state[w], topt.state[wt]
         assert (s["n_iter"], s["func_evals"]) == (ts["n_iter"], ts["func_evals"]), k
         assert len(s["old_dirs"]) == len(ts["old_dirs"])
-        moved = max(moved, np.abs(w.data - w0).max())
+        moved = max(moved, np.abs(w.numpy() - w0).max())
     assert moved > 0.1                          # the comparison covers real progress
     assert len(opt.state[w]["old_dirs"]) == 3   # and a full, shifting history
     if line_search_fn:                          # the line search took more than one evaluation
@@ -86,7 +86,7 @@ def test_lbfgs_float32_stays_float32_and_close_to_torch():
     assert w.dtype == np.float32 and b.dtype == np.float32
     s = opt.state[w]
     assert s["d"].dtype == np.float32 and all(v.dtype == np.float32 for v in s["old_dirs"])
-    np.testing.assert_allclose(w.data, wt.detach().numpy(), atol=1e-4)
+    np.testing.assert_allclose(w.numpy(), wt.detach().numpy(), atol=1e-4)
 
 
 def test_lbfgs_state_dict_round_trip_resumes_exactly():
@@ -97,7 +97,7 @@ def test_lbfgs_state_dict_round_trip_resumes_exactly():
     for _ in range(2):
         opt.step(closure)
     saved = without_pickle(opt.state_dict())
-    w2, b2 = cr.tensor(w.data.copy(), requires_grad=True), cr.tensor(b.data.copy(),
+    w2, b2 = cr.tensor(w.numpy().copy(), requires_grad=True), cr.tensor(b.numpy().copy(),
                                                                     requires_grad=True)
     fresh = LBFGS([w2, b2], max_iter=3, history_size=4, line_search_fn="strong_wolfe")
     fresh.load_state_dict(saved)
@@ -105,8 +105,8 @@ def test_lbfgs_state_dict_round_trip_resumes_exactly():
     for _ in range(3):
         opt.step(closure)
         fresh.step(closure2)
-    np.testing.assert_array_equal(w.data, w2.data)
-    np.testing.assert_array_equal(b.data, b2.data)
+    np.testing.assert_array_equal(w.numpy(), w2.numpy())
+    np.testing.assert_array_equal(b.numpy(), b2.numpy())
     for key in ("n_iter", "func_evals", "t", "H_diag", "ro"):
         assert fresh.state[w2][key] == opt.state[w][key], key
     assert opt.state[w]["n_iter"] == 10   # 2 iterations per step: max_eval = 3·5//4 = 3
@@ -139,10 +139,10 @@ def test_newton_cg_hvp_is_the_hessian_times_v():
     v = rng.standard_normal(8)
     hv = opt._hvp(grads, v)
     # the dense Hessian of the flattened parameters, from chainrule.func.hessian
-    flat = cr.tensor(np.concatenate([w.data.ravel(), b.data]))
+    flat = cr.tensor(np.concatenate([w.numpy().ravel(), b.numpy()]))
     dense = cr.func.hessian(lambda z: loss_fn(z[:6].reshape(3, 2), z[6:]))(flat).numpy()
     np.testing.assert_allclose(hv, dense @ v, rtol=1e-10, atol=1e-12)
-    np.testing.assert_allclose(g, np.concatenate([w.grad.data.ravel(), b.grad.data]))
+    np.testing.assert_allclose(g, np.concatenate([w.grad.numpy().ravel(), b.grad.numpy()]))
     assert opt.n_grad_evals == 1 and opt.n_hvps == 1
 
 
@@ -159,7 +159,7 @@ def test_newton_cg_stops_on_negative_curvature():
     for _ in range(30):
         opt.step(f)
     # it escaped the saddle along y and found the minimum (0, ±√5)
-    np.testing.assert_allclose(np.abs(z.data), [0.0, np.sqrt(5.0)], atol=1e-6)
+    np.testing.assert_allclose(np.abs(z.numpy()), [0.0, np.sqrt(5.0)], atol=1e-6)
 
 
 def test_newton_cg_needs_a_closure_without_backward():
@@ -183,7 +183,7 @@ def test_newton_cg_counters_survive_state_dict():
     opt = NewtonCG([p])
     opt.step(lambda: (p ** 4).sum())
     sd = without_pickle(opt.state_dict())
-    fresh = NewtonCG([cr.tensor(p.data.copy(), requires_grad=True)])
+    fresh = NewtonCG([cr.tensor(p.numpy().copy(), requires_grad=True)])
     fresh.load_state_dict(sd)
     assert (fresh.n_grad_evals, fresh.n_hvps, fresh.n_iter) == \
         (opt.n_grad_evals, opt.n_hvps, opt.n_iter) != (0, 0, 0)

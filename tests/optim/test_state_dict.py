@@ -26,7 +26,7 @@ def test_resume_from_step_100_in_a_fresh_optimizer(cid, name, kwargs, weight_dec
 
     # fresh tensors with the same values, and an optimizer built with a different lr:
     # the loaded hyperparameters must win
-    qs = mlp.cr_params([p.data for p in ps])
+    qs = mlp.cr_params([p.numpy() for p in ps])
     fresh = getattr(optim, name)(qs, **dict(kwargs, lr=123.0))
     fresh.load_state_dict(saved)
     assert fresh.param_groups[0]["lr"] == kwargs.get("lr", opt.defaults["lr"])
@@ -35,7 +35,7 @@ def test_resume_from_step_100_in_a_fresh_optimizer(cid, name, kwargs, weight_dec
     mlp.cr_train(opt, ps, data, 100, 100)
     mlp.cr_train(fresh, qs, data, 100, 100)
     for p, q in zip(ps, qs):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())
     assert opt.state_dict()["state"].keys() == fresh.state_dict()["state"].keys()
 
 
@@ -71,7 +71,7 @@ def test_layout_matches_torch_and_loads_both_ways(cid, name, kwargs):
         from_torch = getattr(optim, name)(qs, **kwargs)
         from_torch.load_state_dict(as_numpy)
         # chainrule -> torch: fresh torch tensors holding chainrule's weights
-        tqs = mlp.torch_params([p.data for p in ps])
+        tqs = mlp.torch_params([p.numpy() for p in ps])
         to_torch = getattr(torch.optim, name)(tqs, foreach=False, **kwargs)
         to_torch.load_state_dict(
             {"state": {i: {k: torch.tensor(v) if isinstance(v, np.ndarray) else v
@@ -98,7 +98,7 @@ def test_state_dict_is_a_snapshot_and_load_copies():
     np.testing.assert_array_equal(sd["state"][0]["exp_avg"], before)
     assert sd["state"][0]["step"] == 5 and isinstance(sd["state"][0]["step"], int)
 
-    qs = mlp.cr_params([p.data for p in ps])
+    qs = mlp.cr_params([p.numpy() for p in ps])
     other = optim.Adam(qs, lr=0.01)
     other.load_state_dict(sd)
     sd["state"][0]["exp_avg"][...] = 7.0
@@ -148,11 +148,11 @@ def test_checkpoint_file_round_trip_via_chainrule_save(tmp_path):
     mlp.cr_train(opt, ps, data, 0, 20)
     cr.save({"optimizer": opt.state_dict()}, tmp_path / "ckpt.safetensors")
     loaded = cr.load(tmp_path / "ckpt.safetensors")["optimizer"]
-    qs = mlp.cr_params([p.data for p in ps])
+    qs = mlp.cr_params([p.numpy() for p in ps])
     fresh = optim.NAdam(qs)
     fresh.load_state_dict(loaded)
     assert isinstance(fresh.state[qs[0]]["mu_product"], float)
     mlp.cr_train(opt, ps, data, 20, 20)
     mlp.cr_train(fresh, qs, data, 20, 20)
     for p, q in zip(ps, qs):
-        np.testing.assert_array_equal(p.data, q.data)
+        np.testing.assert_array_equal(p.numpy(), q.numpy())

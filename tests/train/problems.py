@@ -44,7 +44,7 @@ def setup(*, seed: int = 0, dropout: float = 0.2, opt: str = "adam", batch_size:
 
 
 def weights(model) -> dict:
-    return {k: np.array(v.data, copy=True) for k, v in model.state_dict().items()}
+    return {k: np.array(v.numpy(), copy=True) for k, v in model.state_dict().items()}
 
 
 def assert_bitwise_equal(a: dict, b: dict) -> None:

@@ -122,7 +122,7 @@ class _GradSpy(Callback):
         self.max_abs, self.norms = 0.0, []
 
     def after_backward(self, trainer):
-        grads = [p.grad.data for p in trainer.model.parameters() if p.grad is not None]
+        grads = [p.grad.numpy() for p in trainer.model.parameters() if p.grad is not None]
         self.max_abs = max(self.max_abs, max(float(np.abs(g).max()) for g in grads))
         self.norms.append(math.sqrt(sum(float((g.astype(np.float64) ** 2).sum())
                                         for g in grads)))

@@ -73,7 +73,7 @@ def test_evaluate_matches_a_hand_computation_and_restores_the_mode():
     model.train()
     out = evaluate(model, loader, nn.functional.cross_entropy)
     assert model.training
-    w, b = model[0].weight.data.astype(np.float64), model[0].bias.data.astype(np.float64)
+    w, b = model[0].weight.numpy().astype(np.float64), model[0].bias.numpy().astype(np.float64)
     logits = x @ w.T + b  # no dropout: eval mode
     logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
     assert out["loss"] == pytest.approx(-logp[np.arange(10), y].mean(), rel=1e-5)

@@ -28,8 +28,8 @@ def tensor(data, *, dtype=None, requires_grad: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (an array keeps its dtype; Python floats get the
     default dtype, Python ints int64)."""
     if isinstance(data, Tensor):
-        data = data.data
-    arr = Tensor(data, dtype=dtype).data
+        data = data._data
+    arr = Tensor(data, dtype=dtype)._data
     if arr is data or (backend.is_array(data) and np.shares_memory(arr, data)):
         arr = arr.copy()
     return _make(arr, requires_grad)

@@ -82,7 +82,7 @@ def cumsum(input: Tensor, dim: int, *, dtype=None, axis=None) -> Tensor:
 
 def _norm2(input, axes, keepdim):
     ss = ops.sum(ops.multiply(input, input), axis=axes, keepdims=keepdim)
-    zero = ss.data == 0
+    zero = ss._data == 0
     if not np.any(zero):
         return ops.sqrt(ss)
     return ops.where(zero, 0.0, ops.sqrt(ops.where(zero, 1.0, ss)))
@@ -110,7 +110,7 @@ def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=
         reduce = ops.amax if p > 0 else ops.amin
         return reduce(ops.absolute(input), axis=axes, keepdims=keepdim)
     if p == 0:
-        count = np.sum(input.data != 0, axis=axes, keepdims=keepdim).astype(input.dtype)
+        count = np.sum(input._data != 0, axis=axes, keepdims=keepdim).astype(input.dtype)
         return Tensor._wrap(np.asarray(count), False, None)
     s = ops.sum(ops.power(ops.absolute(input), p), axis=axes, keepdims=keepdim)
     return ops.power(s, 1.0 / p)
@@ -139,12 +139,12 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     """The k largest (or smallest) entries along ``dim`` and their int64 indices, in order."""
     if input.ndim == 0:
         values, indices = topk(ops.reshape(input, (1,)), k, 0, largest, sorted)
-        return ValuesIndices(ops.reshape(values, ()), Tensor._wrap(np.asarray(indices.data[0]), False, None))
+        return ValuesIndices(ops.reshape(values, ()), Tensor._wrap(np.asarray(indices._data[0]), False, None))
     (dim,) = _axes("topk", dim, input.ndim)
     n = input.shape[dim]
     if not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
         raise ValueError(f"topk: k ({k!r}) is out of range for dimension {dim} of size {n}")
-    a = input.data
+    a = input._data
     if a.dtype.kind in "bu":
         a = a.astype(np.int64)
     key = -a if largest else a

@@ -25,18 +25,18 @@ def _binary_method(cls, slow, reflected: bool = False):
     if not reflected:
         def method(self, other):
             if isinstance(other, Tensor):
-                od, sd = other.data.dtype, self.data.dtype
+                od, sd = other._data.dtype, self._data.dtype
                 if od is sd or od == sd:             # builtin dtypes are singletons: `is` first
                     return apply2(self, other)
-            elif type(other) in _NUMBER and self.data.dtype.kind == "f":
-                return apply2(self, self.data.dtype.type(other))
+            elif type(other) in _NUMBER and self._data.dtype.kind == "f":
+                return apply2(self, self._data.dtype.type(other))
             elif not isinstance(other, _OPERAND):
                 return NotImplemented
             return slow(self, other)
     else:
         def method(self, other):
-            if type(other) in _NUMBER and self.data.dtype.kind == "f":
-                return apply2(self.data.dtype.type(other), self)
+            if type(other) in _NUMBER and self._data.dtype.kind == "f":
+                return apply2(self._data.dtype.type(other), self)
             if not isinstance(other, _OPERAND):
                 return NotImplemented
             return slow(other, self)
@@ -48,7 +48,7 @@ def _unary_method(cls, slow):
     apply1 = cls._apply1
 
     def method(self):
-        if self.data.dtype.kind == "f":
+        if self._data.dtype.kind == "f":
             return apply1(self)
         return slow(self)
     method.__name__ = slow.__name__

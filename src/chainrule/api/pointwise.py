@@ -46,7 +46,7 @@ def div(input, other, *, rounding_mode=None):
     """input / other (true division; 'floor' and 'trunc' modes give constants)."""
     if rounding_mode is None:
         return ops.divide(input, other)
-    a, b = (x.data if isinstance(x, Tensor) else x for x in (input, other))
+    a, b = (x._data if isinstance(x, Tensor) else x for x in (input, other))
     if rounding_mode == "floor":
         return Tensor._wrap(np.asarray(np.floor_divide(a, b)), False, None)
     if rounding_mode == "trunc":
@@ -116,13 +116,13 @@ clip = clamp
 
 def leaky_relu(input, negative_slope: float = 0.01):
     """x if x > 0 else slope·x;  derivative 1 or slope."""
-    return ops.where(input.data > 0, input, ops.multiply(input, negative_slope))
+    return ops.where(input._data > 0, input, ops.multiply(input, negative_slope))
 
 
 def elu(input, alpha: float = 1.0):
     """x if x > 0 else α(eˣ − 1);  derivative 1 or α·eˣ."""
     neg_part = ops.multiply(ops.subtract(ops.exp(ops.minimum(input, 0.0)), 1.0), alpha)
-    return ops.where(input.data > 0, input, neg_part)
+    return ops.where(input._data > 0, input, neg_part)
 
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
@@ -147,14 +147,14 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     soft = ops.log1p(ops.exp(ops.minimum(bx, float(threshold))))
     if beta != 1:
         soft = ops.divide(soft, beta)
-    return ops.where(bx.data > threshold, input, soft)
+    return ops.where(bx._data > threshold, input, soft)
 
 
 # -- comparisons and logic: constants (no gradient) ------------------------------------------------
 def _compare(fn):
     def compare(input, other):
-        a = input.data if isinstance(input, Tensor) else input
-        b = other.data if isinstance(other, Tensor) else other
+        a = input._data if isinstance(input, Tensor) else input
+        b = other._data if isinstance(other, Tensor) else other
         return Tensor._wrap(np.asarray(fn(a, b)), False, None)
     compare.__name__ = fn.__name__
     return compare
@@ -171,16 +171,16 @@ logical_or = _compare(np.logical_or)
 
 
 def logical_not(input):
-    return Tensor._wrap(np.logical_not(input.data), False, None)
+    return Tensor._wrap(np.logical_not(input._data), False, None)
 
 
 def isnan(input):
-    return Tensor._wrap(np.isnan(input.data), False, None)
+    return Tensor._wrap(np.isnan(input._data), False, None)
 
 
 def isinf(input):
-    return Tensor._wrap(np.isinf(input.data), False, None)
+    return Tensor._wrap(np.isinf(input._data), False, None)
 
 
 def isfinite(input):
-    return Tensor._wrap(np.isfinite(input.data), False, None)
+    return Tensor._wrap(np.isfinite(input._data), False, None)

@@ -38,13 +38,13 @@ def _extreme(input, dim, keepdim, largest: bool):
         return ops.amax(input) if largest else ops.amin(input)
     if isinstance(dim, tuple):
         raise TypeError("max/min with indices take a single dim; use amax/amin for several")
-    idx = (np.argmax if largest else np.argmin)(input.data, axis=dim)
+    idx = (np.argmax if largest else np.argmin)(input._data, axis=dim)
     idx = np.expand_dims(idx, dim)
     values = ops.take_along_axis(input, idx, dim)
     indices = Tensor._wrap(idx.astype(np.int64), False, None)
     if not keepdim:
         values = ops.squeeze(values, dim)
-        indices = Tensor._wrap(np.squeeze(indices.data, dim), False, None)
+        indices = Tensor._wrap(np.squeeze(indices._data, dim), False, None)
     return ValuesIndices(values, indices)
 
 
@@ -94,7 +94,7 @@ def std(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=Non
     """√var; where var = 0 the gradient is taken as 0 (PyTorch's rule), not ∞·0 = NaN."""
     v = var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis,
             keepdims=keepdims)
-    zero = v.data == 0
+    zero = v._data == 0
     if not zero.any():
         return ops.sqrt(v)
     return ops.where(zero, 0.0, ops.sqrt(ops.where(zero, 1.0, v)))
@@ -124,8 +124,8 @@ def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
 
 
 def all(input, dim=None, keepdim=False):  # noqa: A001
-    return Tensor._wrap(np.asarray(np.all(input.data, axis=dim, keepdims=keepdim)), False, None)
+    return Tensor._wrap(np.asarray(np.all(input._data, axis=dim, keepdims=keepdim)), False, None)
 
 
 def any(input, dim=None, keepdim=False):  # noqa: A001
-    return Tensor._wrap(np.asarray(np.any(input.data, axis=dim, keepdims=keepdim)), False, None)
+    return Tensor._wrap(np.asarray(np.any(input._data, axis=dim, keepdims=keepdim)), False, None)

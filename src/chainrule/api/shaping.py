@@ -21,10 +21,10 @@ def _resolve_shape(input, shape: tuple) -> tuple:
         raise ValueError(f"view: only one dimension can be -1, got {shape}")
     if -1 in shape:
         known = math.prod(s for s in shape if s != -1)
-        if known == 0 or input.data.size % known:
+        if known == 0 or input._data.size % known:
             raise ValueError(f"view: shape {shape} is invalid for a tensor of shape "
-                             f"{tuple(input.shape)} ({input.data.size} elements)")
-        shape = tuple(input.data.size // known if s == -1 else s for s in shape)
+                             f"{tuple(input.shape)} ({input._data.size} elements)")
+        shape = tuple(input._data.size // known if s == -1 else s for s in shape)
     return shape
 
 

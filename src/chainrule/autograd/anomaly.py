@@ -145,7 +145,7 @@ def check_backward(node, grads) -> None:
     for i, g in enumerate(grads):
         if g is None:
             continue
-        data = g if isinstance(g, np.ndarray) or not hasattr(g, "grad_fn") else g.data
+        data = g if isinstance(g, np.ndarray) or not hasattr(g, "grad_fn") else g._data
         if _bad(data):
             trace = getattr(node, "_trace", None)
             raise AnomalyError(

@@ -71,7 +71,7 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
             for hook in t._hooks:
                 r = hook(g if create_graph else wrap(g, False, None))
                 if r is not None:
-                    g, shared = (r if create_graph else r.data), True
+                    g, shared = (r if create_graph else r._data), True
         if capture is not None:
             slot = capture.get(id(t))
             if slot is not None:
@@ -82,13 +82,13 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
         if create_graph:
             t.grad = g if grad is None else grad + g
         elif grad is None:
-            if shared or g.base is not None or g.dtype != t.data.dtype:
-                g = g.astype(t.data.dtype, copy=True)
+            if shared or g.base is not None or g.dtype != t._data.dtype:
+                g = g.astype(t._data.dtype, copy=True)
             t.grad = wrap(g, False, None)
         elif grad.requires_grad:
-            t.grad = wrap(grad.data + g, False, None)
+            t.grad = wrap(grad._data + g, False, None)
         else:
-            grad.data += g
+            grad._data += g
 
     for t, g in zip(roots, root_grads):
         if t.grad_fn is None:
@@ -159,7 +159,7 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
             for t, need, gi in zip(node.inputs, node.needs_input_grad, grads):
                 if not need or gi is None:
                     continue
-                shape = t.data.shape
+                shape = t._data.shape
                 if gi.shape != shape:
                     gi = unbroadcast(xp or np, gi, shape)
                 parent = t.grad_fn
@@ -200,7 +200,7 @@ def _tensor_hooks(out, g, create_graph: bool, wrap):
         for hook in out._hooks:
             r = hook(g if create_graph else wrap(g, False, None))
             if r is not None:
-                g = r if create_graph else r.data
+                g = r if create_graph else r._data
     if out._retains_grad:
         gv = g if create_graph else wrap(g.copy(), False, None)
         out.grad = gv if out.grad is None else out.grad + gv
@@ -211,19 +211,19 @@ def _as_grad_array(t, gradient, create_graph: bool):
     from ..tensor import Tensor
 
     if gradient is None:
-        if t.data.size != 1:
+        if t._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but the output "
                 f"has shape {t.shape}; pass gradient= with that shape")
-        data = t.data
+        data = t._data
         g = (np.ones(data.shape, data.dtype) if isinstance(data, np.ndarray)
              else backend.get_array_module(data).ones_like(data))
     else:
-        g = gradient.data if isinstance(gradient, Tensor) else np.asarray(gradient)
+        g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
         if tuple(g.shape) != tuple(t.shape):
             raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the output "
                                f"has shape {t.shape}")
-        g = g.astype(t.data.dtype, copy=True)
+        g = g.astype(t._data.dtype, copy=True)
     if create_graph:
         return gradient if isinstance(gradient, Tensor) and gradient.requires_grad \
             else Tensor._wrap(g, False, None)

@@ -104,7 +104,7 @@ class Function:
                 return cls._apply1(inputs[0])
         node = _new(cls)
         node.saved = ()
-        arrays = [x.data if isinstance(x, Tensor) else x for x in inputs]
+        arrays = [x._data if isinstance(x, Tensor) else x for x in inputs]
         needs = None
         if _grad_enabled[0]:
             flags = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
@@ -125,7 +125,7 @@ class Function:
         node = _new(cls)
         node.saved = ()
         ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
-        x, y = (a.data if ta else a), (b.data if tb else b)
+        x, y = (a._data if ta else a), (b._data if tb else b)
         try:
             out = node.forward(_np if "cupy" not in _modules else backend.get_array_module(x, y),
                                x, y)
@@ -142,7 +142,7 @@ class Function:
         node = _new(cls)
         node.saved = ()
         ta = isinstance(a, Tensor)
-        x = a.data if ta else a
+        x = a._data if ta else a
         try:
             out = node.forward(_np if "cupy" not in _modules else backend.get_array_module(x), x)
         except (ValueError, TypeError, IndexError) as exc:
@@ -157,13 +157,13 @@ class Function:
         ran_at = self._ran_at
         for t in self.inputs:
             if isinstance(t, Tensor) and t._version > ran_at and any(
-                    s is t.data for s in self.saved):
+                    s is t._data for s in self.saved):
                 raise RuntimeError(
                     f"{self.name}: an input of shape {t.shape} that this op saved for backward was "
                     "modified in place after the forward pass; clone it before modifying it, or "
                     "modify it before using it")
         out = self._out_ref()
-        if out is not None and out._version > ran_at and any(s is out.data for s in self.saved):
+        if out is not None and out._version > ran_at and any(s is out._data for s in self.saved):
             raise RuntimeError(
                 f"{self.name}: its output of shape {out.shape} was modified in place after the "
                 "forward pass, but backward needs it; clone it before modifying it")
@@ -174,11 +174,11 @@ class Function:
         mapped = []
         for s in self.saved:
             for t in self.inputs:
-                if isinstance(t, Tensor) and s is t.data:
+                if isinstance(t, Tensor) and s is t._data:
                     mapped.append(t)
                     break
             else:
-                if out is not None and s is out.data:
+                if out is not None and s is out._data:
                     mapped.append(out)
                 elif backend.is_array(s) or isinstance(s, np.generic):
                     mapped.append(Tensor._wrap(s, False, None))
@@ -210,9 +210,10 @@ def _no_output():
 def _finish(node: Function, inputs, needs, out):
     """Wrap ``out`` in a Tensor; when ``needs`` is given, record ``node`` as its grad_fn."""
     result = _new(Tensor)
-    result.data = out
+    result._data = out
     result.grad = None
     result._version = 0
+    result._base = None
     result._hooks = None
     result._retains_grad = False
     if needs is None:

@@ -70,7 +70,7 @@ def _own_input(x, fname: str, i: int, outer: bool):
                         "can be differentiated")
     if outer and x.requires_grad:
         return _Alias.apply(x)                       # stay connected to the outer graph
-    return Tensor._wrap(x.data.view(), True, None)   # a fresh leaf sharing the caller's data
+    return Tensor._wrap(x._data.view(), True, None)   # a fresh leaf sharing the caller's data
 
 
 def _reaches_outside(outputs, own: set) -> bool:
@@ -141,7 +141,7 @@ def _pullback(outputs: Sequence, xs: Sequence, cotangents: Sequence, create_grap
                          retain_graph=True, create_graph=create_graph, allow_unused=True)
     else:
         gs = (None,) * len(xs)
-    return tuple(Tensor._wrap(np.zeros_like(x.data), False, None) if g is None else g
+    return tuple(Tensor._wrap(np.zeros_like(x._data), False, None) if g is None else g
                  for x, g in zip(xs, gs))
 
 
@@ -166,7 +166,7 @@ def _pick(gs: tuple, argnums):
 
 def _scalar(out, fname: str):
     Tensor = _Tensor()
-    if not isinstance(out, Tensor) or out.data.size != 1:
+    if not isinstance(out, Tensor) or out._data.size != 1:
         what = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
         raise RuntimeError(f"{fname}: the function must return a one-element Tensor, got {what}; "
                            "use jacrev or vjp for non-scalar outputs")
@@ -228,7 +228,7 @@ def _jacobian_rows(y, xs, connected: bool) -> tuple:
     Tensor = _Tensor()
     from .. import ops
 
-    n = y.data.size
+    n = y._data.size
     rows = []
     for k in range(n):
         e = np.zeros(n, dtype=y.dtype)
@@ -243,7 +243,7 @@ def _jacobian_rows(y, xs, connected: bool) -> tuple:
         elif connected:
             jac.append(ops.reshape(ops.stack([r[i] for r in rows]), shape))
         else:
-            jac.append(Tensor._wrap(np.stack([r[i].data for r in rows]).reshape(shape),
+            jac.append(Tensor._wrap(np.stack([r[i]._data for r in rows]).reshape(shape),
                                     False, None))
     return tuple(jac)
 
@@ -282,9 +282,9 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
     single = isinstance(inputs, Tensor)
     xs_in = (inputs,) if single else tuple(inputs)
     if v is None:
-        if not all(x.data.size == 1 for x in xs_in):
+        if not all(x._data.size == 1 for x in xs_in):
             raise RuntimeError("hvp: v can be omitted only when every input has one element")
-        vs = [Tensor._wrap(np.ones_like(x.data), False, None) for x in xs_in]
+        vs = [Tensor._wrap(np.ones_like(x._data), False, None) for x in xs_in]
     else:
         vs = [v] if single else list(v)
     if len(vs) != len(xs_in):
@@ -307,12 +307,12 @@ def hvp(func: Callable, inputs, v=None, create_graph: bool = False, strict: bool
                 term = (g * u).sum()
                 dot = term if dot is None else dot + term
         if dot is None:
-            hv = tuple(Tensor._wrap(np.zeros_like(x.data), False, None) for x in xs)
+            hv = tuple(Tensor._wrap(np.zeros_like(x._data), False, None) for x in xs)
             unused = list(range(len(xs)))
         else:
             raw = engine.grad(dot, xs, create_graph=keep, allow_unused=True)
             unused = [i for i, h in enumerate(raw) if h is None]
-            hv = tuple(Tensor._wrap(np.zeros_like(x.data), False, None) if h is None else h
+            hv = tuple(Tensor._wrap(np.zeros_like(x._data), False, None) if h is None else h
                        for x, h in zip(xs, raw))
     if strict and unused:
         raise RuntimeError(f"hvp(strict=True): the Hessian-vector product does not depend on "

@@ -37,7 +37,7 @@ def _outputs(fn, inputs) -> list:
 
 
 def _weighted_sum(outs, weights) -> float:
-    return float(sum(np.sum(o.data.astype(np.float64) * w) for o, w in zip(outs, weights)))
+    return float(sum(np.sum(o._data.astype(np.float64) * w) for o, w in zip(outs, weights)))
 
 
 def _fail(msg: str, raise_exception: bool) -> bool:
@@ -77,14 +77,14 @@ def gradcheck(fn: Callable, inputs: Sequence[Tensor] | Tensor, eps: float = 1e-6
                                    allow_unused=True)
         else:
             analytic = [None] * len(diff)
-    analytic = [np.zeros(t.shape) if g is None else g.data for t, g in zip(diff, analytic)]
+    analytic = [np.zeros(t.shape) if g is None else g._data for t, g in zip(diff, analytic)]
 
     def s_at() -> float:
         with no_grad():
             return _weighted_sum(_outputs(fn, inputs), weights)
 
     for t, ga in zip(diff, analytic):
-        data = t.data            # perturbed in place, element by element (any memory layout)
+        data = t._data            # perturbed in place, element by element (any memory layout)
         idx = np.arange(data.size)
         if data.size > max_elements:
             idx = rng.choice(data.size, max_elements, replace=False)
@@ -111,15 +111,15 @@ def gradcheck(fn: Callable, inputs: Sequence[Tensor] | Tensor, eps: float = 1e-6
 
     # One random direction through all inputs at once catches errors between sampled elements.
     vs = [rng.standard_normal(t.shape) for t in diff]
-    olds = [t.data.copy() for t in diff]
+    olds = [t._data.copy() for t in diff]
     for t, v, o in zip(diff, vs, olds):
-        t.data[...] = o + eps * v
+        t._data[...] = o + eps * v
     hi = s_at()
     for t, v, o in zip(diff, vs, olds):
-        t.data[...] = o - eps * v
+        t._data[...] = o - eps * v
     lo = s_at()
     for t, o in zip(diff, olds):
-        t.data[...] = o
+        t._data[...] = o
     numeric = (hi - lo) / (2 * eps)
     got = float(sum(np.sum(g * v) for g, v in zip(analytic, vs)))
     if not abs(got - numeric) <= atol + rtol * abs(numeric):

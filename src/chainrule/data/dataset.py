@@ -48,7 +48,7 @@ class Dataset:
 
 def _as_array(x, who: str):
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     if backend.is_array(x):
         return x
     arr = np.asarray(x)

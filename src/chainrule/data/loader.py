@@ -48,7 +48,7 @@ def default_collate(samples: list) -> Any:
         raise ValueError("default_collate: empty batch")
     elem = samples[0]
     if isinstance(elem, Tensor) or backend.is_array(elem) or isinstance(elem, np.generic):
-        arrays = [s.data if isinstance(s, Tensor) else s for s in samples]
+        arrays = [s._data if isinstance(s, Tensor) else s for s in samples]
         xp = backend.get_array_module(*arrays)
         try:
             return _tensor(xp.stack(arrays))

@@ -42,7 +42,7 @@ def _safetensors_numpy():
 def _encode(obj: Any, path: str, arrays: dict) -> Any:
     """JSON tree for ``obj`` with arrays moved into ``arrays`` (name -> ndarray)."""
     if isinstance(obj, Tensor):
-        obj = obj.data
+        obj = obj._data
     if isinstance(obj, np.ndarray):
         name = path or "tensor"
         if name in arrays:

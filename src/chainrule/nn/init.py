@@ -75,7 +75,7 @@ def _write(tensor: Tensor, values) -> Tensor:
     """Store ``values`` into ``tensor`` in place (cast to its dtype), outside autograd."""
     if not isinstance(tensor, Tensor):
         raise TypeError(f"init: expected a Tensor, got {type(tensor).__name__}")
-    tensor.data[...] = values
+    tensor._data[...] = values
     tensor._bump_version()
     return tensor
 

@@ -294,9 +294,9 @@ class Module:
             if set_to_none:
                 p.grad = None
             elif p.grad.requires_grad or p.grad.grad_fn is not None:
-                p.grad = Tensor._wrap(np.zeros_like(p.grad.data), False, None)
+                p.grad = Tensor._wrap(np.zeros_like(p.grad._data), False, None)
             else:
-                p.grad.data[...] = 0
+                p.grad._data[...] = 0
 
     # -- state -----------------------------------------------------------------------------------
     def _state_entries(self, prefix: str = "") -> "OrderedDict[str, Tensor]":
@@ -331,9 +331,9 @@ class Module:
     def _cast_floating(self, dtype) -> "Module":
         for t in itertools.chain(self.parameters(), self.buffers()):
             if t.dtype.kind == "f" and t.dtype != dtype:
-                t.data = t.data.astype(dtype)
+                t._data = t._data.astype(dtype)
                 if t.grad is not None:
-                    t.grad = Tensor._wrap(t.grad.data.astype(dtype), False, None)
+                    t.grad = Tensor._wrap(t.grad._data.astype(dtype), False, None)
         return self
 
     def to(self, *args, **kwargs) -> "Module":

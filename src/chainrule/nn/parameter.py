@@ -21,7 +21,7 @@ class Parameter(Tensor):
         if data is None:
             data = np.empty(0, dtype=backend.get_default_dtype())
         elif isinstance(data, Tensor):
-            data = data.data
+            data = data._data
         super().__init__(data, requires_grad=requires_grad)
 
     def __repr__(self) -> str:
@@ -30,8 +30,8 @@ class Parameter(Tensor):
     def __deepcopy__(self, memo: dict) -> "Parameter":
         if id(self) in memo:
             return memo[id(self)]
-        p = Parameter(self.data.copy(), requires_grad=self.requires_grad)
+        p = Parameter(self._data.copy(), requires_grad=self.requires_grad)
         if self.grad is not None:
-            p.grad = Tensor._wrap(self.grad.data.copy(), False, None)
+            p.grad = Tensor._wrap(self.grad._data.copy(), False, None)
         memo[id(self)] = p
         return p

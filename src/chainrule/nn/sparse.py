@@ -41,7 +41,7 @@ class Embedding(Module):
     def reset_parameters(self) -> None:
         init.normal_(self.weight)
         if self.padding_idx is not None:
-            self.weight.data[self.padding_idx] = 0
+            self.weight._data[self.padding_idx] = 0
 
     def forward(self, input) -> Tensor:
         return F.embedding(input, self.weight, self.padding_idx, self.max_norm, self.norm_type,
@@ -55,7 +55,7 @@ class Embedding(Module):
             raise ValueError(f"Embedding.from_pretrained: embeddings must be 2-D, got shape "
                              f"{tuple(embeddings.shape)}")
         rows, dim = embeddings.shape
-        data = np.array(embeddings.data if isinstance(embeddings, Tensor) else embeddings)
+        data = np.array(embeddings._data if isinstance(embeddings, Tensor) else embeddings)
         return cls(rows, dim, padding_idx, _weight=Tensor(data), _freeze=freeze)
 
     def extra_repr(self) -> str:

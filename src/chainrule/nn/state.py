@@ -22,7 +22,7 @@ class IncompatibleKeys(NamedTuple):
 def _as_array(value, key: str) -> np.ndarray:
     """A state-dict value (chainrule Tensor, NumPy array, PyTorch tensor, list) as an array."""
     if isinstance(value, Tensor):
-        return value.data
+        return value._data
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a PyTorch tensor
         value = value.detach().cpu()
     try:
@@ -64,8 +64,8 @@ def load_state_dict(module, state_dict, strict: bool = True,
     for key, arr in arrays.items():  # all checks passed: nothing is half-loaded
         target = own[key]
         if assign:
-            target.data = np.array(arr, copy=True)
+            target._data = np.array(arr, copy=True)
         else:
-            target.data[...] = arr.astype(target.dtype, copy=False)
+            target._data[...] = arr.astype(target.dtype, copy=False)
         target._bump_version()
     return IncompatibleKeys(missing, unexpected)

@@ -27,7 +27,7 @@ def _const(array) -> Tensor:
 
 
 def _raw(x):
-    return x.data if isinstance(x, Tensor) else x
+    return x._data if isinstance(x, Tensor) else x
 
 
 def zeros_like(x, dtype=None):

@@ -38,7 +38,7 @@ def constant(x, dtype=None):
 def operand(x, dtype):
     """``x`` as a Tensor or constant of exactly ``dtype``."""
     if isinstance(x, Tensor):
-        if x.data.dtype == dtype:
+        if x._data.dtype == dtype:
             return x
         from .elementwise import cast
         return cast(x, dtype)
@@ -47,7 +47,7 @@ def operand(x, dtype):
 
 def binary(a, b, op: str = "op"):
     """Both operands promoted to their common dtype."""
-    if isinstance(a, Tensor) and isinstance(b, Tensor) and a.data.dtype == b.data.dtype:
+    if isinstance(a, Tensor) and isinstance(b, Tensor) and a._data.dtype == b._data.dtype:
         return a, b
     check(a, op)
     check(b, op)
@@ -63,7 +63,7 @@ def float_operand(x, op: str = "op"):
     """Unary float ops (exp, log, ...) promote integer inputs to the default float dtype."""
     check(x, op)
     if isinstance(x, Tensor):
-        if x.data.dtype.kind in "fc":
+        if x._data.dtype.kind in "fc":
             return x
         return operand(x, backend.get_default_dtype())
     if backend.is_array(x):

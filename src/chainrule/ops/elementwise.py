@@ -188,7 +188,7 @@ def minimum(x, y):
 
 
 def where(cond, x, y):
-    cond = cond.data if isinstance(cond, Tensor) else np.asarray(cond)
+    cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
     return Where.apply(cond, *O.binary(x, y, "where"))
@@ -247,14 +247,14 @@ def clip(x, lo=None, hi=None):
 def cast(x, dtype):
     dtype = np.dtype(dtype)
     if isinstance(x, Tensor):
-        if x.data.dtype == dtype:
+        if x._data.dtype == dtype:
             return x
         if x.requires_grad and dtype.kind not in "fc":
-            return Tensor._wrap(x.data.astype(dtype), False, None)
+            return Tensor._wrap(x._data.astype(dtype), False, None)
         return Cast.apply(x, dtype=dtype)
     return np.asarray(x).astype(dtype)
 
 
 # -- not differentiable: results are constants ---------------------------------------------------
 def sign(x):
-    return Tensor._wrap(np.sign(x.data), False, None) if isinstance(x, Tensor) else np.sign(x)
+    return Tensor._wrap(np.sign(x._data), False, None) if isinstance(x, Tensor) else np.sign(x)

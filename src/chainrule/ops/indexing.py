@@ -21,9 +21,9 @@ def _is_basic(index) -> bool:
 def raw_index(index):
     """Replace Tensors in an index by their arrays."""
     if isinstance(index, Tensor):
-        return index.data
+        return index._data
     if isinstance(index, tuple):
-        return tuple(p.data if isinstance(p, Tensor) else p for p in index)
+        return tuple(p._data if isinstance(p, Tensor) else p for p in index)
     if isinstance(index, list):
         return np.asarray(index)
     return index
@@ -100,7 +100,7 @@ def getitem(x, index):
 
 
 def take_along_axis(x, idx, axis: int):
-    idx = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
+    idx = idx._data if isinstance(idx, Tensor) else np.asarray(idx)
     if idx.ndim != x.ndim:
         raise ValueError(f"take_along_dim: indices have {idx.ndim} dimensions but the tensor has "
                          f"{x.ndim}")
@@ -114,7 +114,7 @@ def index_scatter(g, shape, index, basic=False):
 # -- gathers and scatters built from the two primitives above -------------------------------------
 def _int_index(idx, op: str) -> np.ndarray:
     """An index argument (Tensor, array, list, int) as an intp array; a clear error otherwise."""
-    a = idx.data if isinstance(idx, Tensor) else np.asarray(idx)
+    a = idx._data if isinstance(idx, Tensor) else np.asarray(idx)
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {a.dtype}")
     return a.astype(np.intp, copy=False)

@@ -77,7 +77,7 @@ class MaxPool(Function):
         """Per window, the index of the first kernel offset holding the maximum: the number of
         leading offsets whose element is below it."""
         if self._arg is None:
-            x, z = (s.data if isinstance(s, Tensor) else s for s in self.saved)
+            x, z = (s._data if isinstance(s, Tensor) else s for s in self.saved)
             offsets = self.offsets()
             arg = np.zeros(z.shape, dtype=np.int8 if len(offsets) < 128 else np.int64)
             below = None

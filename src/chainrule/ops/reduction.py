@@ -130,7 +130,7 @@ class Prod(_Reduction):
     def backward(self, xp, g):
         x, out = self.saved
         gk = self._expand(xp, g)
-        xa = x.data if isinstance(x, Tensor) else x
+        xa = x._data if isinstance(x, Tensor) else x
         if not (xa == 0).any():
             return (gk * self._expand(xp, out) / x,)
         # With zeros: the product of the others, from exclusive cumulative products both ways.
@@ -159,7 +159,7 @@ def sum(x, axis=None, keepdims=False, dtype=None):  # noqa: A001 - NumPy's name
 
 
 def mean(x, axis=None, keepdims=False):
-    if isinstance(x, Tensor) and x.data.dtype.kind not in "fc":
+    if isinstance(x, Tensor) and x._data.dtype.kind not in "fc":
         raise TypeError(f"mean: needs a floating-point tensor, got {x.dtype}; cast with .float()")
     return _reduce(Mean, x, axis, keepdims)
 
@@ -185,10 +185,10 @@ def prod(x, axis=None, keepdims=False):
 
 
 def argmax(x, axis=None, keepdims=False):
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
     return Tensor._wrap(np.argmax(data, axis=axis, keepdims=keepdims).astype(np.int64), False, None)
 
 
 def argmin(x, axis=None, keepdims=False):
-    data = x.data if isinstance(x, Tensor) else np.asarray(x)
+    data = x._data if isinstance(x, Tensor) else np.asarray(x)
     return Tensor._wrap(np.argmin(data, axis=axis, keepdims=keepdims).astype(np.int64), False, None)

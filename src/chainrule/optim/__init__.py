@@ -1,7 +1,7 @@
 """``chainrule.optim``: optimizers and learning-rate schedules (issues #4, #5).
 
 First-order optimizers follow ``torch.optim`` — same names, arguments, defaults, update rules and
-``state_dict`` layout — and update ``p.data`` in place in the parameter's dtype.
+``state_dict`` layout — and update ``p._data`` in place in the parameter's dtype.
 """
 from .optimizer import Optimizer, required
 from .sgd import SGD

@@ -9,19 +9,19 @@ def add_step(params: Sequence, t: float, d) -> None:
     """θ ← θ + t·d, where ``d`` is flat and its slices follow ``params`` in order."""
     offset = 0
     for p in params:
-        n = p.data.size
-        p.data += t * d[offset:offset + n].reshape(p.data.shape)
+        n = p._data.size
+        p._data += t * d[offset:offset + n].reshape(p._data.shape)
         p._bump_version()
         offset += n
 
 
 def copy_params(params: Sequence) -> list:
     """A copy of every parameter's values (to restore after a rejected line-search step)."""
-    return [p.data.copy() for p in params]
+    return [p._data.copy() for p in params]
 
 
 def set_params(params: Sequence, arrays: list) -> None:
     """Write back values taken with :func:`copy_params`."""
     for p, a in zip(params, arrays):
-        p.data[...] = a
+        p._data[...] = a
         p._bump_version()

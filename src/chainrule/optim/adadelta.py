@@ -44,8 +44,8 @@ class Adadelta(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["square_avg"] = np.zeros_like(p.data)
-                state["acc_delta"] = np.zeros_like(p.data)
+                state["square_avg"] = np.zeros_like(p._data)
+                state["acc_delta"] = np.zeros_like(p._data)
             state["step"] += 1
             square_avg, acc_delta = state["square_avg"], state["acc_delta"]
             tmp = ema_square_(square_avg, d, rho)
@@ -57,5 +57,5 @@ class Adadelta(Optimizer):
             delta *= d
             ema_square_(acc_delta, delta, rho, tmp)
             delta *= lr
-            p.data -= delta
+            p._data -= delta
             p._bump_version()

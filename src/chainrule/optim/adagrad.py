@@ -43,7 +43,7 @@ class Adagrad(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["sum"] = np.full_like(p.data, group["initial_accumulator_value"])
+                state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
             state["step"] += 1
             clr = lr / (1 + (state["step"] - 1) * lr_decay)
             total = state["sum"]
@@ -53,5 +53,5 @@ class Adagrad(Optimizer):
             tmp += eps
             np.divide(d, tmp, out=tmp)
             tmp *= clr
-            p.data -= tmp
+            p._data -= tmp
             p._bump_version()

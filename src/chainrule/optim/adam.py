@@ -52,10 +52,10 @@ class Adam(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = np.zeros_like(p.data)
-                state["exp_avg_sq"] = np.zeros_like(p.data)
+                state["exp_avg"] = np.zeros_like(p._data)
+                state["exp_avg_sq"] = np.zeros_like(p._data)
                 if amsgrad:
-                    state["max_exp_avg_sq"] = np.zeros_like(p.data)
+                    state["max_exp_avg_sq"] = np.zeros_like(p._data)
             state["step"] += 1
             step = state["step"]
             d, _ = decayed_grad(p, lr, weight_decay, decoupled, group["maximize"])
@@ -75,7 +75,7 @@ class Adam(Optimizer):
             denom += eps
             np.divide(exp_avg, denom, out=denom)
             denom *= step_size
-            p.data -= denom
+            p._data -= denom
             p._bump_version()
 
 

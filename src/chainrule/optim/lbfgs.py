@@ -172,13 +172,13 @@ class LBFGS(Optimizer):
 
     # -- the flat view of the parameters ------------------------------------------------------
     def _flat_grad(self):
-        xp = backend.get_array_module(self._params[0].data)
+        xp = backend.get_array_module(self._params[0]._data)
         parts = []
         for p in self._params:
             if p.grad is None:
-                parts.append(xp.zeros(p.data.size, dtype=p.data.dtype))
+                parts.append(xp.zeros(p._data.size, dtype=p._data.dtype))
             else:
-                parts.append(p.grad.data.astype(p.data.dtype, copy=False).reshape(-1))
+                parts.append(p.grad._data.astype(p._data.dtype, copy=False).reshape(-1))
         return xp.concatenate(parts)
 
     def _evaluate(self, closure: Callable) -> float:

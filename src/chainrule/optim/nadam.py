@@ -53,8 +53,8 @@ class NAdam(Optimizer):
             if not state:
                 state["step"] = 0
                 state["mu_product"] = 1.0
-                state["exp_avg"] = np.zeros_like(p.data)
-                state["exp_avg_sq"] = np.zeros_like(p.data)
+                state["exp_avg"] = np.zeros_like(p._data)
+                state["exp_avg_sq"] = np.zeros_like(p._data)
             state["step"] += 1
             step = state["step"]
             d, owned = decayed_grad(p, lr, weight_decay, decoupled, group["maximize"])
@@ -70,8 +70,8 @@ class NAdam(Optimizer):
             denom += eps
             step_grad = np.divide(d, denom, out=d if owned else None)
             step_grad *= lr * (1.0 - mu) / (1.0 - mu_product)
-            p.data -= step_grad
+            p._data -= step_grad
             np.divide(exp_avg, denom, out=step_grad)
             step_grad *= lr * mu_next / (1.0 - mu_product * mu_next)
-            p.data -= step_grad
+            p._data -= step_grad
             p._bump_version()

@@ -113,7 +113,7 @@ class NewtonCG(Optimizer):
     def _loss_with_graph(self, closure: Callable) -> Tensor:
         with grad_mode.enable_grad():
             loss = closure()
-        if not isinstance(loss, Tensor) or loss.data.size != 1:
+        if not isinstance(loss, Tensor) or loss._data.size != 1:
             what = f"shape {loss.shape}" if isinstance(loss, Tensor) else type(loss).__name__
             raise TypeError(f"NewtonCG: the closure must return the loss as a one-element Tensor, "
                             f"got {what}")
@@ -123,7 +123,7 @@ class NewtonCG(Optimizer):
         """(detached loss, gradient Tensors carrying their graph, flat gradient array)."""
         loss = self._loss_with_graph(closure)
         self._counters["n_grad_evals"] += 1
-        xp = backend.get_array_module(self._params[0].data)
+        xp = backend.get_array_module(self._params[0]._data)
         if not loss.requires_grad:
             grads = [None] * len(self._params)
         else:
@@ -135,11 +135,11 @@ class NewtonCG(Optimizer):
                     "return the loss without calling backward() (NewtonCG differentiates it "
                     f"twice itself). Original error: {e}") from e
         flat = xp.concatenate([
-            (xp.zeros(p.data.size, p.data.dtype) if g is None
-             else g.data.astype(p.data.dtype, copy=False).reshape(-1))
+            (xp.zeros(p._data.size, p._data.dtype) if g is None
+             else g._data.astype(p._data.dtype, copy=False).reshape(-1))
             for p, g in zip(self._params, grads)])
         for p, g in zip(self._params, grads):
-            p.grad = Tensor._wrap(xp.zeros_like(p.data) if g is None else g.data.copy(),
+            p.grad = Tensor._wrap(xp.zeros_like(p._data) if g is None else g._data.copy(),
                                   False, None)
         return loss.detach(), grads, flat
 
@@ -149,17 +149,17 @@ class NewtonCG(Optimizer):
         xp = backend.get_array_module(v)
         outs, vs, offset = [], [], 0
         for p, g in zip(self._params, grads):
-            n = p.data.size
+            n = p._data.size
             if g is not None and g.requires_grad:
                 outs.append(g)
-                vs.append(Tensor._wrap(v[offset:offset + n].reshape(p.data.shape), False, None))
+                vs.append(Tensor._wrap(v[offset:offset + n].reshape(p._data.shape), False, None))
             offset += n
         if not outs:  # the loss is linear in the parameters
             return xp.zeros_like(v)
         hv = engine.grad(outs, self._params, vs, retain_graph=True, allow_unused=True)
         return xp.concatenate([
-            (xp.zeros(p.data.size, p.data.dtype) if h is None
-             else h.data.astype(p.data.dtype, copy=False).reshape(-1))
+            (xp.zeros(p._data.size, p._data.dtype) if h is None
+             else h._data.astype(p._data.dtype, copy=False).reshape(-1))
             for p, h in zip(self._params, hv)])
 
     def _value(self, closure: Callable) -> float:
@@ -204,7 +204,7 @@ class NewtonCG(Optimizer):
         c1, backtrack, max_ls = float(group["c1"]), float(group["backtrack"]), int(group["max_ls"])
         tolerance_grad = float(group["tolerance_grad"])
         tolerance_change = float(group["tolerance_change"])
-        n_params = sum(p.data.size for p in self._params)
+        n_params = sum(p._data.size for p in self._params)
         max_cg = group["max_cg_iter"] or min(n_params, 250)
         counters = self._counters
         first_loss = None

@@ -8,7 +8,7 @@ the base supplies ``step(closure)``, ``zero_grad``, ``add_param_group`` and the 
 layout. Optimizers that need another shape of step (L-BFGS calls the closure many times) override
 :meth:`step` itself.
 
-Updates are done in place on ``p.data`` (the array), with the parameter's dtype kept, and bump
+Updates are done in place on ``p._data`` (the array), with the parameter's dtype kept, and bump
 ``p._version`` so that autograd notices a parameter changed under a saved graph.
 """
 from __future__ import annotations
@@ -85,17 +85,17 @@ def effective_grad(p: Tensor, weight_decay: float, maximize: bool):
     Returns ``(d, owned)``: ``owned`` is False when ``d`` is the parameter's own ``.grad`` array,
     which the caller must then not modify.
     """
-    g = p.grad.data
-    if g.shape != p.data.shape:
-        raise RuntimeError(f"optimizer step: a parameter of shape {p.data.shape} has a gradient "
+    g = p.grad._data
+    if g.shape != p._data.shape:
+        raise RuntimeError(f"optimizer step: a parameter of shape {p._data.shape} has a gradient "
                            f"of shape {g.shape}")
-    if g.dtype != p.data.dtype:
-        g = g.astype(p.data.dtype)
+    if g.dtype != p._data.dtype:
+        g = g.astype(p._data.dtype)
     if weight_decay != 0:
         d = g.copy()                            # C order, whatever the layout of g
         if maximize:
             np.negative(d, out=d)
-        axpy_(d, weight_decay, p.data)          # PyTorch's grad.add(param, alpha=weight_decay)
+        axpy_(d, weight_decay, p._data)          # PyTorch's grad.add(param, alpha=weight_decay)
         return d, True
     if maximize:
         return np.negative(g), True
@@ -108,7 +108,7 @@ def decayed_grad(p: Tensor, lr: float, weight_decay: float, decoupled: bool, max
     as :func:`effective_grad` does."""
     if decoupled:
         if weight_decay != 0:
-            p.data *= 1 - lr * weight_decay
+            p._data *= 1 - lr * weight_decay
         return effective_grad(p, 0.0, maximize)
     return effective_grad(p, weight_decay, maximize)
 
@@ -234,10 +234,10 @@ class Optimizer:
         """A work array shaped like ``p``, reused across parameters and steps (never state):
         an update writes its temporaries here instead of allocating (and page-faulting) a fresh
         parameter-sized array every step."""
-        key = (p.data.shape, p.data.dtype)
+        key = (p._data.shape, p._data.dtype)
         buf = self._scratch.get(key)
         if buf is None:
-            buf = self._scratch[key] = np.empty_like(p.data)
+            buf = self._scratch[key] = np.empty_like(p._data)
         return buf
 
     def zero_grad(self, set_to_none: bool = True) -> None:
@@ -249,9 +249,9 @@ class Optimizer:
                 if set_to_none:
                     p.grad = None
                 elif p.grad.grad_fn is not None or p.grad.requires_grad:
-                    p.grad = Tensor._wrap(np.zeros_like(p.grad.data), False, None)
+                    p.grad = Tensor._wrap(np.zeros_like(p.grad._data), False, None)
                 else:
-                    p.grad.data[...] = 0
+                    p.grad._data[...] = 0
 
     def step(self, closure: Callable[[], Any] | None = None):
         """Update the parameters once from their ``.grad``.
@@ -378,7 +378,7 @@ def _restore_hyper(value: Any, current: Any) -> Any:
 def _restore_state(value: Any, p: Tensor) -> Any:
     """Copy a checkpointed state value onto ``p``: arrays cast to ``p``'s dtype when floating."""
     if isinstance(value, Tensor):
-        value = value.data
+        value = value._data
     if isinstance(value, (list, tuple)):
         return type(value)(_restore_state(v, p) for v in value)
     if isinstance(value, np.generic):
@@ -386,7 +386,7 @@ def _restore_state(value: Any, p: Tensor) -> Any:
     if backend.is_array(value) or hasattr(value, "__array__"):
         arr = value if backend.is_array(value) else np.asarray(value)  # e.g. a torch tensor
         arr = arr.astype(p.dtype, copy=True) if arr.dtype.kind == "f" else arr.copy()
-        if isinstance(p.data, np.ndarray):
+        if isinstance(p._data, np.ndarray):
             return arr if isinstance(arr, np.ndarray) else arr.get()  # CuPy -> host
-        return backend.get_array_module(p.data).asarray(arr)
+        return backend.get_array_module(p._data).asarray(arr)
     return value

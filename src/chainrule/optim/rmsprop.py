@@ -50,11 +50,11 @@ class RMSprop(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["square_avg"] = np.zeros_like(p.data)
+                state["square_avg"] = np.zeros_like(p._data)
                 if momentum > 0:
-                    state["momentum_buffer"] = np.zeros_like(p.data)
+                    state["momentum_buffer"] = np.zeros_like(p._data)
                 if centered:
-                    state["grad_avg"] = np.zeros_like(p.data)
+                    state["grad_avg"] = np.zeros_like(p._data)
             state["step"] += 1
             square_avg = state["square_avg"]
             avg = ema_square_(square_avg, d, alpha)
@@ -76,6 +76,6 @@ class RMSprop(Optimizer):
             else:
                 np.divide(d, avg, out=avg)
                 avg *= lr
-            p.data -= avg
+            p._data -= avg
             p._bump_version()
 

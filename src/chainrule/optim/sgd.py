@@ -69,5 +69,5 @@ class SGD(Optimizer):
                     axpy_(d, momentum, buf)
                 else:
                     d = buf
-            axpy_(p.data, -lr, d, self.scratch_like(p))  # θ ← θ − η·d in one pass
+            axpy_(p._data, -lr, d, self.scratch_like(p))  # θ ← θ − η·d in one pass
             p._bump_version()

@@ -47,7 +47,7 @@ def batch_size_of(target: Any) -> int:
 
 def _array(x: Any) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x.data
+        return x._data
     return np.asarray(x)
 
 

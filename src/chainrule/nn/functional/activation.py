@@ -110,4 +110,4 @@ def prelu(input: Tensor, weight: Tensor) -> Tensor:
         weight = ops.reshape(weight, (n,) + (1,) * (input.ndim - 2))
     elif weight.ndim:
         weight = ops.reshape(weight, ())
-    return ops.where(input.data > 0, input, ops.multiply(input, weight))
+    return ops.where(input._data > 0, input, ops.multiply(input, weight))

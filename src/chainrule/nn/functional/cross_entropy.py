@@ -123,7 +123,7 @@ def _batch_shape(x: Tensor) -> tuple:
 def _class_weight(name: str, weight, c: int, dtype) -> np.ndarray | None:
     if weight is None:
         return None
-    w = np.asarray(weight.data if isinstance(weight, Tensor) else weight)
+    w = np.asarray(weight._data if isinstance(weight, Tensor) else weight)
     if w.shape != (c,):
         raise ValueError(f"{name}: weight must have one entry per class, shape ({c},), got "
                          f"{w.shape}")
@@ -131,7 +131,7 @@ def _class_weight(name: str, weight, c: int, dtype) -> np.ndarray | None:
 
 
 def _indices(name: str, input: Tensor, target) -> np.ndarray:
-    t = np.asarray(target.data if isinstance(target, Tensor) else target)
+    t = np.asarray(target._data if isinstance(target, Tensor) else target)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: class-index targets must be integers, got dtype {t.dtype}")
     expected = _batch_shape(input)
@@ -178,7 +178,7 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
     dtype = input.dtype
     w = _class_weight(name, weight, c, dtype)
     x = _classes_last(input)
-    tdata = target.data if isinstance(target, Tensor) else np.asarray(target)
+    tdata = target._data if isinstance(target, Tensor) else np.asarray(target)
     if tdata.dtype.kind == "f":  # class probabilities
         if tuple(tdata.shape) != tuple(input.shape):
             raise ValueError(f"{name}: probability targets must have the input's shape "

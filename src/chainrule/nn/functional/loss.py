@@ -81,7 +81,7 @@ def huber_loss(input: Tensor, target: Tensor, reduction: str = "mean", delta: fl
     ad = ops.absolute(d)
     quad = ops.multiply(ops.multiply(d, d), 0.5)
     lin = ops.multiply(ops.subtract(ad, 0.5 * delta), float(delta))
-    return _weighted("huber_loss", ops.where(ad.data < delta, quad, lin), input, weight,
+    return _weighted("huber_loss", ops.where(ad._data < delta, quad, lin), input, weight,
                      reduction, False)
 
 
@@ -99,7 +99,7 @@ def smooth_l1_loss(input: Tensor, target: Tensor, size_average=None, reduce=None
         return reduce_loss("smooth_l1_loss", ad, reduction)
     quad = ops.multiply(ops.multiply(d, d), 0.5 / beta)
     lin = ops.subtract(ad, 0.5 * beta)
-    return reduce_loss("smooth_l1_loss", ops.where(ad.data < beta, quad, lin), reduction)
+    return reduce_loss("smooth_l1_loss", ops.where(ad._data < beta, quad, lin), reduction)
 
 
 # -- binary classification: fused primitives -------------------------------------------------
@@ -171,12 +171,12 @@ def binary_cross_entropy(input: Tensor, target: Tensor, weight: Tensor | None = 
     if tuple(target.shape) != tuple(input.shape):
         raise ValueError(f"binary_cross_entropy: target shape {tuple(target.shape)} must equal "
                          f"input shape {tuple(input.shape)}")
-    x = input.data
+    x = input._data
     if x.size and not ((x >= 0) & (x <= 1)).all():
         bad = x[~((x >= 0) & (x <= 1))].flat[0]
         raise ValueError(f"binary_cross_entropy: all elements of input should be between 0 and "
                          f"1 (found {bad}); for logits use binary_cross_entropy_with_logits")
-    t = target.data
+    t = target._data
     if t.size and not ((t >= 0) & (t <= 1)).all():
         raise ValueError("binary_cross_entropy: all elements of target should be between 0 and 1")
     loss = BinaryCrossEntropy.apply(input, target)
@@ -219,7 +219,7 @@ def hinge_loss(input: Tensor, target: Tensor, reduction: str = "mean") -> Tensor
     """ℓ = max(0, 1 − t·y) for scores y and targets t ∈ {−1, +1} (the SVM hinge; not in
     PyTorch);  ∂ℓ/∂y = −t where t·y < 1, else 0."""
     input, target = _pair("hinge_loss", input, target)
-    t = target.data
+    t = target._data
     if t.size and not np.isin(t, (-1, 1)).all():
         raise ValueError(f"hinge_loss: targets must be -1 or +1, found {t[~np.isin(t, (-1, 1))].flat[0]}")
     margin = ops.subtract(1.0, ops.multiply(input, O.operand(target, input.dtype)))
@@ -241,10 +241,10 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise ValueError(f"multi_margin_loss: input must be (C,) or (N, C), got shape "
                          f"{tuple(input.shape)}")
     n, c = x.shape
-    t = np.asarray(target.data if isinstance(target, Tensor) else target).reshape(-1)
+    t = np.asarray(target._data if isinstance(target, Tensor) else target).reshape(-1)
     if t.dtype.kind not in "iu" or t.shape[0] != n:
         raise ValueError(f"multi_margin_loss: target must hold {n} class indices, got shape "
-                         f"{np.shape(target.data if isinstance(target, Tensor) else target)} "
+                         f"{np.shape(target._data if isinstance(target, Tensor) else target)} "
                          f"dtype {t.dtype}")
     if t.size and (t.min() < 0 or t.max() >= c):
         raise IndexError(f"multi_margin_loss: target {t[(t < 0) | (t >= c)][0]} is out of "
@@ -256,7 +256,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     others = np.ones((n, c), dtype=x.dtype)
     others[np.arange(n), t] = 0
     if weight is not None:
-        w = weight.data if isinstance(weight, Tensor) else np.asarray(weight)
+        w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
         others *= w.astype(x.dtype)[t][:, None]
     loss = ops.divide(ops.sum(ops.multiply(h, others), axis=1), float(c))
     if unbatched:

@@ -84,18 +84,18 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
     if training:
-        n = input.data.size // c
+        n = input._data.size // c
         if n <= 1:
             raise ValueError(f"{name}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(input.shape)}")
-        mu, var = _moments(np, input.data, axes)
+        mu, var = _moments(np, input._data, axes)
         if running_mean is not None:
-            rm = running_mean.data
+            rm = running_mean._data
             rm *= 1 - momentum
             rm += momentum * mu.reshape(c).astype(rm.dtype, copy=False)
             running_mean._bump_version()
         if running_var is not None:
-            rv = running_var.data
+            rv = running_var._data
             rv *= 1 - momentum
             rv += (momentum * n / (n - 1)) * var.reshape(c).astype(rv.dtype, copy=False)
             running_var._bump_version()
@@ -105,8 +105,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         raise ValueError(f"{name}: running_mean and running_var are needed when training=False")
     # Evaluation: a fixed per-channel affine map x·s + t, s = γ/√(var + ε), t = β − mean·s.
     dt = input.dtype
-    r = 1.0 / np.sqrt(running_var.data.astype(dt, copy=False) + np.asarray(eps, dt))
-    mean = running_mean.data.astype(dt, copy=False)
+    r = 1.0 / np.sqrt(running_var._data.astype(dt, copy=False) + np.asarray(eps, dt))
+    mean = running_mean._data.astype(dt, copy=False)
     scale = ops.multiply(weight, r) if weight is not None else Tensor._wrap(r, False, None)
     shift = ops.multiply(scale, -mean)
     if bias is not None:

@@ -73,7 +73,7 @@ def _max_indices(x, kernel, stride, dilation, pads, z) -> np.ndarray:
     node = z.grad_fn
     if node is None:  # no graph was recorded: run the primitive once more to read its indices
         node = P.MaxPool.__new__(P.MaxPool)
-        node.forward(np, x.data, kernel=kernel, stride=stride, dilation=dilation, pads=pads)
+        node.forward(np, x._data, kernel=kernel, stride=stride, dilation=dilation, pads=pads)
     return node.indices()
 
 

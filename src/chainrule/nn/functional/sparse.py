@@ -16,7 +16,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm=No
     """y[…] = W[i[…]] for integer indices i and a table W (num_embeddings, dim);
     ∂L/∂W[k] = Σ over the positions where i = k of ∂L/∂y — except the ``padding_idx`` row,
     which gets no gradient."""
-    idx = np.asarray(input.data if isinstance(input, Tensor) else input)
+    idx = np.asarray(input._data if isinstance(input, Tensor) else input)
     if idx.dtype.kind not in "iu":
         raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
     if max_norm is not None or scale_grad_by_freq or sparse:
@@ -36,6 +36,6 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm=No
             raise ValueError(f"embedding: padding_idx {padding_idx} is out of range for {n} rows")
         at_pad = (idx == pad)[..., None]
         if at_pad.any():  # those rows are read as constants: no gradient reaches W[padding_idx]
-            const = Tensor._wrap(np.broadcast_to(weight.data[pad], out.shape), False, None)
+            const = Tensor._wrap(np.broadcast_to(weight._data[pad], out.shape), False, None)
             out = ops.where(at_pad, const, out)
     return out

@@ -41,7 +41,7 @@ def _vector_norm(a: np.ndarray, p: float) -> np.ndarray:
 def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = False,
                    foreach=None) -> Tensor:
     """The p-norm of the per-tensor p-norms: the norm of everything concatenated."""
-    arrays = [t.data if isinstance(t, Tensor) else np.asarray(t) for t in _as_list(tensors)]
+    arrays = [t._data if isinstance(t, Tensor) else np.asarray(t) for t in _as_list(tensors)]
     norm_type = float(norm_type)
     if not arrays:
         return Tensor(np.zeros((), np.float32))
@@ -58,12 +58,12 @@ def get_total_norm(tensors, norm_type: float = 2.0, error_if_nonfinite: bool = F
 
 def clip_grads_with_norm_(parameters, max_norm: float, total_norm, foreach=None) -> None:
     """Scale every gradient by min(1, max_norm / (total_norm + 1e-6))."""
-    total = float(total_norm.data if isinstance(total_norm, Tensor) else total_norm)
+    total = float(total_norm._data if isinstance(total_norm, Tensor) else total_norm)
     with np.errstate(invalid="ignore"):
         coef = min(float(max_norm) / (total + 1e-6), 1.0) if not math.isnan(total) else math.nan
     for p in _as_list(parameters):
         if p.grad is not None:
-            g = p.grad.data
+            g = p.grad._data
             g *= g.dtype.type(coef)
             p.grad._bump_version()
 
@@ -87,5 +87,5 @@ def clip_grad_value_(parameters: Iterable[Tensor] | Tensor, clip_value: float,
     c = float(clip_value)
     for p in _as_list(parameters):
         if p.grad is not None:
-            np.clip(p.grad.data, -c, c, out=p.grad.data)
+            np.clip(p.grad._data, -c, c, out=p.grad._data)
             p.grad._bump_version()

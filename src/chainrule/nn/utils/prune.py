@@ -56,7 +56,7 @@ def _n_to_prune(amount, size: int) -> int:
 
 
 def _array(value) -> Any:
-    return value.data if isinstance(value, Tensor) else np.asarray(value)
+    return value._data if isinstance(value, Tensor) else np.asarray(value)
 
 
 # -- methods -------------------------------------------------------------------------------------
@@ -84,7 +84,7 @@ class BasePruningMethod:
         mask = getattr(module, name + "_mask")
         orig = getattr(module, name + "_orig")
         if mask.dtype != orig.dtype:
-            mask = Tensor._wrap(mask.data.astype(orig.dtype), False, None)
+            mask = Tensor._wrap(mask._data.astype(orig.dtype), False, None)
         return mask * orig
 
     @classmethod
@@ -106,15 +106,15 @@ class BasePruningMethod:
             raise ValueError(f"prune: {type(module).__name__} has no tensor {name!r} to prune")
         if old is None and module._parameters.get(name) is not orig:
             raise ValueError(f"prune: {name!r} of {type(module).__name__} is not a parameter")
-        scores = orig.data if importance_scores is None else _array(importance_scores)
+        scores = orig._data if importance_scores is None else _array(importance_scores)
         if tuple(scores.shape) != tuple(orig.shape):
             raise ValueError(f"prune: importance_scores should have the same shape as parameter "
                              f"{name!r} of {type(module).__name__}, got {tuple(scores.shape)} "
                              f"vs {tuple(orig.shape)}")
         if old is None:
-            default = backend.get_array_module(orig.data).ones_like(orig.data)
+            default = backend.get_array_module(orig._data).ones_like(orig._data)
         else:
-            default = module._buffers[name + "_mask"].data.copy()
+            default = module._buffers[name + "_mask"]._data.copy()
         mask = installed.compute_mask(scores, default)   # may raise: nothing changed yet
 
         if old is None:
@@ -144,7 +144,7 @@ class BasePruningMethod:
         if name in module.__dict__:
             delattr(module, name)
         orig = module._parameters.pop(name + "_orig")
-        orig.data = weight.data
+        orig._data = weight._data
         orig._bump_version()
         del module._buffers[name + "_mask"]
         setattr(module, name, orig)
@@ -310,14 +310,14 @@ def global_unstructured(parameters: Iterable, pruning_method=L1Unstructured,
                              f"{tuple(s.shape)}, the tensor {tuple(t.shape)}")
         scores.append(s.reshape(-1))
         m = module._buffers.get(name + "_mask")
-        masks.append(np.ones(t.data.size, t.dtype) if m is None else m.data.reshape(-1))
+        masks.append(np.ones(t._data.size, t.dtype) if m is None else m._data.reshape(-1))
     method._tensor_name = "temp"
     container = PruningContainer(method)
     final = container.compute_mask(np.concatenate(scores), np.concatenate(masks))
     offset = 0
     for module, name in parameters:
         t = getattr(module, name)
-        n = t.data.size
+        n = t._data.size
         custom_from_mask(module, name, final[offset:offset + n].reshape(t.shape))
         offset += n
 

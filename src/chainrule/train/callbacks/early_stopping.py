@@ -16,7 +16,7 @@ __all__ = ["EarlyStopping"]
 
 
 def _copy_state(model) -> dict:
-    return {k: np.array(v.data if isinstance(v, Tensor) else v, copy=True)
+    return {k: np.array(v._data if isinstance(v, Tensor) else v, copy=True)
             for k, v in model.state_dict().items()}
 
 
@@ -76,5 +76,5 @@ class EarlyStopping(Callback):
         self.stopped_epoch = int(state.get("stopped_epoch", 0))
         weights = state.get("best_weights")
         self.best_weights = None if weights is None else {
-            k: np.array(v.data if isinstance(v, Tensor) else v, copy=True)
+            k: np.array(v._data if isinstance(v, Tensor) else v, copy=True)
             for k, v in weights.items()}
