@@ -42,7 +42,8 @@ def _to_array(data: Any, dtype=None) -> np.ndarray:
 
 
 # In-place changes are stamped with a global counter: ``t._version`` is the counter's value at
-# t's last in-place change (0: never changed). An op that saves values for backward remembers the
+# t's last in-place change (0: never changed). A view (``t._base`` set: the tensor whose storage
+# it shows) has no counter of its own: changing it stamps its base, and its version is the base's. An op that saves values for backward remembers the
 # counter when it ran; at backward, a saved tensor stamped later was changed after being saved.
 # When the counter has not moved since an op ran, backward skips the check altogether.
 _modification_counter = [0]
@@ -59,6 +60,17 @@ class _HookHandle:
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+
+
+class _TensorHooks:
+    """A tensor's gradient hooks: ``pre`` see (and may replace) its gradient, ``post`` run on a
+    leaf after that gradient has been added to ``.grad``."""
+
+    __slots__ = ("pre", "post")
+
+    def __init__(self):
+        self.pre: list = []
+        self.post: list = []
 
 
 class Tensor:
@@ -186,8 +198,11 @@ class Tensor:
     __hash__ = object.__hash__
 
     def detach(self) -> "Tensor":
-        """The same data, cut from the graph."""
-        return Tensor._wrap(self._data, False, None)
+        """The same data, cut from the graph; it shares this tensor's version counter, so an
+        in-place change through it is still caught if backward needs the values."""
+        t = Tensor._wrap(self._data, False, None)
+        t._base = self if self._base is None else self._base
+        return t
 
     def detach_(self) -> "Tensor":
         self.grad_fn = None
@@ -213,14 +228,30 @@ class Tensor:
 
     def register_hook(self, hook: Callable) -> _HookHandle:
         """Call ``hook(grad)`` when this tensor's gradient is computed; a returned Tensor
-        replaces the gradient."""
+        replaces the gradient. On a leaf the hook runs once per backward, on the gradient summed
+        over every path, before it is added to ``.grad`` (PyTorch's rule)."""
         if not self.requires_grad:
             raise RuntimeError("register_hook: this tensor does not require grad")
         if self._hooks is None:
-            self._hooks = []
-        self._hooks.append(hook)
+            self._hooks = _TensorHooks()
+        self._hooks.pre.append(hook)
         self._watch_output()
-        return _HookHandle(self._hooks, hook)
+        return _HookHandle(self._hooks.pre, hook)
+
+    def register_post_accumulate_grad_hook(self, hook: Callable) -> _HookHandle:
+        """Call ``hook(self)`` once per backward, after this leaf's ``.grad`` has received the
+        backward's gradient (data-parallel all-reduce and gradient monitors hook in here)."""
+        if not self.requires_grad:
+            raise RuntimeError("register_post_accumulate_grad_hook: this tensor does not "
+                               "require grad")
+        if self.grad_fn is not None:
+            raise RuntimeError("register_post_accumulate_grad_hook: only leaf tensors have their "
+                               "gradient accumulated into .grad; this one was made by "
+                               f"{self.grad_fn.name} (use register_hook on a non-leaf)")
+        if self._hooks is None:
+            self._hooks = _TensorHooks()
+        self._hooks.post.append(hook)
+        return _HookHandle(self._hooks.post, hook)
 
     def _watch_output(self) -> None:
         """Let backward find this non-leaf tensor (for its hooks and retained grad)."""
@@ -251,10 +282,13 @@ class Tensor:
         self._bump_version()
 
     def _bump_version(self) -> None:
-        """Mark this tensor as modified in place now (see ``_modification_counter``)."""
+        """Mark this tensor as modified in place now (see ``_modification_counter``); a view
+        stamps its base too, so the base and all its views share one version (PyTorch's rule)."""
         stamp = _modification_counter[0] + 1
         _modification_counter[0] = stamp
         self._version = stamp
+        if self._base is not None:
+            self._base._version = stamp
 
     @staticmethod
     def _operand(value):

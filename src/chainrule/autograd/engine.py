@@ -66,12 +66,21 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
     root_nodes = []
     wrap = Tensor._wrap
 
+    # Leaves with hooks collect their gradient over every path first; their hooks then run
+    # once, on the total (PyTorch's rule), when the walk is over: id(leaf) -> [leaf, grad, shared].
+    hooked: dict = {}
+
     def give_leaf(t, g, shared: bool):
-        if t._hooks:
-            for hook in t._hooks:
-                r = hook(g if create_graph else wrap(g, False, None))
-                if r is not None:
-                    g, shared = (r if create_graph else r._data), True
+        if t._hooks is not None:
+            entry = hooked.get(id(t))
+            if entry is None:
+                hooked[id(t)] = [t, g, shared]
+            else:
+                entry[1], entry[2] = entry[1] + g, False
+            return
+        deliver(t, g, shared)
+
+    def deliver(t, g, shared: bool):
         if capture is not None:
             slot = capture.get(id(t))
             if slot is not None:
@@ -90,6 +99,17 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
         else:
             grad._data += g
 
+    def finish_hooked_leaves():
+        for t, g, shared in hooked.values():
+            for hook in tuple(t._hooks.pre):
+                r = hook(g if create_graph else wrap(g, False, None))
+                if r is not None:
+                    g, shared = (r if create_graph else r._data), True
+            deliver(t, g, shared)
+            if accumulate:
+                for hook in tuple(t._hooks.post):
+                    hook(t)
+
     for t, g in zip(roots, root_grads):
         if t.grad_fn is None:
             give_leaf(t, g, True)
@@ -98,6 +118,8 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
             pending[t.grad_fn] = g if prev is None else prev + g
             root_nodes.append(t.grad_fn)
     if not root_nodes:
+        with grad_mode.set_grad_enabled(create_graph):
+            finish_hooked_leaves()
         return captured
 
     # Nodes run in decreasing creation order (a max-heap on ``_seq``): every consumer of a node
@@ -132,7 +154,7 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                 raise _freed(node)
             if watchers[0]:
                 out = node._out_ref()
-                if out is not None and (out._hooks or out._retains_grad):
+                if out is not None and (out._hooks is not None or out._retains_grad):
                     g = _tensor_hooks(out, g, create_graph, wrap)
             if capture is not None:
                 slot = capture.get(id(node))
@@ -180,6 +202,8 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
             if not retain_graph:
                 node.saved = None
                 node.inputs = None
+        if hooked:
+            finish_hooked_leaves()
     return captured
 
 
@@ -196,8 +220,8 @@ def _repeated(grads, gi) -> bool:
 
 def _tensor_hooks(out, g, create_graph: bool, wrap):
     """Run a non-leaf tensor's hooks and keep its ``.grad`` if it retains it."""
-    if out._hooks:
-        for hook in out._hooks:
+    if out._hooks is not None:
+        for hook in tuple(out._hooks.pre):
             r = hook(g if create_graph else wrap(g, False, None))
             if r is not None:
                 g = r if create_graph else r._data

@@ -72,6 +72,9 @@ class Function:
 
     #: the op's name in error messages and anomaly reports; defaults to the class name in lower case
     name: str = ""
+    #: True for ops whose output may be a view of their first input's storage (reshape, slicing):
+    #: such an output shares the input's version counter
+    view: bool = False
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
@@ -115,7 +118,10 @@ class Function:
             out = node.forward(xp, *arrays, **params)
         except (ValueError, TypeError, IndexError) as exc:
             raise _forward_error(node, arrays, params, exc) from exc
-        return _finish(node, inputs, needs, out)
+        result = _finish(node, inputs, needs, out)
+        if cls.view:
+            _share_version(result, inputs[0])
+        return result
 
     # The two entry points below are apply() for one and two inputs without keyword parameters,
     # spelled out because they are chainrule's hottest code: no *args/**kwargs packing (it costs
@@ -156,14 +162,14 @@ class Function:
         """Raise if a saved input or output was modified in place after this op ran."""
         ran_at = self._ran_at
         for t in self.inputs:
-            if isinstance(t, Tensor) and t._version > ran_at and any(
+            if isinstance(t, Tensor) and version_of(t) > ran_at and any(
                     s is t._data for s in self.saved):
                 raise RuntimeError(
                     f"{self.name}: an input of shape {t.shape} that this op saved for backward was "
                     "modified in place after the forward pass; clone it before modifying it, or "
                     "modify it before using it")
         out = self._out_ref()
-        if out is not None and out._version > ran_at and any(s is out._data for s in self.saved):
+        if out is not None and version_of(out) > ran_at and any(s is out._data for s in self.saved):
             raise RuntimeError(
                 f"{self.name}: its output of shape {out.shape} was modified in place after the "
                 "forward pass, but backward needs it; clone it before modifying it")
@@ -205,6 +211,21 @@ _NEEDS_TWO = (((False, False), (False, True)), ((True, False), (True, True)))  #
 
 def _no_output():
     return None
+
+
+def version_of(t) -> int:
+    """The stamp of t's last in-place change, through any view of the same base."""
+    return t._version if t._base is None else t._base._version
+
+
+def _share_version(result, source) -> None:
+    """Let a view op's output share its source's version counter when it really is a view: its
+    array's owner (NumPy and CuPy keep the one that owns the memory in ``.base``) is the
+    source's array or the source's owner; a reshape that had to copy owns a fresh array."""
+    if isinstance(source, Tensor):
+        owner = getattr(result._data, "base", None)
+        if owner is not None and (owner is source._data or owner is source._data.base):
+            result._base = source if source._base is None else source._base
 
 
 def _finish(node: Function, inputs, needs, out):

@@ -40,6 +40,7 @@ def _scatter_raw(xp, g, shape, index, basic):
 
 class GetItem(Function):
     """z = x[index];  ∂L/∂x = zeros with ∂L/∂z added at the indexed places."""
+    view = True
 
     def forward(self, xp, x, index=None):
         self.in_shape, self.index, self.basic = x.shape, index, _is_basic(index)

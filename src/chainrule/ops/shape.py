@@ -15,6 +15,7 @@ from . import _operands as O
 
 class Reshape(Function):
     """z = x viewed with a new shape;  the gradient is reshaped back."""
+    view = True
 
     def forward(self, xp, x, shape=None):
         self.in_shape = x.shape
@@ -31,6 +32,7 @@ class Reshape(Function):
 
 class Transpose(Function):
     """z = x with its axes permuted;  the gradient is permuted back by the inverse permutation."""
+    view = True
 
     def forward(self, xp, x, axes=None):
         axes = tuple(range(x.ndim))[::-1] if axes is None else tuple(a % x.ndim for a in axes)
@@ -46,6 +48,7 @@ class Transpose(Function):
 
 class BroadcastTo(Function):
     """z = x repeated along broadcast axes;  the engine sums the gradient back to x's shape."""
+    view = True
 
     def forward(self, xp, x, shape=None):
         return xp.broadcast_to(x, shape)
