@@ -157,9 +157,16 @@ class Trainer:
                 self._sigint = None
         return self.history
 
+    def _current_lr(self) -> float | None:
+        groups = getattr(self.optimizer, "param_groups", None)
+        return float(groups[0]["lr"]) if groups else None
+
     def _train_batches(self) -> dict:
-        """One pass of updates over the training loader; returns the epoch's running sums."""
-        sums = self._partial or {"batches": 0, "loss_sum": 0.0, "samples": 0, "seconds": 0.0}
+        """One pass of updates over the training loader; returns the epoch's running sums
+        (with ``lr``, the learning rate in force when the epoch began — kept in a mid-epoch
+        checkpoint, so a resumed epoch logs it rather than the rate at the resume point)."""
+        sums = self._partial or {"batches": 0, "loss_sum": 0.0, "samples": 0, "seconds": 0.0,
+                                 "lr": self._current_lr()}
         self._partial = None
         self.running_loss = sums["loss_sum"] / sums["samples"] if sums["samples"] else \
             float("nan")
@@ -199,8 +206,6 @@ class Trainer:
         self._abort_epoch = False
         self.resumed_batches = (self._partial or {}).get("batches", 0)
         self.callbacks.call("on_epoch_begin", self, number)
-        groups = getattr(self.optimizer, "param_groups", None)
-        lr = groups[0]["lr"] if groups else None
         start = time.perf_counter() - (self._partial or {}).get("seconds", 0.0)
         sums = self._train_batches()
         if self._partial is not None or self._abort_epoch:
@@ -208,6 +213,7 @@ class Trainer:
         if sums["batches"] == 0:
             raise ValueError("fit: the training loader gave no batches")
         row: dict[str, Any] = {"epoch": number}
+        lr = sums.get("lr", self._current_lr())  # a checkpoint from before "lr" was kept
         if lr is not None:
             row["lr"] = float(lr)
         row["train_running_loss"] = sums["loss_sum"] / sums["samples"]
