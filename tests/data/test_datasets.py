@@ -189,6 +189,12 @@ def test_mnist1d_bad_files(tmp_path):
     np.savez(tmp_path / "nan.npz", **bad)
     with pytest.raises(DataError, match=r"nan\.npz \[x, y\]: NaN in inputs .* first at item 1"):
         mnist1d(tmp_path / "nan.npz")
+    huge = dict(good, x_test=np.zeros((2, 40)))
+    huge["x_test"][1, 5] = 1e300
+    np.savez(tmp_path / "huge.npz", **huge)
+    with pytest.raises(DataError, match=r"huge\.npz \[x_test, y_test\]: x_test: value 1e300 at "
+                                        r"index \(1, 5\) overflows float32"):
+        mnist1d(tmp_path / "huge.npz")
     np.savez(tmp_path / "range.npz", **dict(good, y_test=np.array([0, 10])))
     with pytest.raises(DataError, match=r"\[x_test, y_test\]: labels out of range: label 10"):
         mnist1d(tmp_path / "range.npz")
