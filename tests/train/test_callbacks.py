@@ -115,6 +115,24 @@ def test_scheduler_per_epoch_per_step_and_on_plateau():
         LRSchedulerCallback(plateau, interval="step")
 
 
+def test_a_max_mode_plateau_is_stepped_with_accuracy_and_a_contrary_monitor_is_refused():
+    s = setup(dropout=0.0, opt="sgd")
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(s["optimizer"], mode="max", patience=100)
+    seen = []
+    spy = LambdaCallback(order=5, on_epoch_end=lambda tr, e, logs: seen.append(logs))
+    fit(s["model"], s["loss_fn"], s["optimizer"], s["train"], epochs=2, val_loader=s["val"],
+        scheduler=plateau, callbacks=[spy])
+    assert plateau.best == max(r["val_accuracy"] for r in seen)
+    for mode, monitor in (("max", "val_loss"), ("min", "val_accuracy"),
+                          ("max", "train_error_rate")):
+        sched = optim.lr_scheduler.ReduceLROnPlateau(s["optimizer"], mode=mode)
+        with pytest.raises(ValueError, match=rf"mode='{mode}'\) would be stepped with "
+                                             rf"'{monitor}'"):
+            LRSchedulerCallback(sched, monitor=monitor)
+    custom = optim.lr_scheduler.ReduceLROnPlateau(s["optimizer"], mode="max")
+    assert LRSchedulerCallback(custom, monitor="val_f1").monitor.mode == "max"
+
+
 class _GradSpy(Callback):
     order = 60  # after GradientClipping (50)
 
