@@ -100,6 +100,11 @@ def test_subset():
     assert sub.get_batch(np.array([2, 0]))[0].tolist() == [9, 7]
     with pytest.raises(IndexError, match="Subset: indices must lie in"):
         Subset(ds, [10])
+    with pytest.raises(TypeError, match="Subset: indices must be integers, got dtype float64"):
+        Subset(ds, [1.7, 2.2])                   # NumPy would truncate these to 1, 2
+    with pytest.raises(TypeError, match="a boolean mask"):
+        Subset(ds, np.arange(10) % 2 == 0)       # NumPy would read the mask as items 1, 0, 1 …
+    assert len(Subset(ds, [])) == 0
 
 
 def test_concat_dataset_items_and_batches():
@@ -114,6 +119,10 @@ def test_concat_dataset_items_and_batches():
     assert yb.tolist() == idx.tolist() and xb[:, 0].tolist() == idx.tolist()
     with pytest.raises(IndexError, match="index 8 out of range for 8 items"):
         c[8]
+    # a batch with negative indices counts from the end of the concatenation, as c[-1] does
+    assert c.get_batch(np.array([-1, -8, 0]))[1].tolist() == [7, 0, 0]
+    with pytest.raises(IndexError, match=r"ConcatDataset: indices must lie in \[-8, 8\)"):
+        c.get_batch(np.array([3, 8]))
 
     class Plain(Dataset):
         def __len__(self):

@@ -148,17 +148,27 @@ class ArrayDataset(Dataset):
                 f"{self.inputs.dtype}{tgt})")
 
 
+def _item_indices(indices, n: int, who: str) -> np.ndarray:
+    """Integer item numbers in ``[-n, n)`` as int64 in ``[0, n)``; floats (which NumPy would
+    truncate) and booleans (a mask, which it would read as 0/1) are refused."""
+    raw = np.asarray(indices)
+    if raw.size and raw.dtype.kind not in "iu":
+        what = "a boolean mask (use np.flatnonzero(mask))" if raw.dtype.kind == "b" else \
+            f"dtype {raw.dtype}"
+        raise TypeError(f"{who}: indices must be integers, got {what}")
+    idx = raw.astype(np.int64).reshape(-1)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"{who}: indices must lie in [-{n}, {n}) for a dataset of {n} "
+                         f"items, got min {idx.min()}, max {idx.max()}")
+    return np.where(idx < 0, idx + n, idx)
+
+
 class Subset(Dataset):
     """The items of ``dataset`` at ``indices``, in that order."""
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]):
         self.dataset = dataset
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        n = len(dataset)
-        if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"Subset: indices must lie in [-{n}, {n}) for a dataset of {n} "
-                             f"items, got min {idx.min()}, max {idx.max()}")
-        self.indices = np.where(idx < 0, idx + n, idx)
+        self.indices = _item_indices(indices, len(dataset), "Subset")
 
     @property
     def batchable(self) -> bool:
@@ -205,7 +215,7 @@ class ConcatDataset(Dataset):
         return self.datasets[d][i]
 
     def get_batch(self, indices) -> tuple:
-        indices = np.asarray(indices, dtype=np.int64)
+        indices = _item_indices(indices, len(self), "ConcatDataset")  # negatives count from the end
         which = np.searchsorted(self.cumulative_sizes, indices, side="right")
         starts = np.concatenate([[0], self.cumulative_sizes[:-1]]).astype(np.int64)
         local = indices - starts[which]
