@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 
 import pytest
 import torch
@@ -191,6 +192,41 @@ def test_less_used_options_match_torch(name):
         topt.step()
         sched.step()
         tsched.step()
+
+
+LAST_EPOCH_CASES = {  # built with last_epoch=k (a resumed schedule): PyTorch's recurrences
+    "step": (lambda o: S.StepLR(o, 3, 0.5, last_epoch=5),
+             lambda o: T.StepLR(o, 3, 0.5, last_epoch=5)),
+    "multistep": (lambda o: S.MultiStepLR(o, [3, 6], 0.5, last_epoch=2),
+                  lambda o: T.MultiStepLR(o, [3, 6], 0.5, last_epoch=2)),
+    "exponential": (lambda o: S.ExponentialLR(o, 0.9, last_epoch=4),
+                    lambda o: T.ExponentialLR(o, 0.9, last_epoch=4)),
+    "cosine": (lambda o: S.CosineAnnealingLR(o, 6, 0.01, last_epoch=4),
+               lambda o: T.CosineAnnealingLR(o, 6, 0.01, last_epoch=4)),
+    "linear": (lambda o: S.LinearLR(o, 0.5, 1.0, 4, last_epoch=2),
+               lambda o: T.LinearLR(o, 0.5, 1.0, 4, last_epoch=2)),
+}
+
+
+@pytest.mark.parametrize("name", list(LAST_EPOCH_CASES))
+def test_a_schedule_built_with_last_epoch_matches_torch(name):
+    make, tmake = LAST_EPOCH_CASES[name]
+    opt, topt = _opts()
+    for g in opt.param_groups + topt.param_groups:
+        g["initial_lr"] = 2 * g["lr"]
+    sched = make(opt)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # torch's note on calling step() before optimizer.step()
+        tsched = tmake(topt)
+    for epoch in range(12):
+        assert sched.get_last_lr() == pytest.approx(tsched.get_last_lr(), rel=1e-12, abs=1e-15), \
+            f"{name}: epoch {epoch}"
+        opt.step()
+        topt.step()
+        sched.step()
+        tsched.step()
+    with pytest.raises(ValueError, match="no 'initial_lr'"):
+        make(_opts()[0])
 
 
 def test_two_chained_schedulers_on_one_optimizer_match_torch():
