@@ -17,8 +17,9 @@ import pytest
 import chainrule as cr
 from chainrule.io import CheckpointError
 from chainrule import optim
-from chainrule.train import (EarlyStopping, LambdaCallback, LRSchedulerCallback, ModelCheckpoint,
-                             fit, load_checkpoint, read_checkpoint, save_checkpoint)
+from chainrule.train import (EarlyStopping, GradientClipping, LambdaCallback, LRSchedulerCallback,
+                             ModelCheckpoint, fit, load_checkpoint, read_checkpoint,
+                             save_checkpoint)
 
 from .problems import assert_bitwise_equal, setup, weights, without_times
 
@@ -76,13 +77,15 @@ def _lr_run(ckdir, epochs, *, resume=None, extra=()):
     """Adam with an exponential decay stepped after every batch: the lr changes mid-epoch."""
     s = setup(opt="adam", dropout=0.0)
     sched = optim.lr_scheduler.ExponentialLR(s["optimizer"], gamma=0.9)
-    callbacks = [LRSchedulerCallback(sched, interval="step"), ModelCheckpoint(ckdir), *extra]
+    callbacks = [LRSchedulerCallback(sched, interval="step"), GradientClipping(max_norm=0.5),
+                 ModelCheckpoint(ckdir), *extra]
     h = fit(s["model"], s["loss_fn"], s["optimizer"], s["train"], epochs=epochs,
             val_loader=s["val"], callbacks=callbacks, resume=resume, metrics=())
     return s, h
 
 
-def test_the_logged_lr_is_the_one_at_the_epoch_start_also_across_a_mid_epoch_resume(tmp_path):
+def test_logged_lr_and_grad_norm_describe_the_whole_epoch_also_across_a_mid_epoch_resume(
+        tmp_path):
     full, h_full = _lr_run(tmp_path / "full", 4)
     steps = len(full["train"])
     assert [r["lr"] for r in h_full] == pytest.approx([0.01 * 0.9 ** (steps * e)
@@ -98,6 +101,9 @@ def test_the_logged_lr_is_the_one_at_the_epoch_start_also_across_a_mid_epoch_res
     assert fired and len(h_part) == 2
     _, h_res = _lr_run(tmp_path / "part2", 4, resume=tmp_path / "part" / "last.safetensors")
     assert [r["lr"] for r in h_res] == [r["lr"] for r in h_full]
+    # the same for the other per-epoch means a callback keeps: the clipped gradient norm
+    assert [r["grad_norm"] for r in h_res] == [r["grad_norm"] for r in h_full]
+    assert len({r["grad_norm"] for r in h_full}) == 4
 
 
 def test_ctrl_c_mid_epoch_then_resume_is_bitwise_identical(tmp_path):
