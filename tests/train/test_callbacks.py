@@ -131,6 +131,19 @@ def test_a_max_mode_plateau_is_stepped_with_accuracy_and_a_contrary_monitor_is_r
             LRSchedulerCallback(sched, monitor=monitor)
     custom = optim.lr_scheduler.ReduceLROnPlateau(s["optimizer"], mode="max")
     assert LRSchedulerCallback(custom, monitor="val_f1").monitor.mode == "max"
+    with pytest.raises(ValueError, match="'val_f1', which improves when it rises"):
+        LRSchedulerCallback(optim.lr_scheduler.ReduceLROnPlateau(s["optimizer"]),
+                            monitor="val_f1")
+
+
+@pytest.mark.parametrize("monitor,mode", [
+    ("val_loss", "min"), ("val_error_rate", "min"), ("train_mae", "min"), ("val_mse", "min"),
+    ("val_accuracy", "max"), ("val_acc", "max"), ("val_f1", "max"), ("test_auc", "max"),
+    ("val_precision", "max"), ("val_recall", "max"), ("val_iou", "max"), ("val_r2", "max"),
+    ("val_dice", "max")])
+def test_auto_mode_maximises_higher_is_better_measures(monitor, mode):
+    assert EarlyStopping(monitor=monitor).monitor.mode == mode
+    assert ModelCheckpoint("unused", monitor=monitor).monitor.mode == mode
 
 
 class _GradSpy(Callback):

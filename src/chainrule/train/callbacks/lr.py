@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Callback
-from .monitor import Monitor
+from .monitor import Monitor, auto_mode
 
 __all__ = ["LRSchedulerCallback"]
 
@@ -23,8 +23,8 @@ def _plateau_monitor(scheduler: Any, monitor: str | None) -> Monitor:
     mode = scheduler.mode
     if monitor is None:
         monitor = "val_loss" if mode == "min" else "val_accuracy"
-    natural = Monitor(monitor, "auto", 0.0, "LRSchedulerCallback").mode
-    known = "acc" in monitor or "loss" in monitor or "error" in monitor
+    natural = auto_mode(monitor)
+    known = natural == "max" or "loss" in monitor or "error" in monitor
     if known and natural != mode:
         raise ValueError(f"LRSchedulerCallback: ReduceLROnPlateau(mode={mode!r}) would be "
                          f"stepped with {monitor!r}, which improves when it "
