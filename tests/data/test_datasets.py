@@ -231,6 +231,11 @@ def test_synthetic_seeded(make, classes):
     np.testing.assert_array_equal(make().train.inputs, d.train.inputs)
     train, val, test = make(n_samples=100, validation=10, seed=1)
     assert (len(train), len(val), len(test)) == (70, 10, 20)
+    assert len(make(n_samples=100, validation=0.25, seed=1).validation) == 20
+    assert make(n_samples=100, validation=0.0, seed=1).validation is None
+    for bad in (True, 1.0, 10.0, 81, -1, "0.2"):  # ambiguous or impossible amounts
+        with pytest.raises(ValueError, match=r"validation: expected a count in \[0, 80\]"):
+            make(n_samples=100, validation=bad, seed=1)
 
 
 def test_synthetic_shapes_of_the_problems():
