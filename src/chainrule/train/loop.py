@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Sequence
 from .callbacks.base import CallbackList
 from .callbacks.lr import LRSchedulerCallback
 from .checkpointing import load_checkpoint, save_checkpoint
-from .evaluation import batch_size_of, eval_loader, evaluate, unpack_batch
+from .evaluation import batch_size_of, check_scalar_loss, eval_loader, evaluate, unpack_batch
 from .history import History
 from .interrupt import GracefulInterrupt
 from .metrics import resolve_metrics
@@ -182,7 +182,7 @@ class Trainer:
             cbs.call("on_batch_begin", self, index)
             inputs, target = unpack_batch(batch, "fit")
             opt.zero_grad()
-            loss = self.loss_fn(model(*inputs), target)
+            loss = check_scalar_loss(self.loss_fn(model(*inputs), target), "fit")
             loss.backward()
             cbs.call("after_backward", self)
             opt.step()
