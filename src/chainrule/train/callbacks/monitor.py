@@ -23,8 +23,8 @@ class Monitor:
     """Reads ``monitor`` from an epoch's logs and compares values.
 
     ``mode='auto'`` maximises accuracies and other higher-is-better measures (F1, AUC,
-    precision, recall, IoU, Dice, R²; see :func:`auto_mode`) and minimises the rest. Improving means
-    ``current < best − min_delta`` (min) or ``current > best + min_delta`` (max). When the logs
+    precision, recall, IoU, Dice, R²; see :func:`auto_mode`) and minimises the rest.
+    Improving means ``current < best − min_delta`` (min) or ``current > best + min_delta`` (max). When the logs
     have no ``val_…`` entry (no validation loader), the ``train_…`` counterpart is used, with a
     warning, so the same callback works with and without validation data.
     """
