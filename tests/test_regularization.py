@@ -190,6 +190,44 @@ def test_exclude_bias_and_norm():
     assert [n for n, _ in select_parameters(holder, True)] == ["0.kernel"]
 
 
+def test_exclude_bias_and_norm_leaves_out_every_1d_parameter_as_documented():
+    # The docstring's rule has three parts: at most one dimension, a name ending in "bias",
+    # a normalisation layer. A PReLU slope is neither a bias nor a norm weight, but it is 1-D,
+    # so it is left out (as is a 0-d scale); 2-D weights stay whatever module holds them.
+    class Scaled(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.gain = nn.Parameter(cr.tensor(2.0))        # 0-d
+            self.mix = nn.Parameter(cr.ones(3, 3))          # 2-D, not a bias: penalised
+
+        def forward(self, x):
+            return self.gain * (x @ self.mix)
+
+    cr.manual_seed(0)
+    model = nn.Sequential(nn.Linear(3, 3), nn.PReLU(3), Scaled(), nn.PReLU(), nn.Linear(3, 2))
+    assert model[1].weight.shape == (3,) and model[3].weight.shape == (1,)
+    kept = [n for n, _ in select_parameters(model, exclude_bias_and_norm=True)]
+    assert kept == ["0.weight", "2.mix", "4.weight"]
+    assert [n for n, _ in select_parameters(model)] == [
+        "0.weight", "0.bias", "1.weight", "2.gain", "2.mix", "3.weight", "4.weight", "4.bias"]
+    pen = l2_penalty(model, LAM, exclude_bias_and_norm=True)
+    want = LAM * sum(float((p.numpy().astype(np.float64) ** 2).sum())
+                     for p in (model[0].weight, model[2].mix, model[4].weight))
+    assert pen.item() == pytest.approx(want, rel=1e-6)
+    pen.backward()
+    assert model[1].weight.grad is None and model[3].weight.grad is None
+    assert model[2].gain.grad is None
+    np.testing.assert_allclose(model[2].mix.grad.numpy(), 2 * LAM * model[2].mix.numpy(),
+                               rtol=1e-6)
+    decay, no_decay = weight_decay_groups(model, 0.1)
+    assert {id(p) for p in decay["params"]} == {id(model[0].weight), id(model[2].mix),
+                                                id(model[4].weight)}
+    assert any(p is model[1].weight for p in no_decay["params"])
+    # and a parameter list with names behaves as the module does
+    named = list(model.named_parameters())
+    assert [n for n, _ in select_parameters(named, True)] == kept
+
+
 def test_weight_decay_groups_for_adamw():
     model = _model()
     groups = weight_decay_groups(model, 0.01)

@@ -54,6 +54,44 @@ def test_array_dataset_bad_data():
     assert len(ArrayDataset(x, np.zeros(4, np.int64), check=False)) == 4
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf, np.nan])
+def test_array_dataset_refuses_non_finite_inputs_and_targets_naming_array_and_index(value):
+    label = {np.inf: "inf", -np.inf: "-inf"}.get(value, "NaN")
+    shown = {np.inf: "inf", -np.inf: "-inf"}.get(value, "nan")
+    x = np.zeros((5, 2, 3), np.float32)
+    x[3, 1, 2] = value
+    x[4, 0, 0] = value
+    with pytest.raises(DataError, match=rf"mine: {label} in inputs \(2 item\(s\), first at item "
+                                        rf"3\): inputs\[3, 1, 2\] = {shown}"):
+        ArrayDataset(x, np.zeros(5, np.int64), source="mine")
+    y = np.zeros((5, 1), np.float64)
+    y[2, 0] = value
+    with pytest.raises(DataError, match=rf"{label} in targets \(1 item\(s\), first at item 2\): "
+                                        rf"targets\[2, 0\] = {shown}"):
+        ArrayDataset(np.zeros((5, 2), np.float32), y)
+    with pytest.raises(DataError, match=rf"{label} in inputs .*inputs\[1\] = {shown}"):
+        ArrayDataset(chainrule.tensor([0.0, value]))
+    with pytest.raises(DataError, match=rf"{label} in inputs .*inputs\[0\] = {shown}"):
+        ArrayDataset([value, 1.0])
+
+
+def test_a_huge_finite_value_is_named_as_an_overflow_not_as_non_finite():
+    with pytest.raises(DataError, match=r"inputs: value 1e300 at index \(1, 0\) overflows "
+                                        r"float32 \(largest finite float32: 3.4028e38\)") as info:
+        ArrayDataset([[0.0], [1e300]], [0, 1])
+    assert "NaN" not in str(info.value) and "infinite" not in str(info.value)
+    with pytest.raises(DataError, match=r"targets: value -2e39 at index 2 overflows float32"):
+        ArrayDataset(np.zeros((3, 1), np.float32), [0.5, 1.0, -2e39])
+    big = np.array([[1e300, 0.0]])           # a float64 array keeps its dtype: finite, accepted
+    assert ArrayDataset(big).inputs[0, 0] == 1e300
+    ds = ArrayDataset([[3e38, -3e38]])       # close to the limit but representable
+    assert ds.inputs.dtype == np.float32 and np.isfinite(ds.inputs).all()
+    with pytest.raises(DataError, match=r"ToFloat: batch: value -1e300 at index \(0, 1\) "
+                                        r"overflows float32"):
+        ToFloat()(np.array([[1.0, -1e300]]))
+    assert ToFloat()(np.array([[np.inf, 2.0]])).tolist() == [[np.inf, 2.0]]  # inf stays inf
+
+
 def test_subset():
     ds = TensorDataset(np.arange(10))
     sub = Subset(ds, [7, 2, -1])
@@ -62,6 +100,11 @@ def test_subset():
     assert sub.get_batch(np.array([2, 0]))[0].tolist() == [9, 7]
     with pytest.raises(IndexError, match="Subset: indices must lie in"):
         Subset(ds, [10])
+    with pytest.raises(TypeError, match="Subset: indices must be integers, got dtype float64"):
+        Subset(ds, [1.7, 2.2])                   # NumPy would truncate these to 1, 2
+    with pytest.raises(TypeError, match="a boolean mask"):
+        Subset(ds, np.arange(10) % 2 == 0)       # NumPy would read the mask as items 1, 0, 1 …
+    assert len(Subset(ds, [])) == 0
 
 
 def test_concat_dataset_items_and_batches():
@@ -76,6 +119,10 @@ def test_concat_dataset_items_and_batches():
     assert yb.tolist() == idx.tolist() and xb[:, 0].tolist() == idx.tolist()
     with pytest.raises(IndexError, match="index 8 out of range for 8 items"):
         c[8]
+    # a batch with negative indices counts from the end of the concatenation, as c[-1] does
+    assert c.get_batch(np.array([-1, -8, 0]))[1].tolist() == [7, 0, 0]
+    with pytest.raises(IndexError, match=r"ConcatDataset: indices must lie in \[-8, 8\)"):
+        c.get_batch(np.array([3, 8]))
 
     class Plain(Dataset):
         def __len__(self):

@@ -189,6 +189,12 @@ def test_mnist1d_bad_files(tmp_path):
     np.savez(tmp_path / "nan.npz", **bad)
     with pytest.raises(DataError, match=r"nan\.npz \[x, y\]: NaN in inputs .* first at item 1"):
         mnist1d(tmp_path / "nan.npz")
+    huge = dict(good, x_test=np.zeros((2, 40)))
+    huge["x_test"][1, 5] = 1e300
+    np.savez(tmp_path / "huge.npz", **huge)
+    with pytest.raises(DataError, match=r"huge\.npz \[x_test, y_test\]: x_test: value 1e300 at "
+                                        r"index \(1, 5\) overflows float32"):
+        mnist1d(tmp_path / "huge.npz")
     np.savez(tmp_path / "range.npz", **dict(good, y_test=np.array([0, 10])))
     with pytest.raises(DataError, match=r"\[x_test, y_test\]: labels out of range: label 10"):
         mnist1d(tmp_path / "range.npz")
@@ -225,6 +231,11 @@ def test_synthetic_seeded(make, classes):
     np.testing.assert_array_equal(make().train.inputs, d.train.inputs)
     train, val, test = make(n_samples=100, validation=10, seed=1)
     assert (len(train), len(val), len(test)) == (70, 10, 20)
+    assert len(make(n_samples=100, validation=0.25, seed=1).validation) == 20
+    assert make(n_samples=100, validation=0.0, seed=1).validation is None
+    for bad in (True, 1.0, 10.0, 81, -1, "0.2"):  # ambiguous or impossible amounts
+        with pytest.raises(ValueError, match=r"validation: expected a count in \[0, 80\]"):
+            make(n_samples=100, validation=bad, seed=1)
 
 
 def test_synthetic_shapes_of_the_problems():

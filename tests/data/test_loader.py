@@ -9,7 +9,7 @@ import pytest
 
 import chainrule
 from chainrule import Tensor
-from chainrule.data import (ArrayDataset, ConcatDataset, DataLoader, Dataset, Subset,
+from chainrule.data import (ArrayDataset, ConcatDataset, DataError, DataLoader, Dataset, Subset,
                             TensorDataset, ToFloat, default_collate)
 
 
@@ -181,6 +181,20 @@ def test_default_collate_structures():
         default_collate([np.ones(2), np.ones(3)])
     with pytest.raises(TypeError, match="cannot collate items of type object"):
         default_collate([object(), object()])
+
+
+
+def test_default_collate_of_mixed_python_numbers_keeps_their_values():
+    mixed = default_collate([1, 2.5, 3])           # was truncated to int64 [1, 2, 3]
+    assert mixed.dtype == chainrule.float32 and mixed.numpy().tolist() == [1.0, 2.5, 3.0]
+    ints = default_collate([True, 2, 0])           # was bool [True, True, False]
+    assert ints.dtype == chainrule.int64 and ints.numpy().tolist() == [1, 2, 0]
+    assert default_collate([0, 1]).dtype == chainrule.int64
+    with pytest.raises(TypeError, match=r"a batch of numbers also holds a NoneType \(None\)"):
+        default_collate([1, None])
+    with pytest.raises(DataError, match=r"default_collate: batch: value 1e300 at index 1 "
+                                        r"overflows float32"):
+        default_collate([0.5, 1e300])
 
 
 @pytest.mark.parametrize("bad", [0, -1, 2.5, True, None])

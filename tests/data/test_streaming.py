@@ -93,6 +93,13 @@ def test_nan_and_labels_checked_per_batch(tmp_path):
         ds.get_batch(np.array([0, 13]))
     with pytest.raises(DataError, match=r"y\.npy: labels out of range: label 11 at item 4"):
         ds.get_batch(np.array([9, 4]))
+    w = np.zeros((20, 3), np.float32)
+    w[17, 1] = -np.inf
+    np.save(tmp_path / "w.npy", w)
+    inf_ds = MemmapDataset(tmp_path / "w.npy")
+    with pytest.raises(DataError, match=r"w\.npy: -inf in inputs \(1 item\(s\), first at item "
+                                        r"17\): inputs\[17, 1\] = -inf"):
+        inf_ds.get_batch(np.array([3, 17, 5]))
 
 
 # Peak RSS of the child. ru_maxrss cannot be used directly: Linux carries the parent's

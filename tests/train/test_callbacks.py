@@ -115,6 +115,37 @@ def test_scheduler_per_epoch_per_step_and_on_plateau():
         LRSchedulerCallback(plateau, interval="step")
 
 
+def test_a_max_mode_plateau_is_stepped_with_accuracy_and_a_contrary_monitor_is_refused():
+    s = setup(dropout=0.0, opt="sgd")
+    plateau = optim.lr_scheduler.ReduceLROnPlateau(s["optimizer"], mode="max", patience=100)
+    seen = []
+    spy = LambdaCallback(order=5, on_epoch_end=lambda tr, e, logs: seen.append(logs))
+    fit(s["model"], s["loss_fn"], s["optimizer"], s["train"], epochs=2, val_loader=s["val"],
+        scheduler=plateau, callbacks=[spy])
+    assert plateau.best == max(r["val_accuracy"] for r in seen)
+    for mode, monitor in (("max", "val_loss"), ("min", "val_accuracy"),
+                          ("max", "train_error_rate")):
+        sched = optim.lr_scheduler.ReduceLROnPlateau(s["optimizer"], mode=mode)
+        with pytest.raises(ValueError, match=rf"mode='{mode}'\) would be stepped with "
+                                             rf"'{monitor}'"):
+            LRSchedulerCallback(sched, monitor=monitor)
+    custom = optim.lr_scheduler.ReduceLROnPlateau(s["optimizer"], mode="max")
+    assert LRSchedulerCallback(custom, monitor="val_f1").monitor.mode == "max"
+    with pytest.raises(ValueError, match="'val_f1', which improves when it rises"):
+        LRSchedulerCallback(optim.lr_scheduler.ReduceLROnPlateau(s["optimizer"]),
+                            monitor="val_f1")
+
+
+@pytest.mark.parametrize("monitor,mode", [
+    ("val_loss", "min"), ("val_error_rate", "min"), ("train_mae", "min"), ("val_mse", "min"),
+    ("val_accuracy", "max"), ("val_acc", "max"), ("val_f1", "max"), ("test_auc", "max"),
+    ("val_precision", "max"), ("val_recall", "max"), ("val_iou", "max"), ("val_r2", "max"),
+    ("val_dice", "max")])
+def test_auto_mode_maximises_higher_is_better_measures(monitor, mode):
+    assert EarlyStopping(monitor=monitor).monitor.mode == mode
+    assert ModelCheckpoint("unused", monitor=monitor).monitor.mode == mode
+
+
 class _GradSpy(Callback):
     order = 60  # after GradientClipping (50)
 

@@ -156,6 +156,12 @@ def test_bad_arguments_are_named():
         fit(s["model"], s["loss_fn"], s["optimizer"], [np.zeros((2, 2), np.float32)], epochs=1)
     with pytest.raises(ValueError, match="no batches"):
         fit(s["model"], s["loss_fn"], s["optimizer"], [], epochs=1)
+    per_sample = lambda o, t: nn.functional.cross_entropy(o, t, reduction="none")  # noqa: E731
+    with pytest.raises(ValueError, match=r"fit: loss_fn must return one number per batch .*"
+                                         r"shape \(16,\)"):
+        fit(s["model"], per_sample, s["optimizer"], s["train"], epochs=1)
+    with pytest.raises(ValueError, match=r"evaluate: loss_fn must return one number"):
+        evaluate(s["model"], s["val"], per_sample)
 
 
 def test_trainer_fit_twice_continues_counting_epochs():

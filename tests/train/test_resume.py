@@ -16,8 +16,10 @@ import pytest
 
 import chainrule as cr
 from chainrule.io import CheckpointError
-from chainrule.train import (EarlyStopping, LambdaCallback, ModelCheckpoint, fit,
-                             load_checkpoint, read_checkpoint, save_checkpoint)
+from chainrule import optim
+from chainrule.train import (EarlyStopping, GradientClipping, LambdaCallback, LRSchedulerCallback,
+                             ModelCheckpoint, fit, load_checkpoint, read_checkpoint,
+                             save_checkpoint)
 
 from .problems import assert_bitwise_equal, setup, weights, without_times
 
@@ -47,10 +49,61 @@ def test_resume_after_k_epochs_is_bitwise_identical(tmp_path, opt):
     for i, entry in st_full["state"].items():
         for key, value in entry.items():
             assert np.array_equal(np.asarray(value), np.asarray(st_res["state"][i][key])), key
-    assert cr.get_rng_state() is not None
     ck = read_checkpoint(tmp_path / "part2" / "last.safetensors")
     assert ck.epoch == EPOCHS and ck.config == {"hidden": 32} and len(ck.history) == EPOCHS
     assert ck.global_step == EPOCHS * len(full["train"])
+
+
+def test_a_checkpoint_restores_the_rng_state_it_saved_and_the_draws_continue(tmp_path):
+    s = setup(opt="sgd", dropout=0.3)
+    fit(s["model"], s["loss_fn"], s["optimizer"], s["train"], epochs=1, val_loader=s["val"],
+        callbacks=[ModelCheckpoint(tmp_path)])
+    at_save = cr.get_rng_state()
+    expected = cr.rand(5).numpy()        # what the run would draw next
+    ck = read_checkpoint(tmp_path / "last.safetensors")
+    assert ck.rng == at_save and ck.rng["bit_generator"] == "PCG64"
+    cr.manual_seed(12345)                # a different stream, as in a fresh process
+    assert cr.get_rng_state() != at_save
+    s2 = setup(seed=7, opt="sgd", dropout=0.3)
+    load_checkpoint(tmp_path / "last.safetensors", s2["model"], s2["optimizer"])
+    assert cr.get_rng_state() == at_save
+    np.testing.assert_array_equal(cr.rand(5).numpy(), expected)
+    cr.manual_seed(12345)
+    load_checkpoint(tmp_path / "last.safetensors", s2["model"], restore_rng=False)
+    assert cr.get_rng_state() != at_save
+
+
+def _lr_run(ckdir, epochs, *, resume=None, extra=()):
+    """Adam with an exponential decay stepped after every batch: the lr changes mid-epoch."""
+    s = setup(opt="adam", dropout=0.0)
+    sched = optim.lr_scheduler.ExponentialLR(s["optimizer"], gamma=0.9)
+    callbacks = [LRSchedulerCallback(sched, interval="step"), GradientClipping(max_norm=0.5),
+                 ModelCheckpoint(ckdir), *extra]
+    h = fit(s["model"], s["loss_fn"], s["optimizer"], s["train"], epochs=epochs,
+            val_loader=s["val"], callbacks=callbacks, resume=resume, metrics=())
+    return s, h
+
+
+def test_logged_lr_and_grad_norm_describe_the_whole_epoch_also_across_a_mid_epoch_resume(
+        tmp_path):
+    full, h_full = _lr_run(tmp_path / "full", 4)
+    steps = len(full["train"])
+    assert [r["lr"] for r in h_full] == pytest.approx([0.01 * 0.9 ** (steps * e)
+                                                       for e in range(4)], rel=1e-12)
+    fired = []
+
+    def interrupt(tr, batch, logs):  # Ctrl-C after 4 batches of epoch 3
+        if tr.global_step == 2 * steps + 4 and not fired:
+            fired.append(True)
+            os.kill(os.getpid(), signal.SIGINT)
+
+    _, h_part = _lr_run(tmp_path / "part", 4, extra=[LambdaCallback(on_batch_end=interrupt)])
+    assert fired and len(h_part) == 2
+    _, h_res = _lr_run(tmp_path / "part2", 4, resume=tmp_path / "part" / "last.safetensors")
+    assert [r["lr"] for r in h_res] == [r["lr"] for r in h_full]
+    # the same for the other per-epoch means a callback keeps: the clipped gradient norm
+    assert [r["grad_norm"] for r in h_res] == [r["grad_norm"] for r in h_full]
+    assert len({r["grad_norm"] for r in h_full}) == 4
 
 
 def test_ctrl_c_mid_epoch_then_resume_is_bitwise_identical(tmp_path):

@@ -16,6 +16,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from ._generator import resolve_generator
+from .checks import cast_checked, check_arrays, check_inputs, check_targets  # noqa: F401
 from .errors import DataError
 from .transforms import apply_to_item
 
@@ -46,7 +47,7 @@ class Dataset:
         return ConcatDataset([self, other])
 
 
-def _as_array(x, who: str):
+def _as_array(x, who: str, what: str = "inputs"):
     if isinstance(x, Tensor):
         return x._data
     if backend.is_array(x):
@@ -55,7 +56,8 @@ def _as_array(x, who: str):
     if arr.dtype.kind not in "biuf":
         raise TypeError(f"{who}: expected arrays or Tensors of numbers, got dtype {arr.dtype}")
     if arr.dtype == np.float64 and not isinstance(x, np.ndarray):
-        arr = arr.astype(backend.get_default_dtype())  # Python floats get the default dtype
+        # Python floats get the default dtype; a value too large for it is an error, not inf
+        arr = cast_checked(arr, backend.get_default_dtype(), who, what)
     return arr
 
 
@@ -97,8 +99,9 @@ class ArrayDataset(Dataset):
     ``ds[i]`` is ``(transform(inputs[i]), target_transform(targets[i]))`` as arrays; a batch
     applies each transform once to the whole batch. Integer targets are stored as int64.
     With ``check`` the constructor rejects (as :class:`DataError`, naming ``source``) inputs
-    and targets of different lengths, NaN in float inputs, and labels outside
-    ``[0, num_classes)``.
+    and targets of different lengths, NaN or ±inf in float inputs or targets, and labels
+    outside ``[0, num_classes)``; Python floats too large for the default dtype are refused
+    whether or not ``check`` is set.
     """
 
     batchable = True
@@ -109,7 +112,7 @@ class ArrayDataset(Dataset):
         self.source = source or "ArrayDataset"
         self.inputs = _as_array(inputs, self.source)
         if targets is not None:
-            targets = _as_array(targets, self.source)
+            targets = _as_array(targets, self.source, "targets")
             if targets.dtype.kind in "iu" and targets.dtype != np.int64:
                 targets = targets.astype(np.int64)
         self.targets = targets
@@ -145,51 +148,19 @@ class ArrayDataset(Dataset):
                 f"{self.inputs.dtype}{tgt})")
 
 
-def check_arrays(inputs, targets, source, num_classes: int | None = None,
-                 items: np.ndarray | None = None) -> None:
-    """Raise :class:`DataError` for mismatched lengths, NaN inputs or out-of-range labels.
-
-    ``items`` are the item numbers of the rows (for checks on one batch of a file).
-    """
-    if targets is not None and len(inputs) != len(targets):
-        raise DataError(source, f"images and labels of different lengths: {len(inputs)} inputs "
-                                f"but {len(targets)} targets")
-    check_inputs(inputs, source, items)
-    if targets is not None:
-        check_targets(targets, source, num_classes, items)
-
-
-def _item(items, i: int) -> int:
-    return int(items[i]) if items is not None else i
-
-
-def check_inputs(inputs, source, items: np.ndarray | None = None) -> None:
-    """Raise :class:`DataError` if float ``inputs`` contain NaN, naming the first bad item."""
-    if inputs.dtype.kind == "f" and inputs.size:
-        bad = np.isnan(inputs.reshape(len(inputs), -1)).any(axis=1)
-        if bad.any():
-            i = int(np.argmax(bad))
-            raise DataError(source, f"NaN in inputs ({int(bad.sum())} item(s), first at item "
-                                    f"{_item(items, i)})")
-
-
-def check_targets(targets, source, num_classes: int | None = None,
-                  items: np.ndarray | None = None) -> None:
-    """Raise :class:`DataError` for NaN targets or class labels outside ``[0, num_classes)``."""
-    if targets.dtype.kind == "f" and targets.size:
-        bad = np.isnan(targets.reshape(len(targets), -1)).any(axis=1)
-        if bad.any():
-            raise DataError(source, f"NaN in targets (first at item "
-                                    f"{_item(items, int(np.argmax(bad)))})")
-    if num_classes is not None and targets.size:
-        if targets.dtype.kind not in "iub":
-            raise DataError(source, f"class labels must be integers, got dtype {targets.dtype}")
-        bad = (targets < 0) | (targets >= num_classes)
-        if bad.any():
-            i = int(np.argmax(bad.reshape(len(targets), -1).any(axis=1)))
-            raise DataError(source, f"labels out of range: label "
-                                    f"{int(np.ravel(targets[i])[np.ravel(bad[i])][0])} at item "
-                                    f"{_item(items, i)}; expected 0 <= label < {num_classes}")
+def _item_indices(indices, n: int, who: str) -> np.ndarray:
+    """Integer item numbers in ``[-n, n)`` as int64 in ``[0, n)``; floats (which NumPy would
+    truncate) and booleans (a mask, which it would read as 0/1) are refused."""
+    raw = np.asarray(indices)
+    if raw.size and raw.dtype.kind not in "iu":
+        what = "a boolean mask (use np.flatnonzero(mask))" if raw.dtype.kind == "b" else \
+            f"dtype {raw.dtype}"
+        raise TypeError(f"{who}: indices must be integers, got {what}")
+    idx = raw.astype(np.int64).reshape(-1)
+    if idx.size and (idx.min() < -n or idx.max() >= n):
+        raise IndexError(f"{who}: indices must lie in [-{n}, {n}) for a dataset of {n} "
+                         f"items, got min {idx.min()}, max {idx.max()}")
+    return np.where(idx < 0, idx + n, idx)
 
 
 class Subset(Dataset):
@@ -197,12 +168,7 @@ class Subset(Dataset):
 
     def __init__(self, dataset: Dataset, indices: Sequence[int]):
         self.dataset = dataset
-        idx = np.asarray(indices, dtype=np.int64).reshape(-1)
-        n = len(dataset)
-        if idx.size and (idx.min() < -n or idx.max() >= n):
-            raise IndexError(f"Subset: indices must lie in [-{n}, {n}) for a dataset of {n} "
-                             f"items, got min {idx.min()}, max {idx.max()}")
-        self.indices = np.where(idx < 0, idx + n, idx)
+        self.indices = _item_indices(indices, len(dataset), "Subset")
 
     @property
     def batchable(self) -> bool:
@@ -249,7 +215,7 @@ class ConcatDataset(Dataset):
         return self.datasets[d][i]
 
     def get_batch(self, indices) -> tuple:
-        indices = np.asarray(indices, dtype=np.int64)
+        indices = _item_indices(indices, len(self), "ConcatDataset")  # negatives count from the end
         which = np.searchsorted(self.cumulative_sizes, indices, side="right")
         starts = np.concatenate([[0], self.cumulative_sizes[:-1]]).astype(np.int64)
         local = indices - starts[which]

@@ -16,6 +16,7 @@ import numpy as np
 from .. import backend
 from ..tensor import Tensor
 from ._generator import generator_state, resolve_generator, set_generator_state
+from .checks import cast_checked
 from .dataset import Dataset
 
 __all__ = ["DataLoader", "default_collate"]
@@ -40,10 +41,26 @@ def to_tensors(batch):
     return batch
 
 
+def _collate_numbers(samples: list) -> Tensor:
+    """Python numbers → one Tensor whose dtype fits them all (as ``torch.tensor`` infers it):
+    bool if all are bools, the default float dtype if any is a float, else int64 — so a
+    float among ints is never truncated and an int among bools never becomes True."""
+    if not all(isinstance(s, (bool, int, float)) for s in samples):
+        other = next(s for s in samples if not isinstance(s, (bool, int, float)))
+        raise TypeError(f"default_collate: a batch of numbers also holds a "
+                        f"{type(other).__name__} ({other!r})")
+    if all(isinstance(s, bool) for s in samples):
+        return Tensor(np.asarray(samples, dtype=np.bool_))
+    if any(isinstance(s, float) for s in samples):  # 1e300 is refused, not made inf
+        wide = np.asarray(samples, dtype=np.float64)
+        return Tensor(cast_checked(wide, backend.get_default_dtype(), "default_collate", "batch"))
+    return Tensor(np.asarray(samples, dtype=np.int64))
+
+
 def default_collate(samples: list) -> Any:
     """Stack a list of items into a batch: arrays/Tensors are stacked on a new axis 0, Python
-    ints become int64 and floats the default dtype, and tuples, lists and dicts are collated
-    field by field. Returns chainrule Tensors."""
+    ints become int64 and floats the default dtype (a mix with any float: floats), and tuples,
+    lists and dicts are collated field by field. Returns chainrule Tensors."""
     if not samples:
         raise ValueError("default_collate: empty batch")
     elem = samples[0]
@@ -56,12 +73,8 @@ def default_collate(samples: list) -> Any:
             shapes = sorted({tuple(getattr(a, "shape", ())) for a in arrays})
             raise ValueError(f"default_collate: cannot stack items of different shapes "
                              f"{shapes[:4]}") from None
-    if isinstance(elem, bool):
-        return Tensor(np.asarray(samples, dtype=np.bool_))
-    if isinstance(elem, int):
-        return Tensor(np.asarray(samples, dtype=np.int64))
-    if isinstance(elem, float):
-        return Tensor(np.asarray(samples, dtype=backend.get_default_dtype()))
+    if isinstance(elem, (bool, int, float)):
+        return _collate_numbers(samples)
     if isinstance(elem, str):
         return list(samples)
     if isinstance(elem, Mapping):

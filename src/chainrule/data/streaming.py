@@ -20,7 +20,8 @@ from typing import Callable
 
 import numpy as np
 
-from .dataset import Dataset, check_inputs, check_targets
+from .checks import check_inputs, check_targets
+from .dataset import Dataset
 from .errors import DataError
 from .idx import _is_gzip, read_idx_header
 

@@ -10,6 +10,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .. import backend
+from .checks import cast_checked
 
 __all__ = ["Compose", "ToFloat", "Normalize", "Flatten", "apply_to_item"]
 
@@ -43,7 +44,8 @@ class Compose:
 class ToFloat:
     """uint8 → float in [0, 1] (``x / 255``); other integer or float arrays are cast unscaled.
 
-    The result has ``dtype`` (float32 by default).
+    The result has ``dtype`` (float32 by default); a value too large for it (1e300 from
+    float64 to float32) raises :class:`DataError` rather than becoming inf.
     """
 
     def __init__(self, dtype=np.float32):
@@ -58,7 +60,7 @@ class ToFloat:
             out = x.astype(self.dtype)
             out /= self.dtype.type(255.0)  # division, as torchvision's ToTensor: bitwise equal
             return out
-        return x.astype(self.dtype, copy=False)
+        return cast_checked(x, self.dtype, "ToFloat", "batch")
 
     def __repr__(self) -> str:
         return f"ToFloat({self.dtype.name})"

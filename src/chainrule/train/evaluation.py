@@ -15,7 +15,7 @@ from ..autograd import no_grad
 from ..tensor import Tensor
 from .metrics import Metric, resolve_metrics
 
-__all__ = ["evaluate", "unpack_batch", "batch_size_of", "eval_loader"]
+__all__ = ["evaluate", "unpack_batch", "batch_size_of", "eval_loader", "check_scalar_loss"]
 
 
 def _as_tensor(x: Any) -> Any:
@@ -36,6 +36,16 @@ def unpack_batch(batch: Any, who: str) -> tuple[tuple, Any]:
         raise TypeError(f"{who}: each batch must be an (inputs, targets) pair, got {what}")
     *inputs, target = batch
     return tuple(_as_tensor(x) for x in inputs), _as_tensor(target)
+
+
+def check_scalar_loss(loss: Any, who: str) -> Any:
+    """``loss`` if it is one number; otherwise a ValueError naming its shape (a loss built
+    with ``reduction='none'`` gives one value per sample, which the loop cannot step on)."""
+    shape = tuple(getattr(loss, "shape", ()))
+    if shape and int(np.prod(shape)) != 1:
+        raise ValueError(f"{who}: loss_fn must return one number per batch (its mean), got "
+                         f"shape {shape}; use reduction='mean' (or 'sum')")
+    return loss
 
 
 def batch_size_of(target: Any) -> int:
@@ -87,7 +97,7 @@ def evaluate(model: Callable, loader: Iterable, loss_fn: Callable | None = None,
                 output = model(*inputs)
                 n = batch_size_of(target)
                 if loss_fn is not None:
-                    loss = loss_fn(output, target)
+                    loss = check_scalar_loss(loss_fn(output, target), "evaluate")
                     total += float(loss.item() if hasattr(loss, "item") else loss) * n
                 if metric_objs:
                     out_a, tgt_a = _array(output), _array(target)

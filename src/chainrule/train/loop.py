@@ -17,7 +17,7 @@ from typing import Any, Callable, Iterable, Sequence
 from .callbacks.base import CallbackList
 from .callbacks.lr import LRSchedulerCallback
 from .checkpointing import load_checkpoint, save_checkpoint
-from .evaluation import batch_size_of, eval_loader, evaluate, unpack_batch
+from .evaluation import batch_size_of, check_scalar_loss, eval_loader, evaluate, unpack_batch
 from .history import History
 from .interrupt import GracefulInterrupt
 from .metrics import resolve_metrics
@@ -157,9 +157,16 @@ class Trainer:
                 self._sigint = None
         return self.history
 
+    def _current_lr(self) -> float | None:
+        groups = getattr(self.optimizer, "param_groups", None)
+        return float(groups[0]["lr"]) if groups else None
+
     def _train_batches(self) -> dict:
-        """One pass of updates over the training loader; returns the epoch's running sums."""
-        sums = self._partial or {"batches": 0, "loss_sum": 0.0, "samples": 0, "seconds": 0.0}
+        """One pass of updates over the training loader; returns the epoch's running sums
+        (with ``lr``, the learning rate in force when the epoch began — kept in a mid-epoch
+        checkpoint, so a resumed epoch logs it rather than the rate at the resume point)."""
+        sums = self._partial or {"batches": 0, "loss_sum": 0.0, "samples": 0, "seconds": 0.0,
+                                 "lr": self._current_lr()}
         self._partial = None
         self.running_loss = sums["loss_sum"] / sums["samples"] if sums["samples"] else \
             float("nan")
@@ -175,7 +182,7 @@ class Trainer:
             cbs.call("on_batch_begin", self, index)
             inputs, target = unpack_batch(batch, "fit")
             opt.zero_grad()
-            loss = self.loss_fn(model(*inputs), target)
+            loss = check_scalar_loss(self.loss_fn(model(*inputs), target), "fit")
             loss.backward()
             cbs.call("after_backward", self)
             opt.step()
@@ -199,8 +206,6 @@ class Trainer:
         self._abort_epoch = False
         self.resumed_batches = (self._partial or {}).get("batches", 0)
         self.callbacks.call("on_epoch_begin", self, number)
-        groups = getattr(self.optimizer, "param_groups", None)
-        lr = groups[0]["lr"] if groups else None
         start = time.perf_counter() - (self._partial or {}).get("seconds", 0.0)
         sums = self._train_batches()
         if self._partial is not None or self._abort_epoch:
@@ -208,6 +213,7 @@ class Trainer:
         if sums["batches"] == 0:
             raise ValueError("fit: the training loader gave no batches")
         row: dict[str, Any] = {"epoch": number}
+        lr = sums.get("lr", self._current_lr())  # a checkpoint from before "lr" was kept
         if lr is not None:
             row["lr"] = float(lr)
         row["train_running_loss"] = sums["loss_sum"] / sums["samples"]

@@ -12,7 +12,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
-__all__ = ["Metric", "Accuracy", "FunctionMetric", "resolve_metrics"]
+__all__ = ["Metric", "Accuracy", "FunctionMetric", "resolve_metrics", "predicted_classes",
+           "class_targets"]
 
 
 class Metric:
@@ -33,25 +34,73 @@ class Metric:
 
 def predicted_classes(output: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     """ŷ: the arg-max over the class axis (axis 1) when there is one, else 1[output > threshold]
-    for one score per sample (a logit: threshold 0; a probability: pass 0.5)."""
+    for one score per sample (a logit: threshold 0; a probability: pass 0.5). A sample whose
+    scores hold a NaN predicts no class (−1), so it never counts as correct."""
     if output.ndim >= 2 and output.shape[1] > 1:
-        return output.argmax(axis=1)
+        pred = output.argmax(axis=1)
+        if output.dtype.kind == "f":
+            pred[np.isnan(output).any(axis=1)] = -1
+        return pred
     flat = output.reshape(output.shape[0], *output.shape[2:]) if output.ndim >= 2 else output
-    return (flat > threshold).astype(np.int64)
+    pred = (flat > threshold).astype(np.int64)
+    if flat.dtype.kind == "f":
+        pred[np.isnan(flat)] = -1
+    return pred
+
+
+def _where(bad: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
+
+
+def class_targets(target: np.ndarray, classes: int, ignore_index: int | None,
+                  who: str = "accuracy") -> np.ndarray:
+    """``target`` as int64 class labels, checked: whole numbers in ``[0, classes)`` (or
+    ``ignore_index``); a ValueError names the first bad value and its index."""
+    if target.dtype.kind == "b":
+        return target.astype(np.int64)
+    if target.dtype.kind == "f":
+        bad = ~np.isfinite(target) | (target != np.round(target))
+        if bad.any():
+            i = _where(bad)
+            raise ValueError(f"{who}: targets look like regression values ({target.dtype}, "
+                             f"e.g. {target[i].item()!r} at index {i}); {who} needs class "
+                             "labels — pass metrics=() for regression")
+    elif target.dtype.kind not in "iu":
+        raise TypeError(f"{who}: targets must be class labels (integers), got dtype "
+                        f"{target.dtype}")
+    labels = target.astype(np.int64)
+    bad = (labels < 0) | (labels >= classes)
+    if ignore_index is not None:
+        bad &= labels != ignore_index
+    if bad.any():
+        i = _where(bad)
+        expected = "0 or 1 for one score per sample" if classes == 2 else \
+            f"0 <= label < {classes} (the size of the output's class axis 1)"
+        hint = "" if ignore_index is not None else \
+            "; to skip padding labels pass Accuracy(ignore_index=...)"
+        raise ValueError(f"{who}: target {target[i].item()!r} at index {i} is not a class: "
+                         f"expected {expected}{hint}")
+    return labels
 
 
 class Accuracy(Metric):
-    """accuracy = (1/N) Σᵢ 1[ŷᵢ = yᵢ] and error_rate = 1 − accuracy.
+    """accuracy = (1/N) Σᵢ 1[ŷᵢ = yᵢ] and error_rate = 1 − accuracy, over every predicted
+    position (all N·d₁·… of them for outputs of shape (N, C, d₁, …)).
 
-    Targets are class indices of shape ``output.shape`` without axis 1, or class
-    probabilities / one-hot rows of the output's shape (their arg-max is the class). For one
-    score per sample, targets are 0/1 (ints or floats) and ŷ = 1[output > threshold].
+    Shapes, with the class axis 1 as in PyTorch's losses: an output (N, C, *d) with C > 1 takes
+    class indices (N, *d) in ``[0, C)`` or class probabilities / one-hot rows of the output's
+    own shape (their arg-max is the class); one score per sample — (N,) or (N, 1, *d) — takes
+    0/1 targets of shape (N, *d) or of the output's shape, and ŷ = 1[output > threshold].
+    Labels equal to ``ignore_index`` are left out (as ``cross_entropy(ignore_index=)``); any
+    other label outside the classes, a non-integer label or a shape that does not fit raises
+    ValueError. A prediction from NaN scores is never correct.
     """
 
     name = "accuracy"
 
-    def __init__(self, threshold: float = 0.0):
+    def __init__(self, threshold: float = 0.0, ignore_index: int | None = None):
         self.threshold = float(threshold)
+        self.ignore_index = ignore_index
         self.reset()
 
     def reset(self) -> None:
@@ -60,24 +109,30 @@ class Accuracy(Metric):
 
     def update(self, output: np.ndarray, target: np.ndarray) -> None:
         output, target = np.asarray(output), np.asarray(target)
+        if output.ndim == 0:
+            raise ValueError("accuracy: the output must have a batch axis, got a scalar")
         pred = predicted_classes(output, self.threshold)
         multiclass = output.ndim >= 2 and output.shape[1] > 1
         if multiclass and target.shape == output.shape and target.dtype.kind == "f":
+            if not np.isfinite(target).all():
+                i = _where(~np.isfinite(target))
+                raise ValueError(f"accuracy: class-probability targets hold "
+                                 f"{target[i].item()!r} at index {i}")
             target = target.argmax(axis=1)  # soft labels / one-hot
-        elif not multiclass and target.ndim == output.ndim and output.ndim >= 2:
-            target = target.reshape(pred.shape) if target.size == pred.size else target
-        if target.dtype.kind == "f":
-            if not np.all((target == 0) | (target == 1)):
-                bad = target[(target != 0) & (target != 1)].flat[0]
-                raise ValueError(f"accuracy: targets look like regression values "
-                                 f"({target.dtype}, e.g. {bad!r}); accuracy needs class labels "
-                                 f"— pass metrics=() for regression")
-            target = target.astype(np.int64)
+        elif not multiclass and output.ndim >= 2 and target.shape == output.shape:
+            target = target.reshape(pred.shape)  # (N, 1, *d) targets for (N, 1, *d) scores
         if target.shape != pred.shape:
             raise ValueError(f"accuracy: output of shape {output.shape} gives predictions of "
                              f"shape {pred.shape}, but the targets have shape {target.shape}")
-        self.correct += int(np.count_nonzero(pred == target))
-        self.count += int(pred.size)
+        labels = class_targets(target, output.shape[1] if multiclass else 2, self.ignore_index)
+        hit = pred == labels
+        if self.ignore_index is not None:
+            keep = labels != self.ignore_index
+            self.correct += int(np.count_nonzero(hit & keep))
+            self.count += int(np.count_nonzero(keep))
+        else:
+            self.correct += int(np.count_nonzero(hit))
+            self.count += int(pred.size)
 
     def compute(self) -> dict[str, float]:
         if self.count == 0:
@@ -103,7 +158,11 @@ class FunctionMetric(Metric):
 
     def update(self, output: np.ndarray, target: np.ndarray) -> None:
         n = int(np.shape(output)[0]) if np.ndim(output) else 1
-        self.total += float(self.fn(output, target)) * n
+        value = self.fn(output, target)
+        if np.size(value) != 1:
+            raise TypeError(f"metric {self.name!r}: the function must return one number per "
+                            f"batch (its mean over the batch), got shape {np.shape(value)}")
+        self.total += float(np.asarray(value).reshape(())) * n
         self.count += n
 
     def compute(self) -> dict[str, float]:

@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 
 import numpy as np
 
+from ..checks import check_targets
 from ..dataset import ArrayDataset
 from ..download import cache_dir, download as _download, md5sum
 from ..errors import DataError
@@ -98,11 +99,7 @@ def load_idx_pair(images_path, labels_path, num_classes: int = 10) -> tuple[np.n
         raise DataError(f"{images_path} and {labels_path}",
                         f"images and labels of different lengths: {len(images)} images but "
                         f"{len(labels)} labels")
-    bad = labels >= num_classes
-    if bad.any():
-        i = int(np.argmax(bad))
-        raise DataError(labels_path, f"labels out of range: label {int(labels[i])} at item {i}; "
-                                     f"expected 0 <= label < {num_classes}")
+    check_targets(labels, labels_path, num_classes)
     return images, labels.astype(np.int64)
 
 

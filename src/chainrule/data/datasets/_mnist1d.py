@@ -14,7 +14,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..dataset import ArrayDataset, check_arrays
+from ..checks import cast_checked, check_arrays
+from ..dataset import ArrayDataset
 from ..download import cache_dir
 from ..errors import DataError
 from .splits import Splits, holdout
@@ -78,7 +79,7 @@ def load_mnist1d_npz(path) -> dict[str, np.ndarray]:
             raise DataError(source, f"expected numeric inputs and integer labels, got dtypes "
                                     f"{x.dtype} and {y.dtype}")
         check_arrays(x, y, source, num_classes=10)
-        data["x" + split] = x.astype(np.float32, copy=False)
+        data["x" + split] = cast_checked(x, np.float32, source, "x" + split)
         data["y" + split] = y.astype(np.int64, copy=False)
     return data
 

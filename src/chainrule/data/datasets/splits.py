@@ -33,10 +33,13 @@ class Splits:
 
 
 def _count(n_total: int, amount: float, who: str) -> int:
-    """``amount`` as a count: an int is itself, a float in (0, 1) a fraction (rounded up)."""
+    """``amount`` as a count: an int is itself, a float in (0, 1) a fraction (rounded up), 0.0
+    none. A bool, or a float of 1 or more (a count or 100 %?), is refused as ambiguous."""
     if isinstance(amount, float) and 0 < amount < 1:
         return math.ceil(amount * n_total)
-    if int(amount) != amount or not 0 <= amount <= n_total:
+    whole = isinstance(amount, (int, np.integer)) or (isinstance(amount, float)
+                                                       and amount == 0)
+    if isinstance(amount, bool) or not whole or not 0 <= amount <= n_total:
         raise ValueError(f"{who}: expected a count in [0, {n_total}] or a fraction in (0, 1), "
                          f"got {amount!r}")
     return int(amount)

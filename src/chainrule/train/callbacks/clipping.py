@@ -2,7 +2,8 @@
 
 By norm: g ← g · min(1, max_norm / ‖g‖) with ‖g‖ the norm of all gradients together; by
 value: g ← clip(g, −clip_value, clip_value) elementwise. The mean total norm before clipping is
-logged per epoch as ``grad_norm`` (by-norm clipping only).
+logged per epoch as ``grad_norm`` (by-norm clipping only; over the whole epoch also when it was
+interrupted and resumed).
 """
 from __future__ import annotations
 
@@ -28,7 +29,8 @@ class GradientClipping(Callback):
         self._norm_sum, self._steps = 0.0, 0
 
     def on_epoch_begin(self, trainer, epoch: int) -> None:
-        self._norm_sum, self._steps = 0.0, 0
+        if not getattr(trainer, "resumed_batches", 0):  # a resumed epoch keeps its sums so far
+            self._norm_sum, self._steps = 0.0, 0
 
     def after_backward(self, trainer) -> None:
         from ...nn import utils
@@ -45,3 +47,12 @@ class GradientClipping(Callback):
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         if self._steps:
             logs["grad_norm"] = self._norm_sum / self._steps
+
+    def state_dict(self) -> dict:
+        # the running sums of the epoch in progress, so a mid-epoch resume logs the mean over
+        # the whole epoch rather than over the batches after the resume
+        return {"norm_sum": self._norm_sum, "steps": self._steps} if self._steps else {}
+
+    def load_state_dict(self, state: dict) -> None:
+        self._norm_sum = float(state.get("norm_sum", 0.0))
+        self._steps = int(state.get("steps", 0))

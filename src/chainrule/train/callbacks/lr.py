@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from .base import Callback
-from .monitor import Monitor
+from .monitor import Monitor, auto_mode
 
 __all__ = ["LRSchedulerCallback"]
 
@@ -15,16 +15,35 @@ def _is_plateau(scheduler: Any) -> bool:
     return isinstance(scheduler, ReduceLROnPlateau)
 
 
+def _plateau_monitor(scheduler: Any, monitor: str | None) -> Monitor:
+    """The measure a ReduceLROnPlateau is stepped with: by default ``val_loss`` for
+    ``mode='min'`` and ``val_accuracy`` for ``mode='max'``. A measure that plainly goes the
+    other way (a loss or error rate under 'max', an accuracy under 'min') is refused, since the
+    scheduler would then cut the rate while the run improves."""
+    mode = scheduler.mode
+    if monitor is None:
+        monitor = "val_loss" if mode == "min" else "val_accuracy"
+    natural = auto_mode(monitor)
+    known = natural == "max" or "loss" in monitor or "error" in monitor
+    if known and natural != mode:
+        raise ValueError(f"LRSchedulerCallback: ReduceLROnPlateau(mode={mode!r}) would be "
+                         f"stepped with {monitor!r}, which improves when it "
+                         f"{'rises' if natural == 'max' else 'falls'}; pass monitor= a measure "
+                         f"that fits, or build the scheduler with mode={natural!r}")
+    return Monitor(monitor, mode, 0.0, "LRSchedulerCallback")
+
+
 class LRSchedulerCallback(Callback):
     """Call ``scheduler.step()`` after every optimizer step (``interval='step'``) or after every
     epoch (``'epoch'``, the default, as in PyTorch's examples). A ``ReduceLROnPlateau`` is
-    stepped once per epoch with the value of ``monitor`` (``val_loss`` by default, falling back
-    to ``train_loss`` without validation data). The learning rate used in an epoch is logged as
+    stepped once per epoch with the value of ``monitor`` (by default ``val_loss`` for its
+    ``mode='min'`` and ``val_accuracy`` for ``mode='max'``, falling back to the ``train_``
+    measure without validation data). The learning rate used in an epoch is logged as
     ``lr`` by the trainer."""
 
     order = 10
 
-    def __init__(self, scheduler: Any, interval: str = "epoch", monitor: str = "val_loss",
+    def __init__(self, scheduler: Any, interval: str = "epoch", monitor: str | None = None,
                  save_state: bool = True):
         if not callable(getattr(scheduler, "step", None)):
             raise TypeError(f"LRSchedulerCallback: expected a learning-rate scheduler, got "
@@ -39,8 +58,7 @@ class LRSchedulerCallback(Callback):
                              "monitored value; use interval='epoch'")
         self.interval = interval
         self.save_state = save_state
-        self.monitor = Monitor(monitor, "min", 0.0, "LRSchedulerCallback") if self.plateau \
-            else None
+        self.monitor = _plateau_monitor(scheduler, monitor) if self.plateau else None
 
     def on_batch_end(self, trainer, batch: int, logs: dict) -> None:
         if self.interval == "step":

@@ -7,18 +7,31 @@ import warnings
 __all__ = ["Monitor"]
 
 
+# measures that improve when they rise, recognised by a word of the name ("val_f1", "test_auc")
+_HIGHER_IS_BETTER = {"f1", "auc", "auroc", "precision", "recall", "iou", "miou", "dice", "r2"}
+
+
+def auto_mode(monitor: str) -> str:
+    """'max' for accuracies (a name containing "acc") and the measures in
+    ``_HIGHER_IS_BETTER`` (a word of the name split at "_"), 'min' for the rest (losses,
+    error rates, MAE ...)."""
+    words = monitor.lower().split("_")
+    return "max" if "acc" in monitor or _HIGHER_IS_BETTER.intersection(words) else "min"
+
+
 class Monitor:
     """Reads ``monitor`` from an epoch's logs and compares values.
 
-    ``mode='auto'`` maximises names containing "acc" and minimises the rest. Improving means
-    ``current < best − min_delta`` (min) or ``current > best + min_delta`` (max). When the logs
+    ``mode='auto'`` maximises accuracies and other higher-is-better measures (F1, AUC,
+    precision, recall, IoU, Dice, R²; see :func:`auto_mode`) and minimises the rest.
+    Improving means ``current < best − min_delta`` (min) or ``current > best + min_delta`` (max). When the logs
     have no ``val_…`` entry (no validation loader), the ``train_…`` counterpart is used, with a
     warning, so the same callback works with and without validation data.
     """
 
     def __init__(self, monitor: str, mode: str, min_delta: float, who: str):
         if mode == "auto":
-            mode = "max" if "acc" in monitor else "min"
+            mode = auto_mode(monitor)
         if mode not in ("min", "max"):
             raise ValueError(f"{who}: mode must be 'min', 'max' or 'auto', got {mode!r}")
         if not isinstance(min_delta, (int, float)) or min_delta < 0:
