@@ -92,18 +92,13 @@ def parse_header(raw: bytes, path: Path) -> tuple[dict, int]:
         raise _not_safetensors(raw, path, f"is truncated ({len(raw)} bytes; a safetensors "
                                           "file starts with an 8-byte header length)")
     n = int.from_bytes(raw[:8], "little")
-    if raw[8:9] != b"{":
-        if len(raw) == 8:
-            raise _not_safetensors(raw, path, "is truncated: it ends after the header length")
-        raise _not_safetensors(raw, path, "is not a safetensors file or its header is corrupt "
-                                          "(the header does not start with '{')")
     if n > MAX_HEADER:
         raise _not_safetensors(raw, path, f"is not a safetensors file or is corrupt: its "
                                           f"header length field says {n} bytes (the limit is "
                                           f"{MAX_HEADER})")
     if n > len(raw) - 8:
-        raise CheckpointError(f"load: {path} is truncated: the header says {n} bytes but the "
-                              f"file has {len(raw) - 8} after the length field")
+        raise _not_safetensors(raw, path, f"is truncated: the header says {n} bytes but the "
+                                          f"file has {len(raw) - 8} after the length field")
     bad = f"load: {path} has a corrupt safetensors header"
     try:
         text = raw[8:8 + n].decode("utf-8")
