@@ -15,7 +15,6 @@ import pytest
 
 import chainrule as cr
 from chainrule.io import atomic_open, load, save, write_bytes, write_text
-from chainrule.io.stale import UNATTRIBUTED_STALE_AFTER_S, host_tag
 
 SRC = str(Path(cr.__file__).resolve().parents[1])
 posix = pytest.mark.skipif(os.name != "posix", reason="POSIX permissions and signals")
@@ -45,6 +44,17 @@ def test_new_files_get_the_umask_mode(tmp_path, umask, mask):
     write_bytes(tmp_path / "b.bin", b"x")
     for name in ("c.safetensors", "m.json", "b.bin"):
         assert _mode(tmp_path / name) == 0o666 & ~mask, name
+
+
+@posix
+def test_files_written_outside_io_get_the_umask_mode_too(tmp_path, umask):
+    import numpy as np
+    from chainrule.data.idx import write_idx
+    umask(0o022)
+    write_idx(tmp_path / "x.idx", np.zeros((2, 3), np.uint8))
+    write_idx(tmp_path / "x.idx.gz", np.zeros(4, np.uint8))
+    assert _mode(tmp_path / "x.idx") == _mode(tmp_path / "x.idx.gz") == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["x.idx", "x.idx.gz"]
 
 
 @posix
@@ -86,6 +96,7 @@ def test_kill_9_mid_write_leaves_a_temporary_the_next_save_removes(tmp_path):
 
 @posix
 def test_only_stale_temporaries_of_this_target_are_removed(tmp_path):
+    from chainrule.io.stale import UNATTRIBUTED_STALE_AFTER_S, host_tag
     target = tmp_path / "model.safetensors"
     host = host_tag()
     live = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])

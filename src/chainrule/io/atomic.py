@@ -27,6 +27,9 @@ from .stale import host_tag, remove_stale, temp_stem
 
 __all__ = ["atomic_open", "write_bytes", "write_text"]
 
+# errors of the caller's writes that mean "the file could not be written" (disk full, quota,
+# file too large, I/O error); other errors raised in the caller's block are theirs to report
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
 _O_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) \
     | getattr(os, "O_CLOEXEC", 0)
 
@@ -39,9 +42,8 @@ def _temp_path(path: Path) -> Path:
 def _write_error(exc: OSError, path: Path, what: str) -> OSError:
     """The same kind of OSError (same errno), naming the target and what was being written."""
     reason = exc.strerror or str(exc)
-    err = OSError(exc.errno, f"{reason} while writing {what} to {path} (nothing was "
-                             "replaced; the temporary file was removed)")
-    return err
+    return OSError(exc.errno, f"{reason} while writing {what} to {path} (nothing was "
+                              "replaced; the temporary file was removed)")
 
 
 def _create(path: Path) -> tuple[int, Path]:
@@ -115,8 +117,8 @@ def atomic_open(path: str | os.PathLike, mode: str = "wb", *,
     except BaseException as exc:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
-        # an OSError from the caller's own code that names some other file is theirs to report
-        if isinstance(exc, OSError) and not (in_body and exc.filename is not None):
+        if isinstance(exc, OSError) and (not in_body or (exc.errno in _WRITE_ERRNOS
+                                                         and exc.filename is None)):
             raise _write_error(exc, path, what) from exc
         raise
     try:
