@@ -131,3 +131,23 @@ def test_cli_reports_malformed_checkpoint_in_one_line(tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "model.safetensors" in err and "data_offsets" in err
     assert "must have exactly the keys" in err and "Traceback" not in err
+
+
+def test_empty_file_is_called_empty(tmp_path):
+    p = tmp_path / "bad.safetensors"
+    p.write_bytes(b"")
+    with pytest.raises(CheckpointError, match="bad.safetensors is empty"):
+        load(p)
+
+
+@pytest.mark.parametrize("doc, message", [
+    ({"format": 7, "tree": {}}, "newer chainrule"),
+    ({"format": 0, "tree": {}}, "unknown checkpoint format 0"),
+    ({"format": True, "tree": {}}, "not a chainrule document"),
+    ({"format": 2}, "not a chainrule document"),
+    ({"format": 2, "tree": {}}, "'chainrule.sha256' checksum and it is missing"),
+])
+def test_bad_chainrule_document_is_named(tmp_path, doc, message):
+    p = _file(tmp_path, {"__metadata__": {"chainrule": json.dumps(doc)}}, b"")
+    with pytest.raises(CheckpointError, match=f"bad.safetensors.*{message}"):
+        load(p)

@@ -174,16 +174,16 @@ def _document(meta: dict, path: Path, formats: set) -> dict:
     except ValueError as exc:
         raise CheckpointError(f"{bad}: its metadata is not valid JSON ({exc})") from None
     version = doc.get("format") if isinstance(doc, dict) else None
-    if not isinstance(doc, dict) or "tree" not in doc or not isinstance(version, int):
+    if not isinstance(doc, dict) or "tree" not in doc or type(version) is not int:
         raise CheckpointError(f"{bad}: its metadata is not a chainrule document")
     if version > _FORMAT:
         raise CheckpointError(f"load: {path} was written by a newer chainrule (checkpoint "
                               f"format {version}; this one reads up to {_FORMAT})")
+    if version not in (1, _FORMAT):
+        raise CheckpointError(f"{bad}: unknown checkpoint format {version}")
     if version not in formats:
-        why = ("format 1 files carry no header checksum" if version != 1 else
-               "a format 1 file must not carry a format 2 checksum")
-        if version == _FORMAT:
-            why = f"format {_FORMAT} files must carry the {_DIGEST_KEY!r} checksum"
-        raise CheckpointError(f"{bad}: checkpoint format {version} does not match its "
-                              f"checksum ({why})")
+        why = (f"format {_FORMAT} files carry a {_DIGEST_KEY!r} checksum and it is missing"
+               if version == _FORMAT else
+               f"format 1 files carry no {_DIGEST_KEY!r} checksum, yet this one has one")
+        raise CheckpointError(f"{bad}: {why}")
     return doc

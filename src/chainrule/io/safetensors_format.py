@@ -88,6 +88,8 @@ def _not_safetensors(raw: bytes, path: Path, problem: str) -> CheckpointError:
 
 def parse_header(raw: bytes, path: Path) -> tuple[dict, int]:
     """The validated header of a safetensors file and where its data starts."""
+    if not raw:
+        raise CheckpointError(f"load: {path} is empty (0 bytes)")
     if len(raw) < 8:
         raise _not_safetensors(raw, path, f"is truncated ({len(raw)} bytes; a safetensors "
                                           "file starts with an 8-byte header length)")
