@@ -149,7 +149,7 @@ def test_disk_full_on_sync_names_the_path_and_leaves_no_temporary(tmp_path, monk
         raise OSError(errno.ENOSPC, "No space left on device")
     monkeypatch.setattr(os, "fsync", full)
     with pytest.raises(OSError, match="No space left on device while writing a checkpoint "
-                                      r"\(1 tensors.*ckpt.safetensors") as info:
+                                      r"\(1 tensor, 8 bytes of data\) to .*ckpt.safetensors") as info:
         save({"w": cr.zeros(2)}, p)
     assert info.value.errno == errno.ENOSPC
     monkeypatch.undo()

@@ -41,6 +41,7 @@ _META_KEY = "chainrule"
 _DIGEST_KEY = "chainrule.sha256"
 _FORMAT = 2
 _TAG = b"chainrule-checkpoint-2\n"
+_MARKERS = frozenset({"__tensor__", "__items__", "__tuple__"})  # the tree's own node kinds
 
 
 def _encode(obj: Any, path: str, arrays: dict) -> Any:
@@ -58,10 +59,12 @@ def _encode(obj: Any, path: str, arrays: dict) -> Any:
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, dict):
-        if all(isinstance(k, str) for k in obj):
+        # a user's dict that uses one of the markers as a key goes as pairs, so it reads back
+        # as itself rather than as a tensor reference or a tuple
+        if all(isinstance(k, str) for k in obj) and not _MARKERS & obj.keys():
             return {k: _encode(v, f"{path}/{k}" if path else k, arrays) for k, v in obj.items()}
-        return {"__items__": [[_encode(k, "", {}), _encode(v, f"{path}/{k}" if path else str(k),
-                                                         arrays)] for k, v in obj.items()]}
+        return {"__items__": [[_encode_key(k, path), _encode(v, f"{path}/{k}" if path else str(k),
+                                                            arrays)] for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
         items = [_encode(v, f"{path}/{i}" if path else str(i), arrays) for i, v in enumerate(obj)]
         return {"__tuple__": items} if isinstance(obj, tuple) else items
@@ -71,8 +74,18 @@ def _encode(obj: Any, path: str, arrays: dict) -> Any:
                     "checkpoints hold tensors, arrays, numbers, strings, lists and dicts")
 
 
+def _encode_key(key: Any, path: str) -> Any:
+    tensors: dict = {}
+    tree = _encode(key, "", tensors)
+    if tensors:
+        raise TypeError(f"save: a tensor cannot be a dict key (at {path or 'the top level'!r})")
+    return tree
+
+
 def _decode(tree: Any, arrays: dict) -> Any:
     if isinstance(tree, dict):
+        if _MARKERS & tree.keys() and len(tree) != 1:
+            raise ValueError(f"a node with the keys {sorted(tree)} mixes a marker with others")
         if "__tensor__" in tree:
             return Tensor._wrap(arrays[tree["__tensor__"]], False, None)
         if "__items__" in tree:
@@ -122,8 +135,8 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     header = {METADATA: {_META_KEY: doc}, **entries}
     header[METADATA][_DIGEST_KEY] = _digest(header, (_bytes_of(a) for a in ordered))
     size = sum(a.nbytes for a in ordered)
-    with atomic_open(path, "wb", what=f"a checkpoint ({len(ordered)} tensors, {size} bytes "
-                                      "of data)") as f:
+    count = f"{len(ordered)} tensor" + ("" if len(ordered) == 1 else "s")
+    with atomic_open(path, "wb", what=f"a checkpoint ({count}, {size} bytes of data)") as f:
         f.write(encode_header(header))
         for a in ordered:
             f.write(_bytes_of(a))
