@@ -151,3 +151,10 @@ def test_bad_chainrule_document_is_named(tmp_path, doc, message):
     p = _file(tmp_path, {"__metadata__": {"chainrule": json.dumps(doc)}}, b"")
     with pytest.raises(CheckpointError, match=f"bad.safetensors.*{message}"):
         load(p)
+
+
+def test_large_json_file_is_named_as_json(tmp_path):
+    p = tmp_path / "metrics.json"
+    p.write_text(json.dumps({"history": [{"loss": 0.5, "epoch": i} for i in range(2000)]}))
+    with pytest.raises(CheckpointError, match="metrics.json is not a safetensors.*JSON document"):
+        load(p)

@@ -29,7 +29,8 @@ __all__ = ["atomic_open", "write_bytes", "write_text"]
 
 # errors of the caller's writes that mean "the file could not be written" (disk full, quota,
 # file too large, I/O error); other errors raised in the caller's block are theirs to report
-_WRITE_ERRNOS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EIO}
+_WRITE_ERRNOS = {getattr(errno, name) for name in ("ENOSPC", "EDQUOT", "EFBIG", "EIO")
+                 if hasattr(errno, name)}
 _O_FLAGS = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0) \
     | getattr(os, "O_CLOEXEC", 0)
 

@@ -1,8 +1,6 @@
 """Recognise common non-safetensors files by their first bytes, for error messages."""
 from __future__ import annotations
 
-import json
-
 __all__ = ["describe"]
 
 # (magic prefix, what a file starting with it is)
@@ -17,19 +15,15 @@ _MAGIC = (
 def describe(raw: bytes) -> str | None:
     """What ``raw`` (a file's first bytes, or all of it) looks like, or None when it is not a
     format we recognise. A pickle starts with the PROTO opcode ``0x80`` and a protocol number
-    2..5 (PyTorch's legacy torch.save and pickle.dump write that); JSON starts with ``{`` or
-    ``[`` after optional whitespace and parses."""
+    2..5 (PyTorch's legacy torch.save and pickle.dump write that); JSON is text that starts
+    with ``{`` or ``[`` after optional whitespace."""
     for magic, what in _MAGIC:
         if raw.startswith(magic):
             return what
     if len(raw) >= 2 and raw[0] == 0x80 and 2 <= raw[1] <= 5:
         return "a pickle file (PyTorch's legacy torch.save format or pickle.dump)"
     text = raw.lstrip(b" \t\r\n\xef\xbb\xbf")
-    if text[:1] in (b"{", b"["):
-        try:
-            json.loads(raw.decode("utf-8-sig"))
-        except (UnicodeDecodeError, ValueError, RecursionError):
-            return "JSON text (possibly cut off)" if _mostly_text(raw) else None
+    if text[:1] in (b"{", b"[") and _mostly_text(raw):
         return "a JSON document (for example metrics.json)"
     if raw and _mostly_text(raw):
         return "a text file"
