@@ -63,7 +63,7 @@ def server():
 
 
 def _leftovers(folder):
-    return [p.name for p in folder.iterdir() if p.name.endswith(".part")]
+    return [p.name for p in folder.iterdir() if p.name.startswith(".")]  # hidden temporaries
 
 
 def test_good_download_is_cached_and_verified(server, tmp_path, monkeypatch):

@@ -103,3 +103,19 @@ def test_failed_write_leaves_previous_good_file_intact(tmp_path):
 def test_top_level_save_and_load(tmp_path):
     cr.save({"x": cr.arange(3)}, tmp_path / "x.safetensors")
     assert cr.load(tmp_path / "x.safetensors")["x"].tolist() == [0, 1, 2]
+
+
+def test_dicts_using_the_trees_marker_keys_round_trip(tmp_path):
+    # {"__items__": ...} once read back as a dict of pairs, {"__tensor__": ...} as a tensor
+    state = {"cfg": {"__items__": [[1, 2]]}, "odd": {"__tensor__": "w", "x": 1},
+             "t": {"__tuple__": [1, 2]}, "w": cr.ones(2)}
+    save(state, tmp_path / "m.safetensors")
+    back = load(tmp_path / "m.safetensors")
+    assert back["cfg"] == {"__items__": [[1, 2]]} and back["t"] == {"__tuple__": [1, 2]}
+    assert back["odd"] == {"__tensor__": "w", "x": 1} and back["w"].tolist() == [1.0, 1.0]
+
+
+def test_tensor_as_dict_key_is_refused_at_save(tmp_path):
+    with pytest.raises(TypeError, match="dict key"):
+        save({cr.ones(1): 1}, tmp_path / "k.safetensors")
+    assert list(tmp_path.iterdir()) == []

@@ -11,12 +11,12 @@ import hashlib
 import http.client
 import os
 import sys
-import tempfile
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Sequence
+from typing import BinaryIO, Sequence
 
+from ..io.atomic import atomic_open
 from .errors import DataError
 
 __all__ = ["cache_dir", "md5sum", "download"]
@@ -40,12 +40,12 @@ def md5sum(path) -> str:
     return h.hexdigest()
 
 
-def _fetch(url: str, tmp: Path, md5: str | None, timeout: float) -> None:
-    """Stream ``url`` into ``tmp``; raise DataError if it is short or its md5 is wrong."""
+def _fetch(url: str, out: BinaryIO, md5: str | None, timeout: float) -> None:
+    """Stream ``url`` into ``out``; raise DataError if it is short or its md5 is wrong."""
     req = urllib.request.Request(url, headers={"User-Agent": "chainrule"})
     h = hashlib.md5(usedforsecurity=False)
     got = 0
-    with urllib.request.urlopen(req, timeout=timeout) as resp, open(tmp, "wb") as out:
+    with urllib.request.urlopen(req, timeout=timeout) as resp:
         expected = resp.headers.get("Content-Length")
         while True:
             try:
@@ -86,20 +86,15 @@ def download(urls: Sequence[str] | str, dest, md5: str | None = None, *, force: 
     for url in urls:
         if verbose:
             print(f"chainrule: downloading {url} -> {dest}", file=sys.stderr)
-        fd, name = tempfile.mkstemp(prefix=f".{dest.name}.", suffix=".part", dir=dest.parent)
-        os.close(fd)
-        tmp = Path(name)
         try:
-            _fetch(url, tmp, md5, timeout)
-            os.replace(tmp, dest)
+            # the temporary is removed on any failure and renamed only after the checks pass
+            with atomic_open(dest, "wb", what=f"a download from {url}") as out:
+                _fetch(url, out, md5, timeout)
             return dest
         except DataError as e:
             failures.append(f"{url}: {e.problem}")
         except (urllib.error.URLError, http.client.HTTPException, OSError, ValueError) as e:
             failures.append(f"{url}: {type(e).__name__}: {e}")
-        finally:
-            if tmp.exists():
-                tmp.unlink()
         if verbose:
             print(f"chainrule: {failures[-1]}", file=sys.stderr)
     raise DataError(dest, "download failed from every mirror:\n  " + "\n  ".join(failures))

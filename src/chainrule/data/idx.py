@@ -8,14 +8,13 @@ Files may be gzip-compressed (``.gz``); :func:`read_idx` reads both.
 from __future__ import annotations
 
 import gzip
-import os
-import tempfile
 import zlib
 from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 
+from ..io.atomic import atomic_open
 from .errors import DataError
 
 __all__ = ["read_idx", "write_idx", "read_idx_header", "IdxHeader", "IDX_TYPES",
@@ -133,18 +132,10 @@ def write_idx(path, array) -> Path:
     header = bytes([0, 0, _CODES[native], arr.ndim])
     header += b"".join(int(s).to_bytes(4, "big") for s in arr.shape)
     payload = header + np.ascontiguousarray(arr, dtype=IDX_TYPES[_CODES[native]]).tobytes()
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as f:
-            if path.suffix == ".gz":
-                with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as g:
-                    g.write(payload)
-            else:
-                f.write(payload)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    with atomic_open(path, "wb", what=f"an IDX file of shape {arr.shape}") as f:
+        if path.suffix == ".gz":
+            with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as g:
+                g.write(payload)
+        else:
+            f.write(payload)
     return path

@@ -6,37 +6,42 @@ metadata as one JSON document under the key ``chainrule``. A flat dict of tensor
 ``state_dict``) is stored under its own keys, so PyTorch's safetensors reader sees the same
 names (``0.weight``, ``bn.running_mean``). Nested objects store each array under its
 path (``optimizer/state/0/exp_avg``) and the JSON tree refers to it by that name.
+
+Integrity (format 2): the metadata key ``chainrule.sha256`` holds
+``SHA-256(tag || len(H) || H || data)``, where ``H`` is the canonical JSON (sorted keys, no
+spaces) of the whole parsed header without that key — every tensor's name, dtype, shape and
+offsets and every metadata entry — and ``data`` is every byte after the header. So any change to
+what the file means, header or data, fails the check; only changes to formatting that parses to
+the same header (padding, spacing) can go unnoticed, and they load the same content.
+
+Files from before format 2 (format 1: a SHA-256 of the tensors only, inside the ``chainrule``
+document) still load, with a warning that their header is unprotected; saving them again
+upgrades them. A file naming either key must pass its check, so one flipped bit cannot make a
+chainrule checkpoint pass for a plain safetensors file.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import warnings
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from ..tensor import Tensor
-from .atomic import write_bytes
+from .atomic import atomic_open
+from .errors import CheckpointError
+from .safetensors_format import METADATA, encode_header, layout, parse_header, read_tensors
 
 __all__ = ["save", "load", "CheckpointError"]
 
 _META_KEY = "chainrule"
-_FORMAT = 1
-
-
-class CheckpointError(ValueError):
-    """A checkpoint file is missing, truncated, corrupt or not a chainrule checkpoint."""
-
-
-def _safetensors_numpy():
-    try:
-        from safetensors import numpy as st_numpy
-    except ImportError:  # pragma: no cover - depends on the environment
-        raise ImportError("checkpoints need the safetensors package: "
-                          "pip install 'chainrule[io]'") from None
-    return st_numpy
+_DIGEST_KEY = "chainrule.sha256"
+_FORMAT = 2
+_TAG = b"chainrule-checkpoint-2\n"
+_MARKERS = frozenset({"__tensor__", "__items__", "__tuple__"})  # the tree's own node kinds
 
 
 def _encode(obj: Any, path: str, arrays: dict) -> Any:
@@ -45,17 +50,21 @@ def _encode(obj: Any, path: str, arrays: dict) -> Any:
         obj = obj._data
     if isinstance(obj, np.ndarray):
         name = path or "tensor"
-        if name in arrays:
-            raise CheckpointError(f"save: two tensors would be stored under the name {name!r}")
-        arrays[name] = obj if obj.flags.c_contiguous else obj.copy(order="C")  # keeps 0-d as 0-d
+        if name in arrays or name == METADATA:
+            raise CheckpointError(f"save: two tensors would be stored under the name {name!r}"
+                                  if name in arrays else
+                                  f"save: {METADATA!r} cannot name a tensor in safetensors")
+        arrays[name] = obj
         return {"__tensor__": name}
     if isinstance(obj, np.generic):
         return obj.item()
     if isinstance(obj, dict):
-        if all(isinstance(k, str) for k in obj):
+        # a user's dict that uses one of the markers as a key goes as pairs, so it reads back
+        # as itself rather than as a tensor reference or a tuple
+        if all(isinstance(k, str) for k in obj) and not _MARKERS & obj.keys():
             return {k: _encode(v, f"{path}/{k}" if path else k, arrays) for k, v in obj.items()}
-        return {"__items__": [[_encode(k, "", {}), _encode(v, f"{path}/{k}" if path else str(k),
-                                                         arrays)] for k, v in obj.items()]}
+        return {"__items__": [[_encode_key(k, path), _encode(v, f"{path}/{k}" if path else str(k),
+                                                            arrays)] for k, v in obj.items()]}
     if isinstance(obj, (list, tuple)):
         items = [_encode(v, f"{path}/{i}" if path else str(i), arrays) for i, v in enumerate(obj)]
         return {"__tuple__": items} if isinstance(obj, tuple) else items
@@ -65,8 +74,18 @@ def _encode(obj: Any, path: str, arrays: dict) -> Any:
                     "checkpoints hold tensors, arrays, numbers, strings, lists and dicts")
 
 
+def _encode_key(key: Any, path: str) -> Any:
+    tensors: dict = {}
+    tree = _encode(key, "", tensors)
+    if tensors:
+        raise TypeError(f"save: a tensor cannot be a dict key (at {path or 'the top level'!r})")
+    return tree
+
+
 def _decode(tree: Any, arrays: dict) -> Any:
     if isinstance(tree, dict):
+        if _MARKERS & tree.keys() and len(tree) != 1:
+            raise ValueError(f"a node with the keys {sorted(tree)} mixes a marker with others")
         if "__tensor__" in tree:
             return Tensor._wrap(arrays[tree["__tensor__"]], False, None)
         if "__items__" in tree:
@@ -79,8 +98,21 @@ def _decode(tree: Any, arrays: dict) -> Any:
     return tree
 
 
-def _digest(arrays: dict) -> str:
-    """SHA-256 over every tensor's name, dtype, shape and bytes (safetensors has no checksum)."""
+def _digest(header: dict, chunks) -> str:
+    """SHA-256 over the canonical header (without the digest) and the data bytes."""
+    meta = {k: v for k, v in header.get(METADATA, {}).items() if k != _DIGEST_KEY}
+    canon = json.dumps({**header, METADATA: meta}, sort_keys=True, separators=(",", ":"),
+                       ensure_ascii=True).encode("ascii")
+    h = hashlib.sha256(_TAG)
+    h.update(len(canon).to_bytes(8, "little"))
+    h.update(canon)
+    for chunk in chunks:
+        h.update(chunk)
+    return h.hexdigest()
+
+
+def _legacy_digest(arrays: dict) -> str:
+    """Format 1's checksum: every tensor's name, dtype, shape and bytes, not the metadata."""
     h = hashlib.sha256()
     for name in sorted(arrays):
         a = arrays[name]
@@ -89,59 +121,82 @@ def _digest(arrays: dict) -> str:
     return h.hexdigest()
 
 
+def _bytes_of(a: np.ndarray) -> memoryview:
+    return memoryview(a.reshape(-1).view(np.uint8))
+
+
 def save(obj: Any, path: str | os.PathLike) -> None:
-    """Write ``obj`` (tensors, arrays, numbers, strings, lists, dicts) to ``path`` atomically."""
+    """Write ``obj`` (tensors, arrays, numbers, strings, lists, dicts) to ``path`` atomically,
+    as a safetensors file whose header and data are covered by one SHA-256."""
     arrays: dict = {}
     tree = _encode(obj, "", arrays)
-    meta = {_META_KEY: json.dumps({"format": _FORMAT, "sha256": _digest(arrays), "tree": tree},
-                                  allow_nan=True, separators=(",", ":"))}
-    data = _safetensors_numpy().save(arrays, metadata=meta)
-    write_bytes(path, data)
+    entries, ordered = layout(arrays)
+    doc = json.dumps({"format": _FORMAT, "tree": tree}, allow_nan=True, separators=(",", ":"))
+    header = {METADATA: {_META_KEY: doc}, **entries}
+    header[METADATA][_DIGEST_KEY] = _digest(header, (_bytes_of(a) for a in ordered))
+    size = sum(a.nbytes for a in ordered)
+    count = f"{len(ordered)} tensor" + ("" if len(ordered) == 1 else "s")
+    with atomic_open(path, "wb", what=f"a checkpoint ({count}, {size} bytes of data)") as f:
+        f.write(encode_header(header))
+        for a in ordered:
+            f.write(_bytes_of(a))
 
 
 def load(path: str | os.PathLike) -> Any:
-    """Read a checkpoint written by :func:`save` (or any safetensors file of tensors)."""
+    """Read a checkpoint written by :func:`save` (or any safetensors file of tensors, as a flat
+    dict). Raises :class:`CheckpointError` naming the file for anything it cannot trust."""
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"load: no checkpoint at {path}")
     raw = path.read_bytes()
-    arrays, meta = _parse(raw, path)
-    if meta is None or _META_KEY not in meta:  # a plain safetensors file: a flat dict of tensors
-        return {k: Tensor._wrap(v, False, None) for k, v in arrays.items()}
-    try:
-        doc = json.loads(meta[_META_KEY])
-        expected = doc["sha256"]
-    except (ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"load: {path} has a damaged chainrule header ({exc})") from None
-    if _digest(arrays) != expected:
-        raise CheckpointError(f"load: {path} is corrupt: its tensor data does not match the "
-                              "checksum written with it")
+    header, start = parse_header(raw, path)
+    meta = header.get(METADATA, {})
+    if _META_KEY not in meta and _DIGEST_KEY not in meta:  # a plain safetensors file
+        return {k: Tensor._wrap(v, False, None) for k, v in read_tensors(raw, header, start).items()}
+    if _DIGEST_KEY in meta:
+        if _digest(header, (memoryview(raw)[start:],)) != meta[_DIGEST_KEY]:
+            raise CheckpointError(f"load: {path} is corrupt: its header or tensor data does not "
+                                  "match the checksum written with it")
+        doc = _document(meta, path, {_FORMAT})
+        arrays = read_tensors(raw, header, start)
+    else:
+        doc = _document(meta, path, {1})
+        arrays = read_tensors(raw, header, start)
+        if _legacy_digest(arrays) != doc.get("sha256"):
+            raise CheckpointError(f"load: {path} is corrupt: its tensor data does not match "
+                                  "the checksum written with it")
+        warnings.warn(f"load: {path} was written by an older chainrule (checkpoint format 1), "
+                      "whose checksum covers the tensor data but not the metadata; save it "
+                      "again to protect both", UserWarning, stacklevel=2)
     try:
         return _decode(doc["tree"], arrays)
-    except (KeyError, TypeError) as exc:
-        raise CheckpointError(f"load: {path} has a damaged chainrule header ({exc})") from None
+    except (KeyError, TypeError, ValueError, RecursionError) as exc:
+        raise CheckpointError(f"load: {path} has a damaged chainrule header "
+                              f"({type(exc).__name__}: {exc})") from None
 
 
-def _parse(raw: bytes, path: Path) -> tuple[dict, dict | None]:
-    """Arrays and metadata from safetensors bytes, with errors that name the file."""
-    if len(raw) < 8:
-        raise CheckpointError(f"load: {path} is truncated ({len(raw)} bytes)")
-    header_len = int.from_bytes(raw[:8], "little")
-    if header_len > len(raw) - 8:
-        raise CheckpointError(f"load: {path} is truncated: the header says {header_len} bytes "
-                              f"but the file has {len(raw) - 8} after the length field")
+def _document(meta: dict, path: Path, formats: set) -> dict:
+    """The ``chainrule`` metadata document, checked to be one of ``formats``."""
+    bad = f"load: {path} has a damaged chainrule header"
+    if _META_KEY not in meta:
+        raise CheckpointError(f"{bad}: it has a checksum but no {_META_KEY!r} metadata")
     try:
-        header = json.loads(raw[8:8 + header_len])
-    except ValueError:
-        raise CheckpointError(f"load: {path} is not a safetensors file or its header is "
-                              "corrupt") from None
-    body = len(raw) - 8 - header_len
-    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
-    if ends and max(ends) > body:
-        raise CheckpointError(f"load: {path} is truncated: tensors need {max(ends)} bytes of "
-                              f"data, the file has {body}")
-    try:
-        arrays = _safetensors_numpy().load(raw)
-    except Exception as exc:  # safetensors raises its own error type
-        raise CheckpointError(f"load: {path} is corrupt ({exc})") from None
-    return arrays, header.get("__metadata__")
+        doc = json.loads(meta[_META_KEY])
+    except RecursionError:
+        raise CheckpointError(f"{bad}: its metadata nests too deeply") from None
+    except ValueError as exc:
+        raise CheckpointError(f"{bad}: its metadata is not valid JSON ({exc})") from None
+    version = doc.get("format") if isinstance(doc, dict) else None
+    if not isinstance(doc, dict) or "tree" not in doc or type(version) is not int:
+        raise CheckpointError(f"{bad}: its metadata is not a chainrule document")
+    if version > _FORMAT:
+        raise CheckpointError(f"load: {path} was written by a newer chainrule (checkpoint "
+                              f"format {version}; this one reads up to {_FORMAT})")
+    if version not in (1, _FORMAT):
+        raise CheckpointError(f"{bad}: unknown checkpoint format {version}")
+    if version not in formats:
+        why = (f"format {_FORMAT} files carry a {_DIGEST_KEY!r} checksum and it is missing"
+               if version == _FORMAT else
+               f"format 1 files carry no {_DIGEST_KEY!r} checksum, yet this one has one")
+        raise CheckpointError(f"{bad}: {why}")
+    return doc
