@@ -263,3 +263,13 @@ def test_the_same_option_twice_in_a_toml_file_is_refused(capsys, tmp_path):
     cfg.write_text("batch-size = 64\nbatch_size = 128\n")
     code, _, err = run_cli(["train", "--config", cfg], capsys)
     assert_one_line_error(code, err, "'batch-size'", "'batch_size'", "run.toml")
+
+
+@pytest.mark.parametrize("flag,value,stored", [("--batch-size", "64", "128"),
+                                               ("--seed", "7", "0")])
+def test_options_that_cannot_change_on_resume_are_refused_not_recorded(flag, value, stored,
+                                                                       capsys, tmp_path):
+    ckpt = _first(tmp_path / "r", capsys)
+    code, _, err = run_cli(["train", "--resume", ckpt, "--epochs", "2", flag, value], capsys)
+    assert_one_line_error(code, err, flag, value, f"used {stored}", "--resume")
+    assert len(_rows(tmp_path / "r")) == 1

@@ -14,6 +14,10 @@ while printing and recording the new ones. The rules:
 * ``--epochs`` changed under an epoch-length schedule (cosine, step, exponential): the
   schedule is stretched or shrunk to the new total, at its current step.
 * ``--lr-schedule`` changed: the new schedule starts at its beginning.
+* ``--dataset``, ``--val-split``, ``--batch-size``, ``--seed`` and ``--init`` cannot change: the
+  stored loader position counts the old batches of the old split, the random stream and the
+  weights come from the checkpoint — a new value would be recorded but have no effect (or a
+  wrong one), so it is refused, naming both values.
 
 Each change is printed on one line (``resume: lr 0.001 -> 0.1 (from --lr); ...``).
 """
@@ -24,10 +28,16 @@ from typing import Any
 from ..train import Trainer
 from ..train.callbacks.base import Callback
 from .args import DEFAULT_LR
+from .errors import CLIError
 
 __all__ = ["ResumeTrainer", "ResumePlan", "plan_resume", "start_lr"]
 
 _GROUP_KEYS = ("weight_decay", "momentum", "nesterov")
+_FIXED = {"dataset": "the checkpoint's loader position and model belong to its data",
+          "val_split": "the checkpoint's loader position belongs to its split",
+          "batch_size": "the checkpoint's loader position counts its batches",
+          "seed": "the random stream continues from the checkpoint",
+          "init": "the weights come from the checkpoint"}
 _HORIZON = ("T_max", "step_size", "gamma")  # the schedule parameters set from --epochs
 
 
@@ -41,6 +51,11 @@ class ResumePlan:
 
     def __init__(self, stored: dict[str, Any], o: dict[str, Any], sources: dict[str, str]):
         self.stored, self.options, self.sources = stored, o, sources
+        for key, why in _FIXED.items():
+            if key in sources and key in stored and stored[key] != o[key]:
+                raise CLIError(f"{sources[key]}: {key.replace('_', '-')} {o[key]} cannot "
+                               f"change on --resume (the run used {stored[key]}; {why}); start "
+                               "a new run instead")
         old_opt = stored.get("optimizer", o["optimizer"])
         self.fresh_optimizer = old_opt != o["optimizer"]
         old_sched = stored.get("lr_schedule", o["lr_schedule"])

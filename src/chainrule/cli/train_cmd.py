@@ -137,6 +137,7 @@ def run_train(args) -> int:
     check_options(o, sources)
     quiet = o["quiet"]
     resume = o["resume"]
+    plan = plan_resume(stored.options if resume is not None else dict(o), o, sources)
     if o["epochs"] == 0 and resume is None:
         raise CLIError("--epochs 0: nothing to train (give --epochs above 0)")
     if resume is not None and not Path(resume).is_file():
@@ -168,7 +169,6 @@ def run_train(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     callbacks += [CSVLogger(out / "metrics.csv"), JSONLLogger(out / "metrics.jsonl"),
                   ModelCheckpoint(out, best_name=None, last_name=CHECKPOINT, config=config)]
-    plan = plan_resume(stored.options if resume is not None else dict(o), o, sources)
     if not quiet:
         bar = ProgressBar()
         callbacks.append(bar)
