@@ -6,8 +6,10 @@ options, rewritten after every epoch so ``--resume`` continues exactly), ``metri
 final numbers: each split's loss, accuracy and error rate for the weights the checkpoint holds;
 ``epochs``; ``seconds``, the epochs' wall time with the per-epoch evaluations, of which
 ``train_seconds`` went to minibatch updates; ``samples_per_second`` of training;
-``wall_seconds`` of the whole command, data loading included), ``metrics.csv`` and ``metrics.jsonl`` (one row per epoch) and ``curves.png`` /
-``curves.svg`` (the learning curves).
+``wall_seconds`` of the whole command, data loading included; ``optimizer``, the settings the
+optimizer actually trained with — after a ``--resume``'s changes, see :mod:`.resume`),
+``metrics.csv`` and ``metrics.jsonl`` (one row per epoch) and ``curves.png`` / ``curves.svg``
+(the learning curves).
 """
 from __future__ import annotations
 
