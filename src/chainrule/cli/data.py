@@ -122,12 +122,13 @@ def _check_split(data: Data, val_split: float | int) -> Data:
 
 
 def load_data(name: str, data_dir: str | None = None, val_split: float | int = 0,
-              verbose: bool = True, who: str = "--dataset") -> Data:
+              verbose: bool = True, who: str = "--dataset", warn: bool | None = None) -> Data:
     """Load dataset ``name`` with ``val_split`` of its training set held out for validation.
 
-    ``who`` names where ``name`` came from in the error for an unknown one."""
+    ``who`` names where ``name`` came from in the error for an unknown one; ``warn`` (default:
+    ``verbose``) says on stderr that a ``data_dir`` the dataset does not read is not used."""
     check_dataset(name, data_dir, who)
-    if data_dir is not None and name in _READS_NO_FILES and verbose:
+    if data_dir is not None and name in _READS_NO_FILES and (verbose if warn is None else warn):
         print(f"chainrule: warning: --data-dir {data_dir} is not used: {name} is "
               f"{'bundled with scikit-learn' if name == 'digits' else 'generated'}, not read "
               "from files", file=sys.stderr)

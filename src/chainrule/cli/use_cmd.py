@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoints import load_model
-from .errors import CLIError
+from .errors import CLIError, phase
 
 __all__ = ["run_evaluate", "run_predict", "ACCEPTED"]
 
@@ -36,7 +36,8 @@ def run_evaluate(args) -> int:
     data_dir = args.data_dir if args.data_dir is not None else \
         (run.get("data_dir") if name == run.get("dataset") else None)
     data = load_data(name, data_dir, val_split, verbose=False,
-                     who="--dataset" if args.dataset else f"{args.checkpoint}: stored dataset")
+                     who="--dataset" if args.dataset else f"{args.checkpoint}: stored dataset",
+                     warn=args.data_dir is not None)
     split = {"train": data.train, "val": data.val, "test": data.test}[args.split]
     expected = list(model.config["input_shape"])
     if data.input_shape != expected:
@@ -45,8 +46,9 @@ def run_evaluate(args) -> int:
     if data.num_classes > model.config["num_classes"]:
         raise CLIError(f"the model predicts {model.config['num_classes']} classes but {name} "
                        f"has {data.num_classes}")
-    result = evaluate(model, DataLoader(split, batch_size=args.batch_size),
-                      nn.CrossEntropyLoss())
+    with phase(f"evaluating on {name} {args.split}", "--batch-size"):
+        result = evaluate(model, DataLoader(split, batch_size=args.batch_size),
+                          nn.CrossEntropyLoss())
     result = {"dataset": name, "split": args.split, **result}
     if args.json:
         print(json.dumps(result))
@@ -96,7 +98,7 @@ def run_predict(args) -> int:
     model, _ = load_model(args.checkpoint)
     x = _read_inputs(args.inputs, list(model.config["input_shape"]))
     outputs = []
-    with cr.no_grad():
+    with cr.no_grad(), phase(f"predicting {len(x)} items", "--batch-size"):
         for i in range(0, len(x), args.batch_size):
             logits = model(cr.tensor(x[i:i + args.batch_size]))
             outputs.append(softmax(logits, dim=1).numpy() if args.probabilities
