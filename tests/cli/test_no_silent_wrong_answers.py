@@ -90,6 +90,15 @@ def test_resume_with_more_epochs_stretches_the_cosine_instead_of_restarting_it(c
     assert _rows(tmp_path / "r")[1]["lr"] == pytest.approx(0.001 * 0.5)
 
 
+def test_resume_with_another_schedule_starts_it_over(capsys, tmp_path):
+    ckpt = _first(tmp_path / "r", capsys)  # a 1-epoch cosine ends at lr 0
+    code, out, err = run_cli(["train", "--resume", ckpt, "--epochs", "2", "--lr-schedule",
+                              "none", "--hidden", "8"], capsys)
+    assert code == 0, err
+    assert "lr-schedule cosine -> none: the schedule starts over" in out
+    assert _rows(tmp_path / "r")[1]["lr"] == 0.001
+
+
 # -- 2. an unknown dataset is refused before any folder is looked at ---------------------------
 
 def _checkpoint_with_run(path: Path, run: dict, **model_options) -> Path:
