@@ -150,6 +150,11 @@ def test_resume_restores_early_stopping_state_and_its_best_weights(tmp_path):
 
 SIGINT_CHILD = textwrap.dedent("""
     import json, signal, sys, time
+    # Start from Python's usual handler whatever the parent left us: a test run started in
+    # the background by a non-interactive shell (`pytest &`) hands its children SIGINT
+    # *ignored*, and the handler fit must put back is the one it found.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    before = signal.getsignal(signal.SIGINT)
     sys.path.insert(0, {root!r})
     from tests.train.problems import setup
     from chainrule.train import fit, ModelCheckpoint, LambdaCallback
@@ -164,8 +169,8 @@ SIGINT_CHILD = textwrap.dedent("""
             val_loader=s["val"], callbacks=[ModelCheckpoint({ckdir!r}),
                                             LambdaCallback(on_batch_end=tick)])
     print(json.dumps({{"stop_reason": h.stop_reason, "epochs": len(h), "steps": len(seen),
-                      "handler_restored": signal.getsignal(signal.SIGINT)
-                                          is signal.default_int_handler}}), flush=True)
+                      "handler_restored": signal.getsignal(signal.SIGINT) is before}}),
+          flush=True)
 """)
 
 

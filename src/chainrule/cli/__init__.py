@@ -5,8 +5,10 @@
     chainrule predict CKPT FILE.npy [--output PATH]                     classes of new inputs
 
 A bad option, value or file prints one line naming it and exits with status 2 (set
-``CHAINRULE_DEBUG=1`` to see the traceback instead); Ctrl-C during training saves a checkpoint
-and exits with status 130.
+``CHAINRULE_DEBUG=1`` to see the traceback instead); so does running out of memory (the line
+says what was being allocated and which option asked for it). Ctrl-C during training saves a
+checkpoint and exits with status 130; Ctrl-C at any other moment (start-up, loading data, a
+second Ctrl-C while saving) prints one line and exits with status 130 too.
 """
 from __future__ import annotations
 
@@ -28,14 +30,29 @@ def _command(name: str):
     return run_evaluate if name == "evaluate" else run_predict
 
 
+INTERRUPTED = 130  # 128 + SIGINT, what a shell reports for a process stopped by Ctrl-C
+
+
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the command line; returns the exit status (0, 2 for a bad option or file)."""
-    parser = build_parser()
-    args = parser.parse_args(argv)
+    """Run the command line; returns the exit status (0; 2 for a bad option or file, or too
+    little memory; 130 when interrupted)."""
+    command = "chainrule"
     try:
+        args = build_parser().parse_args(argv)
+        command = f"chainrule {args.command}"
         return _command(args.command)(args)
+    except KeyboardInterrupt:
+        if os.environ.get("CHAINRULE_DEBUG"):
+            raise
+        print(f"{command}: interrupted", file=sys.stderr)
+        return INTERRUPTED
+    except MemoryError as exc:
+        if os.environ.get("CHAINRULE_DEBUG"):
+            raise
+        print(f"{command}: error: out of memory ({one_line(exc)})", file=sys.stderr)
+        return 2
     except (CLIError, ValueError, TypeError, KeyError, OSError, ImportError) as exc:
         if os.environ.get("CHAINRULE_DEBUG"):
             raise
-        print(f"chainrule {args.command}: error: {one_line(exc)}", file=sys.stderr)
+        print(f"{command}: error: {one_line(exc)}", file=sys.stderr)
         return 2

@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Any
 
 from .. import nn, optim
-from ..models import build_model, model_config
+from ..models import ModelTooLarge, build_model, model_config
 from ..optim import lr_scheduler
 from ..regularization import l1_penalty, l2_penalty
 from ..train import EarlyStopping, GradientClipping, LRSchedulerCallback, TerminateOnNaN
@@ -19,8 +19,19 @@ _OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
                "nadam": optim.NAdam}
 
 
-def check_options(o: dict[str, Any]) -> None:
-    """Combinations of options that cannot work, each named in one line."""
+# Options that shape hidden layers: given explicitly for logreg (no hidden layer) they would do
+# nothing, so they are refused like --hidden, rather than silently ignored.
+_HIDDEN_ONLY = ("dropout", "activation")
+# A configuration key of the model and the option that sets it.
+_OPTION_OF = {"hidden": "--hidden", "channels": "--channels", "input_shape": "--dataset",
+              "num_classes": "--dataset"}
+
+
+def check_options(o: dict[str, Any], sources: dict[str, str] | None = None) -> None:
+    """Combinations of options that cannot work, or would silently do nothing, each named in
+    one line. ``sources`` (see :func:`.config.resolve_options`) tells which options were
+    given explicitly; a default that does not apply is no mistake."""
+    sources = sources or {}
     if o["momentum"] and o["optimizer"] not in ("sgd", "rmsprop"):
         raise CLIError(f"--momentum applies to sgd and rmsprop, not {o['optimizer']} (Adam-type "
                        "optimizers have their own betas)")
@@ -36,10 +47,17 @@ def check_options(o: dict[str, Any]) -> None:
                            "--model mlp)")
         if o["batch_norm"]:
             raise CLIError("--batch-norm does not apply to logreg (it has no hidden layer)")
+        for key in _HIDDEN_ONLY:
+            if key in sources:
+                raise CLIError(f"{sources[key]}: {key} {o[key]} does not apply to logreg (it "
+                               "has no hidden layer; use --model mlp)")
 
 
-def model_from_options(o: dict[str, Any], input_shape: list[int], num_classes: int):
-    """The model the options describe, with its full configuration in ``model.config``."""
+def model_from_options(o: dict[str, Any], input_shape: list[int], num_classes: int,
+                       sources: dict[str, str] | None = None, resume: str | None = None):
+    """The model the options describe, with its full configuration in ``model.config``; one
+    too large for this machine's memory is refused before it is allocated, naming the option
+    (and where it came from: a flag, the ``--config`` file or the ``--resume`` checkpoint)."""
     kwargs: dict[str, Any] = {"init": o["init"]}
     if o["model"] != "logreg":
         kwargs.update(activation=o["activation"], dropout=o["dropout"],
@@ -50,6 +68,13 @@ def model_from_options(o: dict[str, Any], input_shape: list[int], num_classes: i
         kwargs["channels"] = o["channels"]
     try:
         return build_model(model_config(o["model"], input_shape, num_classes, **kwargs))
+    except ModelTooLarge as exc:
+        flag = _OPTION_OF.get(exc.option, exc.option)
+        key = flag.lstrip("-").replace("-", "_")
+        given = (sources or {}).get(key)
+        where = "" if given == flag else f" (from {given})" if given else \
+            f" (stored in {resume})" if resume else " (its default)"
+        raise CLIError(f"{flag}{where}: {exc}") from None
     except (ValueError, TypeError) as exc:
         raise CLIError(str(exc)) from None
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from .errors import CLIError
+from .errors import CLIError, phase
 
 __all__ = ["read_run", "load_model"]
 
@@ -38,7 +38,8 @@ def load_model(path: str | Path):
     from ..models import build_model
     model_cfg, run, ckpt = read_run(path)
     try:
-        model = build_model(model_cfg)
+        with phase(f"building the model {path} describes", "its stored configuration"):
+            model = build_model(model_cfg)
     except (ValueError, TypeError) as exc:
         raise CLIError(f"{path}: cannot rebuild the model from its configuration ({exc})") \
             from None

@@ -4,7 +4,10 @@ flags on the command line.
 
 A TOML file uses the long option names as keys (dashes or underscores), with TOML values:
 ``lr = 0.01``, ``hidden = [256, 128]``, ``batch-norm = true``, ``early-stopping = 10``.
-Each value is checked by the same parser as its flag.
+Each value is checked by the same parser as its flag, and so is each option a checkpoint
+stores (a hand-edited or foreign checkpoint cannot smuggle in a value no flag accepts). A key
+given twice in one file (``batch-size`` and ``batch_size``) is refused: which one wins would be
+arbitrary.
 """
 from __future__ import annotations
 
@@ -16,7 +19,7 @@ from typing import Any, Callable
 from .args import DEFAULTS, OPTIONS_BY_DEST
 from .errors import CLIError
 
-__all__ = ["load_toml", "resolve_options", "RUN_KEYS"]
+__all__ = ["load_toml", "resolve_options", "check_stored", "RUN_KEYS"]
 
 # Options a checkpoint keeps and a resumed run starts from (not where files go or what to read).
 RUN_KEYS = tuple(k for k in DEFAULTS if k not in ("resume", "config", "quiet", "out"))
@@ -62,21 +65,51 @@ def load_toml(path: str | Path) -> dict[str, Any]:
         raise CLIError(f"--config: cannot read {path} ({exc})") from None
     if set(data) == {"train"} and isinstance(data["train"], dict):
         data = data["train"]  # a [train] table is accepted too
+    seen: dict[str, str] = {}
+    for key in data:
+        dest = key.replace("-", "_")
+        if dest in seen:
+            raise CLIError(f"--config: {path} gives {seen[dest]!r} and {key!r}, the same "
+                           "option twice; keep one")
+        seen[dest] = key
     return {key.replace("-", "_"): _convert(key, value, f"config {path}")
             for key, value in data.items()}
 
 
+def check_stored(stored: dict[str, Any], where: str) -> dict[str, Any]:
+    """The run options a checkpoint stores, each checked by its flag's parser (``None`` is
+    kept where the option's default is ``None``, e.g. ``lr``: the optimizer's default)."""
+    if not isinstance(stored, dict):
+        raise CLIError(f"{where}: the stored run options are not a table ({stored!r})")
+    out: dict[str, Any] = {}
+    for key, value in stored.items():
+        if key not in RUN_KEYS:
+            continue
+        if value is None and DEFAULTS[key] is None:
+            out[key] = None
+        else:
+            out[key] = _convert(key, value, f"{where}: stored option")
+    return out
+
+
 def resolve_options(given: argparse.Namespace,
-                    stored_for: Callable[[str], dict[str, Any]] | None = None
-                    ) -> dict[str, Any]:
+                    stored_for: Callable[[str], dict[str, Any]] | None = None,
+                    sources: dict[str, str] | None = None) -> dict[str, Any]:
     """Layer the defaults, the options stored in the ``--resume`` checkpoint (read by
-    ``stored_for(path)``), the ``--config`` TOML file and the flags given."""
+    ``stored_for(path)``), the ``--config`` TOML file and the flags given.
+
+    ``sources``, when given, is filled with where each explicitly given option came from
+    (``"--lr"`` or ``"config run.toml"``), so callers can tell a chosen value from a default."""
     flags = {k: v for k, v in vars(given).items() if k in DEFAULTS}
     toml = load_toml(flags["config"]) if flags.get("config") is not None else {}
     resume = flags.get("resume", toml.get("resume"))
     options = dict(DEFAULTS)
     if resume is not None and stored_for is not None:
-        options.update({k: v for k, v in stored_for(resume).items() if k in RUN_KEYS})
+        stored = check_stored(stored_for(resume), f"checkpoint {resume}")
+        options.update(stored)
     options.update(toml)
     options.update(flags)
+    if sources is not None:
+        sources.update({k: f"config {flags['config']}" for k in toml})
+        sources.update({k: OPTIONS_BY_DEST[k].flag for k in flags})
     return options

@@ -9,14 +9,16 @@ is, so runs with different seeds share their test set and ``evaluate`` finds the
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..data import ArrayDataset, datasets
 from ..data.datasets._mnist1d import DEFAULT_FILE as MNIST1D_FILE
+from .args import DATASETS
 from .errors import CLIError
 
-__all__ = ["Data", "load_data", "search_dirs", "SPLIT_SEED"]
+__all__ = ["Data", "load_data", "search_dirs", "check_dataset", "SPLIT_SEED"]
 
 SPLIT_SEED = 0
 _MNIST_FILE = "t10k-images-idx3-ubyte"
@@ -95,10 +97,53 @@ def _locate(name: str, data_dir: str | None) -> Path | None:
     return None
 
 
+_READS_NO_FILES = ("digits", *_SYNTHETIC)
+
+
+def check_dataset(name: object, data_dir: str | None = None, who: str = "--dataset") -> str:
+    """``name`` if it is a dataset the command line knows and ``data_dir`` (if given) exists;
+    checked before any folder is looked at or created."""
+    if not isinstance(name, str) or name not in DATASETS:
+        raise CLIError(f"{who}: unknown dataset {name!r}; the datasets are "
+                       f"{', '.join(DATASETS)}")
+    if data_dir is not None and not Path(data_dir).expanduser().exists():
+        raise CLIError(f"--data-dir: no such file or folder {str(data_dir)!r}")
+    return name
+
+
+def _check_split(data: Data, val_split: float | int) -> Data:
+    """A ``--val-split`` that leaves no training item is named here, not by what it breaks."""
+    if len(data.train) == 0:
+        total = len(data.train) + (len(data.val) if data.val is not None else 0)
+        raise CLIError(f"--val-split {val_split}: holds out all {total} training items of "
+                       f"{data.name}, leaving none to train on (give a fraction below 1 or "
+                       f"fewer than {total} items)")
+    return data
+
+
 def load_data(name: str, data_dir: str | None = None, val_split: float | int = 0,
-              verbose: bool = True) -> Data:
-    """Load dataset ``name`` with ``val_split`` of its training set held out for validation."""
-    val = val_split
+              verbose: bool = True, who: str = "--dataset", warn: bool | None = None) -> Data:
+    """Load dataset ``name`` with ``val_split`` of its training set held out for validation.
+
+    ``who`` names where ``name`` came from in the error for an unknown one; ``warn`` (default:
+    ``verbose``) says on stderr that a ``data_dir`` the dataset does not read is not used."""
+    check_dataset(name, data_dir, who)
+    if data_dir is not None and name in _READS_NO_FILES and (verbose if warn is None else warn):
+        print(f"chainrule: warning: --data-dir {data_dir} is not used: {name} is "
+              f"{'bundled with scikit-learn' if name == 'digits' else 'generated'}, not read "
+              "from files", file=sys.stderr)
+    try:
+        splits, source = _read(name, data_dir, val_split, verbose)
+    except ValueError as exc:
+        if "validation" not in str(exc):
+            raise
+        raise CLIError(f"--val-split {val_split}: {exc}") from None
+    return _check_split(Data(name, splits.train, splits.validation, splits.test, source),
+                        val_split)
+
+
+def _read(name: str, data_dir: str | None, val: float | int, verbose: bool):
+    """The dataset's splits and a description of where they came from."""
     if name == "digits":
         splits = datasets.digits(validation=val, seed=SPLIT_SEED)
         source = "scikit-learn digits"
@@ -117,4 +162,4 @@ def load_data(name: str, data_dir: str | None = None, val_split: float | int = 0
             loader = datasets.mnist if name == "mnist" else datasets.fashion_mnist
             splits = loader(where, validation=val, seed=SPLIT_SEED, verbose=verbose)
         source = str(where) if where is not None else "chainrule's cache"
-    return Data(name, splits.train, splits.validation, splits.test, source)
+    return splits, source

@@ -6,8 +6,10 @@ options, rewritten after every epoch so ``--resume`` continues exactly), ``metri
 final numbers: each split's loss, accuracy and error rate for the weights the checkpoint holds;
 ``epochs``; ``seconds``, the epochs' wall time with the per-epoch evaluations, of which
 ``train_seconds`` went to minibatch updates; ``samples_per_second`` of training;
-``wall_seconds`` of the whole command, data loading included), ``metrics.csv`` and ``metrics.jsonl`` (one row per epoch) and ``curves.png`` /
-``curves.svg`` (the learning curves).
+``wall_seconds`` of the whole command, data loading included; ``optimizer``, the settings the
+optimizer actually trained with — after a ``--resume``'s changes, see :mod:`.resume`),
+``metrics.csv`` and ``metrics.jsonl`` (one row per epoch) and ``curves.png`` / ``curves.svg``
+(the learning curves).
 """
 from __future__ import annotations
 
@@ -29,9 +31,34 @@ CHECKPOINT = "model.safetensors"
 METRICS = "metrics.json"
 
 
-def _stored_options(path: str) -> dict[str, Any]:
-    from .checkpoints import read_run
-    return read_run(path)[1] or {}
+class _Stored:
+    """The ``--resume`` checkpoint's run options and the learning rate it stopped at, read
+    once."""
+
+    def __init__(self):
+        self.options: dict[str, Any] = {}
+        self.lr_now: float | None = None
+
+    def __call__(self, path: str) -> dict[str, Any]:
+        from .checkpoints import read_run
+        _, run, ckpt = read_run(path)
+        self.options = dict(run or {})
+        groups = (ckpt.optimizer_state or {}).get("param_groups") or [{}]
+        lr = groups[0].get("lr") if isinstance(groups[0], dict) else None
+        self.lr_now = float(lr) if isinstance(lr, (int, float)) else None
+        return self.options
+
+
+class _Record:
+    """Calls ``fn`` once training begins, after a resume's checkpoint and changes are in."""
+
+    order = 5
+
+    def __init__(self, fn):
+        self.fn = fn
+
+    def on_train_begin(self, trainer) -> None:
+        self.fn()
 
 
 class _EpochPrinter:
@@ -57,7 +84,8 @@ def _finite(value: Any) -> Any:
     return None if isinstance(value, float) and not math.isfinite(value) else value
 
 
-def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float) -> dict:
+def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float,
+            used: dict) -> dict:
     from ..io import write_text
     summary = history.summary()
     for split in ("train", "val", "test"):
@@ -71,6 +99,7 @@ def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float) -> 
                           "test": len(data.test)}
     summary["model"] = model_cfg
     summary["options"] = {k: o[k] for k in RUN_KEYS}
+    summary["optimizer"] = used
     write_text(out / METRICS, json.dumps(_finite(summary), indent=2, allow_nan=False) + "\n")
     return summary
 
@@ -86,22 +115,38 @@ def _plot(history, out: Path, title: str) -> list[Path]:
         return []
 
 
+def _optimizer_used(o: dict, optimizer, start_lr: float) -> dict:
+    """What the optimizer actually trains with (after a resume's changes): its start
+    learning rate (the schedule's base), the rate of the first step and the other settings."""
+    group = optimizer.param_groups[0]
+    used = {"name": o["optimizer"], "start_lr": start_lr, "lr": float(group["lr"])}
+    used.update({k: group[k] for k in ("weight_decay", "momentum", "nesterov") if k in group})
+    return used
+
+
 def run_train(args) -> int:
     import chainrule as cr
     from ..data import DataLoader
-    from ..train import CSVLogger, JSONLLogger, ModelCheckpoint, ProgressBar, Trainer
+    from ..train import CSVLogger, JSONLLogger, ModelCheckpoint, ProgressBar
     from .build import (check_options, make_callbacks, make_loss, make_optimizer,
                         make_schedule, model_from_options)
-    from .data import load_data
+    from .data import check_dataset, load_data
+    from .errors import phase
+    from .resume import ResumeTrainer, plan_resume
 
-    o = resolve_options(args, _stored_options)
-    check_options(o)
+    stored, sources = _Stored(), {}
+    o = resolve_options(args, stored, sources)
+    check_options(o, sources)
     quiet = o["quiet"]
     resume = o["resume"]
+    plan = plan_resume(stored.options if resume is not None else dict(o), o, sources)
     if o["epochs"] == 0 and resume is None:
         raise CLIError("--epochs 0: nothing to train (give --epochs above 0)")
     if resume is not None and not Path(resume).is_file():
         raise CLIError(f"--resume: no checkpoint at {resume!r}")
+    check_dataset(o["dataset"], o["data_dir"],
+                  "--dataset" if "dataset" in sources or resume is None
+                  else f"checkpoint {resume}: stored dataset")
     out = Path(o["out"] if o["out"] is not None else
                Path(resume).parent if resume is not None else
                Path("runs") / f"{o['dataset']}-{o['model']}")
@@ -110,9 +155,11 @@ def run_train(args) -> int:
 
     start = time.perf_counter()
     cr.manual_seed(o["seed"])
-    data = load_data(o["dataset"], o["data_dir"], o["val_split"], verbose=not quiet)
-    model = model_from_options(o, data.input_shape, data.num_classes)
-    optimizer = make_optimizer(o, model)
+    with phase(f"loading {o['dataset']}", "--dataset and --val-split"):
+        data = load_data(o["dataset"], o["data_dir"], o["val_split"], verbose=not quiet)
+    with phase("building the model", "--hidden, --channels and --model"):
+        model = model_from_options(o, data.input_shape, data.num_classes, sources, resume)
+        optimizer = make_optimizer(o, model)
     train_loader = DataLoader(data.train, batch_size=o["batch_size"], shuffle=True)
     val_loader = DataLoader(data.val, batch_size=1000) if data.val is not None else None
     test_loader = DataLoader(data.test, batch_size=1000)
@@ -133,14 +180,27 @@ def run_train(args) -> int:
         print(f"{o['dataset']}: {len(data.train)} train, "
               f"{len(data.val) if data.val is not None else 0} val, {len(data.test)} test "
               f"items of shape {data.input_shape}; {o['model']} with {n_params:,} parameters; "
-              f"{o['optimizer']} lr {optimizer.param_groups[0]['lr']:g}, "
+              f"{o['optimizer']} lr {plan.new_start:g}, "
               f"{_n(o['epochs'], 'epoch')} of batch {o['batch_size']}", flush=True)
-    trainer = Trainer(model, make_loss(o, model), optimizer, callbacks=callbacks)
+        if plan.message:
+            print(plan.message, flush=True)
+    used: dict = {}
+    callbacks.append(_Record(lambda: used.update(_optimizer_used(o, optimizer, plan.new_start))))
+    trainer = ResumeTrainer(model, make_loss(o, model), optimizer, callbacks=callbacks,
+                            plan=plan, schedule=schedule, old_lr_now=stored.lr_now)
     # A diverging run is stopped by TerminateOnNaN and reported in one line below, so NumPy's
     # overflow warnings on the way there are only noise.
-    with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-        history = trainer.fit(train_loader, epochs=o["epochs"], val_loader=val_loader,
-                              test_loader=test_loader, resume=resume)
+    try:
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
+                phase("training", "--batch-size, --hidden and --channels"):
+            history = trainer.fit(train_loader, epochs=o["epochs"], val_loader=val_loader,
+                                  test_loader=test_loader, resume=resume)
+    except KeyboardInterrupt:  # a second Ctrl-C, while the first one's checkpoint was saved
+        saved = out / CHECKPOINT
+        print(f"interrupted again before the checkpoint was saved; "
+              + (f"{saved} holds the last complete save" if saved.is_file() else
+                 "no checkpoint was written"), file=sys.stderr)
+        return 130
     if history.restored_epoch is not None:  # early stopping put the best weights back
         trainer.save_checkpoint(out / CHECKPOINT, config=config)
     diverged = history.stop_reason == "nan"
@@ -156,7 +216,7 @@ def run_train(args) -> int:
             return 130
         raise CLIError("--epochs 0: nothing was trained (give --epochs above 0)")
     title = f"{o['model']} on {o['dataset']}"
-    summary = _report(history, out, o, model.config, data, time.perf_counter() - start)
+    summary = _report(history, out, o, model.config, data, time.perf_counter() - start, used)
     figures = _plot(history, out, title)
     if trainer.interrupted:
         print(f"interrupted after {_n(trainer.epoch, 'epoch')}; resume with: chainrule train "

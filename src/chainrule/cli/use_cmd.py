@@ -8,9 +8,13 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoints import load_model
-from .errors import CLIError
+from .errors import CLIError, phase
 
-__all__ = ["run_evaluate", "run_predict"]
+__all__ = ["run_evaluate", "run_predict", "ACCEPTED"]
+
+ACCEPTED = ("predict reads one format: a .npy file (numpy.save) holding a numeric array, one "
+            "item or a batch [N, ...]; convert text or other files to it first (pickled or "
+            "object data is never loaded)")
 
 
 def run_evaluate(args) -> int:
@@ -31,7 +35,9 @@ def run_evaluate(args) -> int:
                        "(it was trained with --val-split 0, or on another dataset)")
     data_dir = args.data_dir if args.data_dir is not None else \
         (run.get("data_dir") if name == run.get("dataset") else None)
-    data = load_data(name, data_dir, val_split, verbose=False)
+    data = load_data(name, data_dir, val_split, verbose=False,
+                     who="--dataset" if args.dataset else f"{args.checkpoint}: stored dataset",
+                     warn=args.data_dir is not None)
     split = {"train": data.train, "val": data.val, "test": data.test}[args.split]
     expected = list(model.config["input_shape"])
     if data.input_shape != expected:
@@ -40,8 +46,9 @@ def run_evaluate(args) -> int:
     if data.num_classes > model.config["num_classes"]:
         raise CLIError(f"the model predicts {model.config['num_classes']} classes but {name} "
                        f"has {data.num_classes}")
-    result = evaluate(model, DataLoader(split, batch_size=args.batch_size),
-                      nn.CrossEntropyLoss())
+    with phase(f"evaluating on {name} {args.split}", "--batch-size"):
+        result = evaluate(model, DataLoader(split, batch_size=args.batch_size),
+                          nn.CrossEntropyLoss())
     result = {"dataset": name, "split": args.split, **result}
     if args.json:
         print(json.dumps(result))
@@ -58,12 +65,16 @@ def _read_inputs(path: str, shape: list[int]) -> np.ndarray:
         raise CLIError(f"no input file {path!r}")
     try:
         arr = np.load(p, allow_pickle=False)
-    except ValueError as exc:
-        raise CLIError(f"{path} is not a readable .npy array ({exc})") from None
+    except ValueError:
+        # NumPy's own message suggests allow_pickle=/pickle.load(), i.e. running code from
+        # the file: never pass that on.
+        raise CLIError(f"{path} is not a NumPy .npy array of numbers; {ACCEPTED}") from None
     except OSError as exc:
-        raise CLIError(f"cannot read {path} ({exc})") from None
+        why = exc.strerror or "not a .npy file"  # never NumPy's pickle advice
+        raise CLIError(f"cannot read {path} ({why}); {ACCEPTED}") from None
     if not isinstance(arr, np.ndarray):
-        raise CLIError(f"{path} is an .npz archive; give a single .npy array")
+        arr.close()
+        raise CLIError(f"{path} is an .npz archive; {ACCEPTED}")
     if arr.dtype.kind not in "iuf":
         raise CLIError(f"{path} holds {arr.dtype} values; expected numbers")
     if list(arr.shape) == shape:
@@ -87,7 +98,7 @@ def run_predict(args) -> int:
     model, _ = load_model(args.checkpoint)
     x = _read_inputs(args.inputs, list(model.config["input_shape"]))
     outputs = []
-    with cr.no_grad():
+    with cr.no_grad(), phase(f"predicting {len(x)} items", "--batch-size"):
         for i in range(0, len(x), args.batch_size):
             logits = model(cr.tensor(x[i:i + args.batch_size]))
             outputs.append(softmax(logits, dim=1).numpy() if args.probabilities

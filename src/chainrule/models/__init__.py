@@ -12,6 +12,8 @@ images, 1-D for MNIST-1D signals). Each takes ``(input_shape, num_classes, **opt
 from ._parts import ACTIVATIONS, INITS
 from .builders import cnn, logreg, mlp, resmlp
 from .registry import MODELS, build_model, model_config, model_options, register_model
+from .size import ModelTooLarge, check_size, parameter_count
 
 __all__ = ["logreg", "mlp", "resmlp", "cnn", "MODELS", "build_model", "model_config",
-           "model_options", "register_model", "ACTIVATIONS", "INITS"]
+           "model_options", "register_model", "ACTIVATIONS", "INITS", "parameter_count",
+           "check_size", "ModelTooLarge"]

@@ -13,6 +13,7 @@ from typing import Any, Callable
 
 from .. import nn
 from .builders import cnn, logreg, mlp, resmlp
+from .size import check_size
 
 __all__ = ["MODELS", "register_model", "model_config", "build_model", "model_options"]
 
@@ -68,7 +69,9 @@ def model_config(name: str, input_shape, num_classes: int, **kwargs) -> dict[str
 def build_model(config: dict[str, Any]) -> nn.Module:
     """Build the model a configuration describes (see :func:`model_config`); the model keeps
     the full configuration as ``model.config``. A training checkpoint's config of the form
-    ``{"model": {...}, ...}`` is accepted too."""
+    ``{"model": {...}, ...}`` is accepted too. A configuration whose parameters would not fit
+    in this machine's memory raises :class:`~chainrule.models.size.ModelTooLarge` (a
+    ValueError) before anything is allocated."""
     if not isinstance(config, dict):
         raise TypeError(f"build_model: expected a configuration dict, got "
                         f"{type(config).__name__}")
@@ -81,6 +84,7 @@ def build_model(config: dict[str, Any]) -> nn.Module:
     rest = {k: v for k, v in config.items() if k not in ("name",) + _FIXED}
     full = model_config(config["name"], config["input_shape"], config["num_classes"], **rest)
     builder = _builder(full["name"], "build_model")
+    check_size(full)  # before allocating: a small file can describe terabytes of weights
     kwargs = {k: v for k, v in full.items() if k not in ("name",) + _FIXED}
     model = builder(full["input_shape"], full["num_classes"], **kwargs)
     model.config = full

@@ -1,0 +1,168 @@
+"""Resuming a run with some options changed: explicit values win over the checkpoint's.
+
+A checkpoint restores the optimizer's state (its param groups included) and the schedule's, so
+without this the run would silently keep the stored learning rate, weight decay and momentum
+while printing and recording the new ones. The rules:
+
+* ``--lr``, ``--weight-decay``, ``--momentum``, ``--nesterov`` given (by a flag or
+  ``--config``) and different from the stored run's are written into the optimizer's param
+  groups after its state is loaded. A new ``--lr`` replaces the run's *starting* learning
+  rate: the schedule keeps its progress and continues from the new start, so the rate used
+  next is lr_new · (lr_now / lr_start_old) — the schedule's value for the new start.
+* ``--optimizer`` changed: the model's weights, the epoch counter, the loader position and the
+  schedule's progress resume, the optimizer's state (moments, momentum buffers) starts fresh.
+* ``--epochs`` changed under an epoch-length schedule (cosine, step, exponential): the
+  schedule is stretched or shrunk to the new total, at its current step.
+* ``--lr-schedule`` changed: the new schedule starts at its beginning.
+* ``--dataset``, ``--val-split``, ``--batch-size``, ``--seed`` and ``--init`` cannot change: the
+  stored loader position counts the old batches of the old split, the random stream and the
+  weights come from the checkpoint — a new value would be recorded but have no effect (or a
+  wrong one), so it is refused, naming both values.
+
+Each change is printed on one line (``resume: lr 0.001 -> 0.1 (from --lr); ...``).
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from ..train import Trainer
+from ..train.callbacks.base import Callback
+from .args import DEFAULT_LR
+from .errors import CLIError
+
+__all__ = ["ResumeTrainer", "ResumePlan", "plan_resume", "start_lr"]
+
+_GROUP_KEYS = ("weight_decay", "momentum", "nesterov")
+_FIXED = {"dataset": "the checkpoint's loader position and model belong to its data",
+          "val_split": "the checkpoint's loader position belongs to its split",
+          "batch_size": "the checkpoint's loader position counts its batches",
+          "seed": "the random stream continues from the checkpoint",
+          "init": "the weights come from the checkpoint"}
+_HORIZON = ("T_max", "step_size", "gamma")  # the schedule parameters set from --epochs
+
+
+def start_lr(o: dict[str, Any]) -> float:
+    """The learning rate a run starts from: ``--lr`` or the optimizer's default."""
+    return o["lr"] if o["lr"] is not None else DEFAULT_LR[o["optimizer"]]
+
+
+class ResumePlan:
+    """What a resumed run changes relative to the run its checkpoint stores."""
+
+    def __init__(self, stored: dict[str, Any], o: dict[str, Any], sources: dict[str, str]):
+        self.stored, self.options, self.sources = stored, o, sources
+        for key, why in _FIXED.items():
+            if key in sources and key in stored and stored[key] != o[key]:
+                raise CLIError(f"{sources[key]}: {key.replace('_', '-')} {o[key]} cannot "
+                               f"change on --resume (the run used {stored[key]}; {why}); start "
+                               "a new run instead")
+        old_opt = stored.get("optimizer", o["optimizer"])
+        self.fresh_optimizer = old_opt != o["optimizer"]
+        old_sched = stored.get("lr_schedule", o["lr_schedule"])
+        self.fresh_schedule = old_sched != o["lr_schedule"]
+        self.old_start = start_lr({"lr": stored.get("lr"), "optimizer": old_opt})
+        self.new_start = start_lr(o)
+        self.group = {k: o[k] for k in _GROUP_KEYS
+                      if k in sources and stored.get(k, o[k]) != o[k]}
+        self.lines = self._describe(old_opt, old_sched)
+
+    def _from(self, key: str) -> str:
+        return f" (from {self.sources[key]})" if key in self.sources else ""
+
+    def _describe(self, old_opt: str, old_sched: str) -> list[str]:
+        lines = []
+        if self.new_start != self.old_start:
+            lines.append(f"lr {self.old_start:g} -> {self.new_start:g}"
+                         + (self._from("lr") or self._from("optimizer")))
+        for k, v in self.group.items():
+            lines.append(f"{k.replace('_', '-')} {self.stored.get(k)} -> {v}{self._from(k)}")
+        if self.fresh_optimizer:
+            lines.append(f"optimizer {old_opt} -> {self.options['optimizer']}: optimizer state "
+                         "reset")
+        if self.fresh_schedule:
+            lines.append(f"lr-schedule {old_sched} -> {self.options['lr_schedule']}: the "
+                         "schedule starts over")
+        return lines
+
+    @property
+    def message(self) -> str | None:
+        return "resume: " + "; ".join(self.lines) if self.lines else None
+
+
+def plan_resume(stored: dict[str, Any], o: dict[str, Any],
+                sources: dict[str, str]) -> ResumePlan:
+    return ResumePlan(stored, o, sources)
+
+
+class _ApplyPlan(Callback):
+    """After the checkpoint is loaded (``on_train_begin``), put the plan's values into the
+    optimizer and the schedule."""
+
+    order = 0  # before the schedule's own callback (10) and everything else
+
+    def __init__(self, plan: ResumePlan, schedule, old_lr_now: float | None):
+        self.plan, self.schedule, self.old_lr_now = plan, schedule, old_lr_now
+        sched = getattr(schedule, "scheduler", None)
+        # the horizon the new options give, read before the checkpoint overwrites it
+        self.horizon = {k: getattr(sched, k) for k in _HORIZON if hasattr(sched, k)}
+
+    def on_train_begin(self, trainer) -> None:
+        plan = self.plan
+        groups = trainer.optimizer.param_groups
+        for group in groups:
+            for k, v in plan.group.items():
+                if k in group:
+                    group[k] = v
+        sched = getattr(self.schedule, "scheduler", None)
+        stretched = False
+        if sched is not None and not plan.fresh_schedule:
+            for k, v in self.horizon.items():
+                if getattr(sched, k) != v:
+                    setattr(sched, k, v)
+                    stretched = True
+        if plan.new_start == plan.old_start and not (stretched or plan.fresh_optimizer
+                                                      or plan.fresh_schedule):
+            return
+        if hasattr(sched, "base_lrs"):
+            sched.base_lrs = [plan.new_start] * len(groups)
+        for group in groups:
+            if "initial_lr" in group:
+                group["initial_lr"] = plan.new_start
+        if hasattr(sched, "_closed_form") and sched.last_epoch > 0:
+            values = sched._closed_form()
+        elif plan.fresh_schedule or (sched is None and self.old_lr_now is None):
+            values = [plan.new_start] * len(groups)
+        else:  # no closed form (plateau) or no schedule: keep the factor reached so far
+            factor = self.old_lr_now / plan.old_start if self.old_lr_now is not None else 1.0
+            values = [plan.new_start * factor] * len(groups)
+        for group, lr in zip(groups, values):
+            group["lr"] = float(lr)
+        if sched is not None:
+            sched._last_lr = [g["lr"] for g in groups]
+
+
+class ResumeTrainer(Trainer):
+    """A Trainer that resumes with a :class:`ResumePlan`: the optimizer's (and, when the
+    schedule changed, the schedule's) stored state is not loaded if the plan starts it fresh;
+    the plan's values are applied once the rest is loaded."""
+
+    def __init__(self, model, loss_fn, optimizer, *, plan: ResumePlan, schedule=None,
+                 old_lr_now: float | None = None, callbacks=(), **kwargs):
+        callbacks = [_ApplyPlan(plan, schedule, old_lr_now), *callbacks]
+        super().__init__(model, loss_fn, optimizer, callbacks=callbacks, **kwargs)
+        self.plan, self._schedule = plan, schedule
+
+    def load_checkpoint(self, path):
+        optimizer = self.optimizer
+        schedule_load = None
+        if self.plan.fresh_optimizer:
+            self.optimizer = None  # the stored state belongs to another optimizer
+        if self.plan.fresh_schedule and self._schedule is not None:
+            schedule_load = self._schedule.load_state_dict
+            self._schedule.load_state_dict = lambda state: None
+        try:
+            return super().load_checkpoint(path)
+        finally:
+            self.optimizer = optimizer
+            if schedule_load is not None:
+                self._schedule.load_state_dict = schedule_load
