@@ -281,3 +281,40 @@ def test_options_that_cannot_change_on_resume_are_refused_not_recorded(flag, val
     code, _, err = run_cli(["train", "--resume", ckpt, "--epochs", "2", flag, value], capsys)
     assert_one_line_error(code, err, flag, value, f"used {stored}", "--resume")
     assert len(_rows(tmp_path / "r")) == 1
+
+
+def test_ctrl_c_while_the_package_itself_is_importing_is_one_line_and_status_130(tmp_path):
+    """The console script's window before ``chainrule.cli`` exists: the package's own import."""
+    script = textwrap.dedent("""
+        import os, signal, sys
+        signal.signal(signal.SIGINT, signal.default_int_handler)  # as in a terminal
+        class Finder:
+            def find_spec(self, name, path=None, target=None):
+                if name == "chainrule.tensor":        # imported by chainrule/__init__.py
+                    os.kill(os.getpid(), signal.SIGINT)
+                return None
+        sys.meta_path.insert(0, Finder())
+        sys.argv = ["chainrule", "--help"]
+        import chainrule_launcher
+        chainrule_launcher.main()
+    """)
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          timeout=120)
+    assert proc.returncode == 130, proc.stderr
+    assert proc.stderr.strip() == "chainrule: interrupted", proc.stderr
+
+
+@pytest.mark.parametrize("value,words", [(1e300, ["1e300", "overflows float32"]),
+                                         (float("inf"), ["inf", "must be finite"]),
+                                         (float("nan"), ["NaN", "must be finite"])])
+def test_predict_names_a_bad_value_precisely(value, words, capsys, tmp_path):
+    """1e300 is finite: it must be reported as an overflow of float32, not as NaN or inf."""
+    import numpy as np
+    ckpt = _checkpoint_with_run(tmp_path / "ck.safetensors", {"dataset": "digits"})
+    x = np.zeros((2, 8, 8))
+    x[1, 0, 5] = value
+    np.save(tmp_path / "x.npy", x)
+    code, _, err = run_cli(["predict", ckpt, tmp_path / "x.npy"], capsys)
+    assert_one_line_error(code, err, "x.npy", *words)
+    if value == 1e300:
+        assert "NaN or inf" not in err

@@ -84,10 +84,12 @@ def _read_inputs(path: str, shape: list[int]) -> np.ndarray:
                        f"{shape} (one item, or a batch of shape [N, {', '.join(map(str, shape))}])")
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / np.float32(255.0)  # as the datasets' ToFloat()
-    arr = arr.astype(np.float32)
-    if not np.isfinite(arr).all():
-        raise CLIError(f"{path} contains NaN or infinite values")
-    return arr
+    from ..data.checks import DataError, cast_checked, check_finite
+    try:
+        check_finite(arr, path)                  # NaN or ±inf in the file itself
+        return cast_checked(arr, np.float32, path)   # a finite value float32 cannot hold
+    except DataError as exc:
+        raise CLIError(str(exc)) from None
 
 
 def run_predict(args) -> int:
