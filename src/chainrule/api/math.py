@@ -12,20 +12,11 @@ import math
 import numpy as np
 
 from .. import ops
-from ..ops.reduction import normalize_axis
 from ..tensor import Tensor
-from ._args import dim_arg, size_arg
+from ._args import dim_arg, dims_arg, normalize_dim, normalize_dims, reduce_axes, size_arg
 from .reductions import ValuesIndices
 
 __all__ = ["tile", "flip", "roll", "cumsum", "norm", "einsum", "topk"]
-
-
-def _axes(op: str, dims, ndim: int):
-    """normalize_axis, with the op's name in the error."""
-    try:
-        return normalize_axis(dims, ndim)
-    except np.exceptions.AxisError as exc:
-        raise IndexError(f"{op}: dim {dims!r} is out of range: {exc}") from None
 
 
 def repeat(input: Tensor, *sizes) -> Tensor:
@@ -50,13 +41,14 @@ def _tile_method(self, *dims):
 
 def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims``."""
-    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
-    _axes("flip", dims, input.ndim)
+    dims = normalize_dims(dims, input.ndim, "flip")
+    if input.ndim == 0 or not dims:
+        return ops.reshape(input, input.shape)
     return ops.flip(input, dims)
 
 
 def _flip_method(self, *dims):
-    return flip(self, size_arg(dims))
+    return flip(self, dims_arg(dims))
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
@@ -69,14 +61,22 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
                                  f"{shifts!r}")
             shifts = shifts[0]
         return ops.roll(input, int(shifts), None)
-    _axes("roll", dims, input.ndim)
+    dims = normalize_dims(dims, input.ndim, "roll", wrap_scalar=False, allow_repeats=True)
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts and dimensions must align, got {len(shifts)} shifts "
+                           f"and {len(dims)} dims")
     return ops.roll(input, shifts, dims)
 
 
-def cumsum(input: Tensor, dim: int, *, dtype=None, axis=None) -> Tensor:
+def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
     """zᵢ = Σ_{j≤i} xⱼ along ``dim`` (integers accumulate in int64)."""
     dim = dim_arg(dim, axis)
-    _axes("cumsum", dim, input.ndim)
+    if dim is None:
+        raise TypeError("cumsum() missing the required argument 'dim'")
+    dim = normalize_dim(dim, input.ndim, "cumsum")
+    if input.ndim == 0:
+        return ops.reshape(ops.cumsum(ops.reshape(input, (1,)), axis=0, dtype=dtype), ())
     return ops.cumsum(input, axis=dim, dtype=dtype)
 
 
@@ -95,13 +95,11 @@ def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=
         input = ops.cast(input, dtype)
     if input.dtype.kind != "f":
         raise TypeError(f"norm: expected a floating-point input, got {input.dtype}")
-    axes = _axes("norm", dim_arg(dim, None), input.ndim)
+    axes = reduce_axes(dim_arg(dim, None), input.ndim, "norm")
     try:
         p = float(ord)
     except (TypeError, ValueError):
         raise ValueError(f"norm: ord must be a number, got {ord!r}") from None
-    if input.ndim == 0:
-        axes = None
     if p == 2:
         return _norm2(input, axes, keepdim)
     if p == 1:
@@ -137,10 +135,11 @@ def einsum(equation: str, *operands) -> Tensor:
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
          ) -> ValuesIndices:  # noqa: A002 - PyTorch's name
     """The k largest (or smallest) entries along ``dim`` and their int64 indices, in order."""
+    dim = normalize_dim(dim, input.ndim, "topk")
     if input.ndim == 0:
         values, indices = topk(ops.reshape(input, (1,)), k, 0, largest, sorted)
-        return ValuesIndices(ops.reshape(values, ()), Tensor._wrap(np.asarray(indices._data[0]), False, None))
-    (dim,) = _axes("topk", dim, input.ndim)
+        return ValuesIndices(ops.reshape(values, ()),
+                             Tensor._wrap(np.asarray(indices._data[0]), False, None))
     n = input.shape[dim]
     if not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
         raise ValueError(f"topk: k ({k!r}) is out of range for dimension {dim} of size {n}")

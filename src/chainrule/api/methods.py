@@ -90,6 +90,16 @@ def _log_softmax(self, dim=None, dtype=None):
     return log_softmax(self, dim, dtype)
 
 
+def _mT(self):
+    """The last two dims swapped (a batch of matrices transposed)."""
+    if self.ndim == 0:  # PyTorch's (deprecated) identity
+        return ops.reshape(self, ())
+    if self.ndim == 1:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices, "
+                           "got a 1-D tensor")
+    return ops.swapaxes(self, -1, -2)
+
+
 def _matmul(self, other):
     return ops.matmul(self, other)
 
@@ -168,7 +178,7 @@ def _attach() -> None:
     T.movedim = S.movedim
     T.view_as = lambda self, other: S.reshape(self, other.shape)
     T.T = property(lambda self: self if self.ndim < 2 else ops.transpose(self))
-    T.mT = property(lambda self: ops.swapaxes(self, -1, -2))
+    T.mT = property(_mT)
     T.clone = lambda self: E.Clone.apply(self)
     T.astype = lambda self, dtype: E.cast(self, np.dtype(dtype))  # NumPy's name, used by backward
     T.where = lambda self, condition, other: ops.where(condition, self, other)

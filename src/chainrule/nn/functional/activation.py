@@ -11,6 +11,7 @@ import warnings
 from ... import ops
 from ...autograd.function import Function
 from ...ops import _operands as O
+from ...api._args import normalize_dim
 from ...tensor import Tensor
 
 __all__ = ["softmax", "log_softmax", "softmin", "prelu"]
@@ -69,12 +70,7 @@ def _prepare(name: str, input, dim, dtype):
     if dtype is not None:
         input = ops.cast(input, dtype)
     input = O.float_operand(input)
-    dim = _softmax_dim(name, input.ndim, dim)
-    n = max(input.ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"{name}: dim {dim} is out of range for a tensor of shape "
-                         f"{tuple(input.shape)}")
-    return input, dim % n
+    return input, normalize_dim(_softmax_dim(name, input.ndim, dim), input.ndim, name)
 
 
 def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
