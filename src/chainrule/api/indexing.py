@@ -38,6 +38,9 @@ def index_select(input: Tensor, dim: int, index) -> Tensor:
     idx = _int_index(index, "index_select")
     if idx.ndim > 1:
         raise ValueError(f"index_select: index must be a vector, got shape {tuple(idx.shape)}")
+    if input.ndim == 0 and idx.size != 1:
+        raise RuntimeError(f"index_select(): index to a 0-d tensor can have only 1 value, got "
+                           f"{idx.size}")
     return ops.take(input, idx.reshape(-1), dim)
 
 

@@ -90,8 +90,9 @@ def _var_args(op: str, input, dim, unbiased, keepdim, correction, axis, keepdims
     ``(dim, unbiased, keepdim=False)`` and ``(unbiased)``, as (axes, correction, keepdim): a bool
     where the dim goes is ``unbiased``; correction=None means the default, 1."""
     if isinstance(dim, bool):
-        if unbiased is not None:
-            raise TypeError(f"{op}(): got unbiased twice (a bool where dim goes is unbiased)")
+        if unbiased is not None or keepdim or keepdims is not None:
+            raise TypeError(f"{op}(input, unbiased) takes no more arguments (a bool where dim "
+                            f"goes is unbiased)")
         dim, unbiased = None, dim
     if unbiased is not None:
         if correction is not None:
