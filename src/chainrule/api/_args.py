@@ -30,11 +30,14 @@ def keep_arg(keepdim: Any, keepdims: Any) -> bool:
 
 
 def size_arg(size: tuple) -> tuple:
-    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` the way PyTorch does."""
+    """Accept ``f(2, 3)``, ``f((2, 3))`` and ``f([2, 3])`` the way PyTorch does; sizes are
+    integers (a float or a bool is a TypeError, never truncated to one)."""
     if len(size) == 1 and isinstance(size[0], (tuple, list)):
         size = tuple(size[0])
     try:
-        return tuple(int(s) for s in size)
+        if any(isinstance(s, bool) for s in size):
+            raise TypeError
+        return tuple(operator.index(s) for s in size)
     except TypeError:
         raise TypeError(f"size must be integers, got {size!r}") from None
 

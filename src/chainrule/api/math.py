@@ -114,8 +114,12 @@ def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=
     return ops.power(s, 1.0 / p)
 
 
-def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
-    """The vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None
+         ) -> Tensor:
+    """The vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm. The fifth
+    place is PyTorch's ``out`` (not supported), so a positional dtype is never misread."""
+    if out is not None:
+        raise TypeError("norm: out= is not supported; use the returned tensor")
     if isinstance(p, str):
         if p != "fro":
             raise NotImplementedError(f"norm: p={p!r} is not supported (use 'fro' or a number)")

@@ -82,12 +82,12 @@ def _rpow(self, base):
 
 def _softmax(self, dim=None, dtype=None):
     from ..nn.functional.activation import softmax  # the fused primitive lives with nn
-    return softmax(self, dim, dtype)
+    return softmax(self, dim, dtype=dtype)
 
 
 def _log_softmax(self, dim=None, dtype=None):
     from ..nn.functional.activation import log_softmax
-    return log_softmax(self, dim, dtype)
+    return log_softmax(self, dim, dtype=dtype)
 
 
 def _mT(self):

@@ -73,15 +73,18 @@ def _prepare(name: str, input, dim, dtype):
     return input, normalize_dim(_softmax_dim(name, input.ndim, dim), input.ndim, name)
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
-    """softmax(x)ᵢ = e^{xᵢ} / Σⱼ e^{xⱼ} along ``dim`` (fused, max-shifted: finite for any logits)."""
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(x)ᵢ = e^{xᵢ} / Σⱼ e^{xⱼ} along ``dim`` (fused, max-shifted: finite for any logits).
+    ``_stacklevel`` is unused; it holds PyTorch's third place so a positional ``dtype`` is not
+    read from it."""
     input, dim = _prepare("softmax", input, dim, dtype)
     if input.ndim == 0:
         return Softmax.apply(ops.reshape(input, (1,)), axis=0).reshape(())
     return Softmax.apply(input, axis=dim)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None
+                ) -> Tensor:
     """log softmax(x)ᵢ = xᵢ − log Σⱼ e^{xⱼ} along ``dim`` (fused and stable)."""
     input, dim = _prepare("log_softmax", input, dim, dtype)
     if input.ndim == 0:
@@ -89,7 +92,7 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     return LogSoftmax.apply(input, axis=dim)
 
 
-def softmin(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmin(x) = softmax(−x) along ``dim``."""
     input, dim = _prepare("softmin", input, dim, dtype)
     return softmax(ops.negative(input), dim)
