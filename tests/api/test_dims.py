@@ -87,6 +87,7 @@ ROWS = [
     ("take_along_dim", lambda m, x, d: m.take_along_dim(x, _idx(m, x, d), d), 0),
     ("topk", lambda m, x, d: m.topk(x, 1, d), 0),
     ("topk", lambda m, x, d: x.topk(1, d, largest=False), 0),
+    ("size", lambda m, x, d: x.size(d), 0),
 ]
 IDS = [f"{i}-{name}" for i, (name, _, _) in enumerate(ROWS)]
 ZERO_D_SKIP = {"permute"}  # the row builds its permutation with d % ndim
@@ -96,7 +97,9 @@ def _arrays(out):
     """An op's result as a list of arrays (a tensor, or a tuple of them)."""
     if isinstance(out, (tuple, list)):
         return [a for o in out for a in _arrays(o)]
-    return [np.asarray(out.detach().numpy() if isinstance(out, torch.Tensor) else out.numpy())]
+    if isinstance(out, torch.Tensor):
+        return [out.detach().numpy()]
+    return [np.asarray(out.numpy() if isinstance(out, cr.Tensor) else out)]
 
 
 def _call(module, fn, x, d):

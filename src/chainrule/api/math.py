@@ -13,7 +13,8 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from ._args import dim_arg, dims_arg, normalize_dim, normalize_dims, reduce_axes, size_arg
+from ._args import (dim_arg, dims_arg, int_dim, normalize_dim, normalize_dims, reduce_axes,
+                    size_arg)
 from .reductions import ValuesIndices
 
 __all__ = ["tile", "flip", "roll", "cumsum", "norm", "einsum", "topk"]
@@ -129,6 +130,11 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
+def _norm_method(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Tensor.norm: PyTorch's method has no ``out``, so its fourth place is ``dtype``."""
+    return norm(self, p, dim, keepdim, dtype=dtype)
+
+
 def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation, e.g. einsum('bij,bjk->bik', a, b); operands may also be one list."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
@@ -140,12 +146,13 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
          ) -> ValuesIndices:  # noqa: A002 - PyTorch's name
     """The k largest (or smallest) entries along ``dim`` and their int64 indices, in order."""
     dim = normalize_dim(dim, input.ndim, "topk")
+    k = int_dim(k, "topk", "k")
     if input.ndim == 0:
         values, indices = topk(ops.reshape(input, (1,)), k, 0, largest, sorted)
         return ValuesIndices(ops.reshape(values, ()),
                              Tensor._wrap(np.asarray(indices._data[0]), False, None))
     n = input.shape[dim]
-    if not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+    if not 0 <= k <= n:
         raise ValueError(f"topk: k ({k!r}) is out of range for dimension {dim} of size {n}")
     a = input._data
     if a.dtype.kind in "bu":

@@ -186,8 +186,9 @@ def _attach() -> None:
     from . import indexing as I, math as M
     for name in ("gather", "scatter_add", "index_select", "masked_fill", "take_along_dim"):
         setattr(T, name, getattr(I, name))
-    for name in ("repeat", "roll", "cumsum", "norm", "topk"):
+    for name in ("repeat", "roll", "cumsum", "topk"):
         setattr(T, name, getattr(M, name))
+    T.norm = M._norm_method
     T.tile = M._tile_method
     T.flip = M._flip_method
 

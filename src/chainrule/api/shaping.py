@@ -8,7 +8,7 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from ._args import dims_arg, normalize_dim, normalize_dims, size_arg
+from ._args import dims_arg, int_dim, normalize_dim, normalize_dims, size_arg
 
 __all__ = ["reshape", "flatten", "permute", "transpose", "squeeze", "unsqueeze", "expand",
            "broadcast_to", "cat", "concat", "concatenate", "stack", "split", "chunk", "matmul",
@@ -203,6 +203,7 @@ def split(tensor, split_size_or_sections, dim: int = 0):
 def chunk(input, chunks: int, dim: int = 0):
     """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
     dim = _split_dim("chunk", input, dim)
+    chunks = int_dim(chunks, "chunk", "chunks")
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = input.shape[dim]
