@@ -78,6 +78,8 @@ ROWS = [
     ("permute", lambda m, x, d: x.permute(d, *[i for i in range(x.ndim) if i != d % x.ndim]), 0),
     ("flatten", lambda m, x, d: m.flatten(x, d), 0),
     ("flatten", lambda m, x, d: x.flatten(0, d), 0),
+    ("unflatten", lambda m, x, d: m.unflatten(x, d, (1, -1)), 0),
+    ("unflatten", lambda m, x, d: m.nn.Unflatten(d, (-1, 1))(x), 0),
     ("movedim", lambda m, x, d: m.movedim(x, d, 0), 0),
     ("movedim", lambda m, x, d: x.movedim(0, d), 0),
     ("gather", lambda m, x, d: m.gather(x, d, _idx(m, x, d)), 0),

@@ -163,6 +163,7 @@ def _attach() -> None:
     T.reshape = S.reshape
     T.view = S.reshape
     T.flatten = S.flatten
+    T.unflatten = S.unflatten
     T.permute = S.permute
     T.transpose = S.transpose
     T.t = S.t

@@ -10,7 +10,7 @@ from .. import ops
 from ..tensor import Tensor
 from ._args import dims_arg, int_dim, normalize_dim, normalize_dims, size_arg
 
-__all__ = ["reshape", "flatten", "permute", "transpose", "squeeze", "unsqueeze", "expand",
+__all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "squeeze", "unsqueeze", "expand",
            "broadcast_to", "cat", "concat", "concatenate", "stack", "split", "chunk", "matmul",
            "mm", "bmm", "t", "movedim"]
 
@@ -47,6 +47,28 @@ def flatten(input, start_dim: int = 0, end_dim: int = -1):
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = input.shape[:s] + (math.prod(input.shape[s:e + 1]),) + input.shape[e + 1:]
     return input if shape == input.shape else ops.reshape(input, shape)
+
+
+def unflatten(input, dim: int, sizes) -> Tensor:
+    """Split dimension ``dim`` into ``sizes`` (one of them may be -1), whose product must be
+    that dimension's size."""
+    d = normalize_dim(dim, input.ndim, "unflatten")
+    if input.ndim == 0:
+        raise RuntimeError(f"unflatten: Dimension specified as {dim} but tensor has no "
+                           f"dimensions")
+    sizes = size_arg((sizes,))
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if sizes.count(-1) > 1:
+        raise RuntimeError(f"unflatten: only one dimension can be inferred, got sizes {sizes}")
+    n = input.shape[d]
+    known = math.prod(s for s in sizes if s != -1)
+    if -1 in sizes and known and n % known == 0:
+        sizes = tuple(n // known if s == -1 else s for s in sizes)
+    if math.prod(sizes) != n or -1 in sizes:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {d} ({n}) in the input tensor")
+    return ops.reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
 
 def permute(input, *dims):
