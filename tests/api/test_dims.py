@@ -90,6 +90,18 @@ ROWS = [
     ("topk", lambda m, x, d: m.topk(x, 1, d), 0),
     ("topk", lambda m, x, d: x.topk(1, d, largest=False), 0),
     ("size", lambda m, x, d: x.size(d), 0),
+    ("sort", lambda m, x, d: m.sort(x, d), 0),
+    ("sort", lambda m, x, d: x.sort(d, True), 0),
+    ("argsort", lambda m, x, d: m.argsort(x, d, descending=True), 0),
+    ("narrow", lambda m, x, d: m.narrow(x, d, 1, 1) if x.ndim else m.narrow(x, d, 0, 1), 0),
+    ("narrow", lambda m, x, d: x.narrow(d, -1, 1), 0),
+    ("select", lambda m, x, d: m.select(x, d, -1), 0),
+    ("select", lambda m, x, d: x.select(d, 1), 0),
+    ("unbind", lambda m, x, d: m.unbind(x, d), 0),
+    ("unbind", lambda m, x, d: x.unbind(d), 0),
+    ("repeat_interleave", lambda m, x, d: m.repeat_interleave(x, 2, d), 0),
+    ("repeat_interleave", lambda m, x, d: x.repeat_interleave(
+        m.tensor(np.arange(x.shape[d % x.ndim]) % 3) if x.ndim else 2, d), 0),
 ]
 IDS = [f"{i}-{name}" for i, (name, _, _) in enumerate(ROWS)]
 ZERO_D_SKIP = {"permute"}  # the row builds its permutation with d % ndim
@@ -181,3 +193,19 @@ def test_tensor_mT_needs_a_matrix():
     with pytest.raises(RuntimeError, match="mT"):
         cr.zeros(3).mT
     assert cr.zeros(2, 3, 4).mT.shape == (2, 4, 3)
+
+
+@pytest.mark.parametrize("call", [
+    lambda m, x: m.sort(x, 1, True).values, lambda m, x: m.narrow(x, 2, 1, 2),
+    lambda m, x: m.select(x, 0, -1), lambda m, x: m.stack(m.unbind(x, 1)[::-1], 0),
+    lambda m, x: m.repeat_interleave(x, m.tensor([2, 0, 1]), 1),
+    lambda m, x: m.repeat_interleave(x, 3), lambda m, x: m.topk(x, 2, 0).values,
+])
+def test_readers_along_a_dim_pass_gradients_as_torch(call):
+    w = np.random.default_rng(2).standard_normal
+    xs = cr.tensor(X3, requires_grad=True), torch.tensor(X3, requires_grad=True)
+    outs = [call(m, x) for m, x in zip((cr, torch), xs)]
+    g = w(tuple(outs[1].shape)).astype(np.float32)
+    (outs[0] * cr.tensor(g)).sum().backward()
+    (outs[1] * torch.tensor(g)).sum().backward()
+    np.testing.assert_allclose(xs[0].grad.numpy(), xs[1].grad.numpy(), rtol=1e-6, atol=1e-6)

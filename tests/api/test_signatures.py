@@ -154,6 +154,35 @@ CALLS = {
     "x.size(-2)": lambda m, x: x.size(-2),
     "x.size(True)": lambda m, x: x.size(True),
     "x.sum(tensor(1))": lambda m, x: x.sum(m.tensor(1)),
+    "sort(x, 0, True)": lambda m, x: m.sort(x, 0, True),
+    "x.sort(1)": lambda m, x: x.sort(1),
+    "sort(x, True)": lambda m, x: m.sort(x, True),
+    "sort(x, stable=True, dim=0)": lambda m, x: m.sort(x, stable=True, dim=0),
+    "argsort(x, 1, True)": lambda m, x: m.argsort(x, 1, True),
+    "narrow(x, 1, -2, 2)": lambda m, x: m.narrow(x, 1, -2, 2),
+    "narrow(x, 1, 6, 1)": lambda m, x: m.narrow(x, 1, 6, 1),
+    "narrow(x, 1, 5, 0)": lambda m, x: m.narrow(x, 1, 5, 0),
+    "narrow(x, 1, 1, 5)": lambda m, x: m.narrow(x, 1, 1, 5),
+    "narrow(x, 1, 0, -1)": lambda m, x: m.narrow(x, 1, 0, -1),
+    "narrow(x, 1, 1.0, 1)": lambda m, x: m.narrow(x, 1, 1.0, 1),
+    "select(x, 1, 5)": lambda m, x: m.select(x, 1, 5),
+    "select(x, 1, -6)": lambda m, x: m.select(x, 1, -6),
+    "select(x, 0, True)": lambda m, x: m.select(x, 0, True),
+    "unbind(x)": lambda m, x: m.unbind(x),
+    "repeat_interleave(x, 2)": lambda m, x: m.repeat_interleave(x, 2),
+    "repeat_interleave(x, r, 0)": lambda m, x: m.repeat_interleave(x, m.tensor([1, 0, 2, 1]), 0),
+    "repeat_interleave(x, r, 1)": lambda m, x: m.repeat_interleave(x, m.tensor([1, 2]), 1),
+    "repeat_interleave(x, -1, 1)": lambda m, x: m.repeat_interleave(x, -1, 1),
+    "repeat_interleave(x, 2.0, 1)": lambda m, x: m.repeat_interleave(x, 2.0, 1),
+    "repeat_interleave(counts)": lambda m, x: m.repeat_interleave(m.tensor([1, 0, 3])),
+    "topk(int8 with -128, 1)": lambda m, x: m.topk(m.tensor(np.array([-128, 5, 3], np.int8)), 1),
+    "sort(int8 with -128, descending)": lambda m, x: m.sort(
+        m.tensor(np.array([-128, 5, 127, 3], np.int8)), descending=True),
+    "topk(x with NaN, 2)": lambda m, x: m.topk(m.where(x > 1, float("nan"), x), 2),
+    "topk(x with NaN, 2, largest=False)": lambda m, x: m.topk(
+        m.where(x > 1, float("nan"), x), 2, largest=False),
+    "sort(x with NaN, 1, True)": lambda m, x: m.sort(m.where(x > 1, float("nan"), x), 1, True),
+    "sort(x with NaN, 0)": lambda m, x: m.sort(m.where(x > 1, float("nan"), x), 0),
     # indexing
     "gather(x, 1, idx)": lambda m, x: m.gather(x, 1, m.tensor(IDX)),
     "x.gather(1, idx)": lambda m, x: x.gather(1, m.tensor(IDX)),
@@ -228,4 +257,4 @@ def test_positional_call_means_what_torch_says(text):
     for g, w in zip(got, want):
         assert g.shape == w.shape, f"{text}: shape {g.shape}, torch's {w.shape}"
         np.testing.assert_allclose(g.astype(np.float64), w.astype(np.float64), rtol=1e-5,
-                                   atol=1e-6, err_msg=text)
+                                   atol=1e-6, equal_nan=True, err_msg=text)

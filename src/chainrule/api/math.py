@@ -1,5 +1,5 @@
 """Shape and math functions with PyTorch's names: tile/repeat, flip, roll, cumsum, norm, einsum,
-topk.
+topk, sort/argsort.
 
 norm is a composition: p=2 is √Σx² (its gradient x/‖x‖ taken as 0 where ‖x‖ = 0, as PyTorch
 does), p=1 is Σ|x|, p=∞ is max|x| (ties share the gradient), any other p is (Σ|x|ᵖ)^(1/p).
@@ -17,7 +17,7 @@ from ._args import (dim_arg, dims_arg, int_dim, normalize_dim, normalize_dims, r
                     size_arg)
 from .reductions import ValuesIndices
 
-__all__ = ["tile", "flip", "roll", "cumsum", "norm", "einsum", "topk"]
+__all__ = ["tile", "flip", "roll", "cumsum", "norm", "einsum", "topk", "sort", "argsort"]
 
 
 def repeat(input: Tensor, *sizes) -> Tensor:
@@ -142,6 +142,46 @@ def einsum(equation: str, *operands) -> Tensor:
     return ops.einsum(equation, *operands)
 
 
+def _comparable(a: np.ndarray) -> np.ndarray:
+    """Integers (and bools) as int64, so negating them for a descending order cannot wrap
+    (−(−128) is −128 in int8)."""
+    return a.astype(np.int64) if a.dtype.kind in "biu" else a
+
+
+def _order(a: np.ndarray, dim: int, descending: bool) -> np.ndarray:
+    """The stable argsort along ``dim``, NaN ranking above every number (PyTorch's rule): last
+    when ascending, first when descending; equal entries keep their order."""
+    a = _comparable(a)
+    if not descending:
+        return np.argsort(a, axis=dim, kind="stable")
+    if a.dtype.kind == "f" and np.isnan(a).any():
+        return np.lexsort((-a, ~np.isnan(a)), axis=dim)
+    return np.argsort(-a, axis=dim, kind="stable")
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
+         ) -> ValuesIndices:
+    """(values, int64 indices) of ``input`` sorted along ``dim``; the sort is always stable,
+    and the values' gradient flows back to where each was read."""
+    return _sort("sort", input, dim, descending)
+
+
+def _sort(op: str, input: Tensor, dim, descending) -> ValuesIndices:
+    d = normalize_dim(dim, input.ndim, op)
+    if input.ndim == 0:
+        return ValuesIndices(ops.reshape(input, ()), Tensor._wrap(np.zeros((), np.int64), False,
+                                                                  None))
+    idx = _order(input._data, d, bool(descending))
+    return ValuesIndices(ops.take_along_axis(input, idx, d),
+                         Tensor._wrap(idx.astype(np.int64), False, None))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
+            ) -> Tensor:
+    """The int64 indices that sort ``input`` along ``dim`` (stable); not differentiable."""
+    return _sort("argsort", input, dim, descending).indices
+
+
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
          ) -> ValuesIndices:  # noqa: A002 - PyTorch's name
     """The k largest (or smallest) entries along ``dim`` and their int64 indices, in order."""
@@ -154,9 +194,11 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     n = input.shape[dim]
     if not 0 <= k <= n:
         raise ValueError(f"topk: k ({k!r}) is out of range for dimension {dim} of size {n}")
-    a = input._data
-    if a.dtype.kind in "bu":
-        a = a.astype(np.int64)
+    a = _comparable(input._data)
+    if a.dtype.kind == "f" and np.isnan(a).any():  # NaN ranks above everything, as in PyTorch
+        idx = np.take(_order(a, dim, largest), np.arange(k), axis=dim)
+        return ValuesIndices(ops.take_along_axis(input, idx, dim),
+                             Tensor._wrap(idx.astype(np.int64), False, None))
     key = -a if largest else a
     if 0 < k < n // 4:  # partial selection first, then sort only the k chosen
         part = np.argpartition(key, k - 1, axis=dim)

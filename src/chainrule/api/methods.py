@@ -187,8 +187,11 @@ def _attach() -> None:
     from . import indexing as I, math as M
     for name in ("gather", "scatter_add", "index_select", "masked_fill", "take_along_dim"):
         setattr(T, name, getattr(I, name))
-    for name in ("repeat", "roll", "cumsum", "topk"):
+    for name in ("repeat", "roll", "cumsum", "topk", "sort", "argsort"):
         setattr(T, name, getattr(M, name))
+    from . import slicing as L
+    for name in ("narrow", "select", "unbind", "repeat_interleave"):
+        setattr(T, name, getattr(L, name))
     T.norm = M._norm_method
     T.tile = M._tile_method
     T.flip = M._flip_method
