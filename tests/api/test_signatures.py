@@ -34,6 +34,8 @@ CALLS = {
     "x.mean(-1)": lambda m, x: x.mean(-1),
     "max(x, 1, True)": lambda m, x: m.max(x, 1, True),
     "x.max(0)": lambda m, x: x.max(0),
+    "max(x, keepdim=True)": lambda m, x: m.max(x, keepdim=True),
+    "x.min(keepdim=True)": lambda m, x: x.min(keepdim=True),
     "min(x, 1, False)": lambda m, x: m.min(x, 1, False),
     "max(x, y)": lambda m, x: m.max(x, x * 0.5),
     "amax(x, 1, True)": lambda m, x: m.amax(x, 1, True),

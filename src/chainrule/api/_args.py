@@ -62,7 +62,7 @@ def normalize_dim(dim: Any, ndim: int, op: str, *, extra: int = 0, wrap_scalar: 
     As PyTorch's ``maybe_wrap_dim``: the valid range is [−n, n − 1]; a 0-d tensor counts as
     having one dim (dim 0 and −1 are valid, and give 0) unless ``wrap_scalar`` is False;
     anything else is an IndexError naming the op and the range."""
-    d = int_dim(dim, op, name)
+    d = dim if type(dim) is int else int_dim(dim, op, name)
     n = ndim + extra
     if n <= 0:
         if not wrap_scalar:

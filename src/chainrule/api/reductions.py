@@ -35,9 +35,11 @@ def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None
 
 
 def _extreme(input, dim, keepdim, largest: bool):
-    if dim is None:  # whole tensor: the gradient is shared among ties, as PyTorch does
-        return ops.amax(input) if largest else ops.amin(input)
     op = "max" if largest else "min"
+    if dim is None:  # whole tensor: the gradient is shared among ties, as PyTorch does
+        if keepdim:
+            raise TypeError(f"{op}(): keepdim needs a dim (use amax/amin to keep all dims)")
+        return ops.amax(input) if largest else ops.amin(input)
     if isinstance(dim, tuple):
         raise TypeError(f"{op}: with indices takes a single dim; use amax/amin for several")
     dim = normalize_dim(dim, input.ndim, op)
@@ -121,30 +123,33 @@ def _sqrt0(v):
     return ops.where(zero, 0.0, ops.sqrt(ops.where(zero, 1.0, v)))
 
 
-def var(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-        keepdims=None):
-    """Σ(x − x̄)² / (n − correction): correction=1 is the sample variance, 0 the population's."""
+def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None, axis=None, keepdims=None) -> Tensor:
+    """Σ(x − x̄)² / (n − correction): correction=1 is the sample variance, 0 the population's.
+    PyTorch's older forms work too: ``var(x, unbiased)`` and ``var(x, dim, unbiased, keepdim)``."""
     return _var(input, *_var_args("var", input, dim, unbiased, keepdim, correction, axis,
                                   keepdims))
 
 
-def std(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-        keepdims=None):
+def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None, axis=None, keepdims=None) -> Tensor:
     """√var; where var = 0 the gradient is taken as 0 (PyTorch's rule), not ∞·0 = NaN."""
     return _sqrt0(_var(input, *_var_args("std", input, dim, unbiased, keepdim, correction,
                                          axis, keepdims)))
 
 
-def var_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-             keepdims=None):
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
+             *, correction: float | None = None, axis=None, keepdims=None
+             ) -> tuple[Tensor, Tensor]:
     """(var, mean) over ``dim``, with var's signatures."""
     axes, correction, keepdim = _var_args("var_mean", input, dim, unbiased, keepdim, correction,
                                           axis, keepdims)
     return _var(input, axes, correction, keepdim), ops.mean(input, axis=axes, keepdims=keepdim)
 
 
-def std_mean(input, dim=None, unbiased=None, keepdim=False, *, correction=None, axis=None,
-             keepdims=None):
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
+             *, correction: float | None = None, axis=None, keepdims=None
+             ) -> tuple[Tensor, Tensor]:
     """(std, mean) over ``dim``, with std's signatures."""
     axes, correction, keepdim = _var_args("std_mean", input, dim, unbiased, keepdim, correction,
                                           axis, keepdims)
@@ -182,12 +187,14 @@ def _arg_extreme(op: str, input, dim, keepdim, keepdims, axis):
     return fn(input, axis=dim, keepdims=keep_arg(keepdim, keepdims))
 
 
-def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis=None,
+           keepdims=None) -> Tensor:
     """The int64 index of the largest entry along ``dim`` (of the flattened tensor when None)."""
     return _arg_extreme("argmax", input, dim, keepdim, keepdims, axis)
 
 
-def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis=None,
+           keepdims=None) -> Tensor:
     """The int64 index of the smallest entry along ``dim`` (of the flattened tensor when None)."""
     return _arg_extreme("argmin", input, dim, keepdim, keepdims, axis)
 
@@ -198,11 +205,11 @@ def _logical(op: str, input, dim, keepdim):
     return Tensor._wrap(np.asarray(fn(input._data, axis=axes, keepdims=keepdim)), False, None)
 
 
-def all(input, dim=None, keepdim=False):  # noqa: A001
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where every entry along ``dim`` is non-zero."""
     return _logical("all", input, dim, keepdim)
 
 
-def any(input, dim=None, keepdim=False):  # noqa: A001
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
     """True where some entry along ``dim`` is non-zero."""
     return _logical("any", input, dim, keepdim)
