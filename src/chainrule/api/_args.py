@@ -42,9 +42,10 @@ def size_arg(size: tuple) -> tuple:
         raise TypeError(f"size must be integers, got {size!r}") from None
 
 
-def int_dim(dim: Any, op: str, name: str = "dim") -> int:
-    """``dim`` as a Python int: ints and NumPy integers pass; bools, floats and the rest are a
-    TypeError (as in PyTorch, where ``sum(x, True)`` is no dim)."""
+def int_arg(dim: Any, op: str, name: str = "dim") -> int:
+    """An integer argument (a dim, an index, a count) as a Python int: ints, NumPy integers and
+    integer 0-d tensors pass; bools, floats and the rest are a TypeError naming ``op`` and
+    ``name`` (as in PyTorch, where ``sum(x, True)`` is no dim)."""
     if isinstance(dim, bool) or getattr(dim, "dtype", None) == bool:
         raise TypeError(f"{op}(): argument '{name}' must be int, not bool")
     try:
@@ -62,7 +63,7 @@ def normalize_dim(dim: Any, ndim: int, op: str, *, extra: int = 0, wrap_scalar: 
     As PyTorch's ``maybe_wrap_dim``: the valid range is [−n, n − 1]; a 0-d tensor counts as
     having one dim (dim 0 and −1 are valid, and give 0) unless ``wrap_scalar`` is False;
     anything else is an IndexError naming the op and the range."""
-    d = dim if type(dim) is int else int_dim(dim, op, name)
+    d = dim if type(dim) is int else int_arg(dim, op, name)
     n = ndim + extra
     if n <= 0:
         if not wrap_scalar:

@@ -13,7 +13,7 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from ._args import (dim_arg, dims_arg, int_dim, normalize_dim, normalize_dims, reduce_axes,
+from ._args import (dim_arg, dims_arg, int_arg, normalize_dim, normalize_dims, reduce_axes,
                     size_arg)
 from .reductions import ValuesIndices
 
@@ -186,7 +186,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
          ) -> ValuesIndices:  # noqa: A002 - PyTorch's name
     """The k largest (or smallest) entries along ``dim`` and their int64 indices, in order."""
     dim = normalize_dim(dim, input.ndim, "topk")
-    k = int_dim(k, "topk", "k")
+    k = int_arg(k, "topk", "k")
     if input.ndim == 0:
         values, indices = topk(ops.reshape(input, (1,)), k, 0, largest, sorted)
         return ValuesIndices(ops.reshape(values, ()),

@@ -8,11 +8,11 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from ._args import dims_arg, int_dim, normalize_dim, normalize_dims, size_arg
+from ._args import dim_arg, dims_arg, int_arg, normalize_dim, normalize_dims, size_arg
 
-__all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "squeeze", "unsqueeze", "expand",
-           "broadcast_to", "cat", "concat", "concatenate", "stack", "split", "chunk", "matmul",
-           "mm", "bmm", "t", "movedim"]
+__all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "squeeze", "unsqueeze",
+           "expand", "broadcast_to", "cat", "concat", "concatenate", "stack", "split", "chunk",
+           "matmul", "mm", "bmm", "t", "movedim"]
 
 
 def _resolve_shape(input, shape: tuple) -> tuple:
@@ -162,14 +162,6 @@ def _tensor_list(op: str, tensors) -> list:
     return tensors
 
 
-def _dim_or_axis(dim, axis, default: int = 0):
-    if axis is not None:
-        if dim is not None:
-            raise TypeError("pass either dim or axis, not both")
-        return axis
-    return default if dim is None else dim
-
-
 def cat(tensors, dim=None, *, axis=None):
     """Join tensors along an existing dimension (dim 0 by default)."""
     tensors = _tensor_list("cat", tensors)
@@ -177,7 +169,7 @@ def cat(tensors, dim=None, *, axis=None):
         if x.ndim == 0:
             raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
                                f"concatenated")
-    d = normalize_dim(_dim_or_axis(dim, axis), tensors[0].ndim, "cat")
+    d = normalize_dim(dim_arg(dim, axis, 0), tensors[0].ndim, "cat")
     return ops.concatenate(tensors, axis=d)
 
 
@@ -187,7 +179,7 @@ concat = concatenate = cat
 def stack(tensors, dim=None, *, axis=None):
     """Join tensors along a new dimension (in [−ndim − 1, ndim]; 0 by default)."""
     tensors = _tensor_list("stack", tensors)
-    d = normalize_dim(_dim_or_axis(dim, axis), tensors[0].ndim, "stack", extra=1)
+    d = normalize_dim(dim_arg(dim, axis, 0), tensors[0].ndim, "stack", extra=1)
     return ops.stack(tensors, axis=d)
 
 
@@ -225,7 +217,7 @@ def split(tensor, split_size_or_sections, dim: int = 0):
 def chunk(input, chunks: int, dim: int = 0):
     """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
     dim = _split_dim("chunk", input, dim)
-    chunks = int_dim(chunks, "chunk", "chunks")
+    chunks = int_arg(chunks, "chunk", "chunks")
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = input.shape[dim]

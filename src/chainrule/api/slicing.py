@@ -10,7 +10,7 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from ._args import int_dim, normalize_dim
+from ._args import int_arg, normalize_dim
 
 __all__ = ["narrow", "select", "unbind", "repeat_interleave"]
 
@@ -21,7 +21,7 @@ def narrow(input: Tensor, dim: int, start: int, length: int) -> Tensor:
     if input.ndim == 0:
         raise RuntimeError("narrow() cannot be applied to a 0-dim tensor.")
     d = normalize_dim(dim, input.ndim, "narrow")
-    start, length = int_dim(start, "narrow", "start"), int_dim(length, "narrow", "length")
+    start, length = int_arg(start, "narrow", "start"), int_arg(length, "narrow", "length")
     n = input.shape[d]
     if not -n <= start <= n:
         raise IndexError(f"narrow: start out of range (expected to be in range of [{-n}, {n}], "
@@ -40,7 +40,7 @@ def select(input: Tensor, dim: int, index: int) -> Tensor:
     d = normalize_dim(dim, input.ndim, "select")
     if input.ndim == 0:
         raise IndexError("select() cannot be applied to a 0-dim tensor.")
-    i = int_dim(index, "select", "index")
+    i = int_arg(index, "select", "index")
     n = input.shape[d]
     if not -n <= i < n:
         raise IndexError(f"select(): index {i} out of range for tensor of size "
