@@ -13,6 +13,7 @@ import warnings
 import numpy as np
 import pytest
 import torch
+from hypothesis import given, settings, strategies as st
 
 import chainrule as cr
 
@@ -167,6 +168,18 @@ def test_zero_d_input_dims_0_and_minus_1_match_torch(name, fn, extra):
 @pytest.mark.parametrize("bad", [True, 1.0], ids=["bool", "float"])
 def test_bool_or_float_dim_behaves_as_in_torch(name, fn, extra, bad):
     _same_as_torch(fn, X3, bad)
+
+
+@pytest.mark.parametrize("name,fn,extra", ROWS, ids=IDS)
+@settings(max_examples=10, deadline=None)
+@given(data=st.data())
+def test_any_shape_and_dim_behaves_as_in_torch(name, fn, extra, data):
+    """1- to 4-d shapes with sizes 1-3, and any dim from one below the range to one above."""
+    shape = tuple(data.draw(st.lists(st.integers(1, 3), min_size=1, max_size=4), label="shape"))
+    n = len(shape) + extra
+    d = data.draw(st.integers(-n - 1, n), label="dim")
+    x = np.random.default_rng(len(shape)).standard_normal(shape).astype(np.float32)
+    _same_as_torch(fn, x, d)
 
 
 def test_cat_dim_5_on_matrices_is_an_index_error_not_a_wrap():
