@@ -60,6 +60,8 @@ ROWS = [
     ("softmax", lambda m, x, d: x.softmax(d), 0),
     ("log_softmax", lambda m, x, d: _F(m).log_softmax(x, d), 0),
     ("softmin", lambda m, x, d: _F(m).softmin(x, d), 0),
+    ("log_softmax", lambda m, x, d: m.nn.LogSoftmax(d)(x), 0),
+    ("flatten", lambda m, x, d: m.nn.Flatten(d)(x), 0),
     ("norm", lambda m, x, d: m.norm(x, 2, d), 0),
     ("norm", lambda m, x, d: x.norm(1, d), 0),
     ("unsqueeze", lambda m, x, d: m.unsqueeze(x, d), 1),
