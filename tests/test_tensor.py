@@ -113,7 +113,7 @@ def test_integer_tensors_cannot_require_grad():
     (lambda: cr.ones(3) + cr.ones(4), r"add: .*\(3,\).*\(4,\)"),
     (lambda: cr.ones(3).reshape(2, 2), r"reshape: cannot view a tensor of shape \(3,\)"),
     (lambda: cr.cat([cr.ones(2, 3), cr.ones(2, 4)]), r"cat: tensors of shapes \(2, 3\), \(2, 4\)"),
-    (lambda: cr.ones(2, 3).sum(dim=5), r"axis 5 is out of bounds"),
+    (lambda: cr.ones(2, 3).sum(dim=5), r"sum: Dimension out of range .*\[-2, 1\], but got 5"),
     (lambda: cr.tensor("abc"), r"cannot make a tensor"),
 ])
 def test_bad_input_errors_name_the_op_and_shapes(fn, pattern):

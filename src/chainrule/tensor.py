@@ -147,7 +147,11 @@ class Tensor:
         return self.grad_fn is None
 
     def size(self, dim: int | None = None):
-        return self._data.shape if dim is None else self._data.shape[dim]
+        """The shape, or with ``dim`` (checked as every dim is) the size of that dimension."""
+        if dim is None:
+            return self._data.shape
+        from .api._args import normalize_dim
+        return self._data.shape[normalize_dim(dim, self._data.ndim, "size", wrap_scalar=False)]
 
     def numel(self) -> int:
         return int(self._data.size)

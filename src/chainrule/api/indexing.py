@@ -14,13 +14,14 @@ from .. import ops
 from ..ops import _operands as O
 from ..ops.indexing import _check_bounds, _int_index
 from ..tensor import Tensor
+from ._args import normalize_dim
 
 __all__ = ["gather", "scatter_add", "index_select", "masked_fill", "take_along_dim", "one_hot"]
 
 
 def gather(input: Tensor, dim: int, index, *, sparse_grad: bool = False) -> Tensor:
     """out[i][j][k] = input[i][index[i][j][k]][k] for dim=1 (likewise for other dims)."""
-    return ops.gather(input, dim, index)
+    return ops.gather(input, normalize_dim(dim, input.ndim, "gather"), index)
 
 
 def scatter_add(input: Tensor, dim: int, index, src) -> Tensor:
@@ -28,14 +29,18 @@ def scatter_add(input: Tensor, dim: int, index, src) -> Tensor:
     indices add up."""
     if not isinstance(src, Tensor):
         src = O.constant(src, input.dtype)
-    return ops.scatter_add(input, dim, index, src)
+    return ops.scatter_add(input, normalize_dim(dim, input.ndim, "scatter_add"), index, src)
 
 
 def index_select(input: Tensor, dim: int, index) -> Tensor:
     """The entries of ``input`` at positions ``index`` (a vector) along ``dim``."""
+    dim = normalize_dim(dim, input.ndim, "index_select")
     idx = _int_index(index, "index_select")
     if idx.ndim > 1:
         raise ValueError(f"index_select: index must be a vector, got shape {tuple(idx.shape)}")
+    if input.ndim == 0 and idx.size != 1:
+        raise RuntimeError(f"index_select(): index to a 0-d tensor can have only 1 value, got "
+                           f"{idx.size}")
     return ops.take(input, idx.reshape(-1), dim)
 
 
@@ -60,11 +65,11 @@ def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
     idx = _int_index(indices, "take_along_dim")
     if dim is None:
         input, idx, dim = ops.reshape(input, (-1,)), idx.reshape(-1), 0
+    dim = normalize_dim(dim, input.ndim, "take_along_dim", wrap_scalar=False)
     if idx.ndim != input.ndim:
         raise ValueError(f"take_along_dim: indices have {idx.ndim} dimensions but the input has "
                          f"{input.ndim} (shape {tuple(input.shape)})")
-    _check_bounds(idx, input.shape[dim % max(input.ndim, 1)] if input.ndim else 1,
-                  "take_along_dim", dim)
+    _check_bounds(idx, input.shape[dim], "take_along_dim", dim)
     return ops.take_along_axis(input, idx, dim)
 
 

@@ -1,5 +1,5 @@
 """Shape and math functions with PyTorch's names: tile/repeat, flip, roll, cumsum, norm, einsum,
-topk.
+topk, sort/argsort.
 
 norm is a composition: p=2 is √Σx² (its gradient x/‖x‖ taken as 0 where ‖x‖ = 0, as PyTorch
 does), p=1 is Σ|x|, p=∞ is max|x| (ties share the gradient), any other p is (Σ|x|ᵖ)^(1/p).
@@ -12,20 +12,12 @@ import math
 import numpy as np
 
 from .. import ops
-from ..ops.reduction import normalize_axis
 from ..tensor import Tensor
-from ._args import dim_arg, size_arg
+from ._args import (dim_arg, dims_arg, int_arg, normalize_dim, normalize_dims, reduce_axes,
+                    size_arg)
 from .reductions import ValuesIndices
 
-__all__ = ["tile", "flip", "roll", "cumsum", "norm", "einsum", "topk"]
-
-
-def _axes(op: str, dims, ndim: int):
-    """normalize_axis, with the op's name in the error."""
-    try:
-        return normalize_axis(dims, ndim)
-    except np.exceptions.AxisError as exc:
-        raise IndexError(f"{op}: dim {dims!r} is out of range: {exc}") from None
+__all__ = ["tile", "flip", "roll", "cumsum", "norm", "einsum", "topk", "sort", "argsort"]
 
 
 def repeat(input: Tensor, *sizes) -> Tensor:
@@ -50,13 +42,14 @@ def _tile_method(self, *dims):
 
 def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims``."""
-    dims = (dims,) if isinstance(dims, (int, np.integer)) else tuple(dims)
-    _axes("flip", dims, input.ndim)
+    dims = normalize_dims(dims, input.ndim, "flip")
+    if input.ndim == 0 or not dims:
+        return ops.reshape(input, input.shape)
     return ops.flip(input, dims)
 
 
 def _flip_method(self, *dims):
-    return flip(self, size_arg(dims))
+    return flip(self, dims_arg(dims))
 
 
 def roll(input: Tensor, shifts, dims=None) -> Tensor:
@@ -69,14 +62,22 @@ def roll(input: Tensor, shifts, dims=None) -> Tensor:
                                  f"{shifts!r}")
             shifts = shifts[0]
         return ops.roll(input, int(shifts), None)
-    _axes("roll", dims, input.ndim)
+    dims = normalize_dims(dims, input.ndim, "roll", wrap_scalar=False, allow_repeats=True)
+    shifts = (shifts,) if isinstance(shifts, (int, np.integer)) else tuple(shifts)
+    if len(shifts) != len(dims):
+        raise RuntimeError(f"roll: shifts and dimensions must align, got {len(shifts)} shifts "
+                           f"and {len(dims)} dims")
     return ops.roll(input, shifts, dims)
 
 
-def cumsum(input: Tensor, dim: int, *, dtype=None, axis=None) -> Tensor:
+def cumsum(input: Tensor, dim: int | None = None, *, dtype=None, axis=None) -> Tensor:
     """zᵢ = Σ_{j≤i} xⱼ along ``dim`` (integers accumulate in int64)."""
     dim = dim_arg(dim, axis)
-    _axes("cumsum", dim, input.ndim)
+    if dim is None:
+        raise TypeError("cumsum() missing the required argument 'dim'")
+    dim = normalize_dim(dim, input.ndim, "cumsum")
+    if input.ndim == 0:
+        return ops.reshape(ops.cumsum(ops.reshape(input, (1,)), axis=0, dtype=dtype), ())
     return ops.cumsum(input, axis=dim, dtype=dtype)
 
 
@@ -95,13 +96,11 @@ def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=
         input = ops.cast(input, dtype)
     if input.dtype.kind != "f":
         raise TypeError(f"norm: expected a floating-point input, got {input.dtype}")
-    axes = _axes("norm", dim_arg(dim, None), input.ndim)
+    axes = reduce_axes(dim_arg(dim, None), input.ndim, "norm")
     try:
         p = float(ord)
     except (TypeError, ValueError):
         raise ValueError(f"norm: ord must be a number, got {ord!r}") from None
-    if input.ndim == 0:
-        axes = None
     if p == 2:
         return _norm2(input, axes, keepdim)
     if p == 1:
@@ -116,8 +115,12 @@ def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=
     return ops.power(s, 1.0 / p)
 
 
-def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
-    """The vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm."""
+def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtype=None
+         ) -> Tensor:
+    """The vector p-norm over ``dim`` (all elements when None); 'fro' is the 2-norm. The fifth
+    place is PyTorch's ``out`` (not supported), so a positional dtype is never misread."""
+    if out is not None:
+        raise TypeError("norm: out= is not supported; use the returned tensor")
     if isinstance(p, str):
         if p != "fro":
             raise NotImplementedError(f"norm: p={p!r} is not supported (use 'fro' or a number)")
@@ -127,6 +130,11 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, dtype=None) ->
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
 
 
+def _norm_method(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:
+    """Tensor.norm: PyTorch's method has no ``out``, so its fourth place is ``dtype``."""
+    return norm(self, p, dim, keepdim, dtype=dtype)
+
+
 def einsum(equation: str, *operands) -> Tensor:
     """Einstein summation, e.g. einsum('bij,bjk->bik', a, b); operands may also be one list."""
     if len(operands) == 1 and isinstance(operands[0], (list, tuple)):
@@ -134,19 +142,63 @@ def einsum(equation: str, *operands) -> Tensor:
     return ops.einsum(equation, *operands)
 
 
+def _comparable(a: np.ndarray) -> np.ndarray:
+    """Integers (and bools) as int64, so negating them for a descending order cannot wrap
+    (−(−128) is −128 in int8)."""
+    return a.astype(np.int64) if a.dtype.kind in "biu" else a
+
+
+def _order(a: np.ndarray, dim: int, descending: bool) -> np.ndarray:
+    """The stable argsort along ``dim``, NaN ranking above every number (PyTorch's rule): last
+    when ascending, first when descending; equal entries keep their order."""
+    a = _comparable(a)
+    if not descending:
+        return np.argsort(a, axis=dim, kind="stable")
+    if a.dtype.kind == "f" and np.isnan(a).any():
+        return np.lexsort((-a, ~np.isnan(a)), axis=dim)
+    return np.argsort(-a, axis=dim, kind="stable")
+
+
+def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
+         ) -> ValuesIndices:
+    """(values, int64 indices) of ``input`` sorted along ``dim``; the sort is always stable,
+    and the values' gradient flows back to where each was read."""
+    return _sort("sort", input, dim, descending)
+
+
+def _sort(op: str, input: Tensor, dim, descending) -> ValuesIndices:
+    d = normalize_dim(dim, input.ndim, op)
+    if input.ndim == 0:
+        return ValuesIndices(ops.reshape(input, ()), Tensor._wrap(np.zeros((), np.int64), False,
+                                                                  None))
+    idx = _order(input._data, d, bool(descending))
+    return ValuesIndices(ops.take_along_axis(input, idx, d),
+                         Tensor._wrap(idx.astype(np.int64), False, None))
+
+
+def argsort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool = False
+            ) -> Tensor:
+    """The int64 indices that sort ``input`` along ``dim`` (stable); not differentiable."""
+    return _sort("argsort", input, dim, descending).indices
+
+
 def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: bool = True
          ) -> ValuesIndices:  # noqa: A002 - PyTorch's name
     """The k largest (or smallest) entries along ``dim`` and their int64 indices, in order."""
+    dim = normalize_dim(dim, input.ndim, "topk")
+    k = int_arg(k, "topk", "k")
     if input.ndim == 0:
         values, indices = topk(ops.reshape(input, (1,)), k, 0, largest, sorted)
-        return ValuesIndices(ops.reshape(values, ()), Tensor._wrap(np.asarray(indices._data[0]), False, None))
-    (dim,) = _axes("topk", dim, input.ndim)
+        return ValuesIndices(ops.reshape(values, ()),
+                             Tensor._wrap(np.asarray(indices._data[0]), False, None))
     n = input.shape[dim]
-    if not isinstance(k, (int, np.integer)) or not 0 <= k <= n:
+    if not 0 <= k <= n:
         raise ValueError(f"topk: k ({k!r}) is out of range for dimension {dim} of size {n}")
-    a = input._data
-    if a.dtype.kind in "bu":
-        a = a.astype(np.int64)
+    a = _comparable(input._data)
+    if a.dtype.kind == "f" and np.isnan(a).any():  # NaN ranks above everything, as in PyTorch
+        idx = np.take(_order(a, dim, largest), np.arange(k), axis=dim)
+        return ValuesIndices(ops.take_along_axis(input, idx, dim),
+                             Tensor._wrap(idx.astype(np.int64), False, None))
     key = -a if largest else a
     if 0 < k < n // 4:  # partial selection first, then sort only the k chosen
         part = np.argpartition(key, k - 1, axis=dim)

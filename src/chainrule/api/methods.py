@@ -82,12 +82,22 @@ def _rpow(self, base):
 
 def _softmax(self, dim=None, dtype=None):
     from ..nn.functional.activation import softmax  # the fused primitive lives with nn
-    return softmax(self, dim, dtype)
+    return softmax(self, dim, dtype=dtype)
 
 
 def _log_softmax(self, dim=None, dtype=None):
     from ..nn.functional.activation import log_softmax
-    return log_softmax(self, dim, dtype)
+    return log_softmax(self, dim, dtype=dtype)
+
+
+def _mT(self):
+    """The last two dims swapped (a batch of matrices transposed)."""
+    if self.ndim == 0:  # PyTorch's (deprecated) identity
+        return ops.reshape(self, ())
+    if self.ndim == 1:
+        raise RuntimeError("tensor.mT is only supported on matrices or batches of matrices, "
+                           "got a 1-D tensor")
+    return ops.swapaxes(self, -1, -2)
 
 
 def _matmul(self, other):
@@ -153,6 +163,7 @@ def _attach() -> None:
     T.reshape = S.reshape
     T.view = S.reshape
     T.flatten = S.flatten
+    T.unflatten = S.unflatten
     T.permute = S.permute
     T.transpose = S.transpose
     T.t = S.t
@@ -168,7 +179,7 @@ def _attach() -> None:
     T.movedim = S.movedim
     T.view_as = lambda self, other: S.reshape(self, other.shape)
     T.T = property(lambda self: self if self.ndim < 2 else ops.transpose(self))
-    T.mT = property(lambda self: ops.swapaxes(self, -1, -2))
+    T.mT = property(_mT)
     T.clone = lambda self: E.Clone.apply(self)
     T.astype = lambda self, dtype: E.cast(self, np.dtype(dtype))  # NumPy's name, used by backward
     T.where = lambda self, condition, other: ops.where(condition, self, other)
@@ -176,8 +187,12 @@ def _attach() -> None:
     from . import indexing as I, math as M
     for name in ("gather", "scatter_add", "index_select", "masked_fill", "take_along_dim"):
         setattr(T, name, getattr(I, name))
-    for name in ("repeat", "roll", "cumsum", "norm", "topk"):
+    for name in ("repeat", "roll", "cumsum", "topk", "sort", "argsort"):
         setattr(T, name, getattr(M, name))
+    from . import slicing as L
+    for name in ("narrow", "select", "unbind", "repeat_interleave"):
+        setattr(T, name, getattr(L, name))
+    T.norm = M._norm_method
     T.tile = M._tile_method
     T.flip = M._flip_method
 

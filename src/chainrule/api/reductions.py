@@ -6,12 +6,11 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import ops
-from ..ops.reduction import normalize_axis
 from ..tensor import Tensor
-from ._args import dim_arg, keep_arg
+from ._args import dim_arg, keep_arg, normalize_dim, reduce_axes
 
-__all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "var_mean", "logsumexp",
-           "argmax", "argmin", "prod", "all", "any"]
+__all__ = ["sum", "mean", "max", "min", "amax", "amin", "var", "std", "var_mean", "std_mean",
+           "logsumexp", "argmax", "argmin", "prod", "all", "any"]
 
 
 class ValuesIndices(NamedTuple):
@@ -23,21 +22,30 @@ class ValuesIndices(NamedTuple):
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
     """Σ over ``dim`` (all elements when None)."""
-    return ops.sum(input, axis=dim_arg(dim, axis), keepdims=keep_arg(keepdim, keepdims), dtype=dtype)
+    return ops.sum(input, axis=reduce_axes(dim_arg(dim, axis), input.ndim, "sum"),
+                   keepdims=keep_arg(keepdim, keepdims), dtype=dtype)
 
 
 def mean(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
     """(1/n) Σ over ``dim``."""
     if dtype is not None:
         input = ops.cast(input, dtype)
-    return ops.mean(input, axis=dim_arg(dim, axis), keepdims=keep_arg(keepdim, keepdims))
+    return ops.mean(input, axis=reduce_axes(dim_arg(dim, axis), input.ndim, "mean"),
+                    keepdims=keep_arg(keepdim, keepdims))
 
 
 def _extreme(input, dim, keepdim, largest: bool):
+    op = "max" if largest else "min"
     if dim is None:  # whole tensor: the gradient is shared among ties, as PyTorch does
+        if keepdim:
+            raise TypeError(f"{op}(): keepdim needs a dim (use amax/amin to keep all dims)")
         return ops.amax(input) if largest else ops.amin(input)
     if isinstance(dim, tuple):
-        raise TypeError("max/min with indices take a single dim; use amax/amin for several")
+        raise TypeError(f"{op}: with indices takes a single dim; use amax/amin for several")
+    dim = normalize_dim(dim, input.ndim, op)
+    if input.ndim == 0:  # the one element is its own extreme, at index 0
+        return ValuesIndices(ops.reshape(input, ()), Tensor._wrap(np.zeros((), np.int64), False,
+                                                                  None))
     idx = (np.argmax if largest else np.argmin)(input._data, axis=dim)
     idx = np.expand_dims(idx, dim)
     values = ops.take_along_axis(input, idx, dim)
@@ -65,67 +73,143 @@ def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A
 
 def amax(input, dim=(), keepdim=False, *, axis=None, keepdims=None):
     """Largest values over ``dim``; ties share the gradient equally."""
-    return ops.amax(input, axis=dim_arg(dim, axis), keepdims=keep_arg(keepdim, keepdims))
+    return ops.amax(input, axis=reduce_axes(dim_arg(dim, axis), input.ndim, "amax"),
+                    keepdims=keep_arg(keepdim, keepdims))
 
 
 def amin(input, dim=(), keepdim=False, *, axis=None, keepdims=None):
     """Smallest values over ``dim``; ties share the gradient equally."""
-    return ops.amin(input, axis=dim_arg(dim, axis), keepdims=keep_arg(keepdim, keepdims))
+    return ops.amin(input, axis=reduce_axes(dim_arg(dim, axis), input.ndim, "amin"),
+                    keepdims=keep_arg(keepdim, keepdims))
 
 
-def _count(shape, dim) -> int:
-    axes = normalize_axis(dim, len(shape))
+def _count(shape, axes) -> int:
     return int(np.prod(shape)) if axes is None else int(np.prod([shape[a] for a in axes]))
 
 
-def var(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=None,
-        keepdims=None):
-    """Σ(x − x̄)² / (n − correction): correction=1 is the sample variance, 0 the population's."""
-    dim = dim_arg(dim, axis)
-    keepdim = keep_arg(keepdim, keepdims)
+def _var_args(op: str, input, dim, unbiased, keepdim, correction, axis, keepdims):
+    """PyTorch's three forms, ``(dim=None, *, correction=1, keepdim=False)``,
+    ``(dim, unbiased, keepdim=False)`` and ``(unbiased)``, as (axes, correction, keepdim): a bool
+    where the dim goes is ``unbiased``; correction=None means the default, 1."""
+    if isinstance(dim, bool):
+        if unbiased is not None or keepdim or keepdims is not None:
+            raise TypeError(f"{op}(input, unbiased) takes no more arguments (a bool where dim "
+                            f"goes is unbiased)")
+        dim, unbiased = None, dim
     if unbiased is not None:
+        if correction is not None:
+            raise TypeError(f"{op}(): pass either unbiased or correction, not both")
+        if not isinstance(unbiased, (bool, np.bool_)):
+            raise TypeError(f"{op}(): argument 'unbiased' must be bool, not "
+                            f"{type(unbiased).__name__}")
         correction = 1 if unbiased else 0
-    centred = ops.subtract(input, ops.mean(input, axis=dim, keepdims=True))
-    ss = ops.sum(ops.multiply(centred, centred), axis=dim, keepdims=keepdim)
-    return ops.divide(ss, float(_count(input.shape, dim) - correction))
+    elif correction is None:
+        correction = 1
+    axes = reduce_axes(dim_arg(dim, axis), input.ndim, op)
+    return axes, correction, keep_arg(keepdim, keepdims)
 
 
-def std(input, dim=None, *, correction=1, keepdim=False, unbiased=None, axis=None, keepdims=None):
-    """√var; where var = 0 the gradient is taken as 0 (PyTorch's rule), not ∞·0 = NaN."""
-    v = var(input, dim, correction=correction, keepdim=keepdim, unbiased=unbiased, axis=axis,
-            keepdims=keepdims)
+def _var(input, axes, correction, keepdim):
+    centred = ops.subtract(input, ops.mean(input, axis=axes, keepdims=True))
+    ss = ops.sum(ops.multiply(centred, centred), axis=axes, keepdims=keepdim)
+    return ops.divide(ss, float(_count(input.shape, axes) - correction))
+
+
+def _sqrt0(v):
+    """√v, with the gradient taken as 0 where v = 0 (PyTorch's rule for std), not ∞·0 = NaN."""
     zero = v._data == 0
     if not zero.any():
         return ops.sqrt(v)
     return ops.where(zero, 0.0, ops.sqrt(ops.where(zero, 1.0, v)))
 
 
-def var_mean(input, dim=None, *, correction=1, keepdim=False):
-    return (var(input, dim, correction=correction, keepdim=keepdim),
-            mean(input, dim, keepdim=keepdim))
+def var(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None, axis=None, keepdims=None) -> Tensor:
+    """Σ(x − x̄)² / (n − correction): correction=1 is the sample variance, 0 the population's.
+    PyTorch's older forms work too: ``var(x, unbiased)`` and ``var(x, dim, unbiased, keepdim)``."""
+    return _var(input, *_var_args("var", input, dim, unbiased, keepdim, correction, axis,
+                                  keepdims))
+
+
+def std(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False, *,
+        correction: float | None = None, axis=None, keepdims=None) -> Tensor:
+    """√var; where var = 0 the gradient is taken as 0 (PyTorch's rule), not ∞·0 = NaN."""
+    return _sqrt0(_var(input, *_var_args("std", input, dim, unbiased, keepdim, correction,
+                                         axis, keepdims)))
+
+
+def var_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
+             *, correction: float | None = None, axis=None, keepdims=None
+             ) -> tuple[Tensor, Tensor]:
+    """(var, mean) over ``dim``, with var's signatures."""
+    axes, correction, keepdim = _var_args("var_mean", input, dim, unbiased, keepdim, correction,
+                                          axis, keepdims)
+    return _var(input, axes, correction, keepdim), ops.mean(input, axis=axes, keepdims=keepdim)
+
+
+def std_mean(input: Tensor, dim=None, unbiased: bool | None = None, keepdim: bool = False,
+             *, correction: float | None = None, axis=None, keepdims=None
+             ) -> tuple[Tensor, Tensor]:
+    """(std, mean) over ``dim``, with std's signatures."""
+    axes, correction, keepdim = _var_args("std_mean", input, dim, unbiased, keepdim, correction,
+                                          axis, keepdims)
+    return (_sqrt0(_var(input, axes, correction, keepdim)),
+            ops.mean(input, axis=axes, keepdims=keepdim))
 
 
 def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """log Σ e^x over ``dim``, computed stably."""
-    return ops.logsumexp(input, axis=dim_arg(dim, axis), keepdims=keep_arg(keepdim, keepdims))
+    return ops.logsumexp(input, axis=reduce_axes(dim_arg(dim, axis), input.ndim, "logsumexp"),
+                    keepdims=keep_arg(keepdim, keepdims))
 
 
 def prod(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
     """Π over ``dim``."""
-    return ops.prod(input, axis=dim_arg(dim, axis), keepdims=keep_arg(keepdim, keepdims))
+    dim = dim_arg(dim, axis)
+    if dim is not None:
+        if isinstance(dim, tuple):
+            raise TypeError("prod(): argument 'dim' must be int, not tuple")
+        dim = normalize_dim(dim, input.ndim, "prod")
+        if input.ndim == 0:
+            dim = None
+    return ops.prod(input, axis=dim, keepdims=keep_arg(keepdim, keepdims))
 
 
-def argmax(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    return ops.argmax(input, axis=dim_arg(dim, axis), keepdims=keep_arg(keepdim, keepdims))
+def _arg_extreme(op: str, input, dim, keepdim, keepdims, axis):
+    dim = dim_arg(dim, axis)
+    if dim is not None:
+        if isinstance(dim, tuple):
+            raise TypeError(f"{op}(): argument 'dim' must be int, not tuple")
+        dim = normalize_dim(dim, input.ndim, op)
+        if input.ndim == 0:
+            dim = None
+    fn = ops.argmax if op == "argmax" else ops.argmin
+    return fn(input, axis=dim, keepdims=keep_arg(keepdim, keepdims))
 
 
-def argmin(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    return ops.argmin(input, axis=dim_arg(dim, axis), keepdims=keep_arg(keepdim, keepdims))
+def argmax(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis=None,
+           keepdims=None) -> Tensor:
+    """The int64 index of the largest entry along ``dim`` (of the flattened tensor when None)."""
+    return _arg_extreme("argmax", input, dim, keepdim, keepdims, axis)
 
 
-def all(input, dim=None, keepdim=False):  # noqa: A001
-    return Tensor._wrap(np.asarray(np.all(input._data, axis=dim, keepdims=keepdim)), False, None)
+def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis=None,
+           keepdims=None) -> Tensor:
+    """The int64 index of the smallest entry along ``dim`` (of the flattened tensor when None)."""
+    return _arg_extreme("argmin", input, dim, keepdim, keepdims, axis)
 
 
-def any(input, dim=None, keepdim=False):  # noqa: A001
-    return Tensor._wrap(np.asarray(np.any(input._data, axis=dim, keepdims=keepdim)), False, None)
+def _logical(op: str, input, dim, keepdim):
+    axes = reduce_axes(dim_arg(dim, None), input.ndim, op)
+    fn = np.all if op == "all" else np.any
+    return Tensor._wrap(np.asarray(fn(input._data, axis=axes, keepdims=keepdim)), False, None)
+
+
+def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where every entry along ``dim`` is non-zero."""
+    return _logical("all", input, dim, keepdim)
+
+
+def any(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001
+    """True where some entry along ``dim`` is non-zero."""
+    return _logical("any", input, dim, keepdim)

@@ -8,11 +8,11 @@ import numpy as np
 
 from .. import ops
 from ..tensor import Tensor
-from ._args import size_arg
+from ._args import dim_arg, dims_arg, int_arg, normalize_dim, normalize_dims, size_arg
 
-__all__ = ["reshape", "flatten", "permute", "transpose", "squeeze", "unsqueeze", "expand",
-           "broadcast_to", "cat", "concat", "concatenate", "stack", "split", "chunk", "matmul",
-           "mm", "bmm", "t", "movedim"]
+__all__ = ["reshape", "flatten", "unflatten", "permute", "transpose", "squeeze", "unsqueeze",
+           "expand", "broadcast_to", "cat", "concat", "concatenate", "stack", "split", "chunk",
+           "matmul", "mm", "bmm", "t", "movedim"]
 
 
 def _resolve_shape(input, shape: tuple) -> tuple:
@@ -39,22 +39,56 @@ def reshape(input, *shape):
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
     """Merge dimensions start_dim..end_dim into one."""
     n = input.ndim
+    s = normalize_dim(start_dim, n, "flatten", name="start_dim")
+    e = normalize_dim(end_dim, n, "flatten", name="end_dim")
     if n == 0:
         return ops.reshape(input, (1,))
-    s, e = start_dim % n, end_dim % n
     if s > e:
         raise ValueError(f"flatten: start_dim {start_dim} comes after end_dim {end_dim}")
     shape = input.shape[:s] + (math.prod(input.shape[s:e + 1]),) + input.shape[e + 1:]
     return input if shape == input.shape else ops.reshape(input, shape)
 
 
+def unflatten(input, dim: int, sizes) -> Tensor:
+    """Split dimension ``dim`` into ``sizes`` (one of them may be -1), whose product must be
+    that dimension's size."""
+    d = normalize_dim(dim, input.ndim, "unflatten")
+    if input.ndim == 0:
+        raise RuntimeError(f"unflatten: Dimension specified as {dim} but tensor has no "
+                           f"dimensions")
+    sizes = size_arg((sizes,))
+    if not sizes:
+        raise RuntimeError("unflatten: sizes must be non-empty")
+    if sizes.count(-1) > 1:
+        raise RuntimeError(f"unflatten: only one dimension can be inferred, got sizes {sizes}")
+    n = input.shape[d]
+    known = math.prod(s for s in sizes if s != -1)
+    if -1 in sizes and known and n % known == 0:
+        sizes = tuple(n // known if s == -1 else s for s in sizes)
+    if math.prod(sizes) != n or -1 in sizes:
+        raise RuntimeError(f"unflatten: Provided sizes {list(sizes)} don't multiply up to the "
+                           f"size of dim {d} ({n}) in the input tensor")
+    return ops.reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
+
+
 def permute(input, *dims):
-    return ops.transpose(input, size_arg(dims))
+    """The dimensions reordered: output dim i is input dim dims[i]."""
+    order = normalize_dims(dims_arg(dims), input.ndim, "permute")
+    if len(order) != input.ndim:
+        raise RuntimeError(f"permute: {len(order)} dims {dims_arg(dims)} given for a tensor of "
+                           f"dimension {input.ndim} (shape {tuple(input.shape)})")
+    if input.ndim == 0 or order == tuple(range(input.ndim)):
+        return ops.reshape(input, input.shape)
+    return ops.transpose(input, order)
 
 
 def transpose(input, dim0: int, dim1: int):
     """Swap two dimensions."""
-    return ops.swapaxes(input, dim0, dim1)
+    a = normalize_dim(dim0, input.ndim, "transpose", name="dim0")
+    b = normalize_dim(dim1, input.ndim, "transpose", name="dim1")
+    if a == b:
+        return ops.reshape(input, input.shape)
+    return ops.swapaxes(input, a, b)
 
 
 def t(input):
@@ -64,23 +98,37 @@ def t(input):
     return input if input.ndim < 2 else ops.transpose(input)
 
 
-def movedim(input, source: int, destination: int):
-    order = [d for d in range(input.ndim) if d != source % input.ndim]
-    order.insert(destination % input.ndim, source % input.ndim)
-    return ops.transpose(input, tuple(order))
+def movedim(input, source, destination):
+    """Move dims ``source`` (an int or a sequence) to positions ``destination``, the others
+    keeping their order."""
+    src = normalize_dims(source, input.ndim, "movedim")
+    dst = normalize_dims(destination, input.ndim, "movedim")
+    if len(src) != len(dst):
+        raise RuntimeError(f"movedim: source {source!r} and destination {destination!r} must "
+                           f"name the same number of dims")
+    if input.ndim == 0:
+        return ops.reshape(input, ())
+    order = [None] * input.ndim
+    for s, d in zip(src, dst):
+        order[d] = s
+    rest = iter(d for d in range(input.ndim) if d not in src)
+    order = tuple(next(rest) if o is None else o for o in order)
+    return ops.transpose(input, order)
 
 
 def squeeze(input, dim=None):
-    """Drop dimensions of size 1 (only ``dim`` when given)."""
-    return ops.squeeze(input, dim)
+    """Drop dimensions of size 1 (only those in ``dim``, an int or a tuple, when given)."""
+    if dim is None:
+        return ops.squeeze(input)
+    axes = normalize_dims(dim, input.ndim, "squeeze")
+    if input.ndim == 0:
+        return ops.reshape(input, ())
+    return ops.squeeze(input, axes)
 
 
 def unsqueeze(input, dim: int):
-    """Insert a dimension of size 1 at ``dim``."""
-    if not -input.ndim - 1 <= dim <= input.ndim:
-        raise IndexError(f"unsqueeze: dim {dim} is out of range for a tensor of dimension "
-                         f"{input.ndim}")
-    return ops.expand_dims(input, dim)
+    """Insert a dimension of size 1 at ``dim`` (in [−ndim − 1, ndim])."""
+    return ops.expand_dims(input, normalize_dim(dim, input.ndim, "unsqueeze", extra=1))
 
 
 def expand(input, *sizes):
@@ -105,23 +153,50 @@ def broadcast_to(input, shape):
     return ops.broadcast_to(input, shape)
 
 
-def cat(tensors, dim: int = 0, *, axis=None):
-    """Join tensors along an existing dimension."""
-    return ops.concatenate(list(tensors), axis=dim if axis is None else axis)
+def _tensor_list(op: str, tensors) -> list:
+    if isinstance(tensors, Tensor):
+        raise TypeError(f"{op}(): expected a sequence of tensors, got a single Tensor")
+    tensors = list(tensors)
+    if not tensors:
+        raise ValueError(f"{op}: expected a non-empty sequence of tensors")
+    return tensors
+
+
+def cat(tensors, dim=None, *, axis=None):
+    """Join tensors along an existing dimension (dim 0 by default)."""
+    tensors = _tensor_list("cat", tensors)
+    for i, x in enumerate(tensors):
+        if x.ndim == 0:
+            raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
+                               f"concatenated")
+    d = normalize_dim(dim_arg(dim, axis, 0), tensors[0].ndim, "cat")
+    return ops.concatenate(tensors, axis=d)
 
 
 concat = concatenate = cat
 
 
-def stack(tensors, dim: int = 0, *, axis=None):
-    """Join tensors along a new dimension."""
-    return ops.stack(list(tensors), axis=dim if axis is None else axis)
+def stack(tensors, dim=None, *, axis=None):
+    """Join tensors along a new dimension (in [−ndim − 1, ndim]; 0 by default)."""
+    tensors = _tensor_list("stack", tensors)
+    d = normalize_dim(dim_arg(dim, axis, 0), tensors[0].ndim, "stack", extra=1)
+    return ops.stack(tensors, axis=d)
+
+
+def _split_dim(op: str, tensor, dim) -> int:
+    if tensor.ndim == 0:
+        raise RuntimeError(f"{op} expects at least a 1-dimensional tensor")
+    return normalize_dim(dim, tensor.ndim, op)
 
 
 def split(tensor, split_size_or_sections, dim: int = 0):
     """Pieces of size ``split_size`` (the last may be smaller), or of the listed sizes."""
+    dim = _split_dim("split", tensor, dim)
     n = tensor.shape[dim]
-    if isinstance(split_size_or_sections, int):
+    if isinstance(split_size_or_sections, bool):
+        raise TypeError("split(): split_size_or_sections must be an int or a list of ints, "
+                        "not bool")
+    if isinstance(split_size_or_sections, (int, np.integer)):
         step = split_size_or_sections
         if step <= 0:
             raise ValueError(f"split: split_size must be positive, got {step}")
@@ -131,7 +206,7 @@ def split(tensor, split_size_or_sections, dim: int = 0):
         if sum(sizes) != n:
             raise ValueError(f"split: sections {sizes} do not add up to dimension {dim}'s "
                              f"size {n}")
-    lead = (slice(None),) * (dim % tensor.ndim)
+    lead = (slice(None),) * dim
     pieces, start = [], 0
     for s in sizes:
         pieces.append(ops.getitem(tensor, lead + (slice(start, start + s),)))
@@ -141,6 +216,8 @@ def split(tensor, split_size_or_sections, dim: int = 0):
 
 def chunk(input, chunks: int, dim: int = 0):
     """Split into ``chunks`` pieces of equal size (the last may be smaller)."""
+    dim = _split_dim("chunk", input, dim)
+    chunks = int_arg(chunks, "chunk", "chunks")
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = input.shape[dim]

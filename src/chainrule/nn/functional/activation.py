@@ -11,6 +11,7 @@ import warnings
 from ... import ops
 from ...autograd.function import Function
 from ...ops import _operands as O
+from ...api._args import normalize_dim
 from ...tensor import Tensor
 
 __all__ = ["softmax", "log_softmax", "softmin", "prelu"]
@@ -69,23 +70,21 @@ def _prepare(name: str, input, dim, dtype):
     if dtype is not None:
         input = ops.cast(input, dtype)
     input = O.float_operand(input)
-    dim = _softmax_dim(name, input.ndim, dim)
-    n = max(input.ndim, 1)
-    if not -n <= dim < n:
-        raise IndexError(f"{name}: dim {dim} is out of range for a tensor of shape "
-                         f"{tuple(input.shape)}")
-    return input, dim % n
+    return input, normalize_dim(_softmax_dim(name, input.ndim, dim), input.ndim, name)
 
 
-def softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
-    """softmax(x)ᵢ = e^{xᵢ} / Σⱼ e^{xⱼ} along ``dim`` (fused, max-shifted: finite for any logits)."""
+def softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
+    """softmax(x)ᵢ = e^{xᵢ} / Σⱼ e^{xⱼ} along ``dim`` (fused, max-shifted: finite for any logits).
+    ``_stacklevel`` is unused; it holds PyTorch's third place so a positional ``dtype`` is not
+    read from it."""
     input, dim = _prepare("softmax", input, dim, dtype)
     if input.ndim == 0:
         return Softmax.apply(ops.reshape(input, (1,)), axis=0).reshape(())
     return Softmax.apply(input, axis=dim)
 
 
-def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def log_softmax(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None
+                ) -> Tensor:
     """log softmax(x)ᵢ = xᵢ − log Σⱼ e^{xⱼ} along ``dim`` (fused and stable)."""
     input, dim = _prepare("log_softmax", input, dim, dtype)
     if input.ndim == 0:
@@ -93,7 +92,7 @@ def log_softmax(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
     return LogSoftmax.apply(input, axis=dim)
 
 
-def softmin(input: Tensor, dim: int | None = None, dtype=None) -> Tensor:
+def softmin(input: Tensor, dim: int | None = None, _stacklevel: int = 3, dtype=None) -> Tensor:
     """softmin(x) = softmax(−x) along ``dim``."""
     input, dim = _prepare("softmin", input, dim, dtype)
     return softmax(ops.negative(input), dim)
