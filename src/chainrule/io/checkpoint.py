@@ -7,6 +7,9 @@ metadata as one JSON document under the key ``chainrule``. A flat dict of tensor
 names (``0.weight``, ``bn.running_mean``). Nested objects store each array under its
 path (``optimizer/state/0/exp_avg``) and the JSON tree refers to it by that name.
 
+The ``safetensors`` package writes and reads the tensor bytes; :mod:`.header` reads the header
+itself, because the checksum and the messages for foreign files need its parsed form.
+
 Integrity (format 2): the metadata key ``chainrule.sha256`` holds
 ``SHA-256(tag || len(H) || H || data)``, where ``H`` is the canonical JSON (sorted keys, no
 spaces) of the whole parsed header without that key — every tensor's name, dtype, shape and
@@ -33,7 +36,8 @@ import numpy as np
 from ..tensor import Tensor
 from .atomic import atomic_open
 from .errors import CheckpointError
-from .safetensors_format import METADATA, encode_header, layout, parse_header, read_tensors
+from .header import METADATA, read_header
+from .tensor_bytes import from_bytes, to_bytes
 
 __all__ = ["save", "load", "CheckpointError"]
 
@@ -121,25 +125,24 @@ def _legacy_digest(arrays: dict) -> str:
     return h.hexdigest()
 
 
-def _bytes_of(a: np.ndarray) -> memoryview:
-    return memoryview(a.reshape(-1).view(np.uint8))
-
-
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` (tensors, arrays, numbers, strings, lists, dicts) to ``path`` atomically,
     as a safetensors file whose header and data are covered by one SHA-256."""
     arrays: dict = {}
     tree = _encode(obj, "", arrays)
-    entries, ordered = layout(arrays)
-    doc = json.dumps({"format": _FORMAT, "tree": tree}, allow_nan=True, separators=(",", ":"))
-    header = {METADATA: {_META_KEY: doc}, **entries}
-    header[METADATA][_DIGEST_KEY] = _digest(header, (_bytes_of(a) for a in ordered))
-    size = sum(a.nbytes for a in ordered)
-    count = f"{len(ordered)} tensor" + ("" if len(ordered) == 1 else "s")
+    meta = {_META_KEY: json.dumps({"format": _FORMAT, "tree": tree}, allow_nan=True,
+                                  separators=(",", ":"))}
+    # the package lays the tensors out; the checksum covers that layout, so it is computed on a
+    # draft and written into the same file again (the digest moves no offsets)
+    draft = to_bytes(arrays, meta)
+    header, start = read_header(draft, Path(path))
+    meta[_DIGEST_KEY] = _digest(header, (memoryview(draft)[start:],))
+    size = len(draft) - start
+    del draft
+    data = to_bytes(arrays, meta)
+    count = f"{len(arrays)} tensor" + ("" if len(arrays) == 1 else "s")
     with atomic_open(path, "wb", what=f"a checkpoint ({count}, {size} bytes of data)") as f:
-        f.write(encode_header(header))
-        for a in ordered:
-            f.write(_bytes_of(a))
+        f.write(data)
 
 
 def load(path: str | os.PathLike) -> Any:
@@ -149,19 +152,18 @@ def load(path: str | os.PathLike) -> Any:
     if not path.is_file():
         raise CheckpointError(f"load: no checkpoint at {path}")
     raw = path.read_bytes()
-    header, start = parse_header(raw, path)
+    header, start = read_header(raw, path)
+    arrays = from_bytes(raw, header, path)
     meta = header.get(METADATA, {})
     if _META_KEY not in meta and _DIGEST_KEY not in meta:  # a plain safetensors file
-        return {k: Tensor._wrap(v, False, None) for k, v in read_tensors(raw, header, start).items()}
+        return {k: Tensor._wrap(v, False, None) for k, v in arrays.items()}
     if _DIGEST_KEY in meta:
         if _digest(header, (memoryview(raw)[start:],)) != meta[_DIGEST_KEY]:
             raise CheckpointError(f"load: {path} is corrupt: its header or tensor data does not "
                                   "match the checksum written with it")
         doc = _document(meta, path, {_FORMAT})
-        arrays = read_tensors(raw, header, start)
     else:
         doc = _document(meta, path, {1})
-        arrays = read_tensors(raw, header, start)
         if _legacy_digest(arrays) != doc.get("sha256"):
             raise CheckpointError(f"load: {path} is corrupt: its tensor data does not match "
                                   "the checksum written with it")
