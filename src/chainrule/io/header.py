@@ -1,12 +1,10 @@
-"""The JSON header of a safetensors file, read here (the checksum and the foreign-file messages
-need its parsed form) and checked only as far as the ``safetensors`` package cannot name the
-problem clearly: the JSON's shape, ``__metadata__``, each entry's keys and integer fields, and
-whether the data is as long as the entries say. Dtypes, byte counts and offset tiling are left
-to the package.
+"""The header of a safetensors file (8 bytes little-endian ``N``, then ``N`` bytes of JSON that
+map each tensor's name to ``{"dtype", "shape", "data_offsets"}``, plus ``"__metadata__"``).
 
-Layout: ``N`` as 8 bytes little-endian, ``N`` bytes of UTF-8 JSON, then the tensors' bytes. The
-JSON maps each tensor's name to ``{"dtype", "shape", "data_offsets": [begin, end]}`` (offsets
-relative to the data) plus an optional ``"__metadata__"`` of string to string.
+Read here because the checksum and the messages for foreign files need its parsed form; checked
+only where the ``safetensors`` package cannot name the problem clearly (the JSON's shape,
+``__metadata__``, each entry's keys and integers, truncation). Dtypes, byte counts and offset
+tiling are the package's to check.
 """
 from __future__ import annotations
 
@@ -67,16 +65,11 @@ def _foreign(raw: bytes, path: Path, problem: str) -> CheckpointError:
         "safetensors.torch.save_file(model.state_dict(), path)")
 
 
-class _Duplicate(Exception):
-    pass
-
-
 def _unique(pairs: list) -> dict:
-    out: dict = {}
-    for key, value in pairs:
-        if key in out:  # readers disagree on which copy wins, so neither may
-            raise _Duplicate(key)
-        out[key] = value
+    out = dict(pairs)
+    if len(out) < len(pairs):  # readers differ on which copy wins, so neither may
+        keys = [k for k, _ in pairs]
+        raise KeyError(next(k for k in out if keys.count(k) > 1))
     return out
 
 
@@ -93,7 +86,7 @@ def _parse_json(body: bytes, bad: str):
         return json.loads(text, object_pairs_hook=_unique, parse_constant=_no_constant)
     except RecursionError:
         raise CheckpointError(f"{bad}: its JSON nests too deeply") from None
-    except _Duplicate as exc:
+    except KeyError as exc:
         raise CheckpointError(f"{bad}: the key {exc.args[0]!r} appears twice") from None
     except ValueError as exc:
         raise CheckpointError(f"{bad}: it is not valid JSON ({exc})") from None
