@@ -32,9 +32,9 @@ def to_bytes(arrays: dict, metadata: dict) -> bytes:
     try:
         return st.save(arrays, metadata=metadata)
     except error as exc:  # its message names the dtype but not the tensor
-        name = next((k for k, a in arrays.items() if f'"{a.dtype.name}"' in str(exc)), None)
-        raise TypeError(f"save: tensor {name!r} has a dtype that safetensors cannot store "
-                        f"({exc})") from None
+        names = [k for k, a in arrays.items() if f'"{a.dtype.name}"' in str(exc)]
+        which = f"tensor {names[0]!r}" if names else "a tensor"
+        raise TypeError(f"save: {which} cannot be stored by safetensors ({exc})") from None
 
 
 def from_bytes(raw: bytes, header: dict, path: Path) -> dict:
@@ -44,8 +44,9 @@ def from_bytes(raw: bytes, header: dict, path: Path) -> dict:
         arrays = st.load(raw)
     except KeyError as exc:  # a safetensors dtype that NumPy lacks (BF16, the F8s)
         dtype = exc.args[0]
-        name = next((k for k, e in header.items() if k != METADATA and e["dtype"] == dtype), None)
-        raise CheckpointError(f"load: {path}: tensor {name!r} has dtype {dtype!r}, which is not "
+        names = [k for k, e in header.items() if k != METADATA and e["dtype"] == dtype]
+        which = f"tensor {names[0]!r}" if names else "a tensor"
+        raise CheckpointError(f"load: {path}: {which} has dtype {dtype!r}, which is not "
                               "supported by NumPy") from None
     except (error, ValueError, TypeError) as exc:
         raise CheckpointError(f"load: {path} is not a valid safetensors file ({exc})") from None
