@@ -3,6 +3,7 @@ dtypes, shapes, offsets) and data. Older (format 1) files still load, with a war
 from __future__ import annotations
 
 import json
+import sys
 import warnings
 from pathlib import Path
 
@@ -15,6 +16,9 @@ from chainrule.io import CheckpointError, load, save
 from ._content import same_content
 
 FORMAT1 = Path(__file__).parent / "data" / "format1.safetensors"  # written by format-1 code
+# format 2 as chainrule's own byte writer laid it out (tensors in name order), before the
+# safetensors package wrote the files (it orders them by dtype alignment)
+FORMAT2_OWN_WRITER = Path(__file__).parent / "data" / "format2_handwritten.safetensors"
 
 
 def _small_state():
@@ -140,12 +144,35 @@ def test_written_files_stay_valid_safetensors(tmp_path):
 def test_odd_dtypes_and_byte_orders_round_trip(tmp_path):
     state = {"b": np.array([True, False]), "h": np.arange(3, dtype=np.float16),
              "be": np.arange(4, dtype=">i4"), "u": np.arange(2, dtype=np.uint64),
-             "empty": np.zeros((0, 3), np.float32), "f": np.asfortranarray(np.eye(2))}
+             "empty": np.zeros((0, 3), np.float32), "c": np.array([1 - 2j], np.complex64),
+             "f": np.asfortranarray(np.arange(6.0).reshape(2, 3)), "s": np.arange(8.0)[::3]}
     save(state, tmp_path / "d.safetensors")
     back = load(tmp_path / "d.safetensors")
     for k, v in state.items():
         got = back[k].numpy()
         assert got.dtype == v.dtype.newbyteorder("=") and got.shape == v.shape
         np.testing.assert_array_equal(got, v)
-    with pytest.raises(TypeError, match="complex128"):
-        save({"c": np.zeros(2, np.complex128)}, tmp_path / "c.safetensors")
+        assert got.flags.writeable  # a loaded tensor can be updated in place
+    with pytest.raises(TypeError, match="tensor 'x'.*complex128"):
+        save({"w": np.zeros(2), "x": np.zeros(2, np.complex128)}, tmp_path / "c.safetensors")
+    assert not (tmp_path / "c.safetensors").exists()
+
+
+def test_format2_file_from_the_earlier_writer_still_loads():
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        back = load(FORMAT2_OWN_WRITER)
+    assert back["be"].tolist() == [0, 1, 2, 3] and back["be"].dtype == np.int32
+    assert back["u"].dtype == np.uint64 and back["h"].tolist() == [0.0, 1.0, 2.0]
+    assert back["b"].tolist() == [True, False] and back["empty"].shape == (0, 3)
+    np.testing.assert_array_equal(back["f"].numpy(), np.eye(2))
+
+
+def test_missing_safetensors_package_names_the_extra(tmp_path, monkeypatch):
+    save({"w": cr.ones(2)}, tmp_path / "w.safetensors")
+    monkeypatch.setitem(sys.modules, "safetensors", None)  # as if it were not installed
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[io\]'"):
+        save({"w": cr.ones(2)}, tmp_path / "x.safetensors")
+    with pytest.raises(ImportError, match=r"pip install 'chainrule\[io\]'"):
+        load(tmp_path / "w.safetensors")
+    assert sorted(q.name for q in tmp_path.iterdir()) == ["w.safetensors"]

@@ -1,23 +1,18 @@
 """``chainrule.save`` / ``chainrule.load``: checkpoints in the safetensors format, no pickle.
 
-Arrays go into the safetensors body; everything else (optimizer hyperparameters and step counts,
-scheduler state, epoch, RNG state, history, the model's configuration) goes into the header's
-metadata as one JSON document under the key ``chainrule``. A flat dict of tensors (a model's
-``state_dict``) is stored under its own keys, so PyTorch's safetensors reader sees the same
-names (``0.weight``, ``bn.running_mean``). Nested objects store each array under its
-path (``optimizer/state/0/exp_avg``) and the JSON tree refers to it by that name.
+Arrays go into the safetensors body (written and read by the ``safetensors`` package); everything
+else (optimizer state, epoch, RNG state, history, configuration) goes into the metadata as one
+JSON document under ``chainrule``. A flat dict of tensors (a ``state_dict``) keeps its own keys,
+so PyTorch's reader sees ``0.weight``; nested objects store each array under its path
+(``optimizer/state/0/exp_avg``) and the JSON tree refers to it by that name.
 
-Integrity (format 2): the metadata key ``chainrule.sha256`` holds
-``SHA-256(tag || len(H) || H || data)``, where ``H`` is the canonical JSON (sorted keys, no
-spaces) of the whole parsed header without that key — every tensor's name, dtype, shape and
-offsets and every metadata entry — and ``data`` is every byte after the header. So any change to
-what the file means, header or data, fails the check; only changes to formatting that parses to
-the same header (padding, spacing) can go unnoticed, and they load the same content.
-
-Files from before format 2 (format 1: a SHA-256 of the tensors only, inside the ``chainrule``
-document) still load, with a warning that their header is unprotected; saving them again
-upgrades them. A file naming either key must pass its check, so one flipped bit cannot make a
-chainrule checkpoint pass for a plain safetensors file.
+Integrity (format 2): metadata ``chainrule.sha256`` = ``SHA-256(tag || len(H) || H || data)``,
+``H`` the canonical JSON (sorted keys, no spaces) of the whole parsed header without that key and
+``data`` every byte after the header: any change to what the file means fails the check, and a
+change that parses to the same header (padding, spacing) loads the same content.
+Format 1 files (a SHA-256 of the tensors only) load with a warning; saving them again upgrades
+them. A file naming either key must pass its check, so one flipped bit cannot make a chainrule
+checkpoint pass for a plain safetensors file.
 """
 from __future__ import annotations
 
@@ -33,7 +28,8 @@ import numpy as np
 from ..tensor import Tensor
 from .atomic import atomic_open
 from .errors import CheckpointError
-from .safetensors_format import METADATA, encode_header, layout, parse_header, read_tensors
+from .header import METADATA, read_header
+from .tensor_bytes import from_bytes, to_bytes
 
 __all__ = ["save", "load", "CheckpointError"]
 
@@ -121,25 +117,24 @@ def _legacy_digest(arrays: dict) -> str:
     return h.hexdigest()
 
 
-def _bytes_of(a: np.ndarray) -> memoryview:
-    return memoryview(a.reshape(-1).view(np.uint8))
-
-
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` (tensors, arrays, numbers, strings, lists, dicts) to ``path`` atomically,
     as a safetensors file whose header and data are covered by one SHA-256."""
     arrays: dict = {}
     tree = _encode(obj, "", arrays)
-    entries, ordered = layout(arrays)
-    doc = json.dumps({"format": _FORMAT, "tree": tree}, allow_nan=True, separators=(",", ":"))
-    header = {METADATA: {_META_KEY: doc}, **entries}
-    header[METADATA][_DIGEST_KEY] = _digest(header, (_bytes_of(a) for a in ordered))
-    size = sum(a.nbytes for a in ordered)
-    count = f"{len(ordered)} tensor" + ("" if len(ordered) == 1 else "s")
+    meta = {_META_KEY: json.dumps({"format": _FORMAT, "tree": tree}, allow_nan=True,
+                                  separators=(",", ":"))}
+    # the package lays the tensors out; the checksum covers that layout, so it is computed on a
+    # draft and written into the same file again (the digest moves no offsets)
+    draft = to_bytes(arrays, meta)
+    header, start = read_header(draft, Path(path))
+    meta[_DIGEST_KEY] = _digest(header, (memoryview(draft)[start:],))
+    size = len(draft) - start
+    del draft
+    data = to_bytes(arrays, meta)
+    count = f"{len(arrays)} tensor" + ("" if len(arrays) == 1 else "s")
     with atomic_open(path, "wb", what=f"a checkpoint ({count}, {size} bytes of data)") as f:
-        f.write(encode_header(header))
-        for a in ordered:
-            f.write(_bytes_of(a))
+        f.write(data)
 
 
 def load(path: str | os.PathLike) -> Any:
@@ -149,19 +144,18 @@ def load(path: str | os.PathLike) -> Any:
     if not path.is_file():
         raise CheckpointError(f"load: no checkpoint at {path}")
     raw = path.read_bytes()
-    header, start = parse_header(raw, path)
+    header, start = read_header(raw, path)
+    arrays = from_bytes(raw, header, path)
     meta = header.get(METADATA, {})
     if _META_KEY not in meta and _DIGEST_KEY not in meta:  # a plain safetensors file
-        return {k: Tensor._wrap(v, False, None) for k, v in read_tensors(raw, header, start).items()}
+        return {k: Tensor._wrap(v, False, None) for k, v in arrays.items()}
     if _DIGEST_KEY in meta:
         if _digest(header, (memoryview(raw)[start:],)) != meta[_DIGEST_KEY]:
             raise CheckpointError(f"load: {path} is corrupt: its header or tensor data does not "
                                   "match the checksum written with it")
-        doc = _document(meta, path, {_FORMAT})
-        arrays = read_tensors(raw, header, start)
+        doc = _document(meta, path, _FORMAT)
     else:
-        doc = _document(meta, path, {1})
-        arrays = read_tensors(raw, header, start)
+        doc = _document(meta, path, 1)
         if _legacy_digest(arrays) != doc.get("sha256"):
             raise CheckpointError(f"load: {path} is corrupt: its tensor data does not match "
                                   "the checksum written with it")
@@ -175,8 +169,9 @@ def load(path: str | os.PathLike) -> Any:
                               f"({type(exc).__name__}: {exc})") from None
 
 
-def _document(meta: dict, path: Path, formats: set) -> dict:
-    """The ``chainrule`` metadata document, checked to be one of ``formats``."""
+def _document(meta: dict, path: Path, expected: int) -> dict:
+    """The ``chainrule`` metadata document, checked to be of the ``expected`` format (the one
+    its checksum key, present or absent, implies)."""
     bad = f"load: {path} has a damaged chainrule header"
     if _META_KEY not in meta:
         raise CheckpointError(f"{bad}: it has a checksum but no {_META_KEY!r} metadata")
@@ -194,7 +189,7 @@ def _document(meta: dict, path: Path, formats: set) -> dict:
                               f"format {version}; this one reads up to {_FORMAT})")
     if version not in (1, _FORMAT):
         raise CheckpointError(f"{bad}: unknown checkpoint format {version}")
-    if version not in formats:
+    if version != expected:
         why = (f"format {_FORMAT} files carry a {_DIGEST_KEY!r} checksum and it is missing"
                if version == _FORMAT else
                f"format 1 files carry no {_DIGEST_KEY!r} checksum, yet this one has one")
