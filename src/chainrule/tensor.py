@@ -13,6 +13,7 @@ import numpy as np
 
 from . import backend, dtypes
 from .autograd import grad_mode
+from .autograd.hooks import HookHandle as _HookHandle, TensorHooks as _TensorHooks
 
 __all__ = ["Tensor"]
 
@@ -49,28 +50,6 @@ def _to_array(data: Any, dtype=None) -> np.ndarray:
 _modification_counter = [0]
 # How many non-leaf tensors ever got a hook or retain_grad: while 0, backward skips looking for them.
 _nonleaf_watchers = [0]
-
-
-class _HookHandle:
-    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
-
-    def __init__(self, hooks: list, hook: Callable):
-        self._hooks, self._hook = hooks, hook
-
-    def remove(self) -> None:
-        if self._hook in self._hooks:
-            self._hooks.remove(self._hook)
-
-
-class _TensorHooks:
-    """A tensor's gradient hooks: ``pre`` see (and may replace) its gradient, ``post`` run on a
-    leaf after that gradient has been added to ``.grad``."""
-
-    __slots__ = ("pre", "post")
-
-    def __init__(self):
-        self.pre: list = []
-        self.post: list = []
 
 
 class Tensor:
