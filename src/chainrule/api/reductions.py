@@ -6,7 +6,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import ops
-from ..ops.reduction import normalize_axis
+from ..ops.reduction import check_nonempty, normalize_axis
 from ..tensor import Tensor
 from ._args import dim_arg, keep_arg
 
@@ -38,6 +38,7 @@ def _extreme(input, dim, keepdim, largest: bool):
         return ops.amax(input) if largest else ops.amin(input)
     if isinstance(dim, tuple):
         raise TypeError("max/min with indices take a single dim; use amax/amin for several")
+    check_nonempty("max" if largest else "min", input.shape, dim)
     idx = (np.argmax if largest else np.argmin)(input._data, axis=dim)
     idx = np.expand_dims(idx, dim)
     values = ops.take_along_axis(input, idx, dim)
