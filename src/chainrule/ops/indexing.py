@@ -127,6 +127,16 @@ def _check_bounds(idx: np.ndarray, size: int, op: str, axis: int) -> None:
                          f"size {size}")
 
 
+def wrap_negative(idx: np.ndarray, size: int, op: str, axis: int) -> np.ndarray:
+    """Indices in [−size, size) with the negative ones counted from the end (PyTorch's rule for
+    take_along_dim and Python's for lists); an IndexError naming the op for any other."""
+    if idx.size and (idx.min() < -size or idx.max() >= size):
+        bad = idx.max() if idx.max() >= size else idx.min()
+        raise IndexError(f"{op}: index {int(bad)} is out of bounds for dimension {axis} with "
+                         f"size {size}")
+    return np.where(idx < 0, idx + size, idx) if idx.size and idx.min() < 0 else idx
+
+
 def gather_index(x_shape: tuple, idx: np.ndarray, axis: int, op: str = "gather") -> tuple:
     """The advanced index that reads ``out[i][j][k] = x[i][idx[i][j][k]][k]`` (axis 1 shown).
 

@@ -248,10 +248,8 @@ class Einsum(Function):
 
 
 def einsum(subscripts: str, *operands, optimize=None):
-    """NumPy's einsum (explicit or implicit form, '...' allowed), differentiable in every operand
-    whose subscripts do not repeat a letter."""
-    from ..autograd import grad_mode
-
+    """NumPy's einsum (explicit or implicit form, '...' allowed), differentiable in every
+    operand; one whose subscripts repeat a letter is read through its diagonal."""
     xs = [_operand(x) for x in operands]
     if not xs:
         raise ValueError("einsum: no operands given")
@@ -261,11 +259,27 @@ def einsum(subscripts: str, *operands, optimize=None):
     from . import _operands
     xs = [_operands.operand(x, dt) for x in xs]
     subs, out = parse_einsum(subscripts, [x.ndim for x in xs])
-    for x, s in zip(xs, subs):
-        if len(set(s)) != len(s) and isinstance(x, Tensor) and x.requires_grad \
-                and grad_mode.is_grad_enabled():
-            raise NotImplementedError(
-                f"einsum: the gradient through an operand whose subscripts repeat a letter "
-                f"({s!r} in {subscripts!r}, a diagonal) is not supported; take the diagonal "
-                "with indexing first")
-    return Einsum.apply(*xs, subs=tuple(subs), out=out)
+    pairs = [_diagonal(x, s, subscripts) for x, s in zip(xs, subs)]
+    return Einsum.apply(*[x for x, _ in pairs], subs=tuple(s for _, s in pairs), out=out)
+
+
+def _diagonal(x, s: str, equation: str):
+    """An operand whose subscripts repeat a letter ('ii', 'iji'), as its diagonal with each
+    letter once: d[i, j] = x[i, j, i] (a differentiable gather, so the gradient lands on the
+    diagonal); other operands unchanged."""
+    if len(set(s)) == len(s):
+        return x, s
+    letters = "".join(dict.fromkeys(s))
+    size = {}
+    for c, n in zip(s, x.shape):
+        if size.setdefault(c, n) != n:
+            raise ValueError(f"einsum: subscript {c!r} of {equation!r} labels dimensions of "
+                             f"sizes {size[c]} and {n} in one operand")
+    k = len(letters)
+    grid = {c: np.arange(size[c]).reshape((1,) * i + (-1,) + (1,) * (k - i - 1))
+            for i, c in enumerate(letters)}
+    index = tuple(grid[c] for c in s)
+    if isinstance(x, Tensor):
+        from .indexing import getitem
+        return getitem(x, index), letters
+    return x[index], letters
