@@ -58,6 +58,10 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
     x = _operand(x)
     pad_width = tuple((int(lo), int(hi)) for lo, hi in pad_width)
     if any(lo < 0 or hi < 0 for lo, hi in pad_width):
+        for axis, (n, (lo, hi)) in enumerate(zip(x.shape, pad_width)):
+            if max(-lo, 0) + max(-hi, 0) > n:   # slicing would silently crop less
+                raise ValueError(f"pad: negative padding ({lo}, {hi}) removes more than the size "
+                                 f"{n} of dimension {axis} (input shape {tuple(x.shape)})")
         crop = tuple(slice(max(-lo, 0), n - max(-hi, 0))
                      for n, (lo, hi) in zip(x.shape, pad_width))
         x = getitem(x, crop)
@@ -75,6 +79,9 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
         if mode == "reflect" and (lo >= n or hi >= n):
             raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the size "
                              f"{n} of dimension {axis} (input shape {tuple(x.shape)})")
+        if mode == "replicate" and n == 0:
+            raise ValueError(f"pad: replicate padding ({lo}, {hi}) needs a non-empty dimension "
+                             f"{axis} (input shape {tuple(x.shape)})")
         if mode == "circular" and (lo > n or hi > n):
             raise ValueError(f"pad: circular padding ({lo}, {hi}) must not exceed the size {n} "
                              f"of dimension {axis} (input shape {tuple(x.shape)})")
