@@ -111,6 +111,8 @@ def test_no_grad(op, data):
     with cr.no_grad():
         outs = _as_list(op.cr(*xs, **kwargs))
     for k, o in enumerate(outs):
+        if any(o is x for x in xs):   # PyTorch's documented identities hand back the input
+            continue                  # itself (flatten of nothing, .to() of the same dtype)
         assert not o.requires_grad, f"{op.name}: output {k} requires grad under no_grad"
         assert o.grad_fn is None, f"{op.name}: output {k} has grad_fn {o.grad_fn} under no_grad"
 

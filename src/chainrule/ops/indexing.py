@@ -95,6 +95,12 @@ class TakeAlongAxis(Function):
         return (_scatter_raw(xp, g, self.in_shape, self.full_index, False),)
 
 
+def _fresh(x):
+    """A new tensor equal to x (see :func:`chainrule.ops.math.fresh`)."""
+    from .elementwise import Clone
+    return Clone.apply(x) if isinstance(x, Tensor) else x.copy()
+
+
 def getitem(x, index):
     return GetItem.apply(x, index=raw_index(index))
 
@@ -163,7 +169,7 @@ def gather(x, axis: int, idx):
     idx = _int_index(idx, "gather")
     if x.ndim == 0:
         gather_index((), idx, 0)
-        return x
+        return _fresh(x)
     return GetItem.apply(x, index=gather_index(x.shape, idx, axis))
 
 
@@ -173,7 +179,7 @@ def take(x, indices, axis: int = 0):
     axis = axis % max(x.ndim, 1)
     _check_bounds(idx, x.shape[axis] if x.ndim else 1, "index_select", axis)
     if x.ndim == 0:
-        return x
+        return _fresh(x)
     return GetItem.apply(x, index=(slice(None),) * axis + (idx,))
 
 
@@ -189,7 +195,7 @@ def scatter_add(x, axis: int, idx, src):
         raise ValueError(f"scatter_add: index shape {tuple(idx.shape)} must not exceed src shape "
                          f"{tuple(src.shape)} in any dimension")
     if x.ndim == 0:
-        return add(x, src) if idx.size else x
+        return add(x, src) if idx.size else _fresh(x)
     index = gather_index(x.shape, idx, axis, "scatter_add")
     if tuple(src.shape) != tuple(idx.shape):
         src = getitem(src, tuple(slice(n) for n in idx.shape))

@@ -20,6 +20,14 @@ def _operand(x):
     return x if isinstance(x, Tensor) else O.constant(x)
 
 
+def fresh(x):
+    """The result of an op with nothing to do (no padding, one tile, no shift): a new tensor,
+    as PyTorch's, never the input itself, which would carry its requires_grad out of no_grad
+    and alias it for in-place changes."""
+    from .elementwise import Clone
+    return Clone.apply(x) if isinstance(x, Tensor) else x.copy()
+
+
 # -- pad --------------------------------------------------------------------------------------------
 class Pad(Function):
     """z = x surrounded by a constant (non-negative widths);  ∂L/∂x = the interior of ∂L/∂z."""
@@ -55,7 +63,7 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
     ``constant`` is a primitive; ``reflect``/``replicate``/``circular`` read x at computed
     positions (an advanced index), so their gradient scatter-adds into the source elements.
     """
-    x = _operand(x)
+    x = original = _operand(x)
     pad_width = tuple((int(lo), int(hi)) for lo, hi in pad_width)
     if any(lo < 0 or hi < 0 for lo, hi in pad_width):
         for axis, (n, (lo, hi)) in enumerate(zip(x.shape, pad_width)):
@@ -67,7 +75,7 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
         x = getitem(x, crop)
         pad_width = tuple((max(lo, 0), max(hi, 0)) for lo, hi in pad_width)
     if not any(lo or hi for lo, hi in pad_width):
-        return x
+        return fresh(x) if x is original else x
     if mode == "constant":
         return Pad.apply(x, pad_width=pad_width, value=constant_values)
     if mode not in ("reflect", "replicate", "circular"):
@@ -103,7 +111,7 @@ def tile(x, reps):
     reps = (1,) * (nd - len(reps)) + reps
     shape = (1,) * (nd - x.ndim) + tuple(x.shape)
     if all(r == 1 for r in reps):
-        return reshape(x, shape) if shape != tuple(x.shape) else x
+        return reshape(x, shape) if shape != tuple(x.shape) else fresh(x)
     spread = tuple(v for n in shape for v in (1, n))
     target = tuple(v for r, n in zip(reps, shape) for v in (r, n))
     out = broadcast_to(reshape(x, spread), target)
@@ -118,7 +126,7 @@ def flip(x, axis=None):
         [a % max(x.ndim, 1) for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis)]
     axes = set(axes)
     if not axes or x.ndim == 0:
-        return x
+        return fresh(x)
     return getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None)
                             for a in range(x.ndim)))
 
@@ -132,6 +140,7 @@ def roll(x, shift, axis=None):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     if len(shifts) != len(axes):
         raise ValueError(f"roll: {len(shifts)} shifts given for {len(axes)} dims")
+    original = x
     for s, a in zip(shifts, axes):
         a = a % max(x.ndim, 1)
         n = x.shape[a]
@@ -141,7 +150,7 @@ def roll(x, shift, axis=None):
         lead = (slice(None),) * a
         x = concatenate([getitem(x, lead + (slice(n - s, None),)),
                          getitem(x, lead + (slice(0, n - s),))], axis=a)
-    return x
+    return fresh(x) if x is original else x
 
 
 # -- cumsum ---------------------------------------------------------------------------------------------
