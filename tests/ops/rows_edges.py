@@ -6,6 +6,8 @@ ties are not differentiable, so these rows skip the finite-difference gradcheck;
 comparison (forward and gradient) is the test."""
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import torch
 from hypothesis import strategies as st
@@ -195,4 +197,4 @@ TIES = [
          lambda x, **k: torch.topk(x, **k)[0], _topk(), grad=False),
 ]
 
-ROWS = SWITCH + PRECISION + TIES
+ROWS = [dataclasses.replace(r, tags=r.tags + ("edge",)) for r in SWITCH + PRECISION + TIES]
