@@ -168,3 +168,30 @@ def test_double_backward(op, data):
         np.testing.assert_allclose(g, t, rtol=1e-9, atol=1e-10,
                                    err_msg=f"{op.name}: second derivative, input {diff[i]}")
     assert gradgradcheck(lambda *t: _as_list(op.cr(*t, **kwargs))[0], xs)
+
+
+#: where PyTorch raises on an edge, chainrule raises too, with the same exception type where
+#: PyTorch's is documented (IndexError for an empty reduction dim), naming the op and the shape
+ERRORS = [
+    (lambda: cr.amax(cr.zeros(0, 3), 0), IndexError, r"amax: .*dim 0 .*\(0, 3\)"),
+    (lambda: cr.amin(cr.zeros(2, 0), 1), IndexError, r"amin: .*dim 1 .*\(2, 0\)"),
+    (lambda: cr.max(cr.zeros(0, 3), 0), IndexError, r"max: .*dim 0 .*\(0, 3\)"),
+    (lambda: cr.min(cr.zeros(0, 3), dim=0), IndexError, r"min: .*dim 0 .*\(0, 3\)"),
+    (lambda: cr.argmax(cr.zeros(0, 3), 0), IndexError, r"argmax: .*dim 0"),
+    (lambda: cr.max(cr.zeros(0)), RuntimeError, r"amax: the tensor of shape \(0,\) is empty"),
+    (lambda: cr.nn.functional.pad(cr.ones(2, 4), (-5, 1)), ValueError,
+     r"pad: negative padding \(-5, 1\) removes more than the size 4"),
+    (lambda: cr.nn.functional.pad(cr.ones(2, 4), (-3, -2)), ValueError, r"removes more"),
+    (lambda: cr.take_along_dim(cr.ones(2, 3), cr.tensor([[-4]]), 1), IndexError,
+     r"take_along_dim: index -4 is out of bounds for dimension 1 with size 3"),
+    (lambda: cr.take_along_dim(cr.ones(2, 3), cr.tensor([-1])), IndexError,
+     r"take_along_dim: index -1 is out of bounds"),            # the flat form does not wrap
+    (lambda: cr.einsum("ii->i", cr.ones(2, 3)), ValueError, r"einsum: subscript 'i'"),
+]
+
+
+@pytest.mark.parametrize("k", range(len(ERRORS)))
+def test_edge_errors(k):
+    fn, exc, pattern = ERRORS[k]
+    with pytest.raises(exc, match=pattern):
+        fn()
