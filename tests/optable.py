@@ -24,14 +24,15 @@ class Op:
     cr: Callable                     # chainrule: cr(*tensors, **kwargs)
     torch: Callable                  # PyTorch:   torch(*tensors, **kwargs)
     shapes: Any                      # strategy of (list of input shapes, kwargs dict)
-    domain: str = "real"             # real | positive | unit | kinkfree | any value maker
+    domain: Any = "real"             # real | positive | unit | kinkfree | distinct | ties, or
+    #                                  a value maker domain(rng, shape) -> array (see ``at``)
     make: Callable | None = None     # custom: make(rng, shapes, dtype) -> list of arrays
     nondiff: tuple = ()              # positions of inputs that get no gradient
     grad: bool = True                # False: forward-only comparison (e.g. argmax)
     gradcheck: bool = True
     rtol32: float = 1e-4
     atol32: float = 1e-4
-    tags: tuple = field(default_factory=tuple)
+    tags: tuple = field(default_factory=tuple)   # "gradgrad": also compare second derivatives
 
     def __str__(self) -> str:
         return self.name
@@ -83,8 +84,24 @@ def matmul_shapes(draw):
 
 
 # -- values ------------------------------------------------------------------------------------------
-def values(rng: np.random.Generator, shape: tuple, dtype, domain: str) -> np.ndarray:
-    if domain == "positive":
+def at(*points: float, spread: float = 1.0) -> Callable:
+    """A domain whose elements sit exactly at ``points`` (an op's switch points: kinks,
+    thresholds, bounds) more often than not, the rest standard normal times ``spread``. The
+    points must be exact in float32, so both dtypes put the same value on the switch."""
+    def draw(rng, shape):
+        a = rng.standard_normal(shape) * spread
+        hit = rng.random(shape) < 0.6
+        return np.where(hit, rng.choice(np.asarray(points, float), shape), a)
+    draw.__name__ = f"at{points}"
+    return draw
+
+
+def values(rng: np.random.Generator, shape: tuple, dtype, domain) -> np.ndarray:
+    if callable(domain):
+        a = domain(rng, shape)
+    elif domain == "ties":  # small integers: equal values (ties for max, sort, clamp) are common
+        a = rng.integers(-2, 3, shape)
+    elif domain == "positive":
         a = rng.uniform(0.5, 2.0, shape)
     elif domain == "unit":
         a = rng.uniform(-0.9, 0.9, shape)
@@ -102,3 +119,21 @@ def make_inputs(op: Op, rng, shapes, dtype) -> list:
     if op.make is not None:
         return op.make(rng, shapes, dtype)
     return [values(rng, s, dtype, op.domain) for s in shapes]
+
+
+def with_empty_axis(strategy: st.SearchStrategy) -> st.SearchStrategy:
+    """``strategy``'s shapes with one axis (counted from the right, as broadcasting aligns them)
+    of size 0 in every input that has it at a size other than 1 (or in all, if all have 1): the
+    shapes still broadcast and keyword arguments (dims) stay valid."""
+    @st.composite
+    def draw(draw_):
+        shapes, kw = draw_(strategy.filter(lambda a: any(len(s) for s in a[0])))
+        k = draw_(st.integers(1, max(len(s) for s in shapes)))
+        sized = [s for s in shapes if len(s) >= k and s[-k] != 1]
+
+        def zeroed(s):
+            if len(s) < k or (sized and s[-k] == 1):
+                return tuple(s)
+            return tuple(0 if i == len(s) - k else n for i, n in enumerate(s))
+        return [zeroed(s) for s in shapes], kw
+    return draw()

@@ -21,10 +21,11 @@ def _span(k: int, d: int) -> int:
 
 
 @st.composite
-def _conv(draw, nd: int, groups=(1, 1, 2, 3), strides=(1, 2), dilations=(1, 2), pads=None):
+def _conv(draw, nd: int, groups=(1, 1, 2, 3), strides=(1, 2), dilations=(1, 2), pads=None,
+          batch=(1, 2), unbatched=True):
     """Shapes (input, weight[, bias]) and keyword arguments for conv{nd}d; ``pads`` limits the
-    padding kinds drawn (int, tuple, 'valid', 'same')."""
-    n = draw(st.integers(1, 2))
+    padding kinds drawn (int, tuple, 'valid', 'same'), ``batch`` the batch sizes."""
+    n = draw(st.integers(*batch))
     groups = draw(st.sampled_from(groups))
     cg, og = draw(st.integers(1, 2)), draw(st.integers(1, 2))
     kernel = tuple(draw(st.integers(1, 3)) for _ in range(nd))
@@ -43,7 +44,7 @@ def _conv(draw, nd: int, groups=(1, 1, 2, 3), strides=(1, 2), dilations=(1, 2), 
     for k, d, p in zip(kernel, dilation, pads):
         need = 1 if kind == "same" else max(1, _span(k, d) - 2 * p)
         sizes.append(draw(st.integers(need, need + 3)))
-    batch = (n,) if draw(st.integers(0, 4)) else ()          # sometimes unbatched
+    batch = (n,) if draw(st.integers(0, 4)) or not unbatched else ()   # sometimes unbatched
     shapes = [batch + (cg * groups,) + tuple(sizes), (og * groups, cg) + kernel]
     if draw(st.booleans()):
         shapes.append((og * groups,))
@@ -125,6 +126,19 @@ ROWS = [
     Op("conv2d_same", F.conv2d, _quiet(TF.conv2d), _conv(2, strides=(1,), pads=("same",))),
     Op("conv2d_strided_dilated", F.conv2d, TF.conv2d,
        _conv(2, strides=(2, 3), dilations=(2,), pads=("int", "tuple"))),
+    # second derivatives with batches of 2-3 (a batch of 1 hides a batch/channel layout error)
+    Op("conv1d_gradgrad", F.conv1d, TF.conv1d, _conv(1, batch=(2, 3), unbatched=False,
+                                                      pads=("int", "tuple", "valid")),
+       tags=("gradgrad",)),
+    Op("conv2d_gradgrad", F.conv2d, TF.conv2d, _conv(2, batch=(2, 3), unbatched=False,
+                                                      pads=("int", "tuple", "valid")),
+       tags=("gradgrad",)),
+    Op("conv2d_groups_gradgrad", F.conv2d, TF.conv2d,
+       _conv(2, groups=(2, 3), batch=(2, 3), unbatched=False, pads=("int", "tuple")),
+       tags=("gradgrad",)),
+    Op("conv2d_strided_dilated_gradgrad", F.conv2d, TF.conv2d,
+       _conv(2, strides=(2, 3), dilations=(2,), pads=("int", "tuple"), batch=(2, 3),
+             unbatched=False), tags=("gradgrad",)),
     Op("max_pool1d", F.max_pool1d, TF.max_pool1d, _pool(1, "max"), domain="distinct"),
     Op("max_pool2d", F.max_pool2d, TF.max_pool2d, _pool(2, "max"), domain="distinct"),
     Op("max_pool2d_ceil", F.max_pool2d, TF.max_pool2d, _pool(2, "max", ceil=(True,)),

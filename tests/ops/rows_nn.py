@@ -30,9 +30,9 @@ def _with_dim(draw, min_dims=1):
 
 
 @st.composite
-def _classes(draw, nd=True, smoothing=True, weight=True):
+def _classes(draw, nd=True, smoothing=True, weight=True, min_n=1):
     """Logits (N, C[, d]) with their target shape and the class-weight shape."""
-    n, c = draw(st.integers(1, MAX_SIDE)), draw(st.integers(2, MAX_SIDE))
+    n, c = draw(st.integers(min_n, MAX_SIDE)), draw(st.integers(2, MAX_SIDE))
     extra = draw(st.sampled_from([(), (2,), (1, 3)])) if nd else ()
     kw = {"reduction": draw(REDUCTIONS)}
     if smoothing:
@@ -205,6 +205,16 @@ ROWS = [
     Op("cross_entropy_probs_1e4", _ce("cr"), _ce("torch"), _classes(),
        make=_logits_and_targets(1e4, soft=True), nondiff=(2,), gradcheck=False, rtol32=1e-5,
        atol32=1e-1),
+    # second derivatives with N ≥ 2 (a missing 1/N in the create_graph path shows only there):
+    # mean and sum reductions, class weights, ignore_index (-100 targets) and label smoothing
+    Op("cross_entropy_gradgrad", _ce("cr"), _ce("torch"), _classes(min_n=2),
+       make=_logits_and_targets(), nondiff=(1, 2), tags=("gradgrad",)),
+    Op("cross_entropy_flat_gradgrad", _ce("cr"), _ce("torch"), _classes(nd=False, min_n=2),
+       make=_logits_and_targets(), nondiff=(1, 2), tags=("gradgrad",)),
+    Op("cross_entropy_probs_gradgrad", _ce("cr"), _ce("torch"), _classes(min_n=2),
+       make=_logits_and_targets(soft=True), nondiff=(1, 2), tags=("gradgrad",)),
+    Op("log_softmax_gradgrad", F.log_softmax, torch.log_softmax, _with_dim(),
+       tags=("gradgrad",)),
     Op("nll_loss", _nll("cr"), _nll("torch"), _classes(smoothing=False),
        make=_logits_and_targets(), nondiff=(1, 2)),
     Op("binary_cross_entropy",

@@ -12,7 +12,7 @@ import numpy as np
 
 from .. import ops
 from ..ops import _operands as O
-from ..ops.indexing import _check_bounds, _int_index
+from ..ops.indexing import _check_bounds, _int_index, wrap_negative
 from ..tensor import Tensor
 from ._args import normalize_dim
 
@@ -63,13 +63,18 @@ def take_along_dim(input: Tensor, indices, dim: int | None = None) -> Tensor:
     """input's entries at ``indices`` along ``dim`` (both flattened when dim is None); input
     and indices broadcast against each other off ``dim``."""
     idx = _int_index(indices, "take_along_dim")
-    if dim is None:
+    flat = dim is None
+    if flat:
         input, idx, dim = ops.reshape(input, (-1,)), idx.reshape(-1), 0
     dim = normalize_dim(dim, input.ndim, "take_along_dim", wrap_scalar=False)
     if idx.ndim != input.ndim:
         raise ValueError(f"take_along_dim: indices have {idx.ndim} dimensions but the input has "
                          f"{input.ndim} (shape {tuple(input.shape)})")
-    _check_bounds(idx, input.shape[dim], "take_along_dim", dim)
+    size = input.shape[dim]
+    if flat:   # PyTorch's flat form is a gather: negative indices are out of bounds there
+        _check_bounds(idx, size, "take_along_dim", dim)
+    else:      # with a dim, PyTorch counts negative indices from the end
+        idx = wrap_negative(idx, size, "take_along_dim", dim)
     return ops.take_along_axis(input, idx, dim)
 
 

@@ -77,7 +77,7 @@ def _pow(self, exponent):
 
 
 def _rpow(self, base):
-    return E.power(O.constant(base, self.dtype), self)
+    return P.pow(base, self)
 
 
 def _softmax(self, dim=None, dtype=None):

@@ -67,6 +67,8 @@ negative = neg
 
 def pow(input, exponent):  # noqa: A001 - PyTorch's name
     """input ** exponent (scalar or tensor exponent; a scalar base with a tensor exponent too)."""
+    if isinstance(input, (int, float)) and isinstance(exponent, Tensor):
+        return ops.power(input, exponent)   # ln(base) in double precision for the gradient
     if not isinstance(input, Tensor):
         return ops.power(O.constant(input, getattr(exponent, "dtype", None)), exponent)
     return ops.power(input, exponent)
@@ -121,7 +123,8 @@ def leaky_relu(input, negative_slope: float = 0.01):
 
 def elu(input, alpha: float = 1.0):
     """x if x > 0 else α(eˣ − 1);  derivative 1 or α·eˣ."""
-    neg_part = ops.multiply(ops.subtract(ops.exp(ops.minimum(input, 0.0)), 1.0), alpha)
+    # clip, not minimum: minimum splits the gradient at x = 0, PyTorch's derivative there is α
+    neg_part = ops.multiply(ops.subtract(ops.exp(ops.clip(input, hi=0.0)), 1.0), alpha)
     return ops.where(input._data > 0, input, neg_part)
 
 
@@ -144,7 +147,8 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     """(1/β)·log(1 + e^{βx}), and x itself where βx > threshold (PyTorch's rule);
     derivative σ(βx)."""
     bx = ops.multiply(input, beta) if beta != 1 else input
-    soft = ops.log1p(ops.exp(ops.minimum(bx, float(threshold))))
+    # clip, not minimum: minimum would halve the gradient at βx = threshold (PyTorch: σ(βx))
+    soft = ops.log1p(ops.exp(ops.clip(bx, hi=float(threshold))))
     if beta != 1:
         soft = ops.divide(soft, beta)
     return ops.where(bx._data > threshold, input, soft)

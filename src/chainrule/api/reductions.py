@@ -6,6 +6,7 @@ from typing import NamedTuple
 import numpy as np
 
 from .. import ops
+from ..ops.reduction import check_nonempty
 from ..tensor import Tensor
 from ._args import dim_arg, keep_arg, normalize_dim, reduce_axes
 
@@ -46,6 +47,7 @@ def _extreme(input, dim, keepdim, largest: bool):
     if input.ndim == 0:  # the one element is its own extreme, at index 0
         return ValuesIndices(ops.reshape(input, ()), Tensor._wrap(np.zeros((), np.int64), False,
                                                                   None))
+    check_nonempty(op, input.shape, dim)
     idx = (np.argmax if largest else np.argmin)(input._data, axis=dim)
     idx = np.expand_dims(idx, dim)
     values = ops.take_along_axis(input, idx, dim)

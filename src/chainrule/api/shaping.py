@@ -31,9 +31,7 @@ def _resolve_shape(input, shape: tuple) -> tuple:
 def reshape(input, *shape):
     """The same elements in a new shape (one dimension may be -1)."""
     shape = _resolve_shape(input, size_arg(shape))
-    if shape == input.shape:
-        return input
-    return ops.reshape(input, shape)
+    return ops.reshape(input, shape)   # a new tensor even for the same shape (PyTorch's view)
 
 
 def flatten(input, start_dim: int = 0, end_dim: int = -1):
@@ -221,6 +219,9 @@ def chunk(input, chunks: int, dim: int = 0):
     if chunks <= 0:
         raise ValueError(f"chunk: chunks must be positive, got {chunks}")
     n = input.shape[dim]
+    if n == 0:   # PyTorch: an empty dimension gives ``chunks`` empty pieces
+        return tuple(ops.getitem(input, (slice(None),) * (dim % input.ndim) + (slice(0, 0),))
+                     for _ in range(chunks))
     return split(input, max(1, math.ceil(n / chunks)), dim)
 
 

@@ -206,6 +206,10 @@ class Conv(Function):
                              f"{tuple(dilation)}) does not fit the padded input {tuple(x.shape)}")
         self.out = out
         n, m = x.shape[0], x.shape[0] * math.prod(out)
+        if m == 0:   # an empty batch: an empty output, zero gradients (PyTorch's behaviour)
+            self.rows = None
+            self.save(x, w, None)
+            return np.zeros((n, o) + out, x.dtype)
         self.rows = x.shape[1] > 1
         if self.rows:
             cols, own = _unfold_rows(x, w.shape[2:], stride, dilation, pads, out)  # (M, K·C)
@@ -237,6 +241,9 @@ class Conv(Function):
         need = self.needs_input_grad
         if isinstance(g, Tensor):
             return self._backward_graph(x, w, g, need)
+        if self.rows is None:   # the empty batch: nothing reached the output
+            grads = (np.zeros(x.shape, g.dtype), np.zeros(w.shape, g.dtype), np.zeros(o, g.dtype))
+            return tuple(gr if nd_ else None for gr, nd_ in zip(grads, need))
         n = g.shape[0]
         gx = gw = gb = None
         gmo = None

@@ -96,6 +96,12 @@ class TakeAlongAxis(Function):
         return (_scatter_raw(xp, g, self.in_shape, self.full_index, False),)
 
 
+def _fresh(x):
+    """A new tensor equal to x (see :func:`chainrule.ops.math.fresh`)."""
+    from .elementwise import Clone
+    return Clone.apply(x) if isinstance(x, Tensor) else x.copy()
+
+
 def getitem(x, index):
     return GetItem.apply(x, index=raw_index(index))
 
@@ -128,6 +134,16 @@ def _check_bounds(idx: np.ndarray, size: int, op: str, axis: int) -> None:
                          f"size {size}")
 
 
+def wrap_negative(idx: np.ndarray, size: int, op: str, axis: int) -> np.ndarray:
+    """Indices in [−size, size) with the negative ones counted from the end (PyTorch's rule for
+    take_along_dim and Python's for lists); an IndexError naming the op for any other."""
+    if idx.size and (idx.min() < -size or idx.max() >= size):
+        bad = idx.max() if idx.max() >= size else idx.min()
+        raise IndexError(f"{op}: index {int(bad)} is out of bounds for dimension {axis} with "
+                         f"size {size}")
+    return np.where(idx < 0, idx + size, idx) if idx.size and idx.min() < 0 else idx
+
+
 def gather_index(x_shape: tuple, idx: np.ndarray, axis: int, op: str = "gather") -> tuple:
     """The advanced index that reads ``out[i][j][k] = x[i][idx[i][j][k]][k]`` (axis 1 shown).
 
@@ -154,7 +170,7 @@ def gather(x, axis: int, idx):
     idx = _int_index(idx, "gather")
     if x.ndim == 0:
         gather_index((), idx, 0)
-        return x
+        return _fresh(x)
     return GetItem.apply(x, index=gather_index(x.shape, idx, axis))
 
 
@@ -164,7 +180,7 @@ def take(x, indices, axis: int = 0):
     axis = axis % max(x.ndim, 1)
     _check_bounds(idx, x.shape[axis] if x.ndim else 1, "index_select", axis)
     if x.ndim == 0:
-        return x
+        return _fresh(x)
     return GetItem.apply(x, index=(slice(None),) * axis + (idx,))
 
 
@@ -180,7 +196,7 @@ def scatter_add(x, axis: int, idx, src):
         raise ValueError(f"scatter_add: index shape {tuple(idx.shape)} must not exceed src shape "
                          f"{tuple(src.shape)} in any dimension")
     if x.ndim == 0:
-        return add(x, src) if idx.size else x
+        return add(x, src) if idx.size else _fresh(x)
     index = gather_index(x.shape, idx, axis, "scatter_add")
     if tuple(src.shape) != tuple(idx.shape):
         src = getitem(src, tuple(slice(n) for n in idx.shape))

@@ -20,6 +20,14 @@ def _operand(x):
     return x if isinstance(x, Tensor) else O.constant(x)
 
 
+def fresh(x):
+    """The result of an op with nothing to do (no padding, one tile, no shift): a new tensor,
+    as PyTorch's, never the input itself, which would carry its requires_grad out of no_grad
+    and alias it for in-place changes."""
+    from .elementwise import Clone
+    return Clone.apply(x) if isinstance(x, Tensor) else x.copy()
+
+
 # -- pad --------------------------------------------------------------------------------------------
 class Pad(Function):
     """z = x surrounded by a constant (non-negative widths);  ∂L/∂x = the interior of ∂L/∂z."""
@@ -55,15 +63,19 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
     ``constant`` is a primitive; ``reflect``/``replicate``/``circular`` read x at computed
     positions (an advanced index), so their gradient scatter-adds into the source elements.
     """
-    x = _operand(x)
+    x = original = _operand(x)
     pad_width = tuple((int(lo), int(hi)) for lo, hi in pad_width)
     if any(lo < 0 or hi < 0 for lo, hi in pad_width):
+        for axis, (n, (lo, hi)) in enumerate(zip(x.shape, pad_width)):
+            if max(-lo, 0) + max(-hi, 0) > n:   # slicing would silently crop less
+                raise ValueError(f"pad: negative padding ({lo}, {hi}) removes more than the size "
+                                 f"{n} of dimension {axis} (input shape {tuple(x.shape)})")
         crop = tuple(slice(max(-lo, 0), n - max(-hi, 0))
                      for n, (lo, hi) in zip(x.shape, pad_width))
         x = getitem(x, crop)
         pad_width = tuple((max(lo, 0), max(hi, 0)) for lo, hi in pad_width)
     if not any(lo or hi for lo, hi in pad_width):
-        return x
+        return fresh(x) if x is original else x
     if mode == "constant":
         return Pad.apply(x, pad_width=pad_width, value=constant_values)
     if mode not in ("reflect", "replicate", "circular"):
@@ -75,6 +87,9 @@ def pad(x, pad_width, mode: str = "constant", constant_values=0):
         if mode == "reflect" and (lo >= n or hi >= n):
             raise ValueError(f"pad: reflect padding ({lo}, {hi}) must be smaller than the size "
                              f"{n} of dimension {axis} (input shape {tuple(x.shape)})")
+        if mode == "replicate" and n == 0:
+            raise ValueError(f"pad: replicate padding ({lo}, {hi}) needs a non-empty dimension "
+                             f"{axis} (input shape {tuple(x.shape)})")
         if mode == "circular" and (lo > n or hi > n):
             raise ValueError(f"pad: circular padding ({lo}, {hi}) must not exceed the size {n} "
                              f"of dimension {axis} (input shape {tuple(x.shape)})")
@@ -96,7 +111,7 @@ def tile(x, reps):
     reps = (1,) * (nd - len(reps)) + reps
     shape = (1,) * (nd - x.ndim) + tuple(x.shape)
     if all(r == 1 for r in reps):
-        return reshape(x, shape) if shape != tuple(x.shape) else x
+        return reshape(x, shape) if shape != tuple(x.shape) else fresh(x)
     spread = tuple(v for n in shape for v in (1, n))
     target = tuple(v for r, n in zip(reps, shape) for v in (r, n))
     out = broadcast_to(reshape(x, spread), target)
@@ -111,7 +126,7 @@ def flip(x, axis=None):
         [a % max(x.ndim, 1) for a in ((axis,) if isinstance(axis, (int, np.integer)) else axis)]
     axes = set(axes)
     if not axes or x.ndim == 0:
-        return x
+        return fresh(x)
     return getitem(x, tuple(slice(None, None, -1) if a in axes else slice(None)
                             for a in range(x.ndim)))
 
@@ -125,6 +140,7 @@ def roll(x, shift, axis=None):
     axes = (axis,) if isinstance(axis, (int, np.integer)) else tuple(axis)
     if len(shifts) != len(axes):
         raise ValueError(f"roll: {len(shifts)} shifts given for {len(axes)} dims")
+    original = x
     for s, a in zip(shifts, axes):
         a = a % max(x.ndim, 1)
         n = x.shape[a]
@@ -134,7 +150,7 @@ def roll(x, shift, axis=None):
         lead = (slice(None),) * a
         x = concatenate([getitem(x, lead + (slice(n - s, None),)),
                          getitem(x, lead + (slice(0, n - s),))], axis=a)
-    return x
+    return fresh(x) if x is original else x
 
 
 # -- cumsum ---------------------------------------------------------------------------------------------
@@ -248,10 +264,8 @@ class Einsum(Function):
 
 
 def einsum(subscripts: str, *operands, optimize=None):
-    """NumPy's einsum (explicit or implicit form, '...' allowed), differentiable in every operand
-    whose subscripts do not repeat a letter."""
-    from ..autograd import grad_mode
-
+    """NumPy's einsum (explicit or implicit form, '...' allowed), differentiable in every
+    operand; one whose subscripts repeat a letter is read through its diagonal."""
     xs = [_operand(x) for x in operands]
     if not xs:
         raise ValueError("einsum: no operands given")
@@ -261,11 +275,27 @@ def einsum(subscripts: str, *operands, optimize=None):
     from . import _operands
     xs = [_operands.operand(x, dt) for x in xs]
     subs, out = parse_einsum(subscripts, [x.ndim for x in xs])
-    for x, s in zip(xs, subs):
-        if len(set(s)) != len(s) and isinstance(x, Tensor) and x.requires_grad \
-                and grad_mode.is_grad_enabled():
-            raise NotImplementedError(
-                f"einsum: the gradient through an operand whose subscripts repeat a letter "
-                f"({s!r} in {subscripts!r}, a diagonal) is not supported; take the diagonal "
-                "with indexing first")
-    return Einsum.apply(*xs, subs=tuple(subs), out=out)
+    pairs = [_diagonal(x, s, subscripts) for x, s in zip(xs, subs)]
+    return Einsum.apply(*[x for x, _ in pairs], subs=tuple(s for _, s in pairs), out=out)
+
+
+def _diagonal(x, s: str, equation: str):
+    """An operand whose subscripts repeat a letter ('ii', 'iji'), as its diagonal with each
+    letter once: d[i, j] = x[i, j, i] (a differentiable gather, so the gradient lands on the
+    diagonal); other operands unchanged."""
+    if len(set(s)) == len(s):
+        return x, s
+    letters = "".join(dict.fromkeys(s))
+    size = {}
+    for c, n in zip(s, x.shape):
+        if size.setdefault(c, n) != n:
+            raise ValueError(f"einsum: subscript {c!r} of {equation!r} labels dimensions of "
+                             f"sizes {size[c]} and {n} in one operand")
+    k = len(letters)
+    grid = {c: np.arange(size[c]).reshape((1,) * i + (-1,) + (1,) * (k - i - 1))
+            for i, c in enumerate(letters)}
+    index = tuple(grid[c] for c in s)
+    if isinstance(x, Tensor):
+        from .indexing import getitem
+        return getitem(x, index), letters
+    return x[index], letters

@@ -102,10 +102,14 @@ class LogSumExp(_Reduction):
 
     def forward(self, xp, x, axis=None, keepdims=False):
         axis = self._setup(x, axis, keepdims)
-        m = xp.max(x, axis=axis, keepdims=True)
-        m = xp.where(xp.isfinite(m), m, 0)
+        if x.size:
+            m = xp.max(x, axis=axis, keepdims=True)
+            m = xp.where(xp.isfinite(m), m, 0)
+        else:  # an empty sum: log 0 = −∞, as PyTorch (max has no identity to shift by)
+            m = xp.zeros(keepdims_shape(x.shape, axis), x.dtype)
         s = xp.sum(xp.exp(x - m), axis=axis, keepdims=True)
-        out = xp.log(s) + m
+        with np.errstate(divide="ignore"):
+            out = xp.log(s) + m
         if not keepdims:
             out = out.reshape(()) if axis is None else xp.squeeze(out, axis=axis)
         self.saved = (x, out)
@@ -164,11 +168,28 @@ def mean(x, axis=None, keepdims=False):
     return _reduce(Mean, x, axis, keepdims)
 
 
+def check_nonempty(op: str, shape: tuple, axis) -> None:
+    """An extreme (max, min, argmax, median, ...) has no value over an empty axis: PyTorch's
+    IndexError (its RuntimeError for a whole empty tensor), naming the op, dim and shape."""
+    if 0 not in shape:
+        return
+    axes = normalize_axis(axis, len(shape))
+    if axes is None:
+        raise RuntimeError(f"{op}: the tensor of shape {tuple(shape)} is empty; give a dim "
+                           "to reduce over a non-empty dimension")
+    for a in axes:
+        if a < len(shape) and shape[a] == 0:
+            raise IndexError(f"{op}: expected reduction dim {a} to have non-zero size, got "
+                             f"shape {tuple(shape)}")
+
+
 def amax(x, axis=None, keepdims=False):
+    check_nonempty("amax", np.shape(x), axis)
     return _reduce(Amax, x, axis, keepdims)
 
 
 def amin(x, axis=None, keepdims=False):
+    check_nonempty("amin", np.shape(x), axis)
     return _reduce(Amin, x, axis, keepdims)
 
 
@@ -186,9 +207,11 @@ def prod(x, axis=None, keepdims=False):
 
 def argmax(x, axis=None, keepdims=False):
     data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    check_nonempty("argmax", data.shape, axis)
     return Tensor._wrap(np.argmax(data, axis=axis, keepdims=keepdims).astype(np.int64), False, None)
 
 
 def argmin(x, axis=None, keepdims=False):
     data = x._data if isinstance(x, Tensor) else np.asarray(x)
+    check_nonempty("argmin", data.shape, axis)
     return Tensor._wrap(np.argmin(data, axis=axis, keepdims=keepdims).astype(np.int64), False, None)

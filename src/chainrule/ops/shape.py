@@ -61,10 +61,16 @@ class Concatenate(Function):
     """z = [x₁, x₂, …] joined along an axis;  each input's gradient is its slice of ∂L/∂z."""
 
     def forward(self, xp, *xs, axis=0):
-        axis = axis % xs[0].ndim if xs[0].ndim else axis
+        # PyTorch's legacy rule: 1-d empty tensors (shape (0,)) are skipped, whatever the others'
+        # shapes; they get an empty gradient
+        self.joined = joined = [not _legacy_empty(x) for x in xs]
+        if not any(joined):
+            self.joined = joined = [True] * len(xs)
+        parts = [x for x, j in zip(xs, joined) if j]
+        axis = axis % parts[0].ndim if parts[0].ndim else axis
         self.axis = axis
-        self.bounds = np.cumsum([0] + [x.shape[axis] for x in xs]).tolist()
-        return xp.concatenate(xs, axis=axis)
+        self.bounds = np.cumsum([0] + [x.shape[axis] for x in parts]).tolist()
+        return xp.concatenate(parts, axis=axis)
 
     def explain_error(self, arrays, params, exc):
         shapes = ", ".join(str(tuple(a.shape)) for a in arrays)
@@ -72,8 +78,19 @@ class Concatenate(Function):
 
     def backward(self, xp, g):
         lead = (slice(None),) * self.axis
-        return tuple(g[lead + (slice(a, b),)] if need else None
-                     for a, b, need in zip(self.bounds, self.bounds[1:], self.needs_input_grad))
+        slices = iter(zip(self.bounds, self.bounds[1:]))
+        grads = []
+        for joined, need in zip(self.joined, self.needs_input_grad):
+            a, b = next(slices) if joined else (0, 0)
+            if not need:
+                grads.append(None)
+            else:
+                grads.append(g[lead + (slice(a, b),)] if joined else xp.reshape(g, (-1,))[:0])
+        return tuple(grads)
+
+
+def _legacy_empty(x) -> bool:
+    return x.ndim == 1 and x.shape[0] == 0
 
 
 def _as_tensor_or_array(x):

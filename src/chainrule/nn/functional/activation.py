@@ -30,8 +30,11 @@ class Softmax(Function):
 
     def forward(self, xp, x, axis=-1):
         self.axis = axis
-        e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
-        e /= xp.sum(e, axis=axis, keepdims=True)
+        if x.size == 0:  # nothing to normalise (and no maximum to shift by): an empty result
+            e = x.copy()
+        else:
+            e = xp.exp(x - xp.max(x, axis=axis, keepdims=True))
+            e /= xp.sum(e, axis=axis, keepdims=True)
         self.save(e)
         return e
 
@@ -45,7 +48,7 @@ class LogSoftmax(Function):
 
     def forward(self, xp, x, axis=-1):
         self.axis = axis
-        out = _log_softmax_raw(xp, x, axis)
+        out = _log_softmax_raw(xp, x, axis) if x.size else x.copy()   # empty: an empty result
         self.save(out)
         return out
 

@@ -74,6 +74,8 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     and running_mean/var (if given) move by ``momentum`` towards μ and the unbiased σ²·n/(n−1).
     Evaluation: μ, σ² are running_mean/var."""
     name = "batch_norm"
+    if isinstance(input, Tensor) and input.ndim < 2 and input._data.size == 0:
+        return ops.multiply(input, 0.0)     # PyTorch: an empty input gives an empty output
     if not isinstance(input, Tensor) or input.ndim < 2:
         raise ValueError(f"{name}: input must be a Tensor of shape (N, C, ...), got "
                          f"{getattr(input, 'shape', type(input).__name__)}")
@@ -83,6 +85,10 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         _check_param(name, what, p, c)
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
+    if training and input._data.size == 0:
+        # an empty batch: an empty output (still in the graph, so γ and β get zero gradients);
+        # no statistics, so the running estimates stay as they are (PyTorch's behaviour)
+        return _affine(ops.multiply(input, 0.0), weight, bias, shape)
     if training:
         n = input._data.size // c
         if n <= 1:
