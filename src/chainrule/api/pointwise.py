@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import ops
 from ..ops import _operands as O
+from ..ops.unary import Sign
 from ..tensor import Tensor
 
 __all__ = [
@@ -104,6 +105,10 @@ def abs(input):  # noqa: A001
 
 
 def sign(input):
+    """−1, 0 or 1 by the sign of each entry; differentiable with a zero gradient (as in PyTorch,
+    so ``x.sign().sum().backward()`` gives zeros rather than an error)."""
+    if isinstance(input, Tensor) and input.requires_grad:
+        return Sign.apply(input)
     return ops.sign(input)
 
 

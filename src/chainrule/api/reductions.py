@@ -114,7 +114,10 @@ def _var_args(op: str, input, dim, unbiased, keepdim, correction, axis, keepdims
 def _var(input, axes, correction, keepdim):
     centred = ops.subtract(input, ops.mean(input, axis=axes, keepdims=True))
     ss = ops.sum(ops.multiply(centred, centred), axis=axes, keepdims=keepdim)
-    return ops.divide(ss, float(_count(input.shape, axes) - correction))
+    # PyTorch divides by max(n − correction, 0): too few degrees of freedom give inf or NaN,
+    # never a negative "variance"
+    dof = _count(input.shape, axes) - correction
+    return ops.divide(ss, float(dof) if dof > 0 else 0.0)
 
 
 def _sqrt0(v):

@@ -206,6 +206,16 @@ class Step(Function):
         return (xp.zeros_like(g),)
 
 
+class Sign(Function):
+    """z = sign(x) ∈ {−1, 0, 1};  ∂z/∂x = 0 everywhere it exists (PyTorch's gradient at 0 too)."""
+
+    def forward(self, xp, x):
+        return xp.sign(x)
+
+    def backward(self, xp, g):
+        return (xp.zeros_like(g),)
+
+
 class Clone(Function):
     """z = a copy of x;  ∂z/∂x = 1."""
 
