@@ -119,3 +119,84 @@ def test_the_retained_gradient_of_a_float32_non_leaf_matches_torch_in_value_and_
     ((ht * 3.0).tanh() + 1.0 / (ht * ht + 1.0)).sum().backward()
     assert h.grad.dtype == np.float32 and ht.grad.dtype == torch.float32
     np.testing.assert_allclose(h.grad.numpy(), ht.grad.numpy(), rtol=2e-5, atol=1e-6)
+
+
+def test_leaves_that_receive_the_same_gradient_array_do_not_share_their_grad():
+    """Add hands one array to both inputs: each leaf's .grad must own its memory, or the next
+    accumulation into one changes the other."""
+    x = cr.tensor(X, requires_grad=True)
+    y = cr.tensor(X * 2, requires_grad=True)
+    (x + y).sum().backward()
+    (x * 3.0).sum().backward()
+    np.testing.assert_array_equal(x.grad.numpy(), np.full_like(X, 4.0))
+    np.testing.assert_array_equal(y.grad.numpy(), np.ones_like(X))
+    z = cr.tensor(X, requires_grad=True)
+    z.sum().backward()                      # the root's own gradient array
+    w = cr.tensor(X, requires_grad=True)
+    (z.reshape(6) * 1.0).sum().backward()   # a view of the incoming gradient
+    z.grad.numpy()[...] = 0.0
+    (w * 5.0).sum().backward()
+    np.testing.assert_array_equal(w.grad.numpy(), np.full_like(X, 5.0))
+
+
+def test_a_node_used_by_several_consumers_sums_their_gradients_as_torch():
+    """A diamond and a longer side path: the shared node's gradient is complete before it runs."""
+    def f(lib, x):
+        h = x * 2.0
+        a = h.exp()
+        b = (h * h).tanh() * 3.0
+        c = ((h + 1.0) * 0.5).sigmoid().exp().sin()
+        return (a + b + c * h).sum()
+
+    x = cr.tensor(X.astype(np.float64), requires_grad=True)
+    f(cr, x).backward()
+    xt = torch.tensor(X.astype(np.float64), requires_grad=True)
+    f(torch, xt).backward()
+    np.testing.assert_allclose(x.grad.numpy(), xt.grad.numpy(), rtol=1e-12)
+    g, = cr.autograd.grad(f(cr, x), [x])
+    np.testing.assert_allclose(g.numpy(), xt.grad.numpy(), rtol=1e-12)
+
+
+def test_autograd_grad_sums_a_leaf_used_twice():
+    x64 = X.astype(np.float64)
+    x = cr.tensor(x64, requires_grad=True)
+    g, = cr.autograd.grad((x * x.exp()).sum(), [x])
+    np.testing.assert_allclose(g.numpy(), np.exp(x64) * (1 + x64), rtol=1e-12)
+
+
+def test_backward_twice_without_retain_graph_raises_and_with_it_accumulates():
+    x = cr.tensor(X, requires_grad=True)
+    y = (x * x).sum()
+    y.backward(retain_graph=True)
+    y.backward()
+    np.testing.assert_allclose(x.grad.numpy(), 4 * X, rtol=1e-6)
+    with pytest.raises(RuntimeError, match="second time"):
+        y.backward()
+
+
+def test_retained_gradient_of_a_non_leaf_accumulates_over_backward_calls():
+    x = cr.tensor(X, requires_grad=True)
+    h = x * 3.0
+    h.retain_grad()
+    (h * 2.0).sum().backward(retain_graph=True)
+    (h * 2.0).sum().backward()
+    np.testing.assert_allclose(h.grad.numpy(), np.full_like(X, 4.0))
+
+
+def test_a_non_leaf_hook_return_value_replaces_the_gradient_flowing_on():
+    x = cr.tensor(X, requires_grad=True)
+    h = x * 3.0
+    h.register_hook(lambda g: g * 10)
+    h.sum().backward()
+    np.testing.assert_allclose(x.grad.numpy(), np.full_like(X, 30.0))
+
+
+def test_several_roots_given_to_backward_add_their_gradients():
+    x = cr.tensor(X, requires_grad=True)
+    y = x * 2.0
+    cr.autograd.backward([y.sum(), y.sum() * 3.0])
+    np.testing.assert_allclose(x.grad.numpy(), np.full_like(X, 8.0))
+    y2 = x * 1.0
+    x.grad = None
+    cr.autograd.backward([y2, y2], [cr.ones(2, 3), cr.ones(2, 3) * 2])
+    np.testing.assert_allclose(x.grad.numpy(), np.full_like(X, 3.0))
