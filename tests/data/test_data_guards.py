@@ -7,8 +7,24 @@ import numpy as np
 import pytest
 import torch
 
-from chainrule.data import (ArrayDataset, ConcatDataset, DataLoader, Normalize, ToFloat,
-                            random_split)
+from chainrule.data import (ArrayDataset, ConcatDataset, DataLoader, Dataset, Normalize,
+                            ToFloat, random_split)
+
+
+class _Indices(Dataset):
+    """Item i is (name, i) for 0 <= i < n: it shows exactly which index a wrapper asked for
+    (a negative index is an error here, not a wrap-around)."""
+
+    def __init__(self, name: str, n: int):
+        self.name, self.n = name, n
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i):
+        if not 0 <= i < self.n:
+            raise IndexError(f"{self.name}: index {i} outside [0, {self.n})")
+        return self.name, i
 
 
 @pytest.mark.parametrize("n,fractions", [(9, [0.3, 0.3, 0.4]), (11, [0.25, 0.25, 0.25, 0.25]),
@@ -34,6 +50,13 @@ def test_concat_dataset_batches_across_the_boundary_equal_its_items():
                                   [float(np.asarray(x).ravel()[0]) for x, _ in items])
     np.testing.assert_array_equal(np.asarray(yb), [int(np.asarray(y)) for _, y in items])
     np.testing.assert_array_equal(np.asarray(yb), [3, 2, 5, 4, 0, 8, 3])
+
+
+def test_concat_dataset_asks_each_part_for_its_local_index():
+    ds = ConcatDataset([_Indices("a", 3), _Indices("b", 2), _Indices("c", 4)])
+    assert [ds[i] for i in range(9)] == [("a", 0), ("a", 1), ("a", 2), ("b", 0), ("b", 1),
+                                         ("c", 0), ("c", 1), ("c", 2), ("c", 3)]
+    assert ds[-1] == ("c", 3) and ds[-6] == ("b", 0)
 
 
 @pytest.mark.parametrize("drop_last", [False, True])
