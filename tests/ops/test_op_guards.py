@@ -56,3 +56,14 @@ def test_broadcast_gradient_sums_over_leading_and_inner_axes():
     a, b = rng.standard_normal((2, 3, 4)), rng.standard_normal((3, 1))
     _grads(lambda x, y: x * y, lambda x, y: x * y, a, b)
     _grads(lambda x, y: x - y, lambda x, y: x - y, a, rng.standard_normal((1, 4)))
+
+
+@pytest.mark.parametrize("dim", [None, 0, 1])
+def test_prod_gradient_with_zero_factors_matches_torch(dim):
+    """One zero: only the zero's gradient is the product of the others; two zeros: all zero."""
+    x = np.array([[2.0, 0.0, 3.0, -1.5], [0.0, 4.0, 0.0, 0.5], [1.5, -2.0, 0.5, 3.0]])
+    if dim is None:
+        _grads(lambda t: t.prod(), lambda t: t.prod(), x)
+        _grads(lambda t: t.prod(), lambda t: t.prod(), x[0])
+    else:
+        _grads(lambda t: t.prod(dim=dim), lambda t: t.prod(dim=dim), x)
