@@ -38,7 +38,12 @@ def run_both(layer, tlayer, x: np.ndarray, *, seed: int = 0, grad_input: bool = 
     xt = torch.tensor(x, requires_grad=diff)
     y, yt = layer(xc), tlayer(xt)
     w = np.random.default_rng(seed).standard_normal(y.shape).astype(y.dtype)
-    if y.requires_grad:
+    name = type(layer).__name__
+    assert y.requires_grad == yt.requires_grad, (
+        f"{name} output requires_grad={y.requires_grad}, torch's {yt.requires_grad}: "
+        + ("chainrule's output is cut from the graph" if yt.requires_grad else
+           "chainrule's output requires grad where torch's does not"))
+    if yt.requires_grad:
         (y * cr.tensor(w)).sum().backward()
         (yt * torch.tensor(w)).sum().backward()
     return y, yt, xc.grad if diff else None, xt.grad if diff else None

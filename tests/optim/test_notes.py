@@ -118,6 +118,16 @@ def test_rmsprop_step_ignores_the_loss_scale_the_literal_notes_rule_does_not(sca
     scaled = _steps(optim.RMSprop([w2], lr=0.01, eps=1e-30), w2,
                     lambda t: scale * _quadratic_loss(t), 20)
     np.testing.assert_allclose(scaled, base, rtol=1e-10, atol=1e-12)
-    g = A @ np.array([1.0, -1.0, 2.0])
-    literal_step, literal_scaled = g / (g * g), (scale * g) / (scale * g) ** 2
-    np.testing.assert_allclose(literal_scaled, literal_step / scale)
+    # The notes' literal rule, s = g*g and step = lr*g/s, run through the library: SGD on a
+    # gradient replaced by g/(g*g) takes the step lr*g/(g*g), and scaling the loss by c shrinks
+    # that first step by 1/c, unlike RMSprop above.
+    def literal_first_step(c):
+        w = cr.tensor(np.array([1.0, -1.0, 2.0]), requires_grad=True)
+        opt = optim.SGD([w], lr=0.01)
+        (c * _quadratic_loss(w)).backward()
+        w.grad = w.grad / (w.grad * w.grad)
+        opt.step()
+        return np.array([1.0, -1.0, 2.0]) - w.detach().numpy()
+    step, step_scaled = literal_first_step(1.0), literal_first_step(scale)
+    np.testing.assert_allclose(step_scaled, step / scale, rtol=1e-10)
+    assert not np.allclose(step_scaled, step)
