@@ -60,9 +60,17 @@ def test_invalid_hyperparameters_name_the_argument_and_value(cls, kwargs, arg, v
 
 
 def test_valid_edge_values_are_accepted():
-    w = cr.zeros(3, requires_grad=True)
-    optim.SGD([w], lr=0.0, momentum=0.0)
-    optim.Adam([w], betas=(0.0, 0.0), eps=1e-30)
+    """Boundary values are kept as given and step as the formulas say (lr 0: no change)."""
+    w = cr.tensor([1.0, -2.0, 3.0], requires_grad=True)
+    sgd = optim.SGD([w], lr=0.0, momentum=0.0)
+    adam = optim.Adam([w], betas=(0.0, 0.0), eps=1e-30)
+    assert (sgd.param_groups[0]["lr"], sgd.param_groups[0]["momentum"]) == (0.0, 0.0)
+    assert adam.param_groups[0]["betas"] == (0.0, 0.0) and adam.param_groups[0]["eps"] == 1e-30
+    w.grad = cr.tensor([0.5, 0.5, -0.5])
+    sgd.step()
+    np.testing.assert_array_equal(w.numpy(), [1.0, -2.0, 3.0])
+    adam.step()   # betas 0: m = g, v = g², so the step is lr·g/|g| = ±lr
+    np.testing.assert_allclose(w.numpy(), [1.0 - 1e-3, -2.0 - 1e-3, 3.0 + 1e-3], rtol=1e-6)
 
 
 @pytest.mark.parametrize("cls", [optim.Adam, optim.AdamW, optim.NAdam, optim.Adagrad,
