@@ -38,3 +38,35 @@ def test_sign_is_differentiable_with_a_zero_gradient():
     for a, b in zip(run(cr), run(torch)):
         np.testing.assert_array_equal(a, b)
     assert cr.sign(cr.tensor([-3, 0, 2])).numpy().tolist() == [-1, 0, 1]
+
+
+def test_softplus_gradient_is_rounded_as_pytorch_rounds_it():
+    """The float32 gradient is within an ulp of PyTorch's everywhere (NumPy's exp and PyTorch's
+    may differ by one), and equal to it at the threshold x = 20, where the composition
+    log1p(exp(x)) gave 1 − 2⁻²⁴ (and before that 0.5)."""
+    pts = np.array([20.0, 19.999998, 20.000002, 19.0, 15.0, 5.0, 0.0, -20.0, -30.0, -100.0],
+                   np.float32)
+    upstream = np.linspace(-2, 3, len(pts)).astype(np.float32)
+
+    def run(lib, F):
+        x = lib.tensor(pts, requires_grad=True)
+        y = F.softplus(x)
+        (y * lib.tensor(upstream)).sum().backward()
+        return np.asarray(y.detach()).copy(), np.asarray(x.grad).copy()
+    (y, g), (ty, tg) = run(cr, cr.nn.functional), run(torch, torch.nn.functional)
+    np.testing.assert_array_max_ulp(g, tg, maxulp=1)
+    np.testing.assert_array_max_ulp(y, ty, maxulp=1)
+    assert g[0] == tg[0] == upstream[0]   # σ(20) rounds to 1 in float32
+
+
+def test_softplus_second_derivative_matches_torch():
+    pts = [19.5, 3.0, 0.0, -4.0]
+
+    def run(lib, F):
+        x = lib.tensor(pts, dtype=lib.float64, requires_grad=True)
+        (g,) = (torch.autograd.grad if lib is torch else cr.autograd.grad)(
+            F.softplus(x, 2.0, 30.0).sum(), x, create_graph=True)
+        (h,) = (torch.autograd.grad if lib is torch else cr.autograd.grad)(g.sum(), x)
+        return np.asarray(h).copy()
+    np.testing.assert_allclose(run(cr, cr.nn.functional), run(torch, torch.nn.functional),
+                               rtol=1e-12)

@@ -11,7 +11,7 @@ import numpy as np
 
 from .. import ops
 from ..ops import _operands as O
-from ..ops.unary import Sign
+from ..ops.unary import Sign, Softplus
 from ..tensor import Tensor
 
 __all__ = [
@@ -150,13 +150,8 @@ def gelu(input, approximate: str = "none"):
 
 def softplus(input, beta: float = 1.0, threshold: float = 20.0):
     """(1/β)·log(1 + e^{βx}), and x itself where βx > threshold (PyTorch's rule);
-    derivative σ(βx)."""
-    bx = ops.multiply(input, beta) if beta != 1 else input
-    # clip, not minimum: minimum would halve the gradient at βx = threshold (PyTorch: σ(βx))
-    soft = ops.log1p(ops.exp(ops.clip(bx, hi=float(threshold))))
-    if beta != 1:
-        soft = ops.divide(soft, beta)
-    return ops.where(bx._data > threshold, input, soft)
+    derivative σ(βx) (one fused primitive: see ops.unary.Softplus)."""
+    return Softplus.apply(O.float_operand(input), beta=float(beta), threshold=float(threshold))
 
 
 # -- comparisons and logic: constants (no gradient) ------------------------------------------------
