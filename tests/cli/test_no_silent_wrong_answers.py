@@ -57,6 +57,23 @@ def test_resume_with_a_new_lr_weight_decay_and_optimizer_steps_with_them(capsys,
                     "momentum": 0.5, "nesterov": False}
 
 
+def test_resume_from_sgd_with_momentum_to_adam_drops_the_stored_momentum(capsys, tmp_path):
+    """The stored --momentum belonged to the old optimizer; the user never typed it, so
+    switching to adam must not be refused because of it (and adam must not get it)."""
+    ckpt = _first(tmp_path / "r", capsys, "--optimizer", "sgd", "--momentum", "0.9",
+                  "--nesterov", "--lr-schedule", "none")
+    code, out, err = run_cli(["train", "--resume", ckpt, "--epochs", "2", "--optimizer", "adam"],
+                             capsys)
+    assert code == 0, err
+    assert "optimizer sgd -> adam: optimizer state reset" in out
+    used = json.loads((tmp_path / "r" / "metrics.json").read_text())["optimizer"]
+    assert used["name"] == "adam" and "momentum" not in used
+    # ...but a momentum typed with the switch is still refused for adam
+    code, _, err = run_cli(["train", "--resume", ckpt, "--epochs", "3", "--optimizer", "adam",
+                            "--momentum", "0.5"], capsys)
+    assert_one_line_error(code, err, "--momentum", "adam")
+
+
 def test_resume_with_a_new_lr_keeps_the_same_optimizers_state(capsys, tmp_path):
     ckpt = _first(tmp_path / "r", capsys, "--lr-schedule", "none")
     code, out, err = run_cli(["train", "--resume", ckpt, "--epochs", "2", "--lr", "0.01",

@@ -92,6 +92,19 @@ def check_stored(stored: dict[str, Any], where: str) -> dict[str, Any]:
     return out
 
 
+# Options that belong to one optimizer family: a value stored with the old optimizer of a resumed
+# run is dropped (back to the default) when an explicit --optimizer has no use for it.
+_OPTIMIZER_ONLY = {"momentum": ("sgd", "rmsprop"), "nesterov": ("sgd",)}
+
+
+def _drop_stored_options_of_another_optimizer(options: dict[str, Any], explicit: dict) -> None:
+    if "optimizer" not in explicit:
+        return
+    for key, users in _OPTIMIZER_ONLY.items():
+        if key not in explicit and options["optimizer"] not in users:
+            options[key] = DEFAULTS[key]
+
+
 def resolve_options(given: argparse.Namespace,
                     stored_for: Callable[[str], dict[str, Any]] | None = None,
                     sources: dict[str, str] | None = None) -> dict[str, Any]:
@@ -109,6 +122,8 @@ def resolve_options(given: argparse.Namespace,
         options.update(stored)
     options.update(toml)
     options.update(flags)
+    if resume is not None:
+        _drop_stored_options_of_another_optimizer(options, explicit={**toml, **flags})
     if sources is not None:
         sources.update({k: f"config {flags['config']}" for k in toml})
         sources.update({k: OPTIONS_BY_DEST[k].flag for k in flags})
