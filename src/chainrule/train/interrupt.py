@@ -3,7 +3,8 @@
 While :class:`GracefulInterrupt` is active, the first SIGINT only sets ``requested``; the loop
 checks it after each batch. A second SIGINT raises ``KeyboardInterrupt`` at once (for a run that
 hangs). The previous handler is put back on exit. Outside the main thread (where Python cannot
-install signal handlers) it does nothing.
+install signal handlers), and where SIGINT is ignored on purpose (``nohup``, a shell's background
+job), it does nothing: a run the user shielded from Ctrl-C stays shielded.
 """
 from __future__ import annotations
 
@@ -29,8 +30,9 @@ class GracefulInterrupt:
         self.requested = False
         if self.enabled and threading.current_thread() is threading.main_thread():
             self._previous = signal.getsignal(signal.SIGINT)
-            signal.signal(signal.SIGINT, self._handle)
-            self._installed = True
+            if self._previous is not signal.SIG_IGN:
+                signal.signal(signal.SIGINT, self._handle)
+                self._installed = True
         return self
 
     def __exit__(self, *exc) -> None:
