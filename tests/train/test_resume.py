@@ -26,6 +26,16 @@ from .problems import assert_bitwise_equal, setup, weights, without_times
 EPOCHS = 5
 
 
+
+@pytest.fixture
+def terminal_sigint():
+    """SIGINT handled as in a terminal, whatever the test run inherited (a shell's background
+    job or a CI runner may start it with SIGINT ignored, which GracefulInterrupt respects)."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)
+
 def _run(ckdir, epochs, *, opt, resume=None, extra=()):
     s = setup(opt=opt, dropout=0.3, scheduler=True)
     callbacks = [EarlyStopping(patience=100, restore_best_weights=False),
@@ -85,7 +95,7 @@ def _lr_run(ckdir, epochs, *, resume=None, extra=()):
 
 
 def test_logged_lr_and_grad_norm_describe_the_whole_epoch_also_across_a_mid_epoch_resume(
-        tmp_path):
+        tmp_path, terminal_sigint):
     full, h_full = _lr_run(tmp_path / "full", 4)
     steps = len(full["train"])
     assert [r["lr"] for r in h_full] == pytest.approx([0.01 * 0.9 ** (steps * e)
@@ -106,7 +116,7 @@ def test_logged_lr_and_grad_norm_describe_the_whole_epoch_also_across_a_mid_epoc
     assert len({r["grad_norm"] for r in h_full}) == 4
 
 
-def test_ctrl_c_mid_epoch_then_resume_is_bitwise_identical(tmp_path):
+def test_ctrl_c_mid_epoch_then_resume_is_bitwise_identical(tmp_path, terminal_sigint):
     full, h_full = _run(tmp_path / "full", 4, opt="adam")
     steps_per_epoch = len(full["train"])
     fired = []
