@@ -43,10 +43,12 @@ def _to_array(data: Any, dtype=None) -> np.ndarray:
 
 
 # In-place changes are stamped with a global counter: ``t._version`` is the counter's value at
-# t's last in-place change (0: never changed). A view (``t._base`` set: the tensor whose storage
-# it shows) has no counter of its own: changing it stamps its base, and its version is the base's. An op that saves values for backward remembers the
-# counter when it ran; at backward, a saved tensor stamped later was changed after being saved.
-# When the counter has not moved since an op ran, backward skips the check altogether.
+# t's last in-place change (0: never changed). Tensors that share storage through a view (or
+# detach) also share one version cell, ``t._vcell`` (a one-element list; None while t has no
+# views), which every in-place change of any of them stamps, as PyTorch's views share a version
+# counter. An op that saves values for backward remembers the counter when it ran; at backward,
+# a saved tensor stamped later was changed after being saved. When the counter has not moved
+# since an op ran, backward skips the check altogether.
 _modification_counter = [0]
 # How many non-leaf tensors ever got a hook or retain_grad: while 0, backward skips looking for them.
 _nonleaf_watchers = [0]
@@ -55,7 +57,7 @@ _nonleaf_watchers = [0]
 class Tensor:
     """An n-dimensional array that can record the ops applied to it and backpropagate through them."""
 
-    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_version", "_base", "_hooks",
+    __slots__ = ("_data", "grad", "requires_grad", "grad_fn", "_version", "_vcell", "_hooks",
                  "_retains_grad", "__weakref__")
     __array_ufunc__ = None  # ``ndarray * Tensor`` defers to Tensor.__rmul__
 
@@ -69,7 +71,7 @@ class Tensor:
         self.requires_grad = bool(requires_grad)
         self.grad_fn = None
         self._version = 0
-        self._base = None
+        self._vcell = None
         self._hooks = None
         self._retains_grad = False
 
@@ -82,7 +84,7 @@ class Tensor:
         t.requires_grad = requires_grad
         t.grad_fn = grad_fn
         t._version = 0
-        t._base = None
+        t._vcell = None
         t._hooks = None
         t._retains_grad = False
         return t
@@ -127,9 +129,12 @@ class Tensor:
 
     def size(self, dim: int | None = None):
         """The shape, or with ``dim`` (checked as every dim is) the size of that dimension."""
+        shape = self._data.shape
         if dim is None:
-            return self._data.shape
-        from .api._args import normalize_dim
+            return shape
+        if type(dim) is int and -len(shape) <= dim < len(shape):
+            return shape[dim]
+        from .api._args import normalize_dim          # the error, or a NumPy integer
         return self._data.shape[normalize_dim(dim, self._data.ndim, "size", wrap_scalar=False)]
 
     def numel(self) -> int:
@@ -159,7 +164,8 @@ class Tensor:
 
     def __array__(self, dtype=None, copy=None):
         arr = self._data if dtype is None else self._data.astype(dtype, copy=False)
-        return arr if isinstance(arr, np.ndarray) else np.asarray(arr)   # a NumPy scalar, or CuPy
+        arr = arr if isinstance(arr, np.ndarray) else np.asarray(arr)    # a NumPy scalar, or CuPy
+        return arr.copy() if copy and arr is self._data else arr        # np.array(t) copies
 
     def __float__(self) -> float:
         return float(self.item())
@@ -184,7 +190,7 @@ class Tensor:
         """The same data, cut from the graph; it shares this tensor's version counter, so an
         in-place change through it is still caught if backward needs the values."""
         t = Tensor._wrap(self._data, False, None)
-        t._base = self if self._base is None else self._base
+        t._vcell = self._shared_version_cell()
         return t
 
     def detach_(self) -> "Tensor":
@@ -265,85 +271,19 @@ class Tensor:
         self._bump_version()
 
     def _bump_version(self) -> None:
-        """Mark this tensor as modified in place now (see ``_modification_counter``); a view
-        stamps its base too, so the base and all its views share one version (PyTorch's rule)."""
+        """Mark this tensor as modified in place now (see ``_modification_counter``), and the
+        version cell it shares with its views, if any (PyTorch's rule for views)."""
         stamp = _modification_counter[0] + 1
         _modification_counter[0] = stamp
         self._version = stamp
-        if self._base is not None:
-            self._base._version = stamp
+        if self._vcell is not None:
+            self._vcell[0] = stamp
 
-    @staticmethod
-    def _operand(value):
-        return value._data if isinstance(value, Tensor) else value
-
-    def zero_(self) -> "Tensor":
-        self._check_inplace("zero_")
-        self._data[...] = 0
-        return self
-
-    def fill_(self, value) -> "Tensor":
-        self._check_inplace("fill_")
-        self._data[...] = self._operand(value)
-        return self
-
-    def copy_(self, src) -> "Tensor":
-        self._check_inplace("copy_")
-        src = self._operand(src)
-        try:
-            self._data[...] = src
-        except ValueError:
-            raise ValueError(f"copy_: cannot copy a source of shape {np.shape(src)} into a tensor "
-                             f"of shape {self.shape}") from None
-        return self
-
-    def add_(self, other, alpha=1) -> "Tensor":
-        self._check_inplace("add_")
-        other = self._operand(other)
-        self._data += other if alpha == 1 else alpha * other
-        return self
-
-    def sub_(self, other, alpha=1) -> "Tensor":
-        self._check_inplace("sub_")
-        other = self._operand(other)
-        self._data -= other if alpha == 1 else alpha * other
-        return self
-
-    def mul_(self, other) -> "Tensor":
-        self._check_inplace("mul_")
-        self._data *= self._operand(other)
-        return self
-
-    def div_(self, other) -> "Tensor":
-        self._check_inplace("div_")
-        self._data /= self._operand(other)
-        return self
-
-    def clamp_(self, min=None, max=None) -> "Tensor":
-        self._check_inplace("clamp_")
-        np.clip(self._data, min, max, out=self._data)
-        return self
-
-    def uniform_(self, a: float = 0.0, b: float = 1.0) -> "Tensor":
-        self._check_inplace("uniform_")
-        self._data[...] = backend.default_generator().uniform(a, b, self.shape)
-        return self
-
-    def normal_(self, mean: float = 0.0, std: float = 1.0) -> "Tensor":
-        self._check_inplace("normal_")
-        self._data[...] = backend.default_generator().normal(mean, std, self.shape)
-        return self
-
-    def __setitem__(self, index, value) -> None:
-        self._check_inplace("__setitem__")
-        if isinstance(index, Tensor):
-            index = index._data
-        elif isinstance(index, tuple):
-            index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
-        try:
-            self._data[index] = self._operand(value)
-        except (ValueError, IndexError) as exc:
-            raise type(exc)(f"__setitem__: {exc} (tensor shape {self.shape})") from None
+    def _shared_version_cell(self) -> list:
+        """The version cell this tensor shares with its views (made on the first view)."""
+        if self._vcell is None:
+            self._vcell = [self._version]
+        return self._vcell
 
     # -- dtype conversion ---------------------------------------------------------------------
     def to(self, dtype=None, *args, **kwargs) -> "Tensor":

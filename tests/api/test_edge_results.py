@@ -70,3 +70,22 @@ def test_softplus_second_derivative_matches_torch():
         return np.asarray(h).copy()
     np.testing.assert_allclose(run(cr, cr.nn.functional), run(torch, torch.nn.functional),
                                rtol=1e-12)
+
+
+@pytest.mark.parametrize("dim", [-1, 1, 0])
+def test_cat_with_a_leading_empty_1d_tensor_uses_the_others_dims(dim):
+    """PyTorch skips (0,) tensors in cat, so dim counts in the other tensors' rank."""
+    def run(lib):
+        parts = [lib.tensor([]), lib.ones(2, 3), 2 * lib.ones(2, 3)]
+        return np.asarray(lib.cat(parts, dim=dim))
+    np.testing.assert_array_equal(run(cr), run(torch))
+
+
+@pytest.mark.parametrize("make,dims", [(lambda lib: lib.tensor([1.0, 2.0]), ()),
+                                       (lambda lib: lib.tensor(3.0), (0,))])
+def test_flip_with_nothing_to_reverse_is_a_copy(make, dims):
+    for lib in (cr, torch):
+        x = make(lib)
+        y = lib.flip(x, dims)
+        y.fill_(9.0)
+        assert np.asarray(x).ravel()[0] != 9.0, lib.__name__

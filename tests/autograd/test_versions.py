@@ -149,3 +149,28 @@ class TestData:
                 w.data -= 0.25 * w.grad.data
             return np.asarray(w.detach()).copy()
         np.testing.assert_allclose(run(cr), run(torch), rtol=1e-6)
+
+
+def test_a_detached_tensor_or_view_does_not_keep_its_source_graph_alive():
+    """Sharing a version counter must not hold the source Tensor (and so its graph)."""
+    import gc
+    import weakref
+    w = cr.ones(3, requires_grad=True)
+    b = (w * 2).tanh()
+    node = weakref.ref(b.grad_fn)
+    kept = [b.detach(), b.detach()[1:]]
+    del b
+    gc.collect()
+    assert node() is None
+    kept[0].mul_(2)                        # still one counter between them
+    assert kept[1]._vcell is kept[0]._vcell
+
+
+def test_np_array_copies_and_np_asarray_shares():
+    t = cr.tensor([1.0, 2.0])
+    a = np.array(t)
+    a[0] = 5.0
+    assert t.numpy()[0] == 1.0            # np.array copies, as with torch tensors
+    b = np.asarray(t)
+    b[0] = 7.0
+    assert t.numpy()[0] == 7.0            # np.asarray shares storage

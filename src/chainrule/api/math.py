@@ -12,6 +12,7 @@ import math
 import numpy as np
 
 from .. import ops
+from ..ops.elementwise import fresh
 from ..tensor import Tensor
 from ._args import (dim_arg, dims_arg, int_arg, normalize_dim, normalize_dims, reduce_axes,
                     size_arg)
@@ -44,7 +45,7 @@ def flip(input: Tensor, dims) -> Tensor:
     """Reverse the order of elements along ``dims``."""
     dims = normalize_dims(dims, input.ndim, "flip")
     if input.ndim == 0 or not dims:
-        return ops.reshape(input, input.shape)
+        return fresh(input)         # a copy, as PyTorch's: never a view of the input
     return ops.flip(input, dims)
 
 

@@ -1,6 +1,7 @@
 """Reductions with PyTorch's names and signatures (``dim``, ``keepdim``, ``correction``)."""
 from __future__ import annotations
 
+import warnings
 from typing import NamedTuple
 
 import numpy as np
@@ -117,7 +118,12 @@ def _var(input, axes, correction, keepdim):
     # PyTorch divides by max(n − correction, 0): too few degrees of freedom give inf or NaN,
     # never a negative "variance"
     dof = _count(input.shape, axes) - correction
-    return ops.divide(ss, float(dof) if dof > 0 else 0.0)
+    if dof > 0:
+        return ops.divide(ss, float(dof))
+    warnings.warn("var: degrees of freedom n - correction <= 0; the result is inf or NaN (as "
+                  "in PyTorch)", RuntimeWarning, stacklevel=3)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return ops.divide(ss, 0.0)
 
 
 def _sqrt0(v):

@@ -167,7 +167,9 @@ def cat(tensors, dim=None, *, axis=None):
         if x.ndim == 0:
             raise RuntimeError(f"cat: zero-dimensional tensor (at position {i}) cannot be "
                                f"concatenated")
-    d = normalize_dim(dim_arg(dim, axis, 0), tensors[0].ndim, "cat")
+    # PyTorch's legacy rule skips 1-d empty tensors, so the dim is the other tensors'
+    ref = next((x for x in tensors if x.shape != (0,)), tensors[0])
+    d = normalize_dim(dim_arg(dim, axis, 0), ref.ndim, "cat")
     return ops.concatenate(tensors, axis=d)
 
 

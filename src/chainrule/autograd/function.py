@@ -215,7 +215,8 @@ def _no_output():
 
 def version_of(t) -> int:
     """The stamp of t's last in-place change, through any view of the same base."""
-    return t._version if t._base is None else t._base._version
+    cell = t._vcell
+    return t._version if cell is None else cell[0]
 
 
 def _share_version(result, source) -> None:
@@ -225,7 +226,7 @@ def _share_version(result, source) -> None:
     if isinstance(source, Tensor):
         owner = getattr(result._data, "base", None)
         if owner is not None and (owner is source._data or owner is source._data.base):
-            result._base = source if source._base is None else source._base
+            result._vcell = source._shared_version_cell()
 
 
 def _finish(node: Function, inputs, needs, out):
@@ -234,7 +235,7 @@ def _finish(node: Function, inputs, needs, out):
     result._data = out
     result.grad = None
     result._version = 0
-    result._base = None
+    result._vcell = None
     result._hooks = None
     result._retains_grad = False
     if needs is None:

@@ -64,6 +64,9 @@ def cast_checked(array, dtype, source, what: str = "inputs"):
     ±inf (e.g. 1e300 to float32) with :class:`DataError` naming the value and its index."""
     xp = backend.get_array_module(array)
     dtype = np.dtype(dtype)
+    if dtype.kind == "f" and (array.dtype.kind in "biu" and dtype.itemsize >= 4
+                              or array.dtype.kind == "f" and dtype.itemsize >= array.itemsize):
+        return array.astype(dtype, copy=False)   # no value can overflow: skip the two passes
     with np.errstate(over="ignore", invalid="ignore"):
         out = array.astype(dtype, copy=False)
     if dtype.kind == "f" and array.dtype.kind in "fiu" and out is not array and out.size:

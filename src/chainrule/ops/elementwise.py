@@ -75,8 +75,9 @@ class Pow(Function):
     def backward(self, xp, g):
         x, y, out = self.saved
         nx, ny = self.needs_input_grad
-        # y·x^(y−1) is 0·(0^−1) = NaN at x = 0, y = 0: PyTorch's derivative there is 0
-        gx = g * xp.where(y == 0, 0, y * x ** (y - 1)) if nx else None
+        # y·x^(y−1) is 0·(0^−1) = NaN at x = 0, y = 0: PyTorch's derivative there is 0, which
+        # y·x^1 gives without computing 0^−1 at all
+        gx = g * (y * x ** xp.where(y == 0, 1, y - 1)) if nx else None
         gy = None
         if ny:
             safe = xp.where((x == 0) & (y >= 0), 1, x)
@@ -313,3 +314,10 @@ def cast(x, dtype):
 # -- not differentiable: results are constants ---------------------------------------------------
 def sign(x):
     return Tensor._wrap(np.sign(x._data), False, None) if isinstance(x, Tensor) else np.sign(x)
+
+
+def fresh(x):
+    """The result of an op with nothing to do (no padding, one tile, no shift): a new tensor,
+    as PyTorch's, never the input itself, which would carry its requires_grad out of no_grad
+    and alias it for in-place changes."""
+    return Clone.apply(x) if isinstance(x, Tensor) else x.copy()

@@ -12,20 +12,13 @@ import numpy as np
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _operands as O
+from .elementwise import fresh
 from .indexing import getitem
 from .shape import reshape, broadcast_to, concatenate
 
 
 def _operand(x):
     return x if isinstance(x, Tensor) else O.constant(x)
-
-
-def fresh(x):
-    """The result of an op with nothing to do (no padding, one tile, no shift): a new tensor,
-    as PyTorch's, never the input itself, which would carry its requires_grad out of no_grad
-    and alias it for in-place changes."""
-    from .elementwise import Clone
-    return Clone.apply(x) if isinstance(x, Tensor) else x.copy()
 
 
 # -- pad --------------------------------------------------------------------------------------------
@@ -296,6 +289,5 @@ def _diagonal(x, s: str, equation: str):
             for i, c in enumerate(letters)}
     index = tuple(grid[c] for c in s)
     if isinstance(x, Tensor):
-        from .indexing import getitem
         return getitem(x, index), letters
     return x[index], letters

@@ -38,8 +38,9 @@ def predicted_classes(output: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     scores hold a NaN predicts no class (−1), so it never counts as correct."""
     if output.ndim >= 2 and output.shape[1] > 1:
         pred = output.argmax(axis=1)
-        if output.dtype.kind == "f":
-            pred[np.isnan(output).any(axis=1)] = -1
+        if output.dtype.kind == "f":   # arg-max lands on a NaN if a sample has one: O(N) check
+            chosen = np.take_along_axis(output, np.expand_dims(pred, 1), axis=1)
+            pred[np.isnan(chosen[:, 0])] = -1
         return pred
     flat = output.reshape(output.shape[0], *output.shape[2:]) if output.ndim >= 2 else output
     pred = (flat > threshold).astype(np.int64)
@@ -68,7 +69,7 @@ def class_targets(target: np.ndarray, classes: int, ignore_index: int | None,
     elif target.dtype.kind not in "iu":
         raise TypeError(f"{who}: targets must be class labels (integers), got dtype "
                         f"{target.dtype}")
-    labels = target.astype(np.int64)
+    labels = target.astype(np.int64, copy=False)
     bad = (labels < 0) | (labels >= classes)
     if ignore_index is not None:
         bad &= labels != ignore_index
