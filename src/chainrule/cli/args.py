@@ -88,7 +88,8 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            "the start), plateau (×0.1 after 5 epochs without a lower validation loss), none",
            "NAME"),
     Option("--val-split", T.val_split, 0.1, "validation set held out of the training set: a "
-           "fraction, or a number of items (0: none)", "F"),
+           "fraction in (0, 1) (e.g. 0.1), or a number of items written as an integer (e.g. "
+           "500); 0: none. A float of 1 or more (1.0) is refused, not read as a count", "F"),
     Option("--seed", T.seed, 0, "random seed (initialisation, shuffling, dropout)", "S"),
     Option("--out", str, None, "output folder for the checkpoint, metrics and curves", "DIR",
            "runs/DATASET-MODEL"),
