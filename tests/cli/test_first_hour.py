@@ -102,8 +102,9 @@ def test_extending_a_finished_cosine_says_what_the_schedule_does(finished, capsy
     lines = [line for line in out.splitlines() if "cosine schedule" in line]
     # stored at 1 epoch of STEPS steps, now 2: half way along the stretched cosine
     expected = 0.001 * (1 + math.cos(math.pi * STEPS / (2 * STEPS))) / 2
-    assert lines == [f"resume: cosine schedule stretched from 1 to 2 epochs: lr continues from "
-                     f"0 (after epoch 1) at {expected:.3g}, annealing to 0 by epoch 2"]
+    assert lines == [f"resume: cosine schedule stretched from 1 to 2 epochs: lr was 0 after "
+                     f"epoch 1, continues at {expected:.3g} (the stretched cosine's value "
+                     "there) and anneals to 0 by epoch 2"]
     lr = _rows(folder)[1]["lr"]
     assert lr == pytest.approx(expected) and lr > 0  # never a restart from lr 0
 

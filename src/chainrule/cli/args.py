@@ -78,7 +78,8 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
     Option("--dropout", T.probability, 0.2, "dropout probability after each hidden layer", "P"),
     Option("--batch-norm", None, False, "batch normalisation after each hidden layer"),
     Option("--batch-size", T.positive_int, 32, "minibatch size", "B"),
-    Option("--epochs", T.nonneg_int, 40, "epochs to train (in total, when resuming)", "N"),
+    Option("--epochs", T.nonneg_int, 40, "epochs to train (in total, when resuming: a finished run "
+           "trains on only when this is larger than its epochs)", "N"),
     Option("--early-stopping", T.optional(T.nonneg_int), None, "stop after PATIENCE epochs "
            "without a lower validation loss and restore the best weights", "PATIENCE", "off"),
     Option("--clip-grad-norm", T.optional(T.positive_float), None, "clip the gradients' total "

@@ -164,9 +164,9 @@ def _stretch_line(o: dict, stored: _Stored, resume: str | None, plan, lr_next: f
         return None
     how = "stretched" if o["epochs"] > before else "shrunk"
     was = f"{stored.lr_now:.3g}" if stored.lr_now is not None else "unknown"
-    return (f"resume: cosine schedule {how} from {before} to {o['epochs']} epochs: lr "
-            f"continues from {was} (after epoch {stored.epoch}) at {lr_next:.3g}, annealing "
-            f"to 0 by epoch {o['epochs']}")
+    return (f"resume: cosine schedule {how} from {before} to {o['epochs']} epochs: lr was "
+            f"{was} after epoch {stored.epoch}, continues at {lr_next:.3g} (the {how} "
+            f"cosine's value there) and anneals to 0 by epoch {o['epochs']}")
 
 
 def run_train(args) -> int:
@@ -248,8 +248,8 @@ def run_train(args) -> int:
     callbacks.append(_Record(record))
     trainer = ResumeTrainer(model, make_loss(o, model), optimizer, callbacks=callbacks,
                             plan=plan, schedule=schedule, old_lr_now=stored.lr_now)
-    # A diverging run is stopped by TerminateOnNaN and reported in one line below, so NumPy's
-    # overflow warnings on the way there are only noise.
+    # A diverging run is stopped by TerminateOnDivergence and reported in one line below, so
+    # NumPy's overflow warnings on the way there are only noise.
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
                 phase("training", "--batch-size, --hidden and --channels"):
