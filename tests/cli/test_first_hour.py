@@ -212,3 +212,18 @@ def test_generated_mnist1d_is_labelled_by_its_true_source():
     assert _source(cached) == "/home/u/.cache/chainrule/x.npz"
     folder = SimpleNamespace(source="/data/mnist", test=SimpleNamespace(source="whatever"))
     assert _source(folder) == "/data/mnist"
+
+
+def test_an_explicit_value_for_a_default_the_model_resolves_is_compared_by_its_weights():
+    """A cnn stored with channels None (its default, 16,32 for images): an explicit --channels
+    16,32 is the same model, 4,4 is another one."""
+    from chainrule.cli.args import DEFAULTS
+    from chainrule.cli.errors import CLIError
+    from chainrule.cli.resume import check_architecture
+    from chainrule.models import model_config
+    stored = model_config("cnn", [1, 8, 8], 10)
+    o = dict(DEFAULTS, model="cnn", channels=[16, 32])
+    check_architecture(stored, o, {"channels": "--channels"}, "ck")
+    o["channels"] = [4, 4]
+    with pytest.raises(CLIError, match="--channels 4,4 cannot change on --resume.*default"):
+        check_architecture(stored, o, {"channels": "--channels"}, "ck")

@@ -94,14 +94,28 @@ def check_architecture(stored_model: dict[str, Any], o: dict[str, Any],
     except (KeyError, ValueError, TypeError):
         return  # building the model reports what is wrong
     for key, flag in _ARCHITECTURE.items():
-        before = stored_model.get(key)
-        if before is None:  # a default the model resolves itself (cnn channels): not compared
+        before, after = stored_model.get(key), new.get(key)
+        if before is None:
+            # a default the model resolves itself (cnn channels, hidden): an explicit value is
+            # another architecture when it gives another number of parameters
+            if after is None or _count(new) == _count(stored_model):
+                continue
+            held = f"its default {flag}"
+        elif after != before:
+            held = f"{flag} {_shown(before)}"
+        else:
             continue
-        if new.get(key) != before:
-            raise CLIError(f"{_given(flag, new.get(key), sources)} cannot change on --resume: "
-                           f"{resume} holds {_a(old)} with {flag} "
-                           f"{_shown(before)}, and the architecture is fixed by its weights; "
-                           "start a new run (without --resume) instead")
+        raise CLIError(f"{_given(flag, after, sources)} cannot change on --resume: {resume} "
+                       f"holds {_a(old)} with {held}, and the architecture is fixed by its "
+                       "weights; start a new run (without --resume) instead")
+
+
+def _count(config: dict[str, Any]) -> int | None:
+    from ..models.size import parameter_count
+    try:
+        return parameter_count(config).parameters
+    except (KeyError, ValueError, TypeError):
+        return None
 
 
 def check_progress(done: int, stopped: str | None, o: dict[str, Any],
