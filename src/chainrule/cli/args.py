@@ -78,7 +78,8 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
     Option("--dropout", T.probability, 0.2, "dropout probability after each hidden layer", "P"),
     Option("--batch-norm", None, False, "batch normalisation after each hidden layer"),
     Option("--batch-size", T.positive_int, 32, "minibatch size", "B"),
-    Option("--epochs", T.nonneg_int, 40, "epochs to train (in total, when resuming)", "N"),
+    Option("--epochs", T.nonneg_int, 40, "epochs to train (in total, when resuming: a finished run "
+           "trains on only when this is larger than its epochs)", "N"),
     Option("--early-stopping", T.optional(T.nonneg_int), None, "stop after PATIENCE epochs "
            "without a lower validation loss and restore the best weights", "PATIENCE", "off"),
     Option("--clip-grad-norm", T.optional(T.positive_float), None, "clip the gradients' total "
@@ -88,7 +89,8 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            "the start), plateau (×0.1 after 5 epochs without a lower validation loss), none",
            "NAME"),
     Option("--val-split", T.val_split, 0.1, "validation set held out of the training set: a "
-           "fraction, or a number of items (0: none)", "F"),
+           "fraction in (0, 1) (e.g. 0.1), or a number of items written as an integer (e.g. "
+           "500); 0: none. A float of 1 or more (1.0) is refused, not read as a count", "F"),
     Option("--seed", T.seed, 0, "random seed (initialisation, shuffling, dropout)", "S"),
     Option("--out", str, None, "output folder for the checkpoint, metrics and curves", "DIR",
            "runs/DATASET-MODEL"),

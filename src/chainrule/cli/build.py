@@ -7,11 +7,11 @@ from .. import nn, optim
 from ..models import ModelTooLarge, build_model, model_config
 from ..optim import lr_scheduler
 from ..regularization import l1_penalty, l2_penalty
-from ..train import EarlyStopping, GradientClipping, LRSchedulerCallback, TerminateOnNaN
+from ..train import EarlyStopping, GradientClipping, LRSchedulerCallback, TerminateOnDivergence
 from .args import DEFAULT_LR
 from .errors import CLIError
 
-__all__ = ["model_from_options", "make_optimizer", "make_schedule", "make_loss",
+__all__ = ["model_from_options", "model_kwargs", "make_optimizer", "make_schedule", "make_loss",
            "check_options"]
 
 _OPTIMIZERS = {"sgd": optim.SGD, "adam": optim.Adam, "adamw": optim.AdamW,
@@ -53,11 +53,8 @@ def check_options(o: dict[str, Any], sources: dict[str, str] | None = None) -> N
                                "has no hidden layer; use --model mlp)")
 
 
-def model_from_options(o: dict[str, Any], input_shape: list[int], num_classes: int,
-                       sources: dict[str, str] | None = None, resume: str | None = None):
-    """The model the options describe, with its full configuration in ``model.config``; one
-    too large for this machine's memory is refused before it is allocated, naming the option
-    (and where it came from: a flag, the ``--config`` file or the ``--resume`` checkpoint)."""
+def model_kwargs(o: dict[str, Any]) -> dict[str, Any]:
+    """The keyword arguments of :func:`~chainrule.models.model_config` the options give."""
     kwargs: dict[str, Any] = {"init": o["init"]}
     if o["model"] != "logreg":
         kwargs.update(activation=o["activation"], dropout=o["dropout"],
@@ -66,8 +63,17 @@ def model_from_options(o: dict[str, Any], input_shape: list[int], num_classes: i
             kwargs["hidden"] = o["hidden"]
     if o["model"] == "cnn" and o["channels"] is not None:
         kwargs["channels"] = o["channels"]
+    return kwargs
+
+
+def model_from_options(o: dict[str, Any], input_shape: list[int], num_classes: int,
+                       sources: dict[str, str] | None = None, resume: str | None = None):
+    """The model the options describe, with its full configuration in ``model.config``; one
+    too large for this machine's memory is refused before it is allocated, naming the option
+    (and where it came from: a flag, the ``--config`` file or the ``--resume`` checkpoint)."""
     try:
-        return build_model(model_config(o["model"], input_shape, num_classes, **kwargs))
+        return build_model(model_config(o["model"], input_shape, num_classes,
+                                        **model_kwargs(o)))
     except ModelTooLarge as exc:
         flag = _OPTION_OF.get(exc.option, exc.option)
         key = flag.lstrip("-").replace("-", "_")
@@ -133,8 +139,9 @@ def make_loss(o: dict[str, Any], model):
 
 
 def make_callbacks(o: dict[str, Any], has_val: bool) -> list:
-    """Stop on a non-finite loss; early stopping and gradient clipping when asked."""
-    cbs: list = [TerminateOnNaN()]
+    """Stop on a diverged loss (non-finite, or DIVERGENCE_FACTOR times the first batches');
+    early stopping and gradient clipping when asked."""
+    cbs: list = [TerminateOnDivergence()]
     if o["early_stopping"] is not None:
         cbs.append(EarlyStopping("val_loss", patience=o["early_stopping"],
                                  restore_best_weights=True))

@@ -18,6 +18,13 @@ while printing and recording the new ones. The rules:
   stored loader position counts the old batches of the old split, the random stream and the
   weights come from the checkpoint — a new value would be recorded but have no effect (or a
   wrong one), so it is refused, naming both values.
+* The architecture cannot change: ``--model``, ``--hidden``, ``--channels``,
+  ``--activation`` and ``--batch-norm`` describe the stored weights (or the function they
+  compute), so a different value is refused, naming what the checkpoint holds. ``--dropout``
+  can change: it has no weights, and the new rate applies from the next batch.
+* A run whose epochs are all done (or that early stopping ended) is complete: resuming it
+  says so and writes nothing, unless ``--epochs`` asks for more; an ``--epochs`` below the
+  epochs already done is refused.
 
 Each change is printed on one line (``resume: lr 0.001 -> 0.1 (from --lr); ...``).
 """
@@ -28,9 +35,11 @@ from typing import Any
 from ..train import Trainer
 from ..train.callbacks.base import Callback
 from .args import DEFAULT_LR
+from .build import model_kwargs
 from .errors import CLIError
 
-__all__ = ["ResumeTrainer", "ResumePlan", "plan_resume", "start_lr"]
+__all__ = ["ResumeTrainer", "ResumePlan", "plan_resume", "start_lr", "check_architecture",
+           "check_progress"]
 
 _GROUP_KEYS = ("weight_decay", "momentum", "nesterov")
 _FIXED = {"dataset": "the checkpoint's loader position and model belong to its data",
@@ -39,6 +48,96 @@ _FIXED = {"dataset": "the checkpoint's loader position and model belong to its d
           "seed": "the random stream continues from the checkpoint",
           "init": "the weights come from the checkpoint"}
 _HORIZON = ("T_max", "step_size", "gamma")  # the schedule parameters set from --epochs
+# The model configuration's keys that fix its weights (or what they compute), and their flags.
+_ARCHITECTURE = {"hidden": "--hidden", "channels": "--channels", "activation": "--activation",
+                 "batch_norm": "--batch-norm"}
+
+
+def _a(name: str) -> str:
+    return f"{'an' if name == 'mlp' else 'a'} {name}"
+
+
+def _given(flag: str, value: Any, sources: dict[str, str]) -> str:
+    """``--flag value``, with where it came from when that was not the flag itself."""
+    where = sources.get(flag[2:].replace("-", "_"))
+    return f"{flag} {_shown(value)}" + (f" (from {where})" if where and where != flag else "")
+
+
+def _epochs(n: int) -> str:
+    return f"{n} epoch{'' if n == 1 else 's'}"
+
+
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return "on" if value else "off"
+    if isinstance(value, list):
+        return ",".join(str(v) for v in value) or "none"
+    return str(value)
+
+
+def check_architecture(stored_model: dict[str, Any], o: dict[str, Any],
+                       sources: dict[str, str], resume: str) -> None:
+    """Refuse, in one line, a ``--model`` or architecture option that differs from the model
+    the checkpoint holds (its weights could not be loaded into the new one, or would compute
+    another function)."""
+    from ..models import model_config
+    old = stored_model.get("name")
+    if not isinstance(old, str):
+        return
+    if o["model"] != old:
+        raise CLIError(f"{_given('--model', o['model'], sources)} cannot change on --resume: "
+                       f"{resume} holds {_a(old)}, and its weights only fit "
+                       f"{_a(old)}; start a new run (without --resume) for {_a(o['model'])}")
+    try:
+        new = model_config(o["model"], stored_model["input_shape"],
+                           stored_model["num_classes"], **model_kwargs(o))
+    except (KeyError, ValueError, TypeError):
+        return  # building the model reports what is wrong
+    for key, flag in _ARCHITECTURE.items():
+        before, after = stored_model.get(key), new.get(key)
+        if before is None:
+            # a default the model resolves itself (cnn channels, hidden): an explicit value is
+            # another architecture when it gives another number of parameters
+            if after is None or _count(new) == _count(stored_model):
+                continue
+            held = f"its default {flag}"
+        elif after != before:
+            held = f"{flag} {_shown(before)}"
+        else:
+            continue
+        raise CLIError(f"{_given(flag, after, sources)} cannot change on --resume: {resume} "
+                       f"holds {_a(old)} with {held}, and the architecture is fixed by its "
+                       "weights; start a new run (without --resume) instead")
+
+
+def _count(config: dict[str, Any]) -> int | None:
+    from ..models.size import parameter_count
+    try:
+        return parameter_count(config).parameters
+    except (KeyError, ValueError, TypeError):
+        return None
+
+
+def check_progress(done: int, stopped: str | None, o: dict[str, Any],
+                   sources: dict[str, str], resume: str) -> str | None:
+    """``None`` when the resumed run has epochs left to train; the line that says it is
+    complete otherwise. ``done``: the epochs the checkpoint has trained; ``stopped``: why its
+    training ended early (``'early_stopping'``), if it did. An ``--epochs`` below ``done`` is
+    refused (``--epochs`` counts in total when resuming)."""
+    target = o["epochs"]
+    if target < done:
+        raise CLIError(f"{_given('--epochs', target, sources)} is fewer than the "
+                       f"{_epochs(done)} {resume} has already trained (on --resume, --epochs "
+                       f"counts all epochs); give more than {done} to train on, or start a "
+                       "new run")
+    if stopped:
+        return (f"resume: {resume} is complete: {stopped.replace('_', ' ')} ended it after "
+                f"epoch {done}; nothing to do, no file rewritten (start a new run to train "
+                "longer)")
+    if done >= target:
+        return (f"resume: {resume} is complete ({done} of {_epochs(target)}); nothing to do, no "
+                f"file rewritten (give --epochs above {done} to train longer)")
+    return None
 
 
 def start_lr(o: dict[str, Any]) -> float:
@@ -76,6 +175,9 @@ class ResumePlan:
                          + (self._from("lr") or self._from("optimizer")))
         for k, v in self.group.items():
             lines.append(f"{k.replace('_', '-')} {self.stored.get(k)} -> {v}{self._from(k)}")
+        dropout = self.options["dropout"]
+        if "dropout" in self.sources and self.stored.get("dropout", dropout) != dropout:
+            lines.append(f"dropout {self.stored['dropout']} -> {dropout}{self._from('dropout')}")
         if self.fresh_optimizer:
             lines.append(f"optimizer {old_opt} -> {self.options['optimizer']}: optimizer state "
                          "reset")

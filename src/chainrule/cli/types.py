@@ -88,13 +88,20 @@ def int_list(text: str) -> list[int]:
 
 
 def val_split(text: str) -> float | int:
-    """A fraction in [0, 1) of the training set, or a whole count of items."""
+    """A fraction in (0, 1) of the training set, a whole count of items written as an integer
+    (``500``), or 0 for none. ``1.0`` is no count: a float at or above 1 (or below 0) is
+    refused rather than read as one item."""
     value = _float(text)
-    if 0 <= value < 1:
+    token = str(text).strip()
+    integral = token.lstrip("+").isdigit()
+    if integral:
+        return int(token)
+    if value == 0:
+        return 0.0
+    if 0 < value < 1:
         return value
-    if value >= 1 and value == int(value):
-        return int(value)
-    raise _Bad(f"must be a fraction in [0, 1) or a whole number of items, got {text!r}")
+    raise _Bad(f"a fraction must be in (0, 1) and a number of items an integer (e.g. 0.1 or "
+               f"500; 0 for none), got {text!r}")
 
 
 def choice(options: Iterable[str], aliases: dict[str, str] | None = None

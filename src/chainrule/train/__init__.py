@@ -3,7 +3,9 @@
     fit(model, loss_fn, optimizer, train_loader, epochs=10, val_loader=val)  -> History
     evaluate(model, loader, loss_fn)                                        -> {'loss', ...}
     callbacks: EarlyStopping, ModelCheckpoint, LRSchedulerCallback, GradientClipping,
-               ProgressBar, CSVLogger, JSONLLogger, TerminateOnNaN, LambdaCallback, Callback
+               ProgressBar, CSVLogger, JSONLLogger, TerminateOnNaN, TerminateOnDivergence
+               (stops on a loss DIVERGENCE_FACTOR times the first batches'), LambdaCallback,
+               Callback
     save_checkpoint / load_checkpoint: exact resume (weights, optimizer, scheduler, RNG,
                loader position, history, callbacks)
     plot_history(history, 'curves.png'): learning curves (matplotlib)
@@ -17,6 +19,7 @@ from .checkpointing import (save_checkpoint, load_checkpoint, read_checkpoint, C
 from .callbacks import (Callback, LambdaCallback, EarlyStopping, ModelCheckpoint,
                         LRSchedulerCallback, GradientClipping, ProgressBar, CSVLogger,
                         JSONLLogger, TerminateOnNaN, read_jsonl, format_epoch)
+from .divergence import DIVERGENCE_FACTOR, TerminateOnDivergence, has_diverged
 from .plots import plot_history, history_figure
 
 __all__ = ["History", "Metric", "Accuracy", "FunctionMetric", "resolve_metrics", "evaluate",
@@ -24,4 +27,5 @@ __all__ = ["History", "Metric", "Accuracy", "FunctionMetric", "resolve_metrics",
            "Checkpoint", "CheckpointError", "Callback", "LambdaCallback", "EarlyStopping",
            "ModelCheckpoint", "LRSchedulerCallback", "GradientClipping", "ProgressBar",
            "CSVLogger", "JSONLLogger", "TerminateOnNaN", "read_jsonl", "format_epoch",
-           "plot_history", "history_figure"]
+           "plot_history", "history_figure", "DIVERGENCE_FACTOR", "TerminateOnDivergence",
+           "has_diverged"]
