@@ -41,3 +41,38 @@ def test_the_network_trained_by_hand_shows_its_loss_falling_and_its_accuracy():
     accuracy = re.findall(r"training accuracy (\d+(?:\.\d+)?)%", printed)
     assert len(accuracy) == 1, printed
     assert float(accuracy[0]) > 90.0, printed
+
+
+def shell_commands() -> list[str]:
+    """Every command line of the README's ```bash blocks (comments dropped)."""
+    blocks = re.findall(r"^```bash\n(.*?)^```", README.read_text(encoding="utf-8"), re.S | re.M)
+    lines = [line.split("  #")[0].strip() for block in blocks for line in block.splitlines()]
+    return [line for line in lines if line and not line.startswith("#")]
+
+
+def test_every_readme_command_runs_from_the_repository_root_after_the_set_up():
+    """No bare ``chainrule``/``python``/``pytest``: the set-up installs into .venv and never
+    activates it, so each command names the environment's program (or is the set-up)."""
+    commands = shell_commands()
+    assert any(c.startswith(".venv/bin/chainrule predict") for c in commands), commands
+    for command in commands:
+        for part in re.split(r"\s*&&\s*", command):
+            assert part.startswith(("python3 -m venv .venv", ".venv/bin/")), part
+
+
+def test_the_files_the_readme_commands_read_exist_or_are_made_by_an_earlier_command():
+    made: set[str] = set()
+    for command in shell_commands():
+        words = command.split()
+        for i, word in enumerate(words):
+            if word == "--config":
+                from chainrule.cli.config import load_toml
+                assert (REPO / words[i + 1]).is_file(), words[i + 1]
+                assert load_toml(REPO / words[i + 1])
+            if word in ("--resume", "evaluate", "predict") and i + 1 < len(words):
+                assert words[i + 1].rsplit("/", 1)[0] in made, command
+            if word == "predict":
+                assert "x.npy" in made, command
+            if word == "--out":
+                made.add(words[i + 1])
+        made.update(re.findall(r"np\.save\('([^']+)'", command))
