@@ -61,15 +61,18 @@ def test_an_empty_data_dir_for_mnist1d_lists_where_it_looked(capsys, tmp_path):
                           f"{tmp_path}/mnist1d", *POINTERS)
 
 
+@pytest.mark.parametrize("dataset, kind, file", [
+    ("mnist_t10k", "mnist", "t10k-images-idx3-ubyte"),
+    ("mnist", "mnist", "train-images-idx3-ubyte"),
+    ("fashion_mnist", "fashion_mnist", "train-images-idx3-ubyte")])
 def test_an_empty_chainrule_data_offline_lists_every_folder_and_the_failed_download(
-        capsys, tmp_path, offline):
-    code, _, err = run_cli(["train", "--dataset", "mnist_t10k", "--out", tmp_path / "run"],
-                           capsys)
-    data = tmp_path / "data"
-    shared = [tmp_path / "shared" / "datasets", tmp_path / "shared" / "datasets" / "mnist"]
-    _error_after_download_attempts(code, err, f"{data},", f"{data}/mnist", *map(str, shared),
-                          "downloading into", "name resolution", *POINTERS)
-    assert offline and all(url.endswith("t10k-images-idx3-ubyte.gz") for url in offline)
+        dataset, kind, file, capsys, tmp_path, offline):
+    code, _, err = run_cli(["train", "--dataset", dataset, "--out", tmp_path / "run"], capsys)
+    data, shared = tmp_path / "data", tmp_path / "shared" / "datasets"
+    _error_after_download_attempts(code, err, f"{dataset}: no {file}.gz", f"{data},",
+                                   f"{data}/{kind}", f"{shared},", f"{shared}/{kind}",
+                                   "downloading into", "name resolution", *POINTERS)
+    assert len(offline) == 3 and all(url.endswith(f"{file}.gz") for url in offline), offline
     assert not (tmp_path / "run").exists()
 
 

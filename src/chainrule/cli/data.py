@@ -23,7 +23,6 @@ from .errors import CLIError
 __all__ = ["Data", "load_data", "search_dirs", "check_dataset", "SPLIT_SEED"]
 
 SPLIT_SEED = 0
-_MNIST_FILE = "t10k-images-idx3-ubyte"
 _PROJECT = Path(__file__).resolve().parents[3]  # src/chainrule/cli/data.py → the project
 _SYNTHETIC = {"spirals": datasets.spirals, "moons": datasets.moons, "xor": datasets.xor,
               "blobs": datasets.blobs}
@@ -61,8 +60,14 @@ def search_dirs() -> list[Path]:
     return unique
 
 
-def _has_mnist(folder: Path, kind: str) -> bool:
-    return any((d / f"{_MNIST_FILE}{ext}").is_file() for d in (folder, folder / kind)
+def _mnist_file(name: str) -> str:
+    """The images file that tells a folder holds ``name``: the test images for the t10k
+    protocol, the training images for the full sets."""
+    return "t10k-images-idx3-ubyte" if name.endswith("t10k") else "train-images-idx3-ubyte"
+
+
+def _has_mnist(folder: Path, name: str) -> bool:
+    return any((d / f"{_mnist_file(name)}{ext}").is_file() for d in (folder, folder / _kind(name))
                for ext in (".gz", ""))
 
 
@@ -87,9 +92,9 @@ def _locate(name: str, data_dir: str | None) -> Path | None:
                 raise CLIError(missing_data_message(f"--data-dir: no {MNIST1D_FILE} found",
                                                     [path, path / "mnist1d"]))
             return found
-        if name in _MNISTS and not _has_mnist(path, _kind(name)):
+        if name in _MNISTS and not _has_mnist(path, name):
             raise CLIError(missing_data_message(
-                f"--data-dir: {name} needs {_MNIST_FILE}.gz (or uncompressed {_MNIST_FILE}), "
+                f"--data-dir: {name} needs {_mnist_file(name)}.gz (or uncompressed), "
                 "not found", [path, path / _kind(name)]))
         return path
     for folder in search_dirs():
@@ -98,7 +103,7 @@ def _locate(name: str, data_dir: str | None) -> Path | None:
             if found is not None:
                 return found
         elif name in _MNISTS:
-            if folder.is_dir() and _has_mnist(folder, _kind(name)):
+            if folder.is_dir() and _has_mnist(folder, name):
                 return folder
     return None
 
@@ -201,5 +206,5 @@ def _missing(name: str, exc: Exception) -> str:
                                     "installed (pip install 'chainrule[data]')")
     first = str(exc).split("\n")[1].strip() if "\n" in str(exc) else str(exc)
     cache = cache_dir(_kind(name))
-    return missing_data_message(f"{name}: no {_MNIST_FILE}.gz (or uncompressed) found",
+    return missing_data_message(f"{name}: no {_mnist_file(name)}.gz (or uncompressed) found",
                                 _looked_in(name), f"downloading into {cache} failed ({first})")
