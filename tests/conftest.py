@@ -27,7 +27,8 @@ def data_dir() -> Path:
 def datasets() -> Path:
     d = data_dir()
     if not d.is_dir():
-        pytest.skip(f"shared datasets not found at {d} (set CHAINRULE_DATA)")
+        from chainrule.data.errors import missing_data_message
+        pytest.skip(missing_data_message("the shared datasets (mnist/, mnist1d/) not found", [d]))
     return d
 
 

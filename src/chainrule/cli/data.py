@@ -15,13 +15,15 @@ from pathlib import Path
 
 from ..data import ArrayDataset, datasets
 from ..data.datasets._mnist1d import DEFAULT_FILE as MNIST1D_FILE
+from ..data.download import cache_dir
+from ..data.errors import DownloadError, missing_data_message
 from .args import DATASETS
 from .errors import CLIError
 
 __all__ = ["Data", "load_data", "search_dirs", "check_dataset", "SPLIT_SEED"]
 
 SPLIT_SEED = 0
-_MNIST_FILE = "t10k-images-idx3-ubyte"
+_PROJECT = Path(__file__).resolve().parents[3]  # src/chainrule/cli/data.py → the project
 _SYNTHETIC = {"spirals": datasets.spirals, "moons": datasets.moons, "xor": datasets.xor,
               "blobs": datasets.blobs}
 
@@ -50,8 +52,7 @@ def search_dirs() -> list[Path]:
     if env:
         dirs.append(Path(env))
     dirs.append(Path.cwd().parent / "shared" / "datasets")
-    project = Path(__file__).resolve().parents[3]  # src/chainrule/cli/data.py → the project
-    dirs.append(project.parent / "shared" / "datasets")
+    dirs.append(_PROJECT.parent / "shared" / "datasets")
     unique: list[Path] = []
     for d in dirs:
         if d not in unique:
@@ -59,8 +60,14 @@ def search_dirs() -> list[Path]:
     return unique
 
 
-def _has_mnist(folder: Path, kind: str) -> bool:
-    return any((d / f"{_MNIST_FILE}{ext}").is_file() for d in (folder, folder / kind)
+def _mnist_file(name: str) -> str:
+    """The images file that tells a folder holds ``name``: the test images for the t10k
+    protocol, the training images for the full sets."""
+    return "t10k-images-idx3-ubyte" if name.endswith("t10k") else "train-images-idx3-ubyte"
+
+
+def _has_mnist(folder: Path, name: str) -> bool:
+    return any((d / f"{_mnist_file(name)}{ext}").is_file() for d in (folder, folder / _kind(name))
                for ext in (".gz", ""))
 
 
@@ -82,19 +89,37 @@ def _locate(name: str, data_dir: str | None) -> Path | None:
         if name == "mnist1d":
             found = _mnist1d_file(path)
             if found is None:
-                raise CLIError(f"--data-dir: no {MNIST1D_FILE} in {path} or {path / 'mnist1d'}")
+                raise CLIError(missing_data_message(f"--data-dir: no {MNIST1D_FILE} found",
+                                                    [path, path / "mnist1d"]))
             return found
+        if name in _MNISTS and not _has_mnist(path, name):
+            raise CLIError(missing_data_message(
+                f"--data-dir: {name} needs {_mnist_file(name)}.gz (or uncompressed), "
+                "not found", [path, path / _kind(name)]))
         return path
     for folder in search_dirs():
         if name == "mnist1d":
             found = _mnist1d_file(folder) if folder.is_dir() else None
             if found is not None:
                 return found
-        elif name in ("mnist_t10k", "mnist", "fashion_mnist", "fashion_mnist_t10k"):
-            kind = "fashion_mnist" if name.startswith("fashion") else "mnist"
-            if folder.is_dir() and _has_mnist(folder, kind):
+        elif name in _MNISTS:
+            if folder.is_dir() and _has_mnist(folder, name):
                 return folder
     return None
+
+
+_MNISTS = ("mnist_t10k", "mnist", "fashion_mnist", "fashion_mnist_t10k")
+
+
+def _kind(name: str) -> str:
+    return "fashion_mnist" if name.startswith("fashion") else "mnist"
+
+
+def _looked_in(name: str) -> list[Path]:
+    """Every folder searched for ``name`` without ``--data-dir``, the cache last."""
+    sub = "mnist1d" if name == "mnist1d" else _kind(name)
+    places = [p for d in search_dirs() for p in (d, d / sub)]
+    return places + [cache_dir(sub)]
 
 
 _READS_NO_FILES = ("digits", *_SYNTHETIC)
@@ -152,14 +177,34 @@ def _read(name: str, data_dir: str | None, val: float | int, verbose: bool):
         source = f"synthetic {name}"
     else:
         where = _locate(name, data_dir)
-        if name == "mnist1d":
-            splits = datasets.mnist1d(where, validation=val, seed=SPLIT_SEED)
-        elif name in ("mnist_t10k", "fashion_mnist_t10k"):
-            kind = "fashion_mnist" if name.startswith("fashion") else "mnist"
-            splits = datasets.mnist_t10k(where, kind=kind, validation=val, seed=SPLIT_SEED,
-                                         verbose=verbose)
-        else:
-            loader = datasets.mnist if name == "mnist" else datasets.fashion_mnist
-            splits = loader(where, validation=val, seed=SPLIT_SEED, verbose=verbose)
+        try:
+            splits = _read_files(name, where, val, verbose)
+        except (DownloadError, ImportError) as exc:
+            if where is not None:
+                raise
+            raise CLIError(_missing(name, exc)) from None
         source = str(where) if where is not None else "chainrule's cache"
     return splits, source
+
+
+def _read_files(name: str, where: Path | None, val: float | int, verbose: bool):
+    if name == "mnist1d":
+        return datasets.mnist1d(where, validation=val, seed=SPLIT_SEED)
+    if name in ("mnist_t10k", "fashion_mnist_t10k"):
+        return datasets.mnist_t10k(where, kind=_kind(name), validation=val, seed=SPLIT_SEED,
+                                   verbose=verbose)
+    loader = datasets.mnist if name == "mnist" else datasets.fashion_mnist
+    return loader(where, validation=val, seed=SPLIT_SEED, verbose=verbose)
+
+
+def _missing(name: str, exc: Exception) -> str:
+    """The one-line report for data found nowhere and not obtainable (offline, or no mnist1d
+    package to generate MNIST-1D): every folder searched and how to point at local files."""
+    if name == "mnist1d":
+        return missing_data_message(f"mnist1d: no {MNIST1D_FILE} found", _looked_in(name),
+                                    "the mnist1d package that would generate it is not "
+                                    "installed (pip install 'chainrule[data]')")
+    first = str(exc).split("\n")[1].strip() if "\n" in str(exc) else str(exc)
+    cache = cache_dir(_kind(name))
+    return missing_data_message(f"{name}: no {_mnist_file(name)}.gz (or uncompressed) found",
+                                _looked_in(name), f"downloading into {cache} failed ({first})")

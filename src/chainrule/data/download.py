@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import BinaryIO, Sequence
 
 from ..io.atomic import atomic_open
-from .errors import DataError
+from .errors import DataError, DownloadError
 
 __all__ = ["cache_dir", "md5sum", "download"]
 
@@ -70,7 +70,8 @@ def download(urls: Sequence[str] | str, dest, md5: str | None = None, *, force: 
              timeout: float = 30.0, verbose: bool = False) -> Path:
     """Fetch ``dest`` from the first of ``urls`` that delivers a complete file whose md5 is
     ``md5`` (when given); mirrors are tried in turn. An existing ``dest`` with the right digest
-    is kept unless ``force``. Raises :class:`DataError` listing every mirror's failure; a good
+    is kept unless ``force``. Raises :class:`DownloadError` (a :class:`DataError`) listing
+    every mirror's failure; a good
     file already at ``dest`` is then left untouched."""
     dest = Path(dest)
     urls = [urls] if isinstance(urls, str) else list(urls)
@@ -97,4 +98,4 @@ def download(urls: Sequence[str] | str, dest, md5: str | None = None, *, force: 
             failures.append(f"{url}: {type(e).__name__}: {e}")
         if verbose:
             print(f"chainrule: {failures[-1]}", file=sys.stderr)
-    raise DataError(dest, "download failed from every mirror:\n  " + "\n  ".join(failures))
+    raise DownloadError(dest, "download failed from every mirror:\n  " + "\n  ".join(failures))

@@ -1,9 +1,17 @@
-"""The one exception bad data raises: :class:`DataError`, naming the file and the problem."""
+"""The exceptions bad or missing data raise: :class:`DataError`, naming the file and the problem,
+its :class:`DownloadError` for a download no mirror could deliver, and the one wording of
+"these files are missing" (:func:`missing_data_message`) that the library, the command line and
+the tests' skip reasons share."""
 from __future__ import annotations
 
 import os
+from typing import Iterable
 
-__all__ = ["DataError"]
+__all__ = ["DataError", "DownloadError", "missing_data_message", "HOW_TO_POINT"]
+
+HOW_TO_POINT = ("to use local copies, put the files in one of those folders or point chainrule "
+                "at the folder holding them: --data-dir DIR on the command line, or the "
+                "environment variable CHAINRULE_DATA=DIR (also the download cache)")
 
 
 class DataError(ValueError):
@@ -17,3 +25,21 @@ class DataError(ValueError):
         self.source = os.fspath(source) if isinstance(source, os.PathLike) else source
         self.problem = problem
         super().__init__(f"{self.source}: {problem}" if self.source else problem)
+
+
+class DownloadError(DataError):
+    """No mirror delivered a complete file with the published checksum (offline, say)."""
+
+
+def missing_data_message(what: str, looked: Iterable, detail: str = "") -> str:
+    """One line: ``what`` is missing (a phrase such as ``"mnist: no t10k-images-idx3-ubyte.gz
+    found"``), every place in ``looked`` (in the order searched), an optional ``detail`` (why no
+    download helped), and how to point chainrule at local files."""
+    places: list[str] = []
+    for p in looked:
+        text = os.fspath(p)
+        if text not in places:
+            places.append(text)
+    where = ", ".join(places) if places else "nowhere"
+    extra = f"; {detail}" if detail else ""
+    return f"{what}; looked in {where}{extra}; {HOW_TO_POINT}"

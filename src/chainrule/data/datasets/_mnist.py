@@ -18,7 +18,7 @@ import numpy as np
 from ..checks import check_targets
 from ..dataset import ArrayDataset
 from ..download import cache_dir, download as _download, md5sum
-from ..errors import DataError
+from ..errors import DataError, missing_data_message
 from ..idx import IMAGES_MAGIC, LABELS_MAGIC, read_idx
 from ..transforms import ToFloat
 from .splits import Splits, holdout
@@ -81,9 +81,10 @@ def _locate(kind: str, part: str, data_dir, download: bool, mirrors, verify: boo
                 break  # a bad cached copy: fetch again (download replaces it only if good)
             return _verified(path, md5, verify)
     if data_dir is not None or not download:
-        where = f"in {folder} or {folder / kind}" if data_dir is not None else f"in {folder}"
-        raise FileNotFoundError(f"{kind}: no {name} (or uncompressed {name[:-3]}) {where}"
-                                + ("" if data_dir is not None else "; pass download=True"))
+        looked = [folder, folder / kind] if data_dir is not None else [folder]
+        raise FileNotFoundError(missing_data_message(
+            f"{kind}: no {name} (or uncompressed {name[:-3]}) found", looked,
+            "" if data_dir is not None else "pass download=True to fetch it into the cache"))
     bases = MIRRORS[kind] if mirrors is None else list(mirrors)
     urls = [base.rstrip("/") + "/" + name for base in bases]
     return _download(urls, folder / name, md5, verbose=verbose)
