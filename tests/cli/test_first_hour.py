@@ -203,15 +203,12 @@ def test_metrics_json_records_the_default_lr_of_another_optimizer(capsys, tmp_pa
 
 
 def test_generated_mnist1d_is_labelled_by_its_true_source():
-    from chainrule.cli.train_cmd import _source
-    generated = SimpleNamespace(source="chainrule's cache",
-                                test=SimpleNamespace(source="mnist1d.make_dataset"))
-    assert "mnist1d package" in _source(generated) and "cache" not in _source(generated)
-    cached = SimpleNamespace(source="chainrule's cache",
-                             test=SimpleNamespace(source="/home/u/.cache/chainrule/x.npz"))
-    assert _source(cached) == "/home/u/.cache/chainrule/x.npz"
-    folder = SimpleNamespace(source="/data/mnist", test=SimpleNamespace(source="whatever"))
-    assert _source(folder) == "/data/mnist"
+    from chainrule.cli.data import _own_source
+    generated = SimpleNamespace(source="mnist1d.make_dataset")
+    assert "mnist1d package" in _own_source(generated) and "cache" not in _own_source(generated)
+    cached = SimpleNamespace(source="/home/u/.cache/chainrule/x.npz")
+    assert _own_source(cached) == "/home/u/.cache/chainrule/x.npz"
+    assert _own_source(SimpleNamespace()) == "chainrule's cache"
 
 
 def test_an_explicit_value_for_a_default_the_model_resolves_is_compared_by_its_weights():
