@@ -229,7 +229,10 @@ class Tensor:
 
     def register_post_accumulate_grad_hook(self, hook: Callable) -> _HookHandle:
         """Call ``hook(self)`` once per backward, after this leaf's ``.grad`` has received the
-        backward's gradient (data-parallel all-reduce and gradient monitors hook in here)."""
+        backward's gradient (data-parallel all-reduce and gradient monitors hook in here).
+        Hooked leaves are finished when the walk over the graph is over, so the hooks run at
+        the end of backward, not as each leaf's gradient completes (PyTorch runs them earlier;
+        the order among leaves is the order they first received a gradient)."""
         if not self.requires_grad:
             raise RuntimeError("register_post_accumulate_grad_hook: this tensor does not "
                                "require grad")
