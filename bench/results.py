@@ -10,6 +10,7 @@ written. Every file is replaced atomically.
 
     python -m bench.results                      # every row, seeds 0, 1, 2
     python -m bench.results --only digits,mnist1d-cnn --seeds 0
+    python -m bench.results --render-only        # rewrite the docs from docs/results.json
 """
 from __future__ import annotations
 
@@ -226,9 +227,11 @@ def main(argv: list[str] | None = None) -> int:
                    metavar="S[,S]", help="seeds to run (default 0,1,2)")
     p.add_argument("--runs-dir", type=Path, default=None,
                    help="where the runs are written (default runs/results)")
+    p.add_argument("--render-only", action="store_true",
+                   help="run nothing: rewrite the tables from docs/results.json")
     args = p.parse_args(argv)
     try:
-        record(args.only, args.seeds, runs_dir=args.runs_dir)
+        record([] if args.render_only else args.only, args.seeds, runs_dir=args.runs_dir)
     except (RunFailed, ValueError) as exc:
         print(f"bench.results: {exc}", file=sys.stderr)
         return 1

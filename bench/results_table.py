@@ -33,6 +33,8 @@ def merge(store: Store, machine: dict, results: dict[str, dict[str, dict]]) -> S
     other entry — other seeds, other rows, other machines — is kept."""
     out = copy.deepcopy(store) if store else {}
     machines = out.setdefault("machines", [])
+    if not results:
+        return out
     for m in machines:
         if m["cpu"] == machine["cpu"] and m["blas"] == machine["blas"]:
             target = m
