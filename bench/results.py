@@ -19,6 +19,7 @@ import datetime
 import json
 import math
 import os
+import platform
 import shutil
 import subprocess
 import sys
@@ -61,7 +62,7 @@ def cpu_model() -> str:
     isa = next((label for flag, label in (("avx512f", "AVX-512"), ("avx2", "AVX2"),
                                           ("avx", "AVX"), ("sse4_2", "SSE4.2")) if flag in flags),
                None)
-    name = name or "unknown CPU"
+    name = name or platform.processor() or platform.machine() or "unknown CPU"
     return f"{name} ({isa})" if isa else name
 
 
@@ -92,13 +93,14 @@ def machine() -> dict:
 
 
 def commit() -> str:
-    """The short commit the runs came from, ``+dirty`` when the source tree had changes."""
+    """The short commit the runs came from, ``+dirty`` when the library or the recorded
+    settings had uncommitted changes."""
     def git(*args: str) -> str:
         return subprocess.run(["git", *args], cwd=REPO, capture_output=True, text=True,
                               timeout=30).stdout.strip()
     try:
         head = git("rev-parse", "--short", "HEAD") or "unknown"
-        dirty = git("status", "--porcelain", "--", "src")
+        dirty = git("status", "--porcelain", "--", "src", "bench/results_rows.py")
     except (OSError, subprocess.SubprocessError):
         return "unknown"
     return head + ("+dirty" if dirty else "")

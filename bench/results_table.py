@@ -127,12 +127,12 @@ def readme_table(store: Store, rows: dict[str, Row] = ROWS,
     command in docs/results.md."""
     machines = _machines(store)
     head = ["data", "model", "target"] + [machine_name(i) for i in range(len(machines))]
-    head.append("exact command")
+    head += ["reference", "exact command"]
     lines = ["| " + " | ".join(head) + " |", "|" + " --- |" * len(head)]
     for row in rows.values():
         cells = [row.data, row.model, row.target_text]
         cells += [_cells(m, row.name)[1] for m in machines]
-        cells.append(f"[`{row.name}`]({link}#cmd-{row.name})")
+        cells += [row.reference, f"[`{row.name}`]({link}#cmd-{row.name})"]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines) + "\n\n" + legend(store)
 
