@@ -66,7 +66,7 @@ def _read_inputs(path: str, shape: list[int]) -> np.ndarray:
     try:
         arr = np.load(p, allow_pickle=False)
     except ValueError:
-        # NumPy's own message suggests allow_pickle=/pickle.load(), i.e. running code from
+        # NumPy's own message suggests enabling its pickle loader, i.e. running code from
         # the file: never pass that on.
         raise CLIError(f"{path} is not a NumPy .npy array of numbers; {ACCEPTED}") from None
     except OSError as exc:
