@@ -6,8 +6,8 @@ from typing import Sequence
 
 from .. import nn
 
-__all__ = ["ACTIVATIONS", "INITS", "activation", "initialise", "check_shape", "check_hidden",
-           "check_dropout", "flat_size"]
+__all__ = ["ACTIVATIONS", "INITS", "activation_type", "initialise", "check_shape",
+           "check_hidden", "check_dropout", "flat_size"]
 
 ACTIVATIONS = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "gelu": nn.GELU,
                "tanh": nn.Tanh, "sigmoid": nn.Sigmoid, "softplus": nn.Softplus}
@@ -20,12 +20,12 @@ INITS = ("default", "xavier_uniform", "xavier_normal", "kaiming_uniform", "kaimi
          "orthogonal", "normal", "zeros")
 
 
-def activation(name: str, who: str) -> nn.Module:
-    """A fresh activation module by name (``relu``, ``tanh``, ...)."""
+def activation_type(name: str, who: str) -> type[nn.Module]:
+    """The activation module class by name (``relu``, ``tanh``, ...)."""
     if name not in ACTIVATIONS:
         raise ValueError(f"{who}: unknown activation {name!r}; choose from "
                          f"{', '.join(ACTIVATIONS)}")
-    return ACTIVATIONS[name]()
+    return ACTIVATIONS[name]
 
 
 def initialise(model: nn.Module, scheme: str, act: str, who: str) -> nn.Module:
