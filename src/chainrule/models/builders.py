@@ -4,6 +4,9 @@ Each builder takes the shape of one input item (without the batch axis) and the 
 classes, and returns a ``chainrule.nn.Sequential`` whose output is one logit per class (the
 softmax lives in the loss, ``nn.CrossEntropyLoss``). Inputs of any shape are flattened for the
 fully connected models; the CNN adds the channel axis to (H, W) images and (L,) signals.
+
+Each builder ``name`` writes its layers once, as the plan ``name_plan`` returns (see
+:mod:`._plan`), and builds that; :mod:`.size` counts the same plan without allocating.
 """
 from __future__ import annotations
 
@@ -102,7 +105,7 @@ def resmlp_plan(input_shape: Sequence[int], num_classes: int, *, hidden: Sequenc
         block.append(linear(width, width))
         if batch_norm:
             block.append(norm(1, width))
-        proj = None if prev == width else linear(prev, width, bias=False)
+        proj = None if prev.size == width.size else linear(prev, width, bias=False)
         plan += [residual(block, proj), _act(activation, who)]
         prev = width
     plan.append(linear(prev, _classes(num_classes, who)))
