@@ -124,7 +124,3 @@ def test_rebase_refuses_a_negative_lr_and_a_schedule_without_closed_form():
     with pytest.raises(TypeError, match="no closed form"):
         seq.rebase(0.2)
 
-
-def test_shape_is_not_part_of_the_state_dict_keys():
-    sched = S.CosineAnnealingLR(_opt(), T_max=5)
-    assert "shape" not in sched.state_dict()
