@@ -32,14 +32,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from ..train import Trainer
+from ..optim.lr_scheduler import LRScheduler
 from ..train.callbacks.base import Callback
 from .args import DEFAULT_LR
 from .build import model_kwargs
 from .errors import CLIError
 
-__all__ = ["ResumeTrainer", "ResumePlan", "plan_resume", "start_lr", "check_architecture",
-           "check_progress"]
+__all__ = ["ResumePlan", "ApplyPlan", "start_lr", "check_architecture", "check_progress"]
 
 _GROUP_KEYS = ("weight_decay", "momentum", "nesterov")
 _FIXED = {"dataset": "the checkpoint's loader position and model belong to its data",
@@ -47,7 +46,6 @@ _FIXED = {"dataset": "the checkpoint's loader position and model belong to its d
           "batch_size": "the checkpoint's loader position counts its batches",
           "seed": "the random stream continues from the checkpoint",
           "init": "the weights come from the checkpoint"}
-_HORIZON = ("T_max", "step_size", "gamma")  # the schedule parameters set from --epochs
 # The model configuration's keys that fix its weights (or what they compute), and their flags.
 _ARCHITECTURE = {"hidden": "--hidden", "channels": "--channels", "activation": "--activation",
                  "batch_norm": "--batch-norm"}
@@ -187,84 +185,50 @@ class ResumePlan:
         return lines
 
     @property
+    def skip(self) -> tuple[str, ...]:
+        """The checkpoint's parts the resumed run starts fresh (``Trainer.fit(skip=...)``)."""
+        return (("optimizer",) if self.fresh_optimizer else ()) + \
+            (("scheduler",) if self.fresh_schedule else ())
+
+    @property
     def message(self) -> str | None:
         return "resume: " + "; ".join(self.lines) if self.lines else None
 
 
-def plan_resume(stored: dict[str, Any], o: dict[str, Any],
-                sources: dict[str, str]) -> ResumePlan:
-    return ResumePlan(stored, o, sources)
-
-
-class _ApplyPlan(Callback):
-    """After the checkpoint is loaded (``on_train_begin``), put the plan's values into the
-    optimizer and the schedule."""
+class ApplyPlan(Callback):
+    """Puts a :class:`ResumePlan`'s values into the optimizer and the schedule once the
+    checkpoint is loaded (``on_train_begin``). ``schedule``: the run's schedule callback (or
+    ``None``), built from the new options; ``old_lr_now``: the lr the checkpoint stopped at."""
 
     order = 0  # before the schedule's own callback (10) and everything else
 
     def __init__(self, plan: ResumePlan, schedule, old_lr_now: float | None):
-        self.plan, self.schedule, self.old_lr_now = plan, schedule, old_lr_now
-        sched = getattr(schedule, "scheduler", None)
-        # the horizon the new options give, read before the checkpoint overwrites it
-        self.horizon = {k: getattr(sched, k) for k in _HORIZON if hasattr(sched, k)}
+        self.plan, self.old_lr_now = plan, old_lr_now
+        self.scheduler = getattr(schedule, "scheduler", None)
+        # the curve the new options give, read before the checkpoint overwrites it
+        self.shape = self.scheduler.shape if isinstance(self.scheduler, LRScheduler) else {}
 
     def on_train_begin(self, trainer) -> None:
-        plan = self.plan
+        plan, sched = self.plan, self.scheduler
         groups = trainer.optimizer.param_groups
         for group in groups:
-            for k, v in plan.group.items():
-                if k in group:
-                    group[k] = v
-        sched = getattr(self.schedule, "scheduler", None)
-        stretched = False
-        if sched is not None and not plan.fresh_schedule:
-            for k, v in self.horizon.items():
-                if getattr(sched, k) != v:
-                    setattr(sched, k, v)
-                    stretched = True
+            group.update({k: v for k, v in plan.group.items() if k in group})
+        stretched = (not plan.fresh_schedule and isinstance(sched, LRScheduler)
+                     and sched.shape != self.shape)
+        if stretched:
+            sched.shape = self.shape
         if plan.new_start == plan.old_start and not (stretched or plan.fresh_optimizer
                                                       or plan.fresh_schedule):
             return
-        if hasattr(sched, "base_lrs"):
-            sched.base_lrs = [plan.new_start] * len(groups)
+        if isinstance(sched, LRScheduler):
+            sched.rebase(plan.new_start)  # the schedule's value for the new start, at its step
+            return
+        # a plateau schedule (no closed form) or none: keep the factor reached so far
+        if plan.fresh_schedule or self.old_lr_now is None:
+            lr = plan.new_start
+        else:
+            lr = plan.new_start * self.old_lr_now / plan.old_start
         for group in groups:
             if "initial_lr" in group:
                 group["initial_lr"] = plan.new_start
-        if hasattr(sched, "_closed_form") and sched.last_epoch > 0:
-            values = sched._closed_form()
-        elif plan.fresh_schedule or (sched is None and self.old_lr_now is None):
-            values = [plan.new_start] * len(groups)
-        else:  # no closed form (plateau) or no schedule: keep the factor reached so far
-            factor = self.old_lr_now / plan.old_start if self.old_lr_now is not None else 1.0
-            values = [plan.new_start * factor] * len(groups)
-        for group, lr in zip(groups, values):
             group["lr"] = float(lr)
-        if sched is not None:
-            sched._last_lr = [g["lr"] for g in groups]
-
-
-class ResumeTrainer(Trainer):
-    """A Trainer that resumes with a :class:`ResumePlan`: the optimizer's (and, when the
-    schedule changed, the schedule's) stored state is not loaded if the plan starts it fresh;
-    the plan's values are applied once the rest is loaded."""
-
-    def __init__(self, model, loss_fn, optimizer, *, plan: ResumePlan, schedule=None,
-                 old_lr_now: float | None = None, callbacks=(), **kwargs):
-        callbacks = [_ApplyPlan(plan, schedule, old_lr_now), *callbacks]
-        super().__init__(model, loss_fn, optimizer, callbacks=callbacks, **kwargs)
-        self.plan, self._schedule = plan, schedule
-
-    def load_checkpoint(self, path):
-        optimizer = self.optimizer
-        schedule_load = None
-        if self.plan.fresh_optimizer:
-            self.optimizer = None  # the stored state belongs to another optimizer
-        if self.plan.fresh_schedule and self._schedule is not None:
-            schedule_load = self._schedule.load_state_dict
-            self._schedule.load_state_dict = lambda state: None
-        try:
-            return super().load_checkpoint(path)
-        finally:
-            self.optimizer = optimizer
-            if schedule_load is not None:
-                self._schedule.load_state_dict = schedule_load

@@ -65,18 +65,6 @@ class _Stored:
         return self.options
 
 
-class _Record:
-    """Calls ``fn`` once training begins, after a resume's checkpoint and changes are in."""
-
-    order = 5
-
-    def __init__(self, fn):
-        self.fn = fn
-
-    def on_train_begin(self, trainer) -> None:
-        self.fn()
-
-
 class _EpochPrinter:
     """One summary line per epoch on stdout (when no progress bar prints them)."""
 
@@ -142,12 +130,11 @@ def _optimizer_used(o: dict, optimizer, start_lr: float) -> dict:
     return used
 
 
-def _stretch_line(o: dict, stored: _Stored, resume: str | None, plan, lr_next: float
-                  ) -> str | None:
+def _stretch_line(o: dict, stored: _Stored, plan, lr_next: float) -> str | None:
     """A resumed cosine schedule whose horizon --epochs moved: where its lr was and where it
     continues (the schedule keeps its step; it never starts over from the stored end)."""
     before = stored.options.get("epochs")
-    if (resume is None or plan.fresh_schedule or o["lr_schedule"] != "cosine"
+    if (plan is None or plan.fresh_schedule or o["lr_schedule"] != "cosine"
             or not isinstance(before, int) or before == o["epochs"]):
         return None
     how = "stretched" if o["epochs"] > before else "shrunk"
@@ -165,15 +152,16 @@ def run_train(args) -> int:
                         make_schedule, model_from_options)
     from .data import check_dataset, load_data
     from .errors import phase
-    from .resume import ResumeTrainer, check_architecture, check_progress, plan_resume
-    from ..train import DIVERGENCE_FACTOR, TerminateOnDivergence
+    from .resume import ApplyPlan, ResumePlan, check_architecture, check_progress, start_lr
+    from ..train import DIVERGENCE_FACTOR, LambdaCallback, TerminateOnDivergence, Trainer
 
     stored, sources = _Stored(), {}
     o = resolve_options(args, stored, sources)
     check_options(o, sources)
     quiet = o["quiet"]
     resume = o["resume"]
-    plan = plan_resume(stored.options if resume is not None else dict(o), o, sources)
+    plan = ResumePlan(stored.options, o, sources) if resume is not None else None
+    lr0 = plan.new_start if plan is not None else start_lr(o)
     if o["epochs"] == 0 and resume is None:
         raise CLIError("--epochs 0: nothing to train (give --epochs above 0)")
     if resume is not None and not Path(resume).is_file():
@@ -221,28 +209,30 @@ def run_train(args) -> int:
         print(f"{o['dataset']}: {len(data.train)} train, "
               f"{len(data.val) if data.val is not None else 0} val, {len(data.test)} test "
               f"items of shape {data.input_shape}; {o['model']} with {n_params:,} parameters; "
-              f"{o['optimizer']} lr {plan.new_start:g}, "
+              f"{o['optimizer']} lr {lr0:g}, "
               f"{_n(o['epochs'], 'epoch')} of batch {o['batch_size']}", flush=True)
-        if plan.message:
+        if plan is not None and plan.message:
             print(plan.message, flush=True)
     used: dict = {}
 
-    def record() -> None:
-        used.update(_optimizer_used(o, optimizer, plan.new_start))
-        line = _stretch_line(o, stored, resume, plan, used["lr"])
+    def record(trainer) -> None:  # once a resume's checkpoint and changes are in
+        used.update(_optimizer_used(o, optimizer, lr0))
+        line = _stretch_line(o, stored, plan, used["lr"])
         if line and not quiet:
             print(line, flush=True)
 
-    callbacks.append(_Record(record))
-    trainer = ResumeTrainer(model, make_loss(o, model), optimizer, callbacks=callbacks,
-                            plan=plan, schedule=schedule, old_lr_now=stored.lr_now)
+    callbacks.append(LambdaCallback(order=5, on_train_begin=record))
+    if plan is not None:
+        callbacks.append(ApplyPlan(plan, schedule, stored.lr_now))
+    trainer = Trainer(model, make_loss(o, model), optimizer, callbacks=callbacks)
     # A diverging run is stopped by TerminateOnDivergence and reported in one line below, so
     # NumPy's overflow warnings on the way there are only noise.
     try:
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"), \
                 phase("training", "--batch-size, --hidden and --channels"):
             history = trainer.fit(train_loader, epochs=o["epochs"], val_loader=val_loader,
-                                  test_loader=test_loader, resume=resume)
+                                  test_loader=test_loader, resume=resume,
+                                  skip=plan.skip if plan is not None else ())
     except KeyboardInterrupt:  # a second Ctrl-C, while the first one's checkpoint was saved
         saved = out / CHECKPOINT
         print(f"interrupted again before the checkpoint was saved; "

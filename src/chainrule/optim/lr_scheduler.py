@@ -79,15 +79,59 @@ class LRScheduler:
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
 
+    # -- changing a schedule in flight (a resumed run with new options) ------------------------
+    _SHAPE: tuple[str, ...] = ()  # the parameters that, with the base lrs, define the curve
+
+    @property
+    def shape(self) -> dict[str, Any]:
+        """The parameters that shape the curve besides the base lrs (e.g. ``{'T_max': 100,
+        'eta_min': 0.0}``); assigning a dict with some of them changes the schedule from the
+        next step on, at its current step (``last_epoch``), e.g. to stretch it to a new
+        length. Call :meth:`rebase` to move the current lr onto the new curve too."""
+        return {k: getattr(self, k) for k in self._SHAPE}
+
+    @shape.setter
+    def shape(self, values: dict[str, Any]) -> None:
+        unknown = sorted(set(values) - set(self._SHAPE))
+        _check(not unknown, f"{type(self).__name__}: shape has no {unknown} (its parameters "
+                            f"are {list(self._SHAPE)})")
+        self._check_shape({**self.shape, **values})
+        for k, v in values.items():
+            setattr(self, k, v)
+
+    def _check_shape(self, shape: dict[str, Any]) -> None:
+        """Raise ValueError when ``shape`` does not describe a valid schedule."""
+
+    def rebase(self, start_lr: float) -> None:
+        """Make ``start_lr`` every group's base (``initial_lr``) and set the lr to the
+        schedule's value for that base at its current step: lr_t = f(t; lr₀ = start_lr). The
+        schedule keeps its progress; the next steps continue the curve from the new base."""
+        _check(start_lr >= 0, f"{type(self).__name__}: rebase needs a non-negative start lr, "
+                              f"got {start_lr!r}")
+        self.base_lrs = [float(start_lr)] * len(self.optimizer.param_groups)
+        for group in self.optimizer.param_groups:
+            group["initial_lr"] = float(start_lr)
+        self._apply(self._closed_form())
+
+    def _closed_form(self) -> list[float]:
+        raise TypeError(f"{type(self).__name__}: has no closed form to rebase; rebase the "
+                        "schedules it runs instead")
+
 
 class StepLR(LRScheduler):
     """lr ← lr·γ every ``step_size`` epochs:  lr_t = lr₀·γ^⌊t/step_size⌋."""
 
     def __init__(self, optimizer, step_size: int, gamma: float = 0.1, last_epoch: int = -1):
-        _check(isinstance(step_size, int) and step_size > 0,
-               f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        self._check_shape({"step_size": step_size})
         self.step_size, self.gamma = step_size, gamma
         super().__init__(optimizer, last_epoch)
+
+    _SHAPE = ("step_size", "gamma")
+
+    def _check_shape(self, shape: dict[str, Any]) -> None:
+        step_size = shape["step_size"]
+        _check(isinstance(step_size, int) and step_size > 0,
+               f"StepLR: step_size must be a positive integer, got {step_size!r}")
 
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -125,9 +169,15 @@ class ExponentialLR(LRScheduler):
     """lr ← lr·γ every epoch:  lr_t = lr₀·γᵗ."""
 
     def __init__(self, optimizer, gamma: float, last_epoch: int = -1):
-        _check(gamma > 0, f"ExponentialLR: gamma must be positive, got {gamma!r}")
+        self._check_shape({"gamma": gamma})
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)
+
+    _SHAPE = ("gamma",)
+
+    def _check_shape(self, shape: dict[str, Any]) -> None:
+        gamma = shape["gamma"]
+        _check(gamma > 0, f"ExponentialLR: gamma must be positive, got {gamma!r}")
 
     def get_lr(self) -> list[float]:
         if self._is_initial:
@@ -143,9 +193,15 @@ class CosineAnnealingLR(LRScheduler):
     (so it composes with other schedules and keeps cycling after T_max)."""
 
     def __init__(self, optimizer, T_max: int, eta_min: float = 0.0, last_epoch: int = -1):
-        _check(T_max > 0, f"CosineAnnealingLR: T_max must be positive, got {T_max!r}")
+        self._check_shape({"T_max": T_max})
         self.T_max, self.eta_min = T_max, eta_min
         super().__init__(optimizer, last_epoch)
+
+    _SHAPE = ("T_max", "eta_min")
+
+    def _check_shape(self, shape: dict[str, Any]) -> None:
+        T_max = shape["T_max"]
+        _check(T_max > 0, f"CosineAnnealingLR: T_max must be positive, got {T_max!r}")
 
     def get_lr(self) -> list[float]:
         t, T, lo = self.last_epoch, self.T_max, self.eta_min

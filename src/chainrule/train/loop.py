@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import os
 import time
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Collection, Iterable, Sequence
 
 from .callbacks.base import CallbackList
 from .callbacks.lr import LRSchedulerCallback
@@ -23,6 +23,8 @@ from .interrupt import GracefulInterrupt
 from .metrics import resolve_metrics
 
 __all__ = ["Trainer", "fit"]
+
+SKIPPABLE = ("optimizer", "scheduler")  # what Trainer.load_checkpoint(skip=...) can leave out
 
 
 def _check_epochs(epochs: Any) -> int:
@@ -105,14 +107,31 @@ class Trainer:
                                epoch=self.epoch, history=self.history, loaders=self._loaders(),
                                config=config, global_step=self.global_step, extra=extra)
 
-    def load_checkpoint(self, path: str | os.PathLike):
+    def load_checkpoint(self, path: str | os.PathLike, *, skip: Collection[str] = ()):
         """Restore a checkpoint written by :meth:`save_checkpoint` into this trainer (model,
-        optimizer, scheduler, loader positions, RNG, history, callbacks); returns it."""
-        ckpt = load_checkpoint(path, self.model, self.optimizer, self.scheduler,
+        optimizer, scheduler, loader positions, RNG, history, callbacks); returns it.
+
+        ``skip`` names parts that keep their fresh state instead: ``'optimizer'`` (its
+        moments, buffers and param groups — e.g. the run continues with another optimizer)
+        and ``'scheduler'`` (the ``scheduler`` and every :class:`LRSchedulerCallback`'s
+        schedule — e.g. a new schedule starts at its beginning)."""
+        skip = (skip,) if isinstance(skip, str) else tuple(skip)
+        unknown = sorted(set(skip) - set(SKIPPABLE))
+        if unknown:
+            raise ValueError(f"load_checkpoint: skip={sorted(skip)} has {unknown}; the parts "
+                             f"that can be skipped are {list(SKIPPABLE)}")
+        ckpt = load_checkpoint(path, self.model,
+                               None if "optimizer" in skip else self.optimizer,
+                               None if "scheduler" in skip else self.scheduler,
                                loaders=self._loaders())
         self.epoch, self.global_step = ckpt.epoch, ckpt.global_step
         self.history = ckpt.history
-        self.callbacks.load_state_dict(ckpt.extra.get("callbacks") or {})
+        states = dict(ckpt.extra.get("callbacks") or {})
+        if "scheduler" in skip:
+            for key, cb in zip(self.callbacks.keys(), self.callbacks):
+                if isinstance(cb, LRSchedulerCallback):
+                    states.pop(key, None)
+        self.callbacks.load_state_dict(states)
         partial = ckpt.extra.get("partial_epoch")
         has_loader_state = "train" in ckpt.loaders
         self._partial = partial if partial and has_loader_state else None
@@ -122,9 +141,10 @@ class Trainer:
     # -- the loop ------------------------------------------------------------------------------
     def fit(self, train_loader: Iterable, *, epochs: int, val_loader: Iterable | None = None,
             test_loader: Iterable | None = None,
-            resume: str | os.PathLike | None = None) -> History:
+            resume: str | os.PathLike | None = None, skip: Collection[str] = ()) -> History:
         """Train until ``epochs`` epochs are complete; ``resume`` continues from a checkpoint
-        (same loaders, model, optimizer and scheduler as the run that wrote it)."""
+        (same loaders, model, optimizer and scheduler as the run that wrote it), less the
+        parts named in ``skip`` (see :meth:`load_checkpoint`)."""
         self.epochs = _check_epochs(epochs)
         self.train_loader, self.val_loader, self.test_loader = \
             train_loader, val_loader, test_loader
@@ -133,7 +153,7 @@ class Trainer:
         self.interrupted = False
         self.restored_epoch = None
         if resume is not None:
-            self.load_checkpoint(resume)
+            self.load_checkpoint(resume, skip=skip)
         else:
             self._partial = None
             self.stop_training = False
