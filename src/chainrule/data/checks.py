@@ -35,7 +35,7 @@ def _index(idx: tuple, items: np.ndarray | None) -> tuple[int, str]:
     return first, ", ".join(map(str, full))
 
 
-def _first_bad(bad) -> tuple:
+def first_true_index(bad) -> tuple:
     """The index (C order) of the first True in ``bad`` (a NumPy or CuPy array)."""
     return tuple(int(i) for i in np.unravel_index(int(bad.reshape(-1).argmax()), bad.shape))
 
@@ -50,7 +50,7 @@ def check_finite(array: np.ndarray, source, what: str = "inputs",
     bad = ~np.isfinite(arr)
     if not bad.any():
         return
-    idx = _first_bad(bad)
+    idx = first_true_index(bad)
     item, where = _index(idx, items)
     value = format_value(arr[idx])
     label = "NaN" if value == "nan" else value
@@ -72,7 +72,7 @@ def cast_checked(array, dtype, source, what: str = "inputs"):
     if dtype.kind == "f" and array.dtype.kind in "fiu" and out is not array and out.size:
         over = xp.isinf(out) & xp.isfinite(array)
         if bool(over.any()):
-            idx = _first_bad(over)
+            idx = first_true_index(over)
             _, where = _index(idx, None)
             where = f"({where})" if len(idx) > 1 else where
             limit = f"{float(np.finfo(dtype).max):.5g}".replace("e+", "e")
@@ -110,7 +110,7 @@ def check_targets(targets, source, num_classes: int | None = None,
         bad = (targets < 0) | (targets >= num_classes)
         if bad.any():
             flat = targets.reshape(1) if targets.ndim == 0 else targets
-            idx = _first_bad(bad.reshape(flat.shape))
+            idx = first_true_index(bad.reshape(flat.shape))
             item, _ = _index(idx, items)
             raise DataError(source, f"labels out of range: label {int(flat[idx])} at item "
                                     f"{item}; expected 0 <= label < {num_classes}")

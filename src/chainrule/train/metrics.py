@@ -12,6 +12,8 @@ from typing import Any, Callable, Iterable
 
 import numpy as np
 
+from ..data.checks import first_true_index
+
 __all__ = ["Metric", "Accuracy", "FunctionMetric", "resolve_metrics", "predicted_classes",
            "class_targets"]
 
@@ -49,10 +51,6 @@ def predicted_classes(output: np.ndarray, threshold: float = 0.0) -> np.ndarray:
     return pred
 
 
-def _where(bad: np.ndarray) -> tuple[int, ...]:
-    return tuple(int(i) for i in np.unravel_index(int(np.argmax(bad)), bad.shape))
-
-
 def class_targets(target: np.ndarray, classes: int, ignore_index: int | None,
                   who: str = "accuracy") -> np.ndarray:
     """``target`` as int64 class labels, checked: whole numbers in ``[0, classes)`` (or
@@ -62,7 +60,7 @@ def class_targets(target: np.ndarray, classes: int, ignore_index: int | None,
     if target.dtype.kind == "f":
         bad = ~np.isfinite(target) | (target != np.round(target))
         if bad.any():
-            i = _where(bad)
+            i = first_true_index(bad)
             raise ValueError(f"{who}: targets look like regression values ({target.dtype}, "
                              f"e.g. {target[i].item()!r} at index {i}); {who} needs class "
                              "labels — pass metrics=() for regression")
@@ -74,7 +72,7 @@ def class_targets(target: np.ndarray, classes: int, ignore_index: int | None,
     if ignore_index is not None:
         bad &= labels != ignore_index
     if bad.any():
-        i = _where(bad)
+        i = first_true_index(bad)
         expected = "0 or 1 for one score per sample" if classes == 2 else \
             f"0 <= label < {classes} (the size of the output's class axis 1)"
         hint = "" if ignore_index is not None else \
@@ -116,7 +114,7 @@ class Accuracy(Metric):
         multiclass = output.ndim >= 2 and output.shape[1] > 1
         if multiclass and target.shape == output.shape and target.dtype.kind == "f":
             if not np.isfinite(target).all():
-                i = _where(~np.isfinite(target))
+                i = first_true_index(~np.isfinite(target))
                 raise ValueError(f"accuracy: class-probability targets hold "
                                  f"{target[i].item()!r} at index {i}")
             target = target.argmax(axis=1)  # soft labels / one-hot
