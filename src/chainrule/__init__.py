@@ -55,6 +55,7 @@ def load(path):
 def __getattr__(name):
     # Subpackages that depend on optional pieces load on first use.
     import importlib
-    if name in ("nn", "optim", "data", "train", "func", "io", "models", "regularization"):
+    if name in ("nn", "optim", "data", "train", "func", "io", "models", "regularization",
+                "explain", "onnx"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -23,6 +23,9 @@ __all__ = ["main", "CLIError"]
 
 
 def _command(name: str):
+    from .commands import COMMANDS, command_module
+    if name in COMMANDS:
+        return command_module(name).run
     if name == "train":
         from .train_cmd import run_train
         return run_train

@@ -187,6 +187,9 @@ def build_parser() -> Parser:
     _add_train(sub)
     _add_evaluate(sub)
     _add_predict(sub)
+    from .commands import command_modules
+    for module in command_modules():
+        module.add_parser(sub)
     return parser
 
 
