@@ -19,6 +19,7 @@ import numpy as np
 
 from .. import backend
 from . import anomaly, grad_mode
+from .record import _active as _recording
 
 __all__ = ["backward", "grad", "unbroadcast"]
 
@@ -47,8 +48,24 @@ def _freed(node) -> RuntimeError:
 
 def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph: bool,
          capture: dict | None = None, accumulate: bool = True) -> dict:
+    """Propagate ``root_grads`` back (see :func:`_walk`); while a ``cr.autograd.record()`` is
+    active, store every δ in it, and log none of the ops backward itself runs."""
+    rec = _recording[0]
+    if rec is None:
+        return _walk(roots, root_grads, retain_graph, create_graph, capture, accumulate, None)
+    rec._begin_backward()
+    _recording[0] = None
+    try:
+        return _walk(roots, root_grads, retain_graph, create_graph, capture, accumulate, rec)
+    finally:
+        _recording[0] = rec
+
+
+def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph: bool,
+          capture: dict | None, accumulate: bool, rec) -> dict:
     """Propagate ``root_grads`` from the ``roots`` tensors to the leaves.
 
+    ``rec`` is the active recording (or None), which receives each node's and leaf's δ.
     ``capture`` maps id(leaf) or id(node) -> slot for tensors whose gradient is returned instead of
     (``accumulate=False``) or besides being accumulated into ``.grad``. Returns slot -> gradient.
 
@@ -81,6 +98,8 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
         deliver(t, g, shared)
 
     def deliver(t, g, shared: bool):
+        if rec is not None:
+            rec._leaf_delta(t, g)
         if capture is not None:
             slot = capture.get(id(t))
             if slot is not None:
@@ -160,6 +179,8 @@ def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph
                 slot = capture.get(id(node))
                 if slot is not None:
                     captured[slot] = g
+            if rec is not None:
+                rec._node_delta(node, g)
             ran_at = node._ran_at
             if ran_at is not None and ran_at != counter[0]:
                 node.check_versions()   # something was changed in place since the op ran

@@ -25,6 +25,7 @@ import numpy as np
 from .. import backend
 from . import anomaly
 from .grad_mode import _grad_enabled
+from .record import _active as _recording
 
 # Bound once chainrule.tensor has loaded (it imports this package, so not at import time here).
 Tensor: Any = None
@@ -121,6 +122,8 @@ class Function:
         result = _finish(node, inputs, needs, out)
         if cls.view:
             _share_version(result, inputs[0])
+        if _recording[0] is not None:
+            _recording[0]._add(node, inputs, params, result)
         return result
 
     # The two entry points below are apply() for one and two inputs without keyword parameters,
@@ -137,6 +140,8 @@ class Function:
                                x, y)
         except (ValueError, TypeError, IndexError) as exc:
             raise _forward_error(node, (x, y), {}, exc) from exc
+        if _recording[0] is not None:
+            return _record_op(node, (a, b), out)
         if _grad_enabled[0]:
             ga, gb = ta and a.requires_grad, tb and b.requires_grad
             if ga or gb:
@@ -153,6 +158,8 @@ class Function:
             out = node.forward(_np if "cupy" not in _modules else backend.get_array_module(x), x)
         except (ValueError, TypeError, IndexError) as exc:
             raise _forward_error(node, (x,), {}, exc) from exc
+        if _recording[0] is not None:
+            return _record_op(node, (a,), out)
         if ta and a.requires_grad and _grad_enabled[0]:
             return _finish(node, (a,), _NEEDS_ONE, out)
         return _finish(node, None, None, out)
@@ -265,6 +272,19 @@ def _finish(node: Function, inputs, needs, out):
     if _anomaly[0]:
         node._trace = anomaly.capture_stack()
         anomaly.check_forward(node.name, out, node)
+    return result
+
+
+def _record_op(node: Function, inputs: tuple, out):
+    """The tail of ``_apply1``/``_apply2`` while a recording is active: finish as they would,
+    then log the op."""
+    needs = None
+    if _grad_enabled[0]:
+        flags = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
+        if True in flags:
+            needs = flags
+    result = _finish(node, inputs, needs, out)
+    _recording[0]._add(node, inputs, None, result)
     return result
 
 

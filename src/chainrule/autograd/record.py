@@ -1,0 +1,141 @@
+"""``cr.autograd.record()``: keep what the engine normally throws away, so a graph can be shown
+(``chainrule.explain``) or exported (``chainrule.onnx``).
+
+Ordinarily a node keeps only what its backward needs and the engine frees even that after
+backward; non-leaf gradients are dropped as soon as they have been passed on. While a
+:class:`Recording` is active:
+
+* every op that runs — whether or not it needs a gradient — is logged as a :class:`RecordedOp`
+  holding its node, its inputs (Tensors or constant arrays), its keyword parameters and its
+  output Tensor, which the recording keeps alive;
+* every backward stores δ = ∂L/∂t for each recorded op's output t and for each leaf that
+  receives a gradient (the δ's of the latest backward; a leaf reached on several paths gets the
+  sum, as its ``.grad`` does).
+
+Off, it costs each op one test of a module-level flag. Ops that backward itself runs (under
+``create_graph=True``, or inside hooks) are not part of the forward graph and are not logged.
+
+    >>> with cr.autograd.record() as rec:
+    ...     z = x * y + y
+    ...     z.backward()
+    >>> [r.op for r in rec.ops], rec.delta(x)
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Iterator
+
+__all__ = ["record", "Recording", "RecordedOp", "is_recording", "current_recording"]
+
+#: the active Recording (or None); function.py and engine.py read ``_active[0]``
+_active: list = [None]
+
+
+@dataclass(eq=False)
+class RecordedOp:
+    """One op as it ran: ``output = node.forward(*inputs, **params)``."""
+
+    index: int                  #: position in the recording (creation order)
+    node: Any                   #: the op's Function instance
+    inputs: tuple               #: Tensors, or constant arrays/numbers passed to the op
+    params: dict = field(default_factory=dict)  #: keyword parameters given to the op
+    output: Any = None          #: the output Tensor (kept alive by the recording)
+
+    @property
+    def op(self) -> str:
+        """The op's name (``mul``, ``matmul``, ``tanh`` ...)."""
+        return self.node.name
+
+    def __repr__(self) -> str:
+        shape = tuple(self.output.shape) if self.output is not None else None
+        return f"RecordedOp({self.index}, {self.op!r}, out={shape})"
+
+
+class Recording:
+    """The ops logged while this recording was active, and the δ's of the latest backward."""
+
+    def __init__(self) -> None:
+        self.ops: list[RecordedOp] = []
+        self._by_output: dict[int, RecordedOp] = {}    # id(output tensor) -> op
+        self._by_node: dict[int, RecordedOp] = {}      # id(node) -> op
+        self._deltas: dict[int, Any] = {}              # id(tensor) -> array
+        self._leaves: dict[int, Any] = {}              # id(leaf) -> leaf (kept alive)
+        self._previous = None
+        self.backward_count = 0
+
+    # -- use as a context manager --------------------------------------------------------------
+    def __enter__(self) -> "Recording":
+        self._previous = _active[0]
+        _active[0] = self
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _active[0] = self._previous
+        self._previous = None
+
+    # -- reading it ----------------------------------------------------------------------------
+    def __len__(self) -> int:
+        return len(self.ops)
+
+    def __iter__(self) -> Iterator[RecordedOp]:
+        return iter(self.ops)
+
+    def producer(self, tensor) -> RecordedOp | None:
+        """The recorded op whose output is ``tensor`` (None for leaves and constants)."""
+        return self._by_output.get(id(tensor))
+
+    def op_of_node(self, node) -> RecordedOp | None:
+        """The recorded op of a ``grad_fn`` node."""
+        return self._by_node.get(id(node))
+
+    def delta(self, tensor):
+        """δ = ∂L/∂tensor from the latest backward run while recording (an array), or None if
+        no gradient reached it."""
+        return self._deltas.get(id(tensor))
+
+    def __repr__(self) -> str:
+        return f"<Recording of {len(self.ops)} ops, {self.backward_count} backward>"
+
+    # -- filled in by Function.apply and the engine ----------------------------------------------
+    def _add(self, node, inputs, params, output) -> None:
+        entry = RecordedOp(len(self.ops), node, tuple(inputs), dict(params or {}), output)
+        self.ops.append(entry)
+        self._by_output[id(output)] = entry
+        self._by_node[id(node)] = entry
+
+    def _begin_backward(self) -> None:
+        self._deltas.clear()
+        self._leaves.clear()
+        self.backward_count += 1
+
+    def _node_delta(self, node, g) -> None:
+        entry = self._by_node.get(id(node))
+        if entry is not None:
+            self._deltas[id(entry.output)] = _array(g)
+
+    def _leaf_delta(self, leaf, g) -> None:
+        key = id(leaf)
+        g = _array(g)
+        prev = self._deltas.get(key)
+        self._deltas[key] = g.copy() if prev is None else prev + g
+        self._leaves[key] = leaf
+
+
+def _array(g):
+    data = getattr(g, "_data", None)
+    return g if data is None else data
+
+
+def record() -> Recording:
+    """Start recording: ``with cr.autograd.record() as rec: ...`` (see the module docstring)."""
+    return Recording()
+
+
+def is_recording() -> bool:
+    """True inside ``with cr.autograd.record():``."""
+    return _active[0] is not None
+
+
+def current_recording() -> Recording | None:
+    """The innermost active recording, or None."""
+    return _active[0]
