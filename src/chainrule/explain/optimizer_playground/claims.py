@@ -35,19 +35,20 @@ TENS = 100              # "tens of iterations": fewer than this
 
 @dataclass(frozen=True)
 class Claim:
-    """One claim of the notes, with its measured numbers; ``holds`` is None if not checked."""
+    """One claim of the notes, with its measured numbers; ``holds`` is None when the run could
+    not check it (``reason`` says why)."""
 
     surface: str
     statement: str
     needs: tuple[str, ...]
     numbers: dict[str, float | int | None] = field(default_factory=dict)
     holds: bool | None = None
+    reason: str = ""
 
     def line(self) -> str:
         """The claim, its numbers and the verdict on one line."""
         if self.holds is None:
-            return (f"{self.statement}: not checked (run with --optimizers "
-                    f"{','.join(self.needs)})")
+            return f"{self.statement}: not checked ({self.reason})"
         shown = ", ".join(f"{k} {_fmt(v)}" for k, v in self.numbers.items())
         return f"{self.statement}: {shown} -> {'holds' if self.holds else 'does NOT hold here'}"
 
@@ -57,7 +58,7 @@ def _fmt(v) -> str:
         return "never"
     if isinstance(v, (int, np.integer)):
         return str(int(v))
-    return f"{v:.4g}"
+    return f"{v:.5g}"
 
 
 def terminal_velocity_ratio(fast: "Trajectory", plain: "Trajectory") -> float:
@@ -84,88 +85,84 @@ def _steps(p: "Playground", name: str) -> float:
     return np.inf if k is None else k
 
 
-def _plane(p: "Playground") -> Claim:
+def _plane(p: "Playground"):
+    if min(p["sgd"].steps, p["momentum"].steps) < 1:
+        return "needs at least one step of each"
     ratio = terminal_velocity_ratio(p["momentum"], p["sgd"])
     expected = 1.0 / (1.0 - MOMENTUM)
     numbers = {"momentum/SGD step ratio": ratio, "1/(1-beta)": expected}
-    if "nesterov" in p:
+    if "nesterov" in p and p["nesterov"].steps:
         numbers["nesterov/SGD"] = terminal_velocity_ratio(p["nesterov"], p["sgd"])
-    return Claim("plane", f"momentum's step tends to 1/(1-beta) = {expected:g} times SGD's",
-                 ("sgd", "momentum"), numbers, abs(ratio / expected - 1) <= 0.01)
+    return numbers, abs(ratio / expected - 1) <= 0.01
 
 
-def _valley_overshoot(p: "Playground") -> Claim:
+def _valley_overshoot(p: "Playground"):
     m = p.surface.minimum
     heavy, nag = overshoot(p["momentum"], m), overshoot(p["nesterov"], m)
-    return Claim("valley", "Nesterov overshoots less than momentum", ("momentum", "nesterov"),
-                 {"overshoot momentum": heavy, "nesterov": nag}, nag < heavy)
+    return {"overshoot momentum": heavy, "nesterov": nag}, nag < heavy
 
 
-def _valley_adaptive(p: "Playground") -> Claim:
+def _valley_adaptive(p: "Playground"):
     numbers: dict = {"SGD reversals": reversals(p["sgd"]),
                      "steps to goal SGD": p.steps_to_goal("sgd"),
                      "RMSProp": p.steps_to_goal("rmsprop"), "Adam": p.steps_to_goal("adam")}
     sgd = _steps(p, "sgd")
-    holds = _steps(p, "rmsprop") < sgd and _steps(p, "adam") < sgd
-    return Claim("valley", "RMSProp and Adam cross the narrow valley that SGD zigzags down",
-                 ("sgd", "rmsprop", "adam"), numbers, bool(holds))
+    return numbers, bool(_steps(p, "rmsprop") < sgd and _steps(p, "adam") < sgd)
 
 
-def _saddle(p: "Playground") -> Claim:
+def _saddle(p: "Playground"):
     sgd, heavy = p["sgd"], p["momentum"]
+    if sgd.steps < STALL_WINDOW:
+        return f"needs at least {STALL_WINDOW} steps of SGD, got {sgd.steps}"
     saddle_value = float(p.surface.values(*np.asarray(p.surface.critical_point)))
-    if sgd.steps >= STALL_WINDOW:
-        change = float(abs(sgd.losses[-1] - sgd.losses[-1 - STALL_WINDOW]))
-    else:
-        change = float("inf")
+    change = float(abs(sgd.losses[-1] - sgd.losses[-1 - STALL_WINDOW]))
     drop = float(heavy.final_loss - saddle_value)
-    return Claim("saddle", f"SGD started near the ridge stalls (|df| < {STALL_CHANGE:g} over "
-                 f"its last {STALL_WINDOW} steps) while momentum escapes (f below the saddle's "
-                 f"by >= {ESCAPE_DROP:g})", ("sgd", "momentum"),
-                 {"SGD |df| over last steps": change, "momentum f - f(saddle)": drop},
-                 change < STALL_CHANGE and drop <= -ESCAPE_DROP)
+    numbers = {f"SGD |df| over its last {STALL_WINDOW} steps": change,
+               "momentum f - f(saddle)": drop}
+    return numbers, change < STALL_CHANGE and drop <= -ESCAPE_DROP
 
 
-def _rosenbrock(p: "Playground") -> Claim:
+def _rosenbrock(p: "Playground"):
     second = [n for n in ("lbfgs", "newton-cg") if n in p]
-    first = [n for n in p if n not in ("lbfgs", "newton-cg")]
+    first = [n for n in p if n not in second]
     numbers = {f"steps {n}": p.steps_to_goal(n) for n in second}
-    numbers.update({f"{n}": p.steps_to_goal(n) for n in first})
+    numbers.update({n: p.steps_to_goal(n) for n in first})
     best_first = min((_steps(p, n) for n in first), default=np.inf)
-    holds = all(_steps(p, n) < min(TENS, best_first) for n in second)
-    return Claim("rosenbrock", f"second-order methods reach Rosenbrock's minimum in tens of "
-                 f"iterations (< {TENS}, and before every first-order method)",
-                 ("lbfgs", "newton-cg"), numbers, bool(holds))
+    return numbers, all(_steps(p, n) < min(TENS, best_first) for n in second)
 
 
-#: surface -> (optimizers needed, how to measure) for each claim
-CLAIMS: dict[str, list[tuple[tuple[str, ...], Callable[["Playground"], Claim]]]] = {
-    "plane": [(("sgd", "momentum"), _plane)],
-    "valley": [(("momentum", "nesterov"), _valley_overshoot),
-               (("sgd", "rmsprop", "adam"), _valley_adaptive)],
-    "saddle": [(("sgd", "momentum"), _saddle)],
-    "rosenbrock": [(("lbfgs", "newton-cg"), _rosenbrock)],
-}
-
-_STATEMENTS = {
-    _plane: ("plane", "momentum's step tends to 1/(1-beta) times SGD's"),
-    _valley_overshoot: ("valley", "Nesterov overshoots less than momentum"),
-    _valley_adaptive: ("valley", "RMSProp and Adam cross the narrow valley that SGD zigzags "
-                                 "down"),
-    _saddle: ("saddle", "SGD near the ridge stalls while momentum escapes"),
-    _rosenbrock: ("rosenbrock", "second-order methods reach Rosenbrock's minimum in tens of "
-                                "iterations"),
+#: surface -> its claims: (statement, optimizers needed, measure); a measure returns
+#: (numbers, holds), or a string saying why the run cannot check the claim
+CLAIMS: dict[str, list[tuple[str, tuple[str, ...], Callable]]] = {
+    "plane": [(f"momentum's step tends to 1/(1-beta) = {1 / (1 - MOMENTUM):g} times SGD's "
+               "(within 1 %)", ("sgd", "momentum"), _plane)],
+    "valley": [("Nesterov overshoots less than momentum", ("momentum", "nesterov"),
+                _valley_overshoot),
+               ("RMSProp and Adam cross the narrow valley that SGD zigzags down (fewer steps "
+                "to the goal)", ("sgd", "rmsprop", "adam"), _valley_adaptive)],
+    "saddle": [(f"SGD started near the ridge stalls (|df| < {STALL_CHANGE:g} over its last "
+                f"{STALL_WINDOW} steps) while momentum escapes (f at least {ESCAPE_DROP:g} "
+                "below the saddle's)", ("sgd", "momentum"), _saddle)],
+    "rosenbrock": [(f"second-order methods reach Rosenbrock's minimum in tens of iterations "
+                    f"(< {TENS}, before every first-order method run)", ("lbfgs", "newton-cg"),
+                    _rosenbrock)],
 }
 
 
 def claims_for(p: "Playground") -> list[Claim]:
     """The claims about ``p``'s surface, measured on ``p`` (unchecked where an optimizer a claim
-    needs was not run)."""
+    needs was not run, or the run is too short)."""
     out = []
-    for needs, measure in CLAIMS.get(p.surface.name, []):
-        if all(n in p for n in needs):
-            out.append(measure(p))
+    for statement, needs, measure in CLAIMS.get(p.surface.name, []):
+        missing = [n for n in needs if n not in p]
+        if missing:
+            out.append(Claim(p.surface.name, statement, needs,
+                             reason="run with --optimizers including " + ",".join(needs)))
+            continue
+        measured = measure(p)
+        if isinstance(measured, str):
+            out.append(Claim(p.surface.name, statement, needs, reason=measured))
         else:
-            surface, statement = _STATEMENTS[measure]
-            out.append(Claim(surface, statement, needs))
+            numbers, holds = measured
+            out.append(Claim(p.surface.name, statement, needs, numbers, bool(holds)))
     return out

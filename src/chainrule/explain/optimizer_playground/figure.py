@@ -37,6 +37,10 @@ def _figure_class():
 def _contours(ax, p: "Playground") -> None:
     s = p.surface
     (x0, x1), (y0, y1) = s.window
+    sx, sy = p.start                            # a start outside the window widens it
+    pad_x, pad_y = 0.05 * (x1 - x0), 0.05 * (y1 - y0)
+    x0, x1 = min(x0, sx - pad_x), max(x1, sx + pad_x)
+    y0, y1 = min(y0, sy - pad_y), max(y1, sy + pad_y)
     xs, ys = np.meshgrid(np.linspace(x0, x1, 241), np.linspace(y0, y1, 241))
     zs = s.values(xs, ys)
     if s.bounded:
@@ -56,7 +60,7 @@ def _contours(ax, p: "Playground") -> None:
         ax.plot(t.points[:, 0], t.points[:, 1], color=color, linewidth=1.2, marker=".",
                 markersize=2.5, label=name)
         ax.plot(*t.points[-1], marker="o", color=color, markersize=4)
-    ax.plot(*s.start, marker="s", color="k", markersize=5, linestyle="none", label="start")
+    ax.plot(*p.start, marker="s", color="k", markersize=5, linestyle="none", label="start")
     ax.set_xlim(x0, x1)
     ax.set_ylim(y0, y1)
     ax.set_xlabel("x")

@@ -29,7 +29,7 @@ def table(p: "Playground") -> str:
                      f"({_num(t.final_point[0])}, {_num(t.final_point[1])})",
                      _num(t.final_loss) + note])
     widths = [max(len(r[i]) for r in [header] + rows) for i in range(len(header))]
-    lines = [f"{s.name}: {s.formula}, start ({s.start[0]:g}, {s.start[1]:g}); "
+    lines = [f"{s.name}: {s.formula}, start ({p.start[0]:g}, {p.start[1]:g}); "
              f"goal: {s.goal}"]
     if s.minimum is not None:
         lines[0] += f"; minimum f* = {s.min_value:g} at ({s.minimum[0]:g}, {s.minimum[1]:g})"

@@ -100,6 +100,7 @@ class Trajectory:
     grad_evals: np.ndarray
     func_evals: np.ndarray
     stopped: str = ""  # why the run ended before its steps ran out ("" if it did not)
+    counters: dict = field(default_factory=dict)  # the optimizer's own work counters, if any
 
     @property
     def steps(self) -> int:
@@ -127,6 +128,7 @@ class Playground(Mapping):
 
     surface: Surface
     trajectories: dict[str, Trajectory] = field(default_factory=dict)
+    start: tuple[float, float] = (0.0, 0.0)  # where every optimizer started
 
     def __getitem__(self, name: str) -> Trajectory:
         try:
@@ -257,7 +259,20 @@ def run_optimizer(surface: Surface, name: str, lr: float, steps: int,
                 stopped = "stopped moving"
                 break
     return Trajectory(name, lr, np.array(points), np.array(losses), np.array(grad_evals),
-                      np.array(forward_only), stopped)
+                      np.array(forward_only), stopped, _own_counters(opt, theta))
+
+
+def _own_counters(opt: optim.Optimizer, theta: Parameter) -> dict:
+    """What the optimizer itself counted: Newton–CG's gradients, H·v products and line-search
+    forward passes; L-BFGS's closure calls and iterations."""
+    if isinstance(opt, optim.NewtonCG):
+        return {"n_iter": opt.n_iter, "n_grad_evals": opt.n_grad_evals, "n_hvps": opt.n_hvps,
+                "n_func_evals": opt.n_func_evals}
+    if isinstance(opt, optim.LBFGS):
+        state = opt.state[theta]
+        return {"n_iter": int(state.get("n_iter", 0)),
+                "func_evals": int(state.get("func_evals", 0))}
+    return {}
 
 
 def playground(surface: str = "valley",
@@ -279,5 +294,6 @@ def playground(surface: str = "valley",
         if len(start) != 2 or not all(math.isfinite(v) for v in start):
             raise ValueError(f"playground: start must be two finite numbers (x, y), got {start!r}")
     rates = _learning_rates(surf.name, names, lr)
+    start = surf.start if start is None else start
     return Playground(surf, {n: run_optimizer(surf, n, rates[n], int(steps), start)
-                             for n in names})
+                             for n in names}, start)
