@@ -226,3 +226,25 @@ def test_figure_needs_a_known_suffix(tmp_path):
     with pytest.raises(ValueError, match=r"\.png or \.svg"):
         run.plot(tmp_path / "fig.jpg")
     assert not list(tmp_path.iterdir())
+
+
+def test_an_optimizer_that_raises_arithmetic_errors_is_stopped_and_said(monkeypatch):
+    from chainrule.explain.optimizer_playground import run as run_module
+
+    class Broken(cr.optim.SGD):
+        def step(self, closure=None):
+            if self.state.get("calls", 0) == 3:
+                raise ZeroDivisionError("float division by zero")
+            self.state["calls"] = self.state.get("calls", 0) + 1
+            return super().step(closure)
+
+    monkeypatch.setitem(run_module.OPTIMIZERS, "sgd", lambda ps, lr: Broken(ps, lr=lr))
+    run = playground("quadratic", optimizers="sgd,adam", steps=10)
+    assert run["sgd"].steps == 3 and run["adam"].steps == 10
+    assert run["sgd"].stopped == "its step raised ZeroDivisionError: float division by zero"
+    assert "ZeroDivisionError" in run.table()
+
+
+def test_optimizer_names_accept_underscores_and_case():
+    run = playground("quadratic", optimizers=["Newton_CG", "SGD"], steps=2)
+    assert list(run) == ["newton-cg", "sgd"]

@@ -13,18 +13,23 @@ driven through its public API exactly as a training loop would drive it:
 reverse pass that reaches θ, whichever call made it: a ``backward()`` in a step or a closure,
 NewtonCG's gradient with ``create_graph=True``, and each of its Hessian-vector products
 (H·v = ∇⟨∇f, v⟩ is one more reverse pass). So every gradient, every H·v and every evaluation
-inside L-BFGS's line search counts as one. Forward-only evaluations (NewtonCG's backtracking line
+inside L-BFGS's line search counts as one. (Driven one iteration per step, L-BFGS opens each
+step by evaluating the closure at the point the previous line search ended on, so it pays about
+one extra gradient per step over a single long ``step()``; that is counted too, as spent.)
+Forward-only evaluations (NewtonCG's backtracking line
 search) are counted separately as ``func_evals``. The playground's own readings of f at each
 iterate, made under ``no_grad`` for the record, are not the optimizer's work and are not counted.
 
 A run stops before ``steps`` when a step leaves θ exactly where it was (L-BFGS and Newton–CG do
-so once the gradient vanishes) or when f or θ stops being finite (the optimizer diverged).
+so once the gradient vanishes), when f or θ stops being finite (the optimizer diverged), or when
+a step raises an ArithmeticError (chainrule's L-BFGS line search divides by zero on the plane,
+where f is linear along every direction); ``Trajectory.stopped`` says which.
 """
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from typing import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 
 import numpy as np
 
@@ -87,7 +92,7 @@ def default_lr(surface: str, optimizer: str) -> float:
     return DEFAULT_LR.get(surface, {}).get(optimizer, _SECOND_ORDER_LR)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Trajectory:
     """One optimizer's path: ``points[k]`` is θ after k steps (row 0 the start), ``losses[k]``
     is f there, and ``grad_evals[k]``/``func_evals[k]`` the reverse/forward-only passes the
@@ -120,7 +125,7 @@ class Trajectory:
         return np.linalg.norm(np.diff(self.points, axis=0), axis=1)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, eq=False)
 class Playground(Mapping):
     """The result of :func:`playground`: optimizer name -> :class:`Trajectory`, with the surface
     they ran on. ``table()`` and ``claims()`` give the printed numbers, ``plot(path)`` the
@@ -171,7 +176,7 @@ class Playground(Mapping):
 def _check_names(optimizers: Sequence[str]) -> list[str]:
     if isinstance(optimizers, str):
         optimizers = [n for n in optimizers.split(",") if n.strip()]
-    names = [n.strip().lower() for n in optimizers]
+    names = [n.strip().lower().replace("_", "-") for n in optimizers]
     if not names:
         raise ValueError("playground: no optimizers given; choose from: " + ", ".join(OPTIMIZERS))
     unknown = [n for n in names if n not in OPTIMIZERS]

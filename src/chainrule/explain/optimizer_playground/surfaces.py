@@ -75,28 +75,34 @@ class Surface:
 
 
 def _plane(t: Tensor) -> Tensor:
+    """f = 0.5x + 0.25y; ∇f = (0.5, 0.25) everywhere, no minimum."""
     return 0.5 * t[0] + 0.25 * t[1]
 
 
 def _valley(t: Tensor) -> Tensor:
+    """f = 0.05x² + 5y²; ∇f = (0.1x, 10y), minimum 0 at (0, 0), Hessian diag(0.1, 10)."""
     return 0.05 * t[0] ** 2 + 5.0 * t[1] ** 2
 
 
 def _rosenbrock(t: Tensor) -> Tensor:
+    """f = (1 − x)² + 100(y − x²)²; minimum 0 at (1, 1) at the end of a curved valley."""
     return (1.0 - t[0]) ** 2 + 100.0 * (t[1] - t[0] ** 2) ** 2
 
 
 def _saddle(t: Tensor) -> Tensor:
+    """f = 5x² − 0.5y²; ∇f = (10x, −y), a saddle at (0, 0) with f = 0, unbounded below."""
     return 5.0 * t[0] ** 2 - 0.5 * t[1] ** 2
 
 
 def _beale(t: Tensor) -> Tensor:
+    """f = (1.5 − x + xy)² + (2.25 − x + xy²)² + (2.625 − x + xy³)²; minimum 0 at (3, 0.5)."""
     x, y = t[0], t[1]
     return ((1.5 - x + x * y) ** 2 + (2.25 - x + x * y ** 2) ** 2
             + (2.625 - x + x * y ** 3) ** 2)
 
 
 def _quadratic(t: Tensor) -> Tensor:
+    """f = x² + 0.5xy + 0.5y² = ½θᵀAθ, A = [[2, 0.5], [0.5, 1]]; minimum 0 at (0, 0)."""
     x, y = t[0], t[1]
     return x ** 2 + 0.5 * x * y + 0.5 * y ** 2
 
