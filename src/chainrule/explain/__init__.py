@@ -11,6 +11,7 @@ from typing import Any
 
 #: public name -> submodule that defines it
 _EXPORTS: dict[str, str] = {
+    "playground": "optimizer_playground",
 }
 
 __all__ = sorted(_EXPORTS)
