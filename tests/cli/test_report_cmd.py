@@ -84,3 +84,20 @@ def test_train_without_jinja2_notes_it_and_succeeds(tmp_path, capsys, monkeypatc
     assert notes[0].startswith("chainrule train: note: no report page")
     assert (tmp_path / "run" / "metrics.json").is_file()
     assert not (tmp_path / "run" / "report.html").exists()
+
+
+def test_a_fault_in_the_page_does_not_fail_the_run(tmp_path_factory, tmp_path, capsys,
+                                                     monkeypatch):
+    from chainrule.cli.report_cmd import report_after_training
+    from chainrule.train.report import page
+    run_dir = copy_run(tmp_path_factory, tmp_path)
+    (run_dir / "report.html").unlink()
+
+    def broken(context):
+        raise RuntimeError("template fault")
+
+    monkeypatch.setattr(page, "render_report", broken)
+    assert report_after_training(run_dir) is None
+    err = capsys.readouterr().err
+    assert err == "chainrule train: note: no report page (RuntimeError: template fault)\n"
+    assert not (run_dir / "report.html").exists()

@@ -211,3 +211,15 @@ def test_without_jinja2_the_error_names_the_extra(run_dir, monkeypatch):
 def test_tiny_png_is_a_png():
     data = tiny_png(3, 2)
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and int.from_bytes(data[16:20], "big") == 3
+
+
+def test_layer_table_of_a_cnn_adds_up():
+    from chainrule.models import build_model, model_config
+    from chainrule.train.report.layers import layer_table
+    config = model_config("cnn", [1, 8, 8], 10, channels=[4, 6], hidden=[12], batch_norm=True)
+    table = layer_table(config)
+    model = build_model(config)
+    assert table["total"] == sum(p.numel() for p in model.parameters()) > 0
+    assert sum(r["count"] for r in table["rows"]) == table["total"]
+    assert {"Conv2d", "BatchNorm2d", "Linear"} <= {r["type"] for r in table["rows"]}
+    assert table["note"] is None

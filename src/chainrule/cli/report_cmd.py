@@ -52,11 +52,13 @@ def run(args: argparse.Namespace) -> int:
 
 def report_after_training(out: str | Path) -> Path | None:
     """Write ``out/report.html`` at the end of ``chainrule train``; without Jinja2, or when a
-    file of the run cannot be shown, print a one-line note and return None (the run itself
-    succeeded)."""
+    file of the run cannot be shown, print a one-line note and return None: the run itself
+    succeeded, and ``chainrule report`` can build the page later."""
     try:
         return _write(out, None)
     except (ImportError, CLIError, OSError) as exc:
-        print(f"chainrule train: note: no report page ({' '.join(str(exc).split())})",
-              file=sys.stderr)
-        return None
+        why = " ".join(str(exc).split())
+    except Exception as exc:  # a fault in the page must not fail a finished run
+        why = f"{type(exc).__name__}: {' '.join(str(exc).split())}"
+    print(f"chainrule train: note: no report page ({why})", file=sys.stderr)
+    return None
