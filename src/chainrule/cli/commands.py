@@ -14,6 +14,7 @@ __all__ = ["COMMANDS", "command_module", "command_modules"]
 #: command name -> module in chainrule.cli
 COMMANDS: dict[str, str] = {
     "playground": "playground_cmd",
+    "report": "report_cmd",
 }
 
 

@@ -260,6 +260,8 @@ def run_train(args) -> int:
     title = f"{o['model']} on {o['dataset']}"
     summary = _report(history, out, o, model.config, data, time.perf_counter() - start, used)
     figures = _plot(history, out, title)
+    from .report_cmd import report_after_training
+    page = report_after_training(out)  # report.html; a one-line note without Jinja2
     if trainer.interrupted:
         print(f"interrupted after {_n(trainer.epoch, 'epoch')}; resume with: chainrule train "
               f"--resume {out / CHECKPOINT}", file=sys.stderr)
@@ -274,5 +276,6 @@ def run_train(args) -> int:
               + (f" (weights of epoch {summary['epoch']}, early stopping)"
                  if history.restored_epoch is not None else ""))
         files = [CHECKPOINT, METRICS, "metrics.csv", "metrics.jsonl"] + [f.name for f in figures]
+        files += [page.name] if page is not None else []
         print(f"wrote {out}/: {', '.join(files)}")
     return 0

@@ -1,0 +1,69 @@
+"""The command line that reproduces a run: parsed back by the CLI's own parser, it gives the
+options the run stored."""
+from __future__ import annotations
+
+import shlex
+
+import pytest
+from hypothesis import given, strategies as st
+
+from chainrule.cli.args import DEFAULT_LR, DEFAULTS, OPTIMIZERS, SCHEDULES, build_parser
+from chainrule.cli.config import RUN_KEYS, resolve_options
+from chainrule.cli.reproduce import train_argv, train_command
+
+
+def parse_back(command: str) -> dict:
+    words = shlex.split(command)
+    assert words[:2] == ["chainrule", "train"]
+    return resolve_options(build_parser().parse_args(words[1:]))
+
+
+def effective(options: dict) -> dict:
+    """The options with the optimizer's default learning rate filled in."""
+    o = {k: options.get(k, DEFAULTS[k]) for k in RUN_KEYS}
+    o["lr"] = o["lr"] if o["lr"] is not None else DEFAULT_LR[o["optimizer"]]
+    return o
+
+
+stored_options = st.fixed_dictionaries({
+    "optimizer": st.sampled_from(OPTIMIZERS),
+    "lr": st.none() | st.floats(1e-6, 10.0),
+    "hidden": st.none() | st.lists(st.integers(1, 512), max_size=3),
+    "batch_norm": st.booleans(),
+    "dropout": st.sampled_from([0.0, 0.2, 0.5, 1 / 3]),
+    "val_split": st.sampled_from([0.1, 0, 0.0, 500, 0.25]),
+    "early_stopping": st.none() | st.integers(0, 20),
+    "clip_grad_norm": st.none() | st.floats(1e-3, 100.0),
+    "lr_schedule": st.sampled_from(SCHEDULES),
+    "seed": st.integers(0, 2 ** 32 - 1),
+    "epochs": st.integers(1, 100),
+    "data_dir": st.none() | st.sampled_from(["data dir", "/tmp/it's", "a;rm -rf ~"]),
+})
+
+
+@given(stored_options)
+def test_parsed_back_it_gives_the_stored_options(options):
+    command = train_command(options, out="runs/a b")
+    back = parse_back(command)
+    assert effective(back) == effective(options)
+    assert type(back["val_split"]) is type(options["val_split"]) or options["val_split"] == 0.1
+    assert back["out"] == "runs/a b"
+
+
+def test_only_options_that_differ_from_the_defaults_are_written():
+    assert train_argv(dict(DEFAULTS_RUN)) == ["train"]
+    assert train_argv({**DEFAULTS_RUN, "optimizer": "sgd", "lr": 0.1}) == \
+        ["train", "--optimizer", "sgd"]  # sgd's default rate
+    assert train_argv({**DEFAULTS_RUN, "batch_norm": True, "hidden": []}) == \
+        ["train", "--hidden", "none", "--batch-norm"]
+    assert train_command({"lr": 0.5}, out="x'y") == "chainrule train --lr 0.5 --out 'x'\"'\"'y'"
+
+
+DEFAULTS_RUN = {k: DEFAULTS[k] for k in RUN_KEYS}
+
+
+def test_unknown_or_unrepresentable_options_are_refused():
+    with pytest.raises(ValueError, match="unknown run option.*colour"):
+        train_argv({"colour": "red"})
+    with pytest.raises(ValueError, match="lr holds nan"):
+        train_argv({"lr": float("nan")})
