@@ -132,7 +132,8 @@ def from_dlpack(ext_tensor: Any, *, copy: bool | None = None) -> Tensor:
     """A tensor sharing the memory of ``ext_tensor``: any object with ``__dlpack__`` (a NumPy
     array, a PyTorch tensor, a chainrule tensor) or a bare DLPack capsule, as
     ``torch.from_dlpack``. ``copy=True`` copies, ``copy=False`` refuses to. The result does not
-    require grad; its dtype is the producer's."""
+    require grad; its dtype is the producer's. Read-only memory stays read-only, and so does a
+    bare capsule's (legacy DLPack has no flag saying it may be written; NumPy reads it so)."""
     if type(ext_tensor).__name__ == "PyCapsule":
         ext_tensor = _Capsule(ext_tensor)
     elif not callable(getattr(ext_tensor, "__dlpack__", None)):
