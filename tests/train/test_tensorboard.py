@@ -129,6 +129,40 @@ def test_a_resume_into_an_empty_log_dir_writes_the_earlier_epochs_first(tmp_path
     assert [s for s, _ in scalars(read_events(tmp_path / "new"))["loss/val"]] == [1, 2, 3]
 
 
+def test_ctrl_c_closes_the_file_with_the_epochs_done(tmp_path):
+    import os
+    import signal
+
+    class CtrlC(Callback):
+        def on_batch_end(self, trainer, batch, logs):
+            if trainer.epoch == 2 and batch == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+
+    closed = []
+
+    class Board(TensorBoard):
+        def on_interrupt(self, trainer):
+            super().on_interrupt(trainer)
+            closed.append(self.writer is None)
+
+    board = Board(tmp_path / "tb")
+    _, _, history = run(tmp_path, epochs=4, board=board, callbacks=[CtrlC()])
+    assert history.stop_reason == "interrupted" and len(history) == 2
+    assert closed == [True] and board.writer is None
+    assert_scalars_are_the_history(tmp_path / "tb", history)
+
+
+def test_two_runs_in_one_second_keep_both_files(tmp_path, monkeypatch):
+    """tensorboardX names event files by the second: a resume within it must not overwrite."""
+    import types
+    from tensorboardX import event_file_writer
+    monkeypatch.setattr(event_file_writer, "time", types.SimpleNamespace(time=lambda: 1.7e9))
+    run(tmp_path, epochs=2, callbacks=[ModelCheckpoint(tmp_path, best_name=None)])
+    _, _, history = run(tmp_path, epochs=3, resume=tmp_path / "last.safetensors")
+    assert len(list((tmp_path / "tb").glob("events.out.tfevents.1700000000.*"))) == 2
+    assert_scalars_are_the_history(tmp_path / "tb", history)
+
+
 def test_a_log_dir_that_is_a_file_and_bad_arguments_are_refused(tmp_path):
     path = tmp_path / "not_a_folder"
     path.write_text("x")
