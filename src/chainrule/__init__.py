@@ -20,6 +20,7 @@ from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
 from . import autograd, ops
 from .api import methods as _methods  # noqa: F401  (attaches Tensor operators and methods)
 from .api import inplace as _inplace  # noqa: F401  (attaches zero_, fill_, add_, ..., t[i] = v)
+from .api.dlpack import from_dlpack  # also attaches Tensor.__dlpack__, __dlpack_device__
 from .api.creation import *  # noqa: F401,F403
 from .api.pointwise import *  # noqa: F401,F403
 from .api.reductions import *  # noqa: F401,F403

@@ -94,6 +94,9 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
     Option("--seed", T.seed, 0, "random seed (initialisation, shuffling, dropout)", "S"),
     Option("--out", str, None, "output folder for the checkpoint, metrics and curves", "DIR",
            "runs/DATASET-MODEL"),
+    Option("--tensorboard", T.optional(str), None, "also write TensorBoard event files (each "
+           "epoch's losses, accuracies, error rates and lr) into this folder; kept by a "
+           "resumed run ('off' stops it)", "DIR", "off"),
     Option("--resume", str, None, "continue the run saved in this checkpoint (its options are "
            "the defaults; flags and --config override them)", "CKPT", "off"),
     Option("--config", str, None, "read options from a TOML file (keys are the long option "

@@ -181,6 +181,10 @@ def run_train(args) -> int:
                Path("runs") / f"{o['dataset']}-{o['model']}")
     if out.exists() and not out.is_dir():
         raise CLIError(f"--out: {str(out)!r} exists and is not a folder")
+    if o["tensorboard"] is not None:  # stored absolute: a resume from elsewhere continues it
+        o["tensorboard"] = str(Path(o["tensorboard"]).absolute())
+        if Path(o["tensorboard"]).exists() and not Path(o["tensorboard"]).is_dir():
+            raise CLIError(f"--tensorboard: {o['tensorboard']!r} exists and is not a folder")
 
     start = time.perf_counter()
     cr.manual_seed(o["seed"])
@@ -200,6 +204,9 @@ def run_train(args) -> int:
     out.mkdir(parents=True, exist_ok=True)
     callbacks += [CSVLogger(out / "metrics.csv"), JSONLLogger(out / "metrics.jsonl"),
                   ModelCheckpoint(out, best_name=None, last_name=CHECKPOINT, config=config)]
+    if o["tensorboard"] is not None:
+        from ..train.callbacks import TensorBoard
+        callbacks.append(TensorBoard(o["tensorboard"]))
     if not quiet:
         bar = ProgressBar()
         callbacks.append(bar)
@@ -278,4 +285,7 @@ def run_train(args) -> int:
         files = [CHECKPOINT, METRICS, "metrics.csv", "metrics.jsonl"] + [f.name for f in figures]
         files += [page.name] if page is not None else []
         print(f"wrote {out}/: {', '.join(files)}")
+        if o["tensorboard"] is not None:
+            print(f"TensorBoard events in {o['tensorboard']} (view: tensorboard --logdir "
+                  f"{o['tensorboard']})")
     return 0
