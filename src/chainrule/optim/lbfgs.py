@@ -36,18 +36,24 @@ def _cubic_minimum(x1: float, f1: float, g1: float, x2: float, f2: float, g2: fl
                    bounds: tuple[float, float] | None = None) -> float:
     """The minimiser of the cubic through (x1, f1, f1'=g1) and (x2, f2, f2'=g2), clipped to
     ``bounds`` (default: the interval between x1 and x2); the interval's midpoint when the cubic
-    has no real minimiser."""
+    has no real minimiser.
+
+    The arithmetic follows IEEE rules as PyTorch's tensors do: where the cubic degenerates (a
+    linear f, so d2 = 0 and g1 = g2, or x1 = x2) a division by zero gives ±inf, which the clip
+    turns into a bound, instead of raising ZeroDivisionError."""
     lo, hi = bounds if bounds is not None else (min(x1, x2), max(x1, x2))
-    d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
-    disc = d1 * d1 - g1 * g2
-    if disc < 0:
-        return (lo + hi) / 2.0
-    d2 = math.sqrt(disc)
-    if x1 <= x2:
-        x = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
-    else:
-        x = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
-    return min(max(x, lo), hi)
+    x1, f1, g1, x2, f2, g2 = (np.float64(v) for v in (x1, f1, g1, x2, f2, g2))
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        d1 = g1 + g2 - 3 * (f1 - f2) / (x1 - x2)
+        disc = d1 * d1 - g1 * g2
+        if not disc >= 0:                     # no real minimiser (or NaN): the midpoint
+            return (lo + hi) / 2.0
+        d2 = np.sqrt(disc)
+        if x1 <= x2:
+            x = x2 - (x2 - x1) * ((g2 + d2 - d1) / (g2 - g1 + 2 * d2))
+        else:
+            x = x1 - (x1 - x2) * ((g1 + d2 - d1) / (g1 - g2 + 2 * d2))
+    return float(min(max(x, lo), hi))
 
 
 def _strong_wolfe(evaluate: Callable, t: float, d, f: float, g, gtd: float, c1: float = 1e-4,
