@@ -75,7 +75,8 @@ def _progress(ax, p: "Playground") -> None:
             y = np.maximum(t.losses - s.min_value, GAP_FLOOR)
             x = t.grad_evals
         else:
-            y = np.linalg.norm(t.points - t.points[0], axis=1)[1:]
+            d = t.points - t.points[0]
+            y = np.hypot(d[:, 0], d[:, 1])[1:]      # 2-D distance without overflow
             x = t.grad_evals[1:]
         ax.plot(x, y, color=f"C{i % 10}", linewidth=1.2, label=name)
     ax.set_yscale("log")

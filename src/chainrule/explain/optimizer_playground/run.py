@@ -22,8 +22,8 @@ iterate, made under ``no_grad`` for the record, are not the optimizer's work and
 
 A run stops before ``steps`` when a step leaves θ exactly where it was (L-BFGS and Newton–CG do
 so once the gradient vanishes), when f or θ stops being finite (the optimizer diverged), or when
-a step raises an ArithmeticError (chainrule's L-BFGS line search divides by zero on the plane,
-where f is linear along every direction); ``Trajectory.stopped`` says which.
+a step raises an ArithmeticError (none of chainrule's optimizers does on these surfaces; the
+guard keeps a user's surface from ending the whole comparison); ``Trajectory.stopped`` says which.
 """
 from __future__ import annotations
 
@@ -122,7 +122,8 @@ class Trajectory:
     @property
     def step_lengths(self) -> np.ndarray:
         """‖θ_{k+1} − θ_k‖ for each step."""
-        return np.linalg.norm(np.diff(self.points, axis=0), axis=1)
+        d = np.diff(self.points, axis=0)
+        return np.hypot(d[:, 0], d[:, 1])        # no overflow on a diverging run
 
 
 @dataclass(frozen=True, eq=False)
