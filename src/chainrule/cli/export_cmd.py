@@ -44,8 +44,6 @@ def run(args) -> int:
     if out.is_dir():
         raise CLIError(f"--onnx {str(out)!r} is a folder; give a file name (e.g. "
                        f"{out / 'model.onnx'})")
-    if not out.parent.exists():
-        raise CLIError(f"--onnx {str(out)!r}: the folder {str(out.parent)!r} does not exist")
     model, _ = load_model(args.checkpoint)
     shape = [int(s) for s in model.config["input_shape"]]
     rng = np.random.default_rng(0)

@@ -35,7 +35,7 @@ def _param_or(g: GraphBuilder, module, attr: str, path: str, fill: float, n: int
     t = getattr(module, attr, None)
     if isinstance(t, Tensor) and g.has(t):
         return g.name(t)
-    return g.initializer(np.full(n, fill, dtype=dtype), f"{path}.{attr}" if path else attr)
+    return g.initializer(np.full(n, fill, dtype=dtype), "const")
 
 
 def _batch_norm(g, module, path, x, ops):
