@@ -7,6 +7,7 @@ import pytest
 
 import chainrule as cr
 from chainrule import nn
+from chainrule.nn import functional as F
 from chainrule.onnx import ExportError
 
 from .helpers import assert_runtime_matches, export_and_check, op_types
@@ -19,7 +20,9 @@ def _conv_stack():
     return nn.Sequential(
         nn.Conv2d(2, 4, 3, stride=2, padding=1), nn.BatchNorm2d(4), nn.LeakyReLU(0.1),
         nn.Conv2d(4, 4, 3, padding=2, dilation=2, groups=2), nn.PReLU(4), nn.ELU(0.7),
-        nn.MaxPool2d(2, stride=1, padding=1), nn.AvgPool2d(2), nn.AdaptiveAvgPool2d(2),
+        nn.MaxPool2d(2, stride=1, padding=1), nn.AvgPool2d(2),
+        nn.AvgPool2d(3, stride=1, padding=1, count_include_pad=False),
+        nn.MaxPool2d(2, stride=1, ceil_mode=True), nn.AdaptiveAvgPool2d(2),
         nn.Dropout(0.5), nn.Flatten(), nn.Linear(16, 6), nn.GELU(), nn.LayerNorm(6),
         nn.Softplus(beta=2.0), nn.Tanh(), nn.Linear(6, 5), nn.GELU(approximate="tanh"),
         nn.Sigmoid(), nn.LogSoftmax(dim=1))
@@ -51,7 +54,9 @@ def test_conv_stack_with_every_activation(opset, tmp_path):
     proto = export_and_check(model, x, tmp_path / "m.onnx", opset_version=opset)
     ops = op_types(proto)
     assert {"Conv", "BatchNormalization", "MaxPool", "AveragePool", "Gemm", "Softplus",
-            "LogSoftmax", "Tanh", "Sigmoid"} <= set(ops), ops
+            "LogSoftmax", "Tanh", "Sigmoid", "LeakyRelu", "PRelu", "Elu"} <= set(ops), ops
+    assert ops.count("Where") == 1       # Softplus's threshold; LeakyReLU, ELU, PReLU are
+    #                                       matched as whole modules
     grouped = [n for n in proto.graph.node if n.op_type == "Conv"
                and any(a.name == "group" and a.i == 2 for a in n.attribute)]
     assert len(grouped) == 1
@@ -93,7 +98,11 @@ class _Residual(nn.Module):
         t = h.permute(0, 2, 1)                 # (N, 4, 3)
         both = cr.cat([t, t.exp().tanh()], dim=2)   # (N, 4, 6)
         flat = both.reshape(x.shape[0], -1)    # (N, 24)
-        return flat.sum(dim=1, keepdim=True) + flat.mean(dim=1, keepdim=True) * flat
+        picked = cr.cat([h[:, 0], h[:, -1, ::2], h[..., 1:3].reshape(-1, 6),
+                         h[:, None, 1, :].flatten(1), h[:, ::-1, 0]], dim=1)   # (N, 17)
+        leaky = F.leaky_relu(picked, 0.2) + F.elu(picked)     # functional: Greater + Where
+        return cr.cat([flat.sum(dim=1, keepdim=True) + flat.mean(dim=1, keepdim=True) * flat,
+                       leaky], dim=1)
 
 
 def test_custom_module_arithmetic_and_shapes(tmp_path):
@@ -103,8 +112,8 @@ def test_custom_module_arithmetic_and_shapes(tmp_path):
     proto = export_and_check(model, x, tmp_path / "r.onnx")
     names = [i.name for i in proto.graph.initializer]
     assert {"proj.weight", "proj.bias", "mix", "scale"} <= set(names)
-    assert {"MatMul", "Transpose", "Concat", "Reshape", "ReduceSum", "ReduceMean"} <= \
-        set(op_types(proto))
+    assert {"MatMul", "Transpose", "Concat", "Reshape", "ReduceSum", "ReduceMean", "Slice",
+            "Squeeze", "Unsqueeze", "Greater", "Where"} <= set(op_types(proto))
     assert_runtime_matches(model, tmp_path / "r.onnx", (3, 4), batches=(2, 7))
 
 
@@ -167,6 +176,26 @@ def test_unsupported_op_names_the_op_and_module_path(tmp_path):
     with pytest.raises(ExportError, match=r"cannot export op 'cumsum' \(in module 'body\.1'\)"):
         cr.onnx.export(_Body(), cr.randn(2, 3), tmp_path / "bad.onnx")
     assert not (tmp_path / "bad.onnx").exists()
+
+
+class _BakedMask(nn.Module):
+    def forward(self, x):
+        return x + np.ones(tuple(x.shape), np.float32)    # a constant as big as the batch
+
+
+def test_a_constant_shaped_like_the_example_batch_is_refused(tmp_path):
+    with pytest.raises(ExportError, match="dynamic_batch=False"):
+        cr.onnx.export(_BakedMask(), cr.randn(3, 2), io.BytesIO())
+    export_and_check(_BakedMask(), np.ones((3, 2), np.float32), tmp_path / "fixed.onnx",
+                     dynamic_batch=False)
+
+
+def test_advanced_indexing_is_refused():
+    class Pick(nn.Module):
+        def forward(self, x):
+            return x[:, [0, 2]]
+    with pytest.raises(ExportError, match="basic indexing"):
+        cr.onnx.export(Pick(), cr.randn(3, 4), io.BytesIO())
 
 
 def test_batch_norm_in_training_statistics_mode_is_refused():

@@ -1,10 +1,20 @@
 """``chainrule.onnx``: export a model to ONNX through the engine's recorded graph.
 
-    >>> cr.onnx.export(model, example_input, "model.onnx")
+    >>> cr.onnx.export(model, example_input, "model.onnx")       # or: chainrule export CKPT --onnx model.onnx
 
-See :mod:`.export` for how the graph is walked, :mod:`.emitters` for the op table and
-:mod:`.modules` for the layers written as one ONNX op. The ``onnx`` package is imported only
-when exporting (``pip install 'chainrule[onnx]'``).
+Running the file with ONNX Runtime::
+
+    import numpy as np, onnxruntime as ort
+    session = ort.InferenceSession("model.onnx", providers=["CPUExecutionProvider"])
+    logits = session.run(None, {"input": x.astype(np.float32)})[0]   # x: (any batch, *input_shape)
+
+Design: the graph written is the one the engine recorded during one forward (primitive by
+primitive, see :mod:`.emitters`), except for the layers in :mod:`.modules`, which forward hooks
+delimit and which are written as one ONNX op each (BatchNormalization, LayerNormalization,
+Gelu, LeakyRelu, Elu, PRelu, grouped Conv). :mod:`.export` walks the recording; :mod:`.graph`
+holds names, initializers and the batch axis. The ``onnx`` package is imported only when
+exporting (``pip install 'chainrule[onnx]'``). float32 is the target: ONNX Runtime lacks some
+float64 kernels (Erf, for GELU below opset 20).
 """
 from __future__ import annotations
 

@@ -262,11 +262,11 @@ def _reshape(g, op):
     input's axis) or −1 (the entry the batch was merged into)."""
     x = op.inputs[0]
     shape = _target(_param(op, "shape", 1))
-    if g.is_batched(x) and shape and -1 not in shape[1:]:
+    if g.is_batched(x) and shape:
         b = g.batch_size
         if shape[0] == b:
             shape[0] = 0
-        elif shape[0] != -1:
+        elif -1 not in shape:
             for i, s in enumerate(shape):
                 if s > 0 and s % b == 0:
                     shape[i] = -1
@@ -312,3 +312,52 @@ def _pad(g, op):
     value = op.params.get("value", 0)
     return g.node("Pad", [_arg(g, op, 0), g.ints(_pads(widths)), _scalar(g, value, op.output)],
                   "pad", mode="constant")
+
+
+_END = np.iinfo(np.int64).max
+
+
+@_register("getitem")
+def _getitem(g, op):
+    """x[basic index] (ints, slices, None, ...) → Slice, Squeeze (the int axes), Unsqueeze
+    (the None axes); array indices are not exported."""
+    x = op.inputs[0]
+    index = op.params.get("index")
+    parts = index if isinstance(index, tuple) else (index,)
+    if not all(p is None or p is Ellipsis or isinstance(p, slice) or
+               (isinstance(p, (int, np.integer)) and not isinstance(p, bool)) for p in parts):
+        raise ExportError(f"onnx.export: cannot export {g.where}: only basic indexing (ints, "
+                          "slices, None, ...) is supported, not array or mask indices")
+    used = sum(1 for p in parts if p is not None and p is not Ellipsis)
+    starts, ends, axes, steps, squeeze, unsqueeze = [], [], [], [], [], []
+    axis = out_axis = 0
+    for p in parts:
+        if p is Ellipsis:
+            skip = x.ndim - used
+            axis, out_axis = axis + skip, out_axis + skip
+        elif p is None:
+            unsqueeze.append(out_axis)
+            out_axis += 1
+        elif isinstance(p, slice):
+            step = 1 if p.step is None else int(p.step)
+            if (p.start, p.stop, step) != (None, None, 1):
+                lo = p.start if p.start is not None else (0 if step > 0 else -1)
+                hi = p.stop if p.stop is not None else (_END if step > 0 else -_END)
+                starts.append(int(lo)), ends.append(int(hi)), axes.append(axis)
+                steps.append(step)
+            axis, out_axis = axis + 1, out_axis + 1
+        else:
+            k = int(p)
+            starts.append(k), ends.append(k + 1 if k != -1 else _END), axes.append(axis)
+            steps.append(1)
+            squeeze.append(axis)
+            axis += 1
+    out = g.name(x)
+    if axes:
+        out = g.node("Slice", [out, g.ints(starts), g.ints(ends), g.ints(axes), g.ints(steps)],
+                     "slice")
+    if squeeze:
+        out = g.node("Squeeze", [out, g.ints(squeeze)], "index")
+    if unsqueeze:
+        out = g.node("Unsqueeze", [out, g.ints(unsqueeze)], "index")
+    return out if out != g.name(x) else g.node("Identity", [out], "index")

@@ -178,24 +178,30 @@ class _Exporter:
             if call.end > call.start and pattern_for(call.module) is not None:
                 self.starting.setdefault(call.start, []).append(call)
 
-    def leaf(self, t: Tensor, op: RecordedOp | None) -> None:
-        """Bind a tensor no recorded op made: a parameter/buffer, or a constant."""
+    def check_constant(self, value, op: RecordedOp) -> None:
+        """Refuse a constant whose first axis is the example's batch in an op on the batch:
+        the graph would accept that batch size only."""
         g = self.g
-        if id(t) in g.params:
-            return
-        if g.batch_size is not None and op is not None and t.ndim and \
-                t.ndim == op.output.ndim and t.shape[0] == g.batch_size and g.is_batched(op.output):
+        shape = np.shape(value)
+        if g.batch_size is not None and len(shape) and len(shape) == op.output.ndim and \
+                shape[0] == g.batch_size and self.batched_out(op.inputs, op.output):
             raise ExportError(f"onnx.export: cannot export op '{op.op}' (in "
                               f"{_where(self.path[op.index])}): it reads a constant of shape "
-                              f"{tuple(t.shape)} whose first axis is the example's batch size, "
+                              f"{tuple(shape)} whose first axis is the example's batch size, "
                               "so the exported graph would not accept another batch size "
                               "(export with dynamic_batch=False)")
-        g.bind(t, g.initializer(t._data, "const"))
 
     def bind_inputs(self, op: RecordedOp) -> None:
-        for x in op.inputs:
-            if isinstance(x, Tensor) and not self.g.has(x):
-                self.leaf(x, op)
+        """Bind the op's inputs that no recorded op made: parameters and buffers (bound by
+        name on first use) and constant Tensors; check constant arrays too."""
+        g = self.g
+        for k, x in enumerate(op.inputs):
+            if isinstance(x, Tensor):
+                if not g.has(x):
+                    self.check_constant(x, op)
+                    g.bind(x, g.initializer(x._data, "const"))
+            elif isinstance(x, np.ndarray) and not (op.op == "where" and k == 0):
+                self.check_constant(x, op)   # where's mask: see emitters._where
 
     def batched_out(self, op_inputs, output, keeps_axis0: bool = True) -> bool:
         g = self.g

@@ -8,6 +8,8 @@ and buffers as initializers under their ``state_dict`` names and is what ONNX to
   primitives would bake √(running_var + ε) into an anonymous constant);
 * LayerNorm → ``LayerNormalization`` from opset 17 (below: its primitives, decomposed);
 * GELU → ``Gelu`` from opset 20, where ONNX has it (below: its primitives, erf or tanh);
+* LeakyReLU, ELU, PReLU → ``LeakyRelu``, ``Elu``, ``PRelu`` (their primitives compare x > 0
+  and select; that form is exported too, for the functional calls);
 * Conv1d/Conv2d with ``groups`` > 1 → ``Conv(group=…)`` (chainrule runs grouped convolutions
   as im2col + batched matmul, which has no direct ONNX form).
 
@@ -82,6 +84,30 @@ def _gelu(g, module, path, x, ops):
     return g.node("Gelu", [g.name(x)], "gelu", approximate=str(module.approximate))
 
 
+def _leaky_relu(g, module, path, x, ops):
+    """LeakyRelu(x, α = negative_slope)."""
+    return g.node("LeakyRelu", [g.name(x)], "leaky_relu", alpha=float(module.negative_slope))
+
+
+def _elu(g, module, path, x, ops):
+    """Elu(x, α)."""
+    return g.node("Elu", [g.name(x)], "elu", alpha=float(module.alpha))
+
+
+def _prelu(g, module, path, x, ops):
+    """PRelu(x, a) with one slope per channel (dim 1), the slope shaped (C, 1, …)."""
+    w = module.weight
+    if not g.has(w):
+        return None
+    slope = g.name(w)
+    n = int(np.prod(w.shape))
+    if n > 1:
+        if x.ndim < 2:
+            return None
+        slope = g.node("Reshape", [slope, g.ints([n] + [1] * (x.ndim - 2))], "slope")
+    return g.node("PRelu", [g.name(x), slope], "prelu")
+
+
 def _grouped_conv(g, module, path, x, ops):
     """Conv(x, W, b, group) read from the module's im2col (Unfold) op."""
     if getattr(module, "groups", 1) == 1:
@@ -108,6 +134,9 @@ PATTERNS: list[tuple[type, Pattern]] = [
     (nn.BatchNorm2d, _batch_norm),
     (nn.LayerNorm, _layer_norm),
     (nn.GELU, _gelu),
+    (nn.LeakyReLU, _leaky_relu),
+    (nn.ELU, _elu),
+    (nn.PReLU, _prelu),
     (nn.Conv1d, _grouped_conv),
     (nn.Conv2d, _grouped_conv),
 ]
