@@ -1,8 +1,8 @@
 """``chainrule export CKPT --onnx model.onnx``: the model of a checkpoint as an ONNX file.
 
-The model is rebuilt from the checkpoint (as ``chainrule evaluate`` does) and traced once on a
-seeded random batch of two items of its input shape by :func:`chainrule.onnx.export`; axis 0 stays free, so the file
-runs on any batch size.
+The model is rebuilt from the checkpoint (as ``chainrule evaluate`` does) and traced once by
+:func:`chainrule.onnx.export` on a seeded random batch of two items of its input shape; axis 0
+stays free, so the file runs on any batch size.
 """
 from __future__ import annotations
 

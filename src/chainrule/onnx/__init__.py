@@ -1,6 +1,7 @@
 """``chainrule.onnx``: export a model to ONNX through the engine's recorded graph.
 
-    >>> cr.onnx.export(model, example_input, "model.onnx")       # or: chainrule export CKPT --onnx model.onnx
+    >>> cr.onnx.export(model, example_input, "model.onnx")
+    $ chainrule export CKPT --onnx model.onnx         # the model of a training checkpoint
 
 Running the file with ONNX Runtime::
 

@@ -213,14 +213,16 @@ def _windowsum(g, op):
 
 @_register("softmax", "logsoftmax")
 def _softmax(g, op):
-    """e^{xᵢ}/Σⱼe^{xⱼ} (or its log) along one axis → Softmax / LogSoftmax (opset ≥ 13)."""
+    """e^{xᵢ}/Σⱼe^{xⱼ} (or its log) along one axis → Softmax / LogSoftmax (opset ≥ 13
+    semantics: the axis alone)."""
     kind = "Softmax" if op.op == "softmax" else "LogSoftmax"
     return g.node(kind, [_arg(g, op, 0)], op.op, axis=int(op.params.get("axis", -1)))
 
 
 @_register("normalize")
 def _normalize(g, op):
-    """x̂ = (x − μ)/√(σ² + ε) over ``axes`` → ReduceMean, Sub, Mul, ReduceMean, Add, Sqrt, Div."""
+    """x̂ = (x − μ)/√(σ² + ε) over ``axes`` (σ² biased) → ReduceMean, Sub, Mul, ReduceMean,
+    Add, Sqrt, Div."""
     if op.params.get("stats") is not None:
         raise ExportError(f"onnx.export: cannot export {g.where}: it normalises with the batch's "
                           "statistics (batch norm in training mode, or without running stats)")

@@ -173,6 +173,11 @@ class _Exporter:
         for call in calls:                       # outer calls first: inner ones overwrite
             for i in range(call.start, call.end):
                 self.path[i] = call.path
+        self.consumers: dict[int, list[int]] = {}     # id(tensor) -> indices of ops reading it
+        for op in rec.ops:
+            for x in op.inputs:
+                if isinstance(x, Tensor):
+                    self.consumers.setdefault(id(x), []).append(op.index)
         self.starting: dict[int, list[_Call]] = {}
         for call in calls:
             if call.end > call.start and pattern_for(call.module) is not None:
@@ -219,6 +224,8 @@ class _Exporter:
             if producer is None or producer.index not in need or \
                     not call.start <= producer.index < call.end:
                 continue
+            if self.leaks(call, y, need):
+                continue
             self.g.where = f"module '{call.path}' ({type(call.module).__name__})"
             name = pattern_for(call.module)(self.g, call.module, call.path, x,
                                             self.rec.ops[call.start:call.end])
@@ -227,6 +234,17 @@ class _Exporter:
             self.g.bind(y, name, self.batched_out([x], y))
             return call.end
         return None
+
+    def leaks(self, call: _Call, y: Tensor, need: set[int]) -> bool:
+        """True if a needed op outside the module's range reads one of its values other than
+        its output (then the module cannot be one node)."""
+        for r in self.rec.ops[call.start:call.end]:
+            if r.output is y:
+                continue
+            if any(c in need and not call.start <= c < call.end
+                   for c in self.consumers.get(id(r.output), ())):
+                return True
+        return False
 
     def run(self, outputs: Sequence[Tensor]) -> None:
         g, ops = self.g, self.rec.ops

@@ -165,7 +165,7 @@ class GraphBuilder:
         return self._batch_dim
 
     def shape_with_batch(self, shape: Sequence[int]) -> str:
-        """A 1-D int64 shape whose first entry is the run-time batch size, the rest ``shape[1:]``."""
+        """A 1-D int64 shape: the run-time batch size, then ``shape[1:]``."""
         rest = [int(s) for s in shape[1:]]
         if not rest:
             return self.batch_dim()
