@@ -70,3 +70,32 @@ def test_trained_builtin_model_exports_and_runs_at_two_batch_sizes(key, tmp_path
     assert dims[0].dim_param == "batch" and [d.dim_value for d in dims[1:]] == \
         cfg["input_shape"]
     assert_runtime_matches(model, path, cfg["input_shape"], batches=(4, 9))
+
+
+def test_initializers_load_into_the_same_pytorch_model_by_name(tmp_path):
+    """The initializers are named by state_dict keys, so they load into PyTorch's twin of the
+    model with load_state_dict, and PyTorch's output equals ONNX Runtime's."""
+    torch = pytest.importorskip("torch")
+    from onnx import numpy_helper
+
+    from .helpers import session
+    cfg = CONFIGS["mlp_bn_dropout"]
+    cr.manual_seed(1)
+    model = _train_one_epoch(build_model(cfg), cfg["input_shape"], seed=1)
+    path = tmp_path / "mlp.onnx"
+    example = np.random.default_rng(3).standard_normal((2, 8, 8)).astype(np.float32)
+    proto = export_and_check(model, example, path)
+    stored = {i.name: torch.from_numpy(numpy_helper.to_array(i).copy())
+              for i in proto.graph.initializer if not i.name.startswith("const")}
+    tn = torch.nn
+    twin = tn.Sequential(tn.Flatten(), tn.Linear(64, 16), tn.BatchNorm1d(16), tn.ReLU(),
+                         tn.Dropout(0.3), tn.Linear(16, 12), tn.BatchNorm1d(12), tn.ReLU(),
+                         tn.Dropout(0.3), tn.Linear(12, 10)).eval()
+    missing, unexpected = twin.load_state_dict(stored, strict=False)
+    assert not unexpected and all(k.endswith("num_batches_tracked") for k in missing), \
+        (missing, unexpected)
+    x = np.random.default_rng(4).standard_normal((6, 8, 8)).astype(np.float32)
+    with torch.no_grad():
+        want = twin(torch.from_numpy(x)).numpy()
+    (got,) = session(path).run(None, {"input": x})
+    np.testing.assert_allclose(got, want, rtol=1e-5, atol=1e-5 * np.abs(want).max())

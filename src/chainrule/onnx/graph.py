@@ -101,6 +101,8 @@ class GraphBuilder:
     def initializer(self, array: np.ndarray, hint: str) -> str:
         """Store ``array`` as an initializer named (close to) ``hint``; returns the name."""
         name = self.fresh(hint)
+        if not isinstance(array, np.ndarray) and hasattr(array, "get"):
+            array = array.get()          # a device array: ONNX files hold host copies
         self.initializers.append(self.numpy_helper.from_array(np.ascontiguousarray(array), name))
         return name
 
