@@ -221,3 +221,32 @@ def test_bad_model_or_input():
         cr.onnx.export(nn.Linear(3, 2), [[1.0, 2.0, 3.0]], io.BytesIO())
     with pytest.raises(ValueError, match="at least 2 rows"):
         cr.onnx.export(nn.Linear(3, 2), cr.randn(1, 3), io.BytesIO())
+
+
+class _TwoInTwoOut(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.a, self.b = nn.Linear(3, 4), nn.Linear(2, 4)
+        self.shared = nn.Linear(4, 4)
+
+    def forward(self, x, y):
+        h = self.shared(self.a(x)) + self.shared(self.b(y))
+        return h.relu(), h.sigmoid().sum(dim=1)
+
+
+def test_several_inputs_and_outputs(tmp_path):
+    from .helpers import session
+    cr.manual_seed(5)
+    model = _TwoInTwoOut()
+    rng = np.random.default_rng(5)
+    cr.onnx.export(model, (cr.randn(2, 3), cr.randn(2, 2)), tmp_path / "two.onnx",
+                   input_names=["x", "y"], output_names=["r", "s"])
+    sess = session(tmp_path / "two.onnx")
+    assert [o.name for o in sess.get_outputs()] == ["r", "s"]
+    for n in (2, 6):
+        x = rng.standard_normal((n, 3)).astype(np.float32)
+        y = rng.standard_normal((n, 2)).astype(np.float32)
+        got = sess.run(None, {"x": x, "y": y})
+        want = [t.numpy() for t in model(cr.tensor(x), cr.tensor(y))]
+        for a, b in zip(got, want):
+            np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-5 * np.abs(b).max())

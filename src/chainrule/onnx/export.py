@@ -128,7 +128,7 @@ def _record_forward(model, inputs) -> tuple[Any, Any, list[_Call]]:
         call = stack.pop()
         call.end, call.output = len(rec_box[0].ops), output
 
-    for path, module in model.named_modules(remove_duplicate=False):
+    for path, module in model.named_modules():        # a shared module: its first path
         handles.append(module.register_forward_pre_hook(
             lambda m, a, _p=path: pre(m, a, _p)))
         handles.append(module.register_forward_hook(post))
