@@ -15,6 +15,7 @@ __all__ = ["COMMANDS", "command_module", "command_modules"]
 COMMANDS: dict[str, str] = {
     "playground": "playground_cmd",
     "report": "report_cmd",
+    "export": "export_cmd",
 }
 
 
