@@ -11,6 +11,9 @@ from typing import Any
 
 #: public name -> submodule that defines it
 _EXPORTS: dict[str, str] = {
+    "trace": "trace", "Trace": "trace", "TraceNode": "trace", "TraceEdge": "trace",
+    "summarize": "summary", "formula_of": "formulas", "ExpressionError": "expr",
+    "examples": "examples", "layers": "layers", "LayerView": "layers",
 }
 
 __all__ = sorted(_EXPORTS)

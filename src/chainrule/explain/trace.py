@@ -53,6 +53,7 @@ class TraceNode:
     expression: str = ""                #: ``z2 = z1·y`` for op nodes
     formula: F.OpFormula | None = field(default=None, repr=False)  #: the op's docstring math
     requires_grad: bool = False
+    inputs: tuple[int, ...] = ()        #: indices of the nodes the op read, in input order
 
     @property
     def is_scalar(self) -> bool:
@@ -193,7 +194,8 @@ def trace(output: Tensor, names: Any = None, *, recording: Any = None,
         out = entry.output
         node = add(name, "op", out, out, op=entry.op, formula=formula,
                    requires_grad=out.requires_grad, delta=_host(rec.delta(out)),
-                   expression=F.forward_display(formula, name, in_names, entry.params))
+                   expression=F.forward_display(formula, name, in_names, entry.params),
+                   inputs=tuple(by_tensor[id(x)].index for x in entry.inputs))
         edges.extend(_edges(entry, node, by_tensor, in_names, formula))
     _fill_source_deltas(nodes, edges)
     return Trace(nodes, edges, by_tensor[id(output)], by_tensor)
