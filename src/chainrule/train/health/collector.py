@@ -343,6 +343,15 @@ class LayerCollector:
                     self._updates[id(p)] = _ratio(_norm(p._data - old), _norm(old))
         self._snapshot = None
 
+    def update_ratios(self) -> dict[str, dict[str, float]]:
+        """layer -> parameter -> ‖ΔW‖/‖W‖ of the step :meth:`measure_update` measured."""
+        out: dict[str, dict[str, float]] = {}
+        for name, layer in self.layers:
+            for pname, p in layer.named_parameters(recurse=False):
+                if id(p) in self._updates:
+                    out.setdefault(name, {})[pname] = self._updates[id(p)]
+        return out
+
     # -- results ---------------------------------------------------------------------------------
     def _layer_stats(self, name: str, layer: Any) -> LayerStats:
         rec = self._records.get(name) or _Record(None)
