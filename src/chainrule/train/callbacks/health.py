@@ -109,13 +109,13 @@ class GradientHealth(Callback):
             if not any(v.kind == "exploding" for v in self.record.verdicts):
                 self._announce(self.record.add_verdicts(
                     [nonfinite_loss_verdict(loss, self._first_nonfinite_layer(trainer),
-                                            epoch, step)]))
+                                            epoch, step)]), epoch)
             return
         if self.reference is None:
             self.reference = loss
         elif has_diverged(loss, self.reference):
             self._announce(self.record.add_verdicts(
-                [divergence_verdict(loss, self.reference, epoch, step)]))
+                [divergence_verdict(loss, self.reference, epoch, step)]), epoch)
 
     @staticmethod
     def _first_nonfinite_layer(trainer) -> str | None:
@@ -127,7 +127,7 @@ class GradientHealth(Callback):
         return None
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        self._announce(self.record.end_epoch(epoch, list(trainer.history)))
+        self._announce(self.record.end_epoch(epoch, list(trainer.history)), epoch)
         self._write(final=False)
 
     def on_train_end(self, trainer) -> None:
@@ -137,15 +137,16 @@ class GradientHealth(Callback):
         if self.record is None:
             return
         if self.record.epoch_samples:  # an epoch cut short (divergence, interrupt)
-            self._announce(self.record.end_epoch(trainer.epoch + 1))
+            self._announce(self.record.end_epoch(trainer.epoch + 1), trainer.epoch + 1)
         self._write(final=True)
 
     # -- output ----------------------------------------------------------------------------------
-    def _announce(self, verdicts: list) -> None:
+    def _announce(self, verdicts: list, epoch: int) -> None:
+        """One line per new verdict, naming the epoch in which it was found."""
         if not verdicts or self.warn is False:
             return
         for v in verdicts:
-            line = f"health: epoch {v.epoch}: {v.line()} (remedy: {v.remedy})"
+            line = f"health: epoch {epoch}: {v.line()} (remedy: {v.remedy})"
             if callable(self.warn):
                 self.warn(line)
             else:

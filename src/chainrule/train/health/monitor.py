@@ -6,8 +6,8 @@ import math
 from typing import Any, Callable
 
 from . import thresholds as T
-from .verdicts import (Sample, Verdict, batch_verdicts, growth_verdict, lr_verdicts,
-                       overfitting_verdict)
+from .verdicts import (Sample, Verdict, batch_verdicts, explain_away, growth_verdict,
+                       lr_verdicts, overfitting_verdict)
 
 __all__ = ["HealthRecord", "SERIES_KEYS"]
 
@@ -89,7 +89,7 @@ class HealthRecord:
         """Keep the verdicts whose kind was not seen before (the first appearance of each
         kind is what is kept and warned about); returns those."""
         new = []
-        for v in found:
+        for v in explain_away(found, self.verdicts):
             if not any(k.kind == v.kind for k in self.verdicts):
                 self.verdicts.append(v)
                 new.append(v)

@@ -15,7 +15,7 @@ from . import thresholds as T
 
 __all__ = ["Verdict", "Sample", "KINDS", "REMEDIES", "batch_verdicts", "growth_verdict",
            "lr_verdicts", "overfitting_verdict", "divergence_verdict", "nonfinite_loss_verdict",
-           "delta_ratio"]
+           "delta_ratio", "explain_away"]
 
 KINDS = ("diverged", "exploding", "vanishing", "saturated", "dead", "lr_too_high",
          "lr_too_low", "overfitting")
@@ -107,10 +107,15 @@ def delta_ratio(sample: Sample) -> tuple[str, str, float] | None:
 
 
 def _nonfinite(sample: Sample) -> tuple[str, str] | None:
-    """(layer, what) where a non-finite value started: forward values first (in the order the
-    layers ran), then δ (backward runs from the last layer, so the last non-finite δ is the
-    first one computed), then parameter gradients and weights."""
+    """(layer, what) where a non-finite value started: a non-finite weight first (the cause
+    of all that follows it), then forward values (in the order the layers ran), then δ
+    (backward runs from the last layer, so the last non-finite δ is the first one computed),
+    then parameter gradients."""
     layers = list(sample.layers.values())
+    for s in layers:
+        for pname, p in s.params.items():
+            if not math.isfinite(p.weight_norm):
+                return s.name, f"its {pname}"
     for s in layers:
         for what in ("act_mean", "act_std"):
             v = getattr(s, what)
@@ -123,8 +128,6 @@ def _nonfinite(sample: Sample) -> tuple[str, str] | None:
         for pname, p in s.params.items():
             if p.grad_norm is not None and not math.isfinite(p.grad_norm):
                 return s.name, f"the gradient of its {pname}"
-            if not math.isfinite(p.weight_norm):
-                return s.name, f"its {pname}"
     return None
 
 
@@ -189,7 +192,22 @@ def batch_verdicts(samples: Sequence[Sample]) -> list[Verdict]:
         v = _fraction_rule(kind, samples, field, limit, what)
         if v is not None:
             out.append(v)
-    return out
+    return explain_away(out)
+
+
+def explain_away(found: list[Verdict], known: Sequence[Verdict] = ()) -> list[Verdict]:
+    """Drop a vanishing verdict that dead units explain: a layer whose ReLUs are all dead
+    passes no gradient back, so every δ before it is 0 — the dead verdict names the cause
+    (its evidence says so)."""
+    dead = next((v for v in list(known) + found if v.kind == "dead"), None)
+    vanish = next((v for v in found if v.kind == "vanishing"), None)
+    if dead is None or vanish is None:
+        return found
+    if dead in found:
+        dead.evidence += (f"; the gradient reaching the layers before it vanishes (‖δ‖ at "
+                          f"'{vanish.layer}' over ‖δ‖ at the last layer is below "
+                          f"{T.VANISHING_RATIO:g})")
+    return [v for v in found if v is not vanish]
 
 
 def _total_grad(smp: Sample) -> float | None:
@@ -227,12 +245,16 @@ def growth_verdict(first: Sample | None, samples: Sequence[Sample]) -> Verdict |
     return None
 
 
-def _typical_update(smp: Sample) -> tuple[float, str] | None:
-    """The median over layers of the weights' update ratio, and the layer farthest from it."""
-    got = [(s.update_ratio, n) for n, s in smp.layers.items() if _finite(s.update_ratio)]
-    if not got:
-        return None
-    return median(r for r, _ in got), min(got)[1]
+def _moved(ratio: float | None) -> bool:
+    """A finite, non-zero update ratio: a weight that received no gradient at all (a dead
+    layer blocks it, or it is frozen) says nothing about the learning rate."""
+    return _finite(ratio) and ratio > 0
+
+
+def _typical_update(smp: Sample) -> float | None:
+    """The median over layers of the weights' update ratio (layers that moved)."""
+    got = [s.update_ratio for s in smp.layers.values() if _moved(s.update_ratio)]
+    return median(got) if got else None
 
 
 def lr_verdicts(samples: Sequence[Sample], family: str | None,
@@ -252,11 +274,11 @@ def lr_verdicts(samples: Sequence[Sample], family: str | None,
         window = window[-T.LR_WINDOW:]
         if len(window) < T.LR_MIN_SAMPLES:
             continue
-        typical = median(_typical_update(s)[0] for s in window)
+        typical = median(_typical_update(s) for s in window)
         per_layer: dict[str, list[float]] = {}
         for s in window:
             for n, st in s.layers.items():
-                if _finite(st.update_ratio):
+                if _moved(st.update_ratio):
                     per_layer.setdefault(n, []).append(st.update_ratio)
         meds = {n: median(v) for n, v in per_layer.items()}
         if kind == "lr_too_high" and typical > high:
