@@ -153,3 +153,29 @@ def test_diagnose_checks_its_arguments():
     with pytest.raises(TypeError, match="pair"):
         diagnose(m, batch(4)[0], nn.functional.cross_entropy)
     assert cr.diagnose(m, batch(4), nn.functional.cross_entropy).loss > 0
+
+
+def test_memorising_random_labels_is_overfitting_in_health_json(tmp_path):
+    """64 items with random labels: the net memorises them (training loss falls) while the
+    loss on 256 other random-labelled items rises."""
+    import json
+    from chainrule.data import DataLoader, TensorDataset
+    from chainrule.train import fit
+    from chainrule.train.callbacks import GradientHealth
+    rng = np.random.default_rng(0)
+
+    def loader(n):
+        x = rng.standard_normal((n, 16)).astype(np.float32)
+        return DataLoader(TensorDataset(cr.tensor(x), cr.tensor(rng.integers(0, 4, n))),
+                          batch_size=32)
+
+    m = relu_mlp()
+    lines: list[str] = []
+    cb = GradientHealth(every=1, out_dir=tmp_path, warn=lines.append, plot=False)
+    fit(m, nn.CrossEntropyLoss(), optim.Adam(m.parameters(), lr=1e-2), loader(64),
+        epochs=15, val_loader=loader(256), callbacks=[cb], metrics=None, handle_sigint=False)
+    found = {v["kind"]: v for v in json.loads((tmp_path / "health.json").read_text())
+             ["verdicts"]}
+    assert set(found) == {"overfitting"}
+    assert found["overfitting"]["layer"] is None and 2 <= found["overfitting"]["epoch"] <= 12
+    assert len(lines) == 1 and "overfitting" in lines[0]
