@@ -7,7 +7,9 @@ from .clipping import GradientClipping
 from .progress import ProgressBar, format_epoch
 from .loggers import CSVLogger, JSONLLogger, read_jsonl
 from .nan import TerminateOnNaN
+from .health import GradientHealth
 
 __all__ = ["Callback", "LambdaCallback", "CallbackList", "HOOKS", "EarlyStopping",
            "ModelCheckpoint", "LRSchedulerCallback", "GradientClipping", "ProgressBar",
-           "format_epoch", "CSVLogger", "JSONLLogger", "read_jsonl", "TerminateOnNaN"]
+           "format_epoch", "CSVLogger", "JSONLLogger", "read_jsonl", "TerminateOnNaN",
+           "GradientHealth"]
