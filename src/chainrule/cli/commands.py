@@ -13,6 +13,7 @@ __all__ = ["COMMANDS", "command_module", "command_modules"]
 
 #: command name -> module in chainrule.cli
 COMMANDS: dict[str, str] = {
+    "explain": "explain_cmd",
 }
 
 
