@@ -36,7 +36,9 @@ def add_parser(sub) -> None:
                    "written by 'chainrule train'")
     p.add_argument("--at", default=None, metavar="NAME=V,...",
                    help="the variables' values, e.g. x=3,y=4")
-    p.add_argument("--example", type=T.choice(EXAMPLE_NAMES), default=None, metavar="NAME",
+    # choice() reads '-' as '_': it answers xor_net for xor-net
+    p.add_argument("--example", type=T.choice([n.replace("-", "_") for n in EXAMPLE_NAMES]),
+                   default=None, metavar="NAME",
                    help="one of the notes' examples: " + ", ".join(EXAMPLE_NAMES))
     p.add_argument("--out", default=None, metavar="FILE",
                    help="also draw it: a trace as .svg or .png, the layer view as .png or .svg "
@@ -125,7 +127,7 @@ def _expression(args) -> int:
 def _example(args) -> int:
     from ..explain.examples import build
     from ..explain.summary import summarize
-    example = build(args.example)
+    example = build(args.example.replace("_", "-"))
     t = example.trace
     print(f"{example.title}\n")
     print(t)

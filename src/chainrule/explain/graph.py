@@ -77,10 +77,12 @@ def find_recording(output: Tensor, recording: Any = None) -> tuple[Recording, bo
                             f"{type(rec).__name__}")
         if rec.producer(output) is not None:
             return rec, False
+    if output.grad_fn is None and output.requires_grad:
+        return Recording(), True            # a leaf by itself: a trace of one node, δ = 1
     if output.grad_fn is None:
         raise ValueError("trace: this tensor was not produced by any recorded op and has no "
-                         "graph (a leaf, or computed without gradients); compute it inside "
-                         "`with cr.autograd.record():`")
+                         "graph (a constant, or computed without gradients); compute it inside "
+                         "`with cr.autograd.record():` from tensors that require grad")
     return _rebuild(output), True
 
 
@@ -89,6 +91,8 @@ def subgraph(rec: Recording, output: Tensor) -> tuple[list, list]:
     order, and the inputs that no recorded op produced — leaves, constants, and tensors
     computed before recording began — in order of first use."""
     needed: dict[int, Any] = {}
+    if rec.producer(output) is None:
+        return [], [output]
     stack = [rec.producer(output)]
     while stack:
         entry = stack.pop()
