@@ -220,3 +220,25 @@ def test_xor_example_matches_torch():
     assert float(t["L"].value) == pytest.approx(loss.item(), rel=1e-6)
     for k, p in W.items():
         np.testing.assert_allclose(t[k].delta, p.grad.numpy(), rtol=1e-5, atol=1e-7)
+
+
+def test_an_optimizer_step_after_the_forward_is_refused():
+    w = cr.nn.Parameter(cr.tensor([1.0, -2.0]))
+    x = cr.tensor([0.5, 3.0])
+    opt = cr.optim.SGD([w], lr=0.1)
+    with cr.autograd.record():
+        loss = (w * x).sum()
+        loss.backward()
+        trace(loss)                            # fine before the step
+        opt.step()
+        with pytest.raises(RuntimeError, match=r"modified in place.*optimizer step"):
+            trace(loss)
+
+
+def test_equal_forms_show_the_one_in_node_names():
+    a = cr.tensor(0.3, requires_grad=True)
+    with cr.autograd.record():
+        f = a.exp().sqrt()
+        t = trace(f, names={"a": a})
+    derivatives = [e.derivative for e in t.edges]
+    assert derivatives == ["z1", "1/(2f)"]

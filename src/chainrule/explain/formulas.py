@@ -231,4 +231,16 @@ def derivative_display(formula: OpFormula, position: int, output: str, inputs: S
         for g in ("G", "g"):
             if g not in mapping:
                 mapping[g] = f"δ_{output}"
-    return substitute(text, mapping)
+    return _last_form(substitute(text, mapping))
+
+
+def _last_form(text: str) -> str:
+    """Of ``eˣ = z1`` (equal forms of one derivative) the last, which names the node; a text
+    with no top-level `` = `` unchanged."""
+    depth, cuts = 0, []
+    for i, ch in enumerate(text):
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0 and text.startswith(" = ", i):
+            cuts.append(i)
+    return text[cuts[-1] + 3:] if cuts else text

@@ -19,7 +19,7 @@ import numpy as np
 from ..autograd.record import Recording, current_recording
 from ..tensor import Tensor
 
-__all__ = ["find_recording", "subgraph", "ensure_deltas", "GraphFreedError"]
+__all__ = ["find_recording", "subgraph", "ensure_deltas", "check_unchanged", "GraphFreedError"]
 
 
 class GraphFreedError(RuntimeError):
@@ -139,3 +139,23 @@ def ensure_deltas(rec: Recording, output: Tensor, ops: list, sources: list,
     active = current_recording() is rec
     with contextlib.nullcontext() if active else rec:
         grad(output, wrt, grad_outputs=gradient, retain_graph=True, allow_unused=True)
+
+
+def check_unchanged(ops: list) -> None:
+    """Refuse a graph whose values were changed in place after its ops ran (an optimizer step
+    between the forward and the trace): the values a trace would show, and the ops it would
+    replay, are no longer those of the forward. Each op that saved values for backward carries
+    the modification stamp of its run, which every in-place change (optimizers included)
+    advances."""
+    from ..autograd.function import version_of
+    for entry in ops:
+        ran_at = getattr(entry.node, "_ran_at", None)
+        if ran_at is None:
+            continue
+        for t in (*entry.inputs, entry.output):
+            if isinstance(t, Tensor) and version_of(t) > ran_at:
+                raise RuntimeError(
+                    f"trace: a tensor of shape {tuple(t.shape)} used by op {entry.index} "
+                    f"({entry.op}) was modified in place after the op ran (an optimizer step?), "
+                    "so the recorded graph no longer shows its values; trace before changing "
+                    "them")

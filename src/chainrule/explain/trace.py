@@ -24,7 +24,7 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import formulas as F
-from .graph import ensure_deltas, find_recording, subgraph
+from .graph import check_unchanged, ensure_deltas, find_recording, subgraph
 from .naming import Namer, given_names, name_ops
 from .replay import edge_values
 
@@ -165,6 +165,7 @@ def trace(output: Tensor, names: Any = None, *, recording: Any = None,
     leaving ``.grad`` untouched) when no recorded backward reached ``output``."""
     rec, _ = find_recording(output, recording)
     ops, sources = subgraph(rec, output)
+    check_unchanged(ops)
     ensure_deltas(rec, output, ops, sources, gradient)
     namer = Namer(given_names(names))
     nodes: list[TraceNode] = []
