@@ -11,9 +11,9 @@ from typing import Any
 
 #: public name -> submodule that defines it
 _EXPORTS: dict[str, str] = {
-    "trace": "trace", "Trace": "trace", "TraceNode": "trace", "TraceEdge": "trace",
-    "summarize": "summary", "formula_of": "formulas", "ExpressionError": "expr",
-    "examples": "examples", "layers": "layers", "LayerView": "layers",
+    "trace": "tracing", "Trace": "tracing", "TraceNode": "tracing", "TraceEdge": "tracing",
+    "layers": "layer_view", "LayerView": "layer_view", "summarize": "summary",
+    "formula_of": "formulas", "ExpressionError": "expr",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -18,7 +18,7 @@ import numpy as np
 from .summary import summarize
 
 if TYPE_CHECKING:
-    from .trace import Trace, TraceEdge, TraceNode
+    from .tracing import Trace, TraceEdge, TraceNode
 
 __all__ = ["render", "save", "choose_engine", "node_label", "edge_label"]
 

@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from .summary import summarize
 
 if TYPE_CHECKING:
-    from .trace import Trace, TraceEdge, TraceNode
+    from .tracing import Trace, TraceEdge, TraceNode
 
 __all__ = ["render", "forward_lines", "backward_lines", "delta_terms"]
 

@@ -31,13 +31,14 @@ from .replay import edge_values
 __all__ = ["trace", "Trace", "TraceNode", "TraceEdge"]
 
 
-def _host(a: Any) -> np.ndarray | None:
-    """A NumPy copy-free view of an array (CuPy arrays are copied to the host)."""
+def _host(a: Any, copy: bool = False) -> np.ndarray | None:
+    """The array as NumPy (CuPy arrays are copied to the host); ``copy`` also copies a NumPy
+    array, so that a later in-place change of a tensor does not change the trace."""
     if a is None:
         return None
     if hasattr(a, "get") and not isinstance(a, np.ndarray):
         return a.get()
-    return np.asarray(a)
+    return np.array(a, copy=True) if copy else np.asarray(a)
 
 
 @dataclass(eq=False)
@@ -91,6 +92,11 @@ class Trace:
         self._by_name: dict[str, TraceNode] = {}
         for n in nodes:
             self._by_name.setdefault(n.name, n)
+        self._into: dict[int, list[TraceEdge]] = {n.index: [] for n in nodes}
+        self._out_of: dict[int, list[TraceEdge]] = {n.index: [] for n in nodes}
+        for e in edges:
+            self._into[e.target.index].append(e)
+            self._out_of[e.source.index].append(e)
 
     # -- looking things up -----------------------------------------------------------------------
     def __getitem__(self, name: str) -> TraceNode:
@@ -119,12 +125,12 @@ class Trace:
     def inputs_of(self, node: TraceNode | str) -> list[TraceEdge]:
         """The edges into ``node`` (its op's inputs), in input order."""
         node = self[node] if isinstance(node, str) else node
-        return sorted((e for e in self.edges if e.target is node), key=lambda e: e.position)
+        return sorted(self._into[node.index], key=lambda e: e.position)
 
     def consumers_of(self, node: TraceNode | str) -> list[TraceEdge]:
         """The edges out of ``node``: one per use, each a term of δ_node."""
         node = self[node] if isinstance(node, str) else node
-        return [e for e in self.edges if e.source is node]
+        return list(self._out_of[node.index])
 
     @property
     def leaves(self) -> list[TraceNode]:
@@ -172,7 +178,8 @@ def trace(output: Tensor, names: Any = None, *, recording: Any = None,
     by_tensor: dict[int, TraceNode] = {}
 
     def add(name: str, kind: str, value: Any, source: Any, **kw) -> TraceNode:
-        node = TraceNode(len(nodes), name, kind, _host(getattr(value, "_data", value)), **kw)
+        node = TraceNode(len(nodes), name, kind, _host(getattr(value, "_data", value), True),
+                         **kw)
         nodes.append(node)
         by_tensor[id(source)] = node
         return node
@@ -219,10 +226,14 @@ def _edges(entry, node: TraceNode, by_tensor: dict, in_names: list[str],
 def _fill_source_deltas(nodes: list[TraceNode], edges: list[TraceEdge]) -> None:
     """A node the engine kept no δ for (a tensor computed before recording began) gets the sum
     of the products arriving along its edges."""
+    arriving: dict[int, list] = {}
+    for e in edges:
+        if e.product is not None:
+            arriving.setdefault(e.source.index, []).append(e.product)
     for node in nodes:
         if node.delta is not None or not node.requires_grad:
             continue
-        parts = [e.product for e in edges if e.source is node and e.product is not None]
+        parts = arriving.get(node.index, [])
         if parts:
             total = parts[0].copy()
             for p in parts[1:]:
