@@ -242,3 +242,26 @@ def test_equal_forms_show_the_one_in_node_names():
         t = trace(f, names={"a": a})
     derivatives = [e.derivative for e in t.edges]
     assert derivatives == ["z1", "1/(2f)"]
+
+
+def test_a_conv_net_replays_with_its_parameters():
+    """conv, batch norm, max pool, dropout and reshape replay from their recorded parameters
+    (dropout's mask is a recorded constant) and give the live nodes' numbers."""
+    nn = cr.nn
+    cr.manual_seed(1)
+    model = nn.Sequential(nn.Conv2d(1, 2, 3, padding=1), nn.BatchNorm2d(2), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Dropout(0.3), nn.Linear(8, 3))
+    model.train()
+    x = cr.randn(2, 1, 4, 4)
+    with cr.autograd.record():
+        loss = cr.nn.functional.cross_entropy(model(x), cr.tensor([0, 2]))
+        live = trace(loss, names=model)
+        loss.backward()
+        replayed = trace(loss, names=model)
+    for a, b in zip(live.edges, replayed.edges):
+        np.testing.assert_array_equal(a.product, b.product)
+    for name, p in model.named_parameters():
+        np.testing.assert_allclose(replayed[name].delta, p.grad._data, rtol=1e-6, atol=1e-9)
+    text = str(replayed)
+    assert "conv(x1, 0.weight, 0.bias)" in text and "reshaped back" in text
+    assert "placed at each window's (first) maximum" in text

@@ -30,6 +30,8 @@ _SYMBOL_CHARS = r"[^\W\d_][\w\u0300-\u036f]*"
 _PARTIAL = re.compile(r"∂(\S+?)/∂(\S+?)\s*=\s*")
 _OUTPUT = re.compile(rf"({_SYMBOL_CHARS})(?:\[[^\]]*\])?\s*=\s")
 _SENTENCE_END = re.compile(r"\.\s+(?=[A-Z])|\.\s*$")
+#: a forward formula longer than this (conv's index expression) is shown as ``op(inputs)``
+_LONGEST_FORWARD = 48
 
 
 @dataclass(frozen=True)
@@ -64,6 +66,8 @@ class OpFormula:
         whole sentence when it names no variable (``the gradient goes to the larger input``)."""
         if not self.pieces:
             return self.derivative or None
+        if None in self.positional and len(self.pieces) == 1:     # f(*xs): one rule for all
+            return self.pieces[0][2] if tensor_inputs[position] else None
         claimed: dict[int, str] = {}
         used: set[int] = set()
         for i in range(len(tensor_inputs)):
@@ -181,7 +185,7 @@ def forward_display(formula: OpFormula, output: str, inputs: Sequence[str],
         return generic
     replaced = substitute(text, mapping)
     named = [mapping[s] for s in mapping if s != formula.output and s in _symbols(text)]
-    return replaced if named else generic
+    return replaced if named and len(replaced) <= _LONGEST_FORWARD else generic
 
 
 def _top_level_clause(text: str) -> str:
@@ -206,8 +210,8 @@ def _mapping(formula: OpFormula, output: str, inputs: Sequence[str],
              params: Mapping[str, Any]) -> dict[str, str]:
     from .summary import format_number
     mapping: dict[str, str] = {}
-    for key, value in params.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
+    for key, value in params.items():    # short names only: p, lo, hi (not axis, threshold)
+        if len(key) <= 2 and isinstance(value, (int, float)) and not isinstance(value, bool):
             mapping[key] = format_number(value)
     for i, name in enumerate(inputs):
         symbol = formula.symbol_of(i)
@@ -231,7 +235,9 @@ def derivative_display(formula: OpFormula, position: int, output: str, inputs: S
         for g in ("G", "g"):
             if g not in mapping:
                 mapping[g] = f"δ_{output}"
-    return _last_form(substitute(text, mapping))
+        if formula.output:                  # ∂L/∂z, the incoming gradient, is δ_<output>
+            text = text.replace(f"∂L/∂{formula.output}", "\x00")
+    return _last_form(substitute(text, mapping)).replace("\x00", f"δ_{output}")
 
 
 def _last_form(text: str) -> str:

@@ -26,7 +26,7 @@ from ..tensor import Tensor
 from . import formulas as F
 from .graph import check_unchanged, ensure_deltas, find_recording, subgraph
 from .naming import Namer, given_names, name_ops
-from .replay import edge_values
+from .replay import edge_values, is_elementwise
 
 __all__ = ["trace", "Trace", "TraceNode", "TraceEdge"]
 
@@ -218,8 +218,12 @@ def _edges(entry, node: TraceNode, by_tensor: dict, in_names: list[str],
         if not (is_tensor[i] and x.requires_grad):
             continue
         text = F.derivative_display(formula, i, node.name, in_names, is_tensor, entry.params)
+        vjp = formula.is_vjp
+        if not formula.pieces:              # a rule in words ("the gradient goes to …")
+            text, vjp = (None, False) if is_elementwise(entry.node) else \
+                (f"{entry.op}ᵀ(δ_{node.name})", True)
         found.append(TraceEdge(by_tensor[id(x)], node, i, text, _host(locals_[i]),
-                               _host(products[i]), formula.is_vjp))
+                               _host(products[i]), vjp))
     return found
 
 
