@@ -38,7 +38,10 @@ def _brief(a: np.ndarray | None) -> str:
 def node_label(node: "TraceNode") -> list[str]:
     """The lines drawn in a node: its name (and op), value and δ."""
     head = node.name if node.op is None else f"{node.name}  [{node.op}]"
-    lines = [head, f"= {_brief(node.value)}"]
+    value = _brief(node.value)
+    if node.kind == "constant" and node.name.strip("()") == value:
+        return [node.name]                  # a number named by its value
+    lines = [head, f"= {value}"]
     if node.delta is not None:
         lines.append(f"δ = {_brief(node.delta)}")
     return lines
@@ -46,12 +49,12 @@ def node_label(node: "TraceNode") -> list[str]:
 
 def edge_label(edge: "TraceEdge") -> list[str]:
     """The lines drawn on an edge: ∂target/∂source (its value where it is a number) and the
-    δ it sends back."""
+    δ it sends back, δ_target·∂target/∂source."""
     lines = []
     if edge.local is not None and edge.local.size == 1:
         lines.append(f"∂ = {summarize(edge.local)}")
     if edge.product is not None:
-        lines.append(f"δ {_brief(edge.product)}")
+        lines.append(f"δ·∂ = {_brief(edge.product)}")
     return lines
 
 
