@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, settings, strategies as st
+from hypothesis import assume, given, settings, strategies as st
 
 import chainrule as cr
 from chainrule.explain import expr, trace
@@ -37,7 +37,7 @@ def _torch_value(source: str, values: dict):
     def build(node):
         import ast
         if isinstance(node, ast.Constant):
-            return node.value
+            return torch.tensor(float(node.value), dtype=torch.float64)
         if isinstance(node, ast.Name):
             return tx[node.id]
         if isinstance(node, ast.UnaryOp):
@@ -59,15 +59,18 @@ def test_random_expressions_match_torch(source, xv, yv):
     used = expr.variables_of(tree)
     if not used:
         return                                  # a constant: nothing to differentiate
+    tf, tx = _torch_value(source, {k: values[k] for k in used})
+    tf.backward()
+    # float32 against float64: keep to trees whose values stay moderate (nested squares of 2
+    # overflow float32; cancellations of large terms lose its digits)
+    assume(abs(tf.item()) < 1e3 and all(abs(tx[k].grad.item()) < 1e3 for k in used))
     tensors = {k: cr.tensor(v, requires_grad=True) for k, v in values.items() if k in used}
     with cr.autograd.record():
         f = expr.evaluate(tree, tensors)
         t = trace(f, names=tensors)
-    tf, tx = _torch_value(source, {k: values[k] for k in used})
-    tf.backward()
-    assert float(t.output.value) == pytest.approx(tf.item(), rel=1e-4, abs=1e-4)
+    assert float(t.output.value) == pytest.approx(tf.item(), rel=1e-4, abs=1e-3)
     for k in used:
-        assert float(t[k].delta) == pytest.approx(tx[k].grad.item(), rel=1e-3, abs=1e-4)
+        assert float(t[k].delta) == pytest.approx(tx[k].grad.item(), rel=1e-3, abs=1e-3)
 
 
 @pytest.mark.parametrize("source", ["log(x) + sqrt(x) / x", "relu(x - 1) * abs(-x)",
