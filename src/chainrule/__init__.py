@@ -53,6 +53,14 @@ def load(path):
     return _load(path)
 
 
+def diagnose(model, batch, loss_fn):
+    """Gradient health of one batch: per-layer activations, δ = ∂L/∂(layer output), gradient
+    norms, saturated and dead units, and the verdicts they give (see
+    :func:`chainrule.train.health.diagnose`); ``print()`` the result for a table."""
+    from .train.health import diagnose as _diagnose
+    return _diagnose(model, batch, loss_fn)
+
+
 def __getattr__(name):
     # Subpackages that depend on optional pieces load on first use.
     import importlib

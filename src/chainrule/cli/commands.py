@@ -16,6 +16,7 @@ COMMANDS: dict[str, str] = {
     "playground": "playground_cmd",
     "report": "report_cmd",
     "export": "export_cmd",
+    "explain": "explain_cmd",
 }
 
 

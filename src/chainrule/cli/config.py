@@ -22,7 +22,9 @@ from .errors import CLIError
 __all__ = ["load_toml", "resolve_options", "check_stored", "RUN_KEYS"]
 
 # Options a checkpoint keeps and a resumed run starts from (not where files go or what to read).
-RUN_KEYS = tuple(k for k in DEFAULTS if k not in ("resume", "config", "quiet", "out"))
+# (--health, like --quiet, is about what a run reports, not what it trains.)
+RUN_KEYS = tuple(k for k in DEFAULTS if k not in ("resume", "config", "quiet", "out",
+                                                  "health"))
 
 
 def _convert(key: str, value: Any, where: str) -> Any:

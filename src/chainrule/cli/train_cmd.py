@@ -9,8 +9,9 @@ final numbers: each split's loss, accuracy and error rate for the weights the ch
 the learning rate the run started from (the optimizer's default when ``--lr`` was not given);
 ``optimizer``, the settings the optimizer actually trained with — after a ``--resume``'s
 changes, see :mod:`.resume`),
-``metrics.csv`` and ``metrics.jsonl`` (one row per epoch) and ``curves.png`` / ``curves.svg``
-(the learning curves).
+``metrics.csv`` and ``metrics.jsonl`` (one row per epoch), ``curves.png`` / ``curves.svg``
+(the learning curves) and, unless ``--no-health``, ``health.json`` / ``health.png`` (the
+gradient-health monitor, :class:`~chainrule.train.callbacks.GradientHealth`).
 """
 from __future__ import annotations
 
@@ -207,6 +208,9 @@ def run_train(args) -> int:
     if o["tensorboard"] is not None:
         from ..train.callbacks import TensorBoard
         callbacks.append(TensorBoard(o["tensorboard"]))
+    if o["health"]:  # warnings go to stderr, so --quiet keeps them
+        from ..train.callbacks import GradientHealth
+        callbacks.append(GradientHealth(out_dir=out))
     if not quiet:
         bar = ProgressBar()
         callbacks.append(bar)
@@ -283,6 +287,7 @@ def run_train(args) -> int:
               + (f" (weights of epoch {summary['epoch']}, early stopping)"
                  if history.restored_epoch is not None else ""))
         files = [CHECKPOINT, METRICS, "metrics.csv", "metrics.jsonl"] + [f.name for f in figures]
+        files += [f.name for cb in callbacks for f in getattr(cb, "files", ())]
         files += [page.name] if page is not None else []
         print(f"wrote {out}/: {', '.join(files)}")
         if o["tensorboard"] is not None:

@@ -12,6 +12,9 @@ from typing import Any
 #: public name -> submodule that defines it
 _EXPORTS: dict[str, str] = {
     "playground": "optimizer_playground",
+    "trace": "tracing", "Trace": "tracing", "TraceNode": "tracing", "TraceEdge": "tracing",
+    "layers": "layer_view", "LayerView": "layer_view", "summarize": "summary",
+    "formula_of": "formulas", "ExpressionError": "expr",
 }
 
 __all__ = sorted(_EXPORTS)

@@ -80,7 +80,7 @@ def _along_index(idx, axis: int, x_shape: tuple | None = None):
 
 
 class TakeAlongAxis(Function):
-    """z = take_along_axis(x, idx, axis);  ∂L/∂x scatter-adds ∂L/∂z back at idx."""
+    """z = take_along_axis(x, idx, axis);  ∂L/∂x = ∂L/∂z scatter-added back at idx."""
 
     def forward(self, xp, x, idx=None, axis=0):
         axis = axis % x.ndim

@@ -14,7 +14,7 @@ from . import _operands as O
 
 
 class Reshape(Function):
-    """z = x viewed with a new shape;  the gradient is reshaped back."""
+    """z = x viewed with a new shape;  ∂L/∂x = ∂L/∂z reshaped back to x's shape."""
     view = True
 
     def forward(self, xp, x, shape=None):
@@ -31,7 +31,7 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """z = x with its axes permuted;  the gradient is permuted back by the inverse permutation."""
+    """z = x with its axes permuted;  ∂L/∂x = ∂L/∂z permuted back (the inverse permutation)."""
     view = True
 
     def forward(self, xp, x, axes=None):
@@ -47,7 +47,8 @@ class Transpose(Function):
 
 
 class BroadcastTo(Function):
-    """z = x repeated along broadcast axes;  the engine sums the gradient back to x's shape."""
+    """z = x repeated along broadcast axes;  ∂L/∂x = ∂L/∂z summed back to x's shape (by the
+    engine)."""
     view = True
 
     def forward(self, xp, x, shape=None):
@@ -58,7 +59,7 @@ class BroadcastTo(Function):
 
 
 class Concatenate(Function):
-    """z = [x₁, x₂, …] joined along an axis;  each input's gradient is its slice of ∂L/∂z."""
+    """z = [x₁, x₂, …] joined along an axis;  ∂L/∂xᵢ = xᵢ's slice of ∂L/∂z."""
 
     def forward(self, xp, *xs, axis=0):
         # PyTorch's legacy rule: 1-d empty tensors (shape (0,)) are skipped, whatever the others'

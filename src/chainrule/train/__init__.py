@@ -4,7 +4,8 @@
     evaluate(model, loader, loss_fn)                                        -> {'loss', ...}
     callbacks: EarlyStopping, ModelCheckpoint, LRSchedulerCallback, GradientClipping,
                ProgressBar, CSVLogger, JSONLLogger, TerminateOnNaN, TerminateOnDivergence
-               (stops on a loss DIVERGENCE_FACTOR times the first batches'), LambdaCallback,
+               (stops on a loss DIVERGENCE_FACTOR times the first batches'), GradientHealth
+               (per-layer gradient health, chainrule.train.health), LambdaCallback,
                Callback
     save_checkpoint / load_checkpoint: exact resume (weights, optimizer, scheduler, RNG,
                loader position, history, callbacks)
@@ -18,7 +19,7 @@ from .checkpointing import (save_checkpoint, load_checkpoint, read_checkpoint, C
                             CheckpointError)
 from .callbacks import (Callback, LambdaCallback, EarlyStopping, ModelCheckpoint,
                         LRSchedulerCallback, GradientClipping, ProgressBar, CSVLogger,
-                        JSONLLogger, TerminateOnNaN, read_jsonl, format_epoch)
+                        JSONLLogger, TerminateOnNaN, read_jsonl, format_epoch, GradientHealth)
 from .divergence import DIVERGENCE_FACTOR, TerminateOnDivergence, has_diverged
 from .plots import plot_history, history_figure
 
@@ -28,4 +29,4 @@ __all__ = ["History", "Metric", "Accuracy", "FunctionMetric", "resolve_metrics",
            "ModelCheckpoint", "LRSchedulerCallback", "GradientClipping", "ProgressBar",
            "CSVLogger", "JSONLLogger", "TerminateOnNaN", "read_jsonl", "format_epoch",
            "plot_history", "history_figure", "DIVERGENCE_FACTOR", "TerminateOnDivergence",
-           "has_diverged"]
+           "has_diverged", "GradientHealth"]

@@ -8,8 +8,9 @@ from .progress import ProgressBar, format_epoch
 from .loggers import CSVLogger, JSONLLogger, read_jsonl
 from .nan import TerminateOnNaN
 from .tensorboard import TensorBoard
+from .health import GradientHealth
 
 __all__ = ["Callback", "LambdaCallback", "CallbackList", "HOOKS", "EarlyStopping",
            "ModelCheckpoint", "LRSchedulerCallback", "GradientClipping", "ProgressBar",
            "format_epoch", "CSVLogger", "JSONLLogger", "read_jsonl", "TerminateOnNaN",
-           "TensorBoard"]
+           "TensorBoard", "GradientHealth"]

@@ -1,0 +1,180 @@
+"""``chainrule explain``: backprop shown at work.
+
+    chainrule explain "x**2*y + y + 2" --at x=3,y=4 [--out graph.svg]
+    chainrule explain --example circuit|neuron|multipath|xor-net [--out graph.svg]
+    chainrule explain CKPT [--dataset digits] [--out layers.png]
+
+The first form traces an expression (parsed safely: numbers, the ``--at`` variables,
+``+ - * / **``, unary minus and exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs — never
+``eval``) and prints its value, both passes and ∂f/∂ each variable. The second shows one of
+the lecture notes' worked examples. The third rebuilds a trained model as ``chainrule evaluate``
+does and prints the layer view of one batch.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+from .errors import CLIError, phase
+
+__all__ = ["add_parser", "run"]
+
+EXAMPLE_NAMES = ("circuit", "neuron", "multipath", "xor-net")
+
+
+def add_parser(sub) -> None:
+    """The ``explain`` subcommand's options."""
+    from . import types as T
+    from .args import DATASETS
+    p = sub.add_parser(
+        "explain", help="show backprop at work: trace an expression, a worked example, or a "
+        "trained model's layers",
+        description="Trace EXPR at the --at values (the forward pass, the backward pass, and "
+        "∂f/∂ each variable), show one of the notes' --example graphs, or, given a checkpoint "
+        "CKPT, print the layer view of one batch (activations, δ's, gradient norms).")
+    p.add_argument("target", nargs="?", default=None, metavar="EXPR|CKPT",
+                   help="an expression such as \"x**2*y + y + 2\", or a model.safetensors "
+                   "written by 'chainrule train'")
+    p.add_argument("--at", default=None, metavar="NAME=V,...",
+                   help="the variables' values, e.g. x=3,y=4")
+    # choice() reads '-' as '_': it answers xor_net for xor-net
+    p.add_argument("--example", type=T.choice([n.replace("-", "_") for n in EXAMPLE_NAMES]),
+                   default=None, metavar="NAME",
+                   help="one of the notes' examples: " + ", ".join(EXAMPLE_NAMES))
+    p.add_argument("--out", default=None, metavar="FILE",
+                   help="also draw it: a trace as .svg or .png, the layer view as .png or .svg "
+                   "(default: off)")
+    p.add_argument("--engine", type=T.choice(("auto", "graphviz", "matplotlib")),
+                   default="auto", metavar="NAME", help="how to draw a trace: graphviz, "
+                   "matplotlib, or auto (Graphviz where its dot program exists) "
+                   "(default: auto)")
+    p.add_argument("--dataset", type=T.choice(DATASETS, {"mnist_1d": "mnist1d"}),
+                   metavar="NAME", default=None,
+                   help="CKPT only: the data of the batch (default: the model's own)")
+    p.add_argument("--data-dir", default=None, metavar="DIR",
+                   help="CKPT only: where the data are (default: as for train)")
+    p.add_argument("--batch-size", type=T.positive_int, default=64, metavar="B",
+                   help="CKPT only: items in the batch (default: 64)")
+    p.set_defaults(command="explain")
+
+
+def _is_checkpoint(args) -> bool:
+    target = args.target
+    return args.dataset is not None or target.endswith(".safetensors") or \
+        Path(target).is_file() or Path(target).is_dir()
+
+
+def run(args) -> int:
+    """Run ``chainrule explain``; returns the exit status."""
+    if args.example is not None:
+        if args.target is not None or args.at is not None:
+            raise CLIError("--example takes no expression, checkpoint or --at")
+        return _example(args)
+    if args.target is None:
+        raise CLIError("give an expression and --at (e.g. \"x**2*y + y + 2\" --at x=3,y=4), "
+                       "--example NAME, or a checkpoint")
+    if _is_checkpoint(args):
+        if args.at is not None:
+            raise CLIError(f"--at is for expressions; {args.target} is a checkpoint")
+        return _checkpoint(args)
+    return _expression(args)
+
+
+def _save(trace, args) -> None:
+    if args.out is None:
+        return
+    try:
+        trace.save(args.out, engine=args.engine)
+    except ValueError as exc:
+        raise CLIError(f"--out: {exc}") from None
+    print(f"\nwrote {args.out}")
+
+
+def _expression(args) -> int:
+    import numpy as np
+
+    import chainrule as cr
+    from ..explain import expr
+    try:
+        values = expr.parse_assignments(args.at or "")
+        tree = expr.parse(args.target, values)
+    except expr.ExpressionError as exc:
+        raise CLIError(str(exc)) from None
+    used = expr.variables_of(tree)
+    if not used:
+        raise CLIError(f"{args.target!r} uses no variable: nothing to differentiate (give "
+                       "one, e.g. \"x**2\" --at x=3)")
+    unused = [n for n in values if n not in used]
+    if unused:
+        raise CLIError(f"--at gives {', '.join(unused)}, which {args.target!r} does not use")
+    order = [n for n in values if n in used]
+    tensors = {n: cr.tensor(values[n], requires_grad=True) for n in order}
+    with np.errstate(all="ignore"), cr.autograd.record():
+        f = expr.evaluate(tree, tensors)
+        if not isinstance(f, cr.Tensor) or not f.requires_grad:
+            raise CLIError(f"{args.target!r} does not depend on its variables")
+        t = cr.explain.trace(f, names=tensors)
+    at = ", ".join(f"{n} = {cr.explain.summarize(tensors[n])}" for n in order)
+    print(f"f({', '.join(order)}) = {args.target}   at {at}\n")
+    print(t)
+    print()
+    print(f"f = {cr.explain.summarize(t.output.value)}")
+    for n in order:
+        print(f"∂f/∂{n} = {cr.explain.summarize(t[n].delta)}")
+    _save(t, args)
+    return 0
+
+
+def _example(args) -> int:
+    from ..explain.examples import build
+    from ..explain.summary import summarize
+    example = build(args.example.replace("_", "-"))
+    t = example.trace
+    print(f"{example.title}\n")
+    print(t)
+    print()
+    out = t.output.name
+    print(f"{out} = {summarize(t.output.value)}")
+    for n in example.answers:
+        print(f"∂{out}/∂{n} = {summarize(t[n].delta)}")
+    _save(t, args)
+    return 0
+
+
+def _checkpoint(args) -> int:
+    import chainrule as cr
+    from .. import nn
+    from .checkpoints import load_model
+    from .data import load_data
+    model, run = load_model(args.target)
+    run = run or {}
+    name = args.dataset or run.get("dataset")
+    if name is None:
+        raise CLIError(f"{args.target} does not say which dataset it was trained on; give "
+                       "--dataset")
+    data_dir = args.data_dir if args.data_dir is not None else \
+        (run.get("data_dir") if name == run.get("dataset") else None)
+    data = load_data(name, data_dir, 0, verbose=False,
+                     who="--dataset" if args.dataset else f"{args.target}: stored dataset",
+                     warn=args.data_dir is not None)
+    expected = list(model.config["input_shape"])
+    if data.input_shape != expected:
+        raise CLIError(f"the model takes inputs of shape {expected} but {name} has items of "
+                       f"shape {data.input_shape}")
+    split = data.test
+    n = min(args.batch_size, len(split))
+    if n == 0:
+        raise CLIError(f"{name} has no test items to explain")
+    items = [split[i] for i in range(n)]
+    x = cr.stack([item[0] for item in items])
+    y = cr.tensor([int(item[1]) for item in items])
+    with phase(f"running one batch of {n} items", "--batch-size"):
+        view = cr.explain.layers(model, x, y, nn.CrossEntropyLoss())
+    print(f"{args.target} on {name} (first {n} test items)\n")
+    print(view)
+    if args.out is not None:
+        try:
+            view.save(args.out)
+        except ValueError as exc:
+            raise CLIError(f"--out: {exc}") from None
+        print(f"\nwrote {args.out}")
+    return 0

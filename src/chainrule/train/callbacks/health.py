@@ -1,0 +1,187 @@
+"""GradientHealth: the gradient-health monitor as a training callback.
+
+One batch in ``every`` is measured by a :class:`~chainrule.train.health.LayerCollector`
+(activations, δ, saturated and dead units, gradient norms) and, around its optimizer step, the
+update ratio ‖ΔW‖/‖W‖ (the weights are copied only on measured batches). At the end of each
+epoch the rules of :mod:`chainrule.train.health.verdicts` run; a verdict that appears for the
+first time is printed as one warning line (stderr) and kept. Every batch's loss is also
+compared with the first batch's by the divergence check's rule
+(:func:`~chainrule.train.has_diverged`, :data:`~chainrule.train.DIVERGENCE_FACTOR`): a
+diverged loss gives a ``diverged`` verdict. Stopping the run is left to
+:class:`~chainrule.train.TerminateOnDivergence` (``chainrule train`` has it); every verdict of
+this callback only warns.
+
+With ``out_dir``, health.json is rewritten after every epoch and health.png drawn when
+training ends.
+"""
+from __future__ import annotations
+
+import math
+import sys
+from pathlib import Path
+from typing import Callable
+
+from .base import Callback
+
+__all__ = ["GradientHealth"]
+
+
+def _check_every(every) -> int:
+    if isinstance(every, bool) or not isinstance(every, int) or every < 1:
+        raise ValueError(f"GradientHealth: every must be a positive integer (batches between "
+                         f"measurements), got {every!r}")
+    return every
+
+
+class GradientHealth(Callback):
+    """Measure one batch in ``every`` and warn about unhealthy gradients (see the module
+    docstring). ``warn``: True prints each new verdict to stderr, False stays silent, a
+    function receives the line. ``verdicts`` and ``record`` (series per layer) hold the
+    results; ``document()`` is the health.json content."""
+
+    order = 60  # after schedules (10) and early stopping (20), before loggers and checkpoints
+
+    def __init__(self, every: int | None = None, out_dir: str | Path | None = None,
+                 warn: bool | Callable[[str], None] = True, plot: bool = True):
+        from ..health import thresholds as T
+        self.every = _check_every(T.DEFAULT_EVERY if every is None else every)
+        self.out_dir = Path(out_dir) if out_dir is not None else None
+        self.warn, self.plot = warn, plot
+        self.record = None
+        self.reference: float | None = None
+        self._col = None
+        self._sample = None
+        self._pending_lr: float | None = None
+        self._state: dict | None = None
+        self.files: list[Path] = []
+
+    @property
+    def verdicts(self) -> list:
+        return list(self.record.verdicts) if self.record is not None else []
+
+    # -- the run ---------------------------------------------------------------------------------
+    def on_train_begin(self, trainer) -> None:
+        from ..health import HealthRecord, optimizer_family
+        groups = getattr(trainer.optimizer, "param_groups", None) or [{}]
+        lr0 = groups[0].get("initial_lr", groups[0].get("lr"))
+        self.record = HealthRecord(optimizer_family(trainer.optimizer),
+                                   float(lr0) if lr0 is not None else None)
+        if self._state:
+            self.record.load_state_dict(self._state)
+            self._state = None
+
+    def on_batch_begin(self, trainer, batch: int) -> None:
+        if trainer.global_step % self.every == 0:
+            from ..health import LayerCollector
+            self._col = LayerCollector(trainer.model)
+            self._col.open()
+
+    def after_backward(self, trainer) -> None:
+        if self._col is None:
+            return
+        from ..health import Sample
+        groups = getattr(trainer.optimizer, "param_groups", None) or [{}]
+        lr = groups[0].get("lr")
+        self._sample = Sample(trainer.global_step, trainer.epoch + 1,
+                              float(lr) if lr is not None else None, self._col.stats())
+        self._col.snapshot_weights()
+
+    def on_batch_end(self, trainer, batch: int, logs: dict) -> None:
+        loss = float(logs["loss"])
+        if self._col is not None:
+            col, self._col = self._col, None
+            if self._sample is not None:
+                col.measure_update()
+                for name, ratios in col.update_ratios().items():
+                    params = self._sample.layers[name].params
+                    for pname, ratio in ratios.items():
+                        params[pname].update_ratio = ratio
+                self.record.add(self._sample)
+            col.close()
+            self._sample = None
+        self._watch_loss(trainer, loss)
+
+    def _watch_loss(self, trainer, loss: float) -> None:
+        from ..divergence import has_diverged
+        from ..health.verdicts import divergence_verdict, nonfinite_loss_verdict
+        step, epoch = trainer.global_step - 1, trainer.epoch + 1
+        if not math.isfinite(loss):
+            if not any(v.kind == "exploding" for v in self.record.verdicts):
+                self._announce(self.record.add_verdicts(
+                    [nonfinite_loss_verdict(loss, self._first_nonfinite_layer(trainer),
+                                            epoch, step)]), epoch)
+            return
+        if self.reference is None:
+            self.reference = loss
+        elif has_diverged(loss, self.reference):
+            self._announce(self.record.add_verdicts(
+                [divergence_verdict(loss, self.reference, epoch, step)]), epoch)
+
+    @staticmethod
+    def _first_nonfinite_layer(trainer) -> str | None:
+        import numpy as np
+        from ..health import layer_modules
+        for name, layer in layer_modules(trainer.model):
+            if any(not np.isfinite(p._data).all() for p in layer.parameters(recurse=False)):
+                return name
+        return None
+
+    def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
+        self._announce(self.record.end_epoch(epoch, list(trainer.history)), epoch)
+        self._write(final=False)
+
+    def on_train_end(self, trainer) -> None:
+        if self._col is not None:   # stopped between backward and the batch's end
+            self._col.close()
+            self._col = None
+        if self.record is None:
+            return
+        if self.record.epoch_samples:  # an epoch cut short (divergence, interrupt)
+            self._announce(self.record.end_epoch(trainer.epoch + 1), trainer.epoch + 1)
+        self._write(final=True)
+
+    # -- output ----------------------------------------------------------------------------------
+    def _announce(self, verdicts: list, epoch: int) -> None:
+        """One line per new verdict, naming the epoch in which it was found."""
+        if not verdicts or self.warn is False:
+            return
+        for v in verdicts:
+            line = f"health: epoch {epoch}: {v.line()} (remedy: {v.remedy})"
+            if callable(self.warn):
+                self.warn(line)
+            else:
+                print(line, file=sys.stderr, flush=True)
+
+    def document(self) -> dict:
+        """The health.json content so far."""
+        from ..health import HealthRecord
+        return (self.record or HealthRecord()).to_json(self.every)
+
+    def _write(self, final: bool) -> None:
+        if self.out_dir is None:
+            return
+        from ..health.files import HEALTH_JSON, HEALTH_PNG, plot_health, write_health_json
+        doc = self.document()
+        self.out_dir.mkdir(parents=True, exist_ok=True)
+        files = [write_health_json(doc, self.out_dir / HEALTH_JSON)]
+        if final and self.plot:
+            try:
+                files.append(plot_health(doc, self.out_dir / HEALTH_PNG))
+            except ImportError as exc:
+                print(f"health: note: no {HEALTH_PNG} ({exc})", file=sys.stderr)
+        self.files = files
+
+    # -- resuming --------------------------------------------------------------------------------
+    def state_dict(self) -> dict:
+        state = self.record.state_dict() if self.record is not None else {}
+        if self.reference is not None:
+            state["reference"] = self.reference
+        return state
+
+    def load_state_dict(self, state: dict) -> None:
+        ref = state.get("reference")
+        self.reference = float(ref) if ref is not None else None
+        self._state = dict(state)
+        if self.record is not None:
+            self.record.load_state_dict(self._state)
+            self._state = None

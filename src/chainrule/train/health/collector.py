@@ -1,0 +1,386 @@
+"""Per-layer statistics of one training batch, gathered through hooks.
+
+A :class:`LayerCollector` watches every *layer* of a model — each ``Linear``, convolution and
+normalisation module, named as ``model.named_modules()`` names it — while one forward and one
+backward pass run::
+
+    with LayerCollector(model) as col:
+        loss = loss_fn(model(x), y)
+        loss.backward()
+    stats = col.stats()          # name -> LayerStats, in the order the layers ran
+
+What it measures, per layer:
+
+* the activation's mean and standard deviation — the output of the nonlinearity that follows
+  the layer when one does (see below), else the layer's own output;
+* ‖δ‖, the Frobenius norm of δ = ∂L/∂y, the gradient of the loss with respect to the layer's
+  output y (a hook on the output tensor);
+* the fraction of saturated units when a tanh (|a| > 0.97) or a sigmoid (a outside
+  [0.03, 0.97]) follows, over all elements of the batch;
+* the fraction of dead units when a ReLU follows: a unit is dead when its output is 0 for every
+  example of the batch (a feature of a ``Linear``; a channel — every position — of a conv);
+* for each parameter, ‖∇W‖, ‖W‖ and their ratio (post-accumulate gradient hooks: the gradient
+  is read once backward has finished adding it to ``.grad``), and, when the training callback
+  fills it in, the update ratio ‖ΔW‖/‖W‖ of the optimizer step just taken.
+
+Which nonlinearity follows a layer: in a ``Sequential`` (at any depth), the module right after
+the layer, when it is a ``Tanh``, ``Sigmoid`` or ``ReLU`` module (a ``Linear`` followed by a
+``BatchNorm1d`` and a ``ReLU`` gives the ReLU's statistics to the norm layer, which is the
+layer it follows). Elsewhere — a custom ``forward`` that calls ``torch.tanh`` or
+``F.relu`` — the order of calls is not visible to hooks, so no nonlinearity is attributed:
+``activation``, ``saturated`` and ``dead`` are None and the activation statistics are those
+of the layer's output.
+
+Norms are computed in float64, so a δ of 1e-25 (whose square underflows float32) still
+measures as 1e-25 rather than 0. A layer called twice in one forward (shared weights) reports
+the mean activation statistics of its calls and the norm of its δ's taken together.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterator
+
+import numpy as np
+
+__all__ = ["LayerCollector", "LayerStats", "ParamStats", "layer_modules", "SATURATION_TANH",
+           "SATURATION_SIGMOID", "is_layer"]
+
+SATURATION_TANH = 0.97
+"""A tanh unit is saturated when |tanh(z)| > 0.97 (there tanh'(z) = 1 − a² < 0.06)."""
+SATURATION_SIGMOID = (0.03, 0.97)
+"""A sigmoid unit is saturated outside [0.03, 0.97] (there σ'(z) = a(1 − a) < 0.03)."""
+
+
+def _layer_types() -> tuple[type, ...]:
+    from ... import nn
+    types = [nn.Linear, nn.LayerNorm]
+    for name in ("_ConvNd", "_BatchNorm"):
+        for mod in (nn.conv, nn.normalization):
+            cls = getattr(mod, name, None)
+            if cls is not None:
+                types.append(cls)
+    for name in ("Conv1d", "Conv2d", "Conv3d", "BatchNorm1d", "BatchNorm2d", "GroupNorm",
+                 "InstanceNorm1d", "InstanceNorm2d", "SyncBatchNorm"):
+        cls = getattr(nn, name, None)
+        if cls is not None:
+            types.append(cls)
+    return tuple(dict.fromkeys(types))
+
+
+def is_layer(module: Any) -> bool:
+    """True for the modules the collector watches: linear, convolution and normalisation
+    layers."""
+    return isinstance(module, _layer_types())
+
+
+def _activation_kind(module: Any) -> str | None:
+    from ... import nn
+    for cls, kind in ((nn.Tanh, "tanh"), (nn.Sigmoid, "sigmoid"), (nn.ReLU, "relu")):
+        if type(module) is cls:
+            return kind
+    return None
+
+
+def layer_modules(model: Any) -> list[tuple[str, Any]]:
+    """(name, module) of every layer of ``model`` the collector watches, in
+    ``named_modules`` order (the model itself is named ``'(model)'`` when it is a layer)."""
+    return [(name or "(model)", m) for name, m in model.named_modules() if is_layer(m)]
+
+
+def _following_activations(model: Any) -> dict[int, tuple[str, Any]]:
+    """id(layer) -> (kind, activation module) for layers a tanh/sigmoid/ReLU follows in a
+    Sequential."""
+    from ... import nn
+    found: dict[int, tuple[str, Any]] = {}
+    for _, parent in model.named_modules():
+        if not isinstance(parent, nn.Sequential):
+            continue
+        children = list(parent.children())
+        for here, after in zip(children, children[1:]):
+            kind = _activation_kind(after)
+            if kind is not None and is_layer(here):
+                found[id(here)] = (kind, after)
+    return found
+
+
+def _norm(array: Any) -> float:
+    """‖a‖ (Frobenius) in float64."""
+    a = np.asarray(array)
+    if a.size == 0:
+        return 0.0
+    flat = a.reshape(-1).astype(np.float64, copy=False)
+    return float(math.sqrt(float(np.dot(flat, flat))))
+
+
+def _ratio(num: float | None, den: float | None) -> float | None:
+    if num is None or den is None:
+        return None
+    if den == 0:
+        return math.inf if num > 0 else (0.0 if num == 0 else math.nan)
+    return num / den
+
+
+@dataclass
+class ParamStats:
+    """One parameter's numbers: ‖∇W‖, ‖W‖, ‖∇W‖/‖W‖ and the step's ‖ΔW‖/‖W‖ (None until the
+    callback measures a step)."""
+
+    grad_norm: float | None
+    weight_norm: float
+    grad_to_weight: float | None
+    update_ratio: float | None = None
+
+
+@dataclass
+class LayerStats:
+    """One layer's numbers for one batch (see the module docstring for each)."""
+
+    name: str
+    kind: str
+    out_shape: tuple[int, ...] | None
+    activation: str | None
+    act_mean: float | None
+    act_std: float | None
+    delta_norm: float | None
+    saturated: float | None
+    dead: float | None
+    params: dict[str, ParamStats] = field(default_factory=dict)
+    calls: int = 0
+
+    def _main(self) -> ParamStats | None:
+        if "weight" in self.params:
+            return self.params["weight"]
+        return next(iter(self.params.values()), None)
+
+    @property
+    def grad_norm(self) -> float | None:
+        """‖∇W‖ of the layer's weight (its first parameter when it has no ``weight``)."""
+        p = self._main()
+        return p.grad_norm if p is not None else None
+
+    @property
+    def bias_grad_norm(self) -> float | None:
+        """‖∇b‖: the bias gradient, the batch-sum of δ (None without a bias)."""
+        p = self.params.get("bias")
+        return p.grad_norm if p is not None else None
+
+    @property
+    def update_ratio(self) -> float | None:
+        """‖ΔW‖/‖W‖ of the layer's weight in the last measured step."""
+        p = self._main()
+        return p.update_ratio if p is not None else None
+
+    def as_dict(self) -> dict:
+        """A plain-dict copy (JSON-ready apart from non-finite floats)."""
+        d = {k: getattr(self, k) for k in ("name", "kind", "activation", "act_mean", "act_std",
+                                           "delta_norm", "saturated", "dead", "calls")}
+        d["out_shape"] = list(self.out_shape) if self.out_shape is not None else None
+        d["grad_norm"], d["update_ratio"] = self.grad_norm, self.update_ratio
+        d["params"] = {k: vars(p).copy() for k, p in self.params.items()}
+        return d
+
+
+class _Record:
+    """What the hooks saw of one layer during the collection."""
+
+    __slots__ = ("order", "shape", "means", "stds", "saturated", "dead", "delta_sq",
+                 "deltas", "activation")
+
+    def __init__(self, activation: str | None):
+        self.activation = activation
+        self.order: int | None = None
+        self.shape: tuple[int, ...] | None = None
+        self.means: list[float] = []
+        self.stds: list[float] = []
+        self.saturated: list[float] = []
+        self.dead: list[float] = []
+        self.delta_sq = 0.0
+        self.deltas = 0
+
+
+def _saturated_fraction(kind: str, a: np.ndarray) -> float | None:
+    if kind == "tanh":
+        return float(np.count_nonzero(np.abs(a) > SATURATION_TANH)) / a.size
+    if kind == "sigmoid":
+        lo, hi = SATURATION_SIGMOID
+        return float(np.count_nonzero((a < lo) | (a > hi))) / a.size
+    return None
+
+
+def _dead_fraction(a: np.ndarray) -> float | None:
+    """Fraction of units (axis 1; channels of a conv) that are 0 for every example and
+    position."""
+    if a.ndim < 2 or a.shape[0] == 0:
+        return None
+    alive = a > 0
+    reduce = (0,) + tuple(range(2, a.ndim))
+    dead = ~alive.any(axis=reduce)
+    return float(np.count_nonzero(dead)) / dead.size
+
+
+class LayerCollector:
+    """Hooks on every layer of ``model`` while the ``with`` block runs (see the module
+    docstring); ``stats()`` gives the numbers of the forward and backward passes run inside.
+    Hooks are removed on exit; ``stats()`` still answers after it."""
+
+    def __init__(self, model: Any):
+        if not hasattr(model, "named_modules"):
+            raise TypeError(f"LayerCollector: model must be a Module, got "
+                            f"{type(model).__name__}")
+        self.model = model
+        self.layers = layer_modules(model)
+        self._records: dict[str, _Record] = {}
+        self._grads: dict[int, float] = {}
+        self._handles: list = []
+        self._active = False
+        self._calls = 0
+        self._snapshot: dict[int, np.ndarray] | None = None
+        self._updates: dict[int, float] = {}
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def __enter__(self) -> "LayerCollector":
+        self.open()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def open(self) -> None:
+        """Register the hooks (what ``with`` does on entry); a fresh collection starts."""
+        if self._active:
+            return
+        self._records, self._grads, self._calls = {}, {}, 0
+        self._snapshot, self._updates = None, {}
+        follow = _following_activations(self.model)
+        seen_params: set[int] = set()
+        for name, layer in self.layers:
+            kind, act = follow.get(id(layer), (None, None))
+            rec = self._records[name] = _Record(kind)
+            self._handles.append(layer.register_forward_hook(self._layer_hook(rec)))
+            if act is not None:
+                self._handles.append(act.register_forward_hook(self._activation_hook(rec)))
+            for p in layer.parameters(recurse=False):
+                if p.requires_grad and id(p) not in seen_params:
+                    seen_params.add(id(p))
+                    self._handles.append(
+                        p.register_post_accumulate_grad_hook(self._grad_hook))
+        self._active = True
+
+    def close(self) -> None:
+        """Remove every hook (what ``with`` does on exit)."""
+        self._active = False
+        for h in self._handles:
+            h.remove()
+        self._handles = []
+
+    def _layer_hook(self, rec: _Record) -> Callable:
+        def hook(module, args, out):
+            if not self._active or not hasattr(out, "_data"):
+                return None
+            if rec.order is None:
+                rec.order = self._calls
+                self._calls += 1
+            a = out._data
+            rec.shape = tuple(a.shape)
+            if rec.activation is None:
+                self._activation_numbers(rec, a)
+            if out.requires_grad:
+                out.register_hook(self._delta_hook(rec))
+            return None
+        return hook
+
+    def _activation_hook(self, rec: _Record) -> Callable:
+        def hook(module, args, out):
+            if self._active and hasattr(out, "_data"):
+                self._activation_numbers(rec, out._data)
+            return None
+        return hook
+
+    @staticmethod
+    def _activation_numbers(rec: _Record, a: np.ndarray) -> None:
+        a = np.asarray(a)
+        if a.size == 0:
+            return
+        wide = a.astype(np.float64, copy=False)
+        rec.means.append(float(wide.mean()))
+        rec.stds.append(float(wide.std()))
+        if rec.activation in ("tanh", "sigmoid"):
+            rec.saturated.append(_saturated_fraction(rec.activation, a))
+        elif rec.activation == "relu":
+            dead = _dead_fraction(a)
+            if dead is not None:
+                rec.dead.append(dead)
+
+    def _delta_hook(self, rec: _Record) -> Callable:
+        def hook(grad):
+            if self._active:
+                n = _norm(grad._data)
+                rec.delta_sq += n * n
+                rec.deltas += 1
+            return None
+        return hook
+
+    def _grad_hook(self, param) -> None:
+        if self._active and param.grad is not None:
+            self._grads[id(param)] = _norm(param.grad._data)
+
+    # -- the optimizer step ----------------------------------------------------------------------
+    def snapshot_weights(self) -> None:
+        """Copy the layers' parameters (call after backward, before ``optimizer.step()``)."""
+        self._snapshot = {id(p): p._data.copy() for _, layer in self.layers
+                          for p in layer.parameters(recurse=False)}
+
+    def measure_update(self) -> None:
+        """‖ΔW‖/‖W‖ of the step taken since :meth:`snapshot_weights` (‖W‖ before the step)."""
+        if self._snapshot is None:
+            raise RuntimeError("LayerCollector.measure_update: call snapshot_weights() before "
+                               "the optimizer step")
+        for _, layer in self.layers:
+            for p in layer.parameters(recurse=False):
+                old = self._snapshot.get(id(p))
+                if old is not None:
+                    self._updates[id(p)] = _ratio(_norm(p._data - old), _norm(old))
+        self._snapshot = None
+
+    def update_ratios(self) -> dict[str, dict[str, float]]:
+        """layer -> parameter -> ‖ΔW‖/‖W‖ of the step :meth:`measure_update` measured."""
+        out: dict[str, dict[str, float]] = {}
+        for name, layer in self.layers:
+            for pname, p in layer.named_parameters(recurse=False):
+                if id(p) in self._updates:
+                    out.setdefault(name, {})[pname] = self._updates[id(p)]
+        return out
+
+    # -- results ---------------------------------------------------------------------------------
+    def _layer_stats(self, name: str, layer: Any) -> LayerStats:
+        rec = self._records.get(name) or _Record(None)
+        params: dict[str, ParamStats] = {}
+        for pname, p in layer.named_parameters(recurse=False):
+            weight = _norm(p._data)
+            grad = self._grads.get(id(p))
+            params[pname] = ParamStats(grad, weight, _ratio(grad, weight),
+                                       self._updates.get(id(p)))
+        mean = float(np.mean(rec.means)) if rec.means else None
+        std = float(np.mean(rec.stds)) if rec.stds else None
+        return LayerStats(
+            name=name, kind=type(layer).__name__, out_shape=rec.shape,
+            activation=rec.activation, act_mean=mean, act_std=std,
+            delta_norm=math.sqrt(rec.delta_sq) if rec.deltas else None,
+            saturated=float(np.mean(rec.saturated)) if rec.saturated else None,
+            dead=float(np.mean(rec.dead)) if rec.dead else None,
+            params=params, calls=len(rec.means) if rec.means else int(rec.order is not None))
+
+    def stats(self) -> dict[str, LayerStats]:
+        """name -> :class:`LayerStats`, the layers that ran in the order they first ran, then
+        any that did not run (their activation and δ fields None)."""
+        def key(item: tuple[int, tuple[str, Any]]) -> tuple[int, int]:
+            i, (name, _) = item
+            rec = self._records.get(name)
+            order = rec.order if rec is not None and rec.order is not None else None
+            return (0, order) if order is not None else (1, i)
+        ordered = sorted(enumerate(self.layers), key=key)
+        return {name: self._layer_stats(name, layer) for _, (name, layer) in ordered}
+
+    def __iter__(self) -> Iterator[LayerStats]:
+        return iter(self.stats().values())

@@ -1,0 +1,103 @@
+"""chainrule explain: expressions, the notes' examples, a checkpoint's layer view, refusals."""
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from .helpers import assert_one_line_error, run_cli
+
+CIRCUIT = ["explain", "x**2*y + y + 2", "--at", "x=3,y=4"]
+
+
+def _final_lines(out: str) -> list[str]:
+    return [line for line in out.splitlines() if line.startswith(("f =", "∂f/∂"))]
+
+
+def test_the_notes_circuit_prints_value_gradients_and_both_passes(capsys):
+    code, out, err = run_cli(CIRCUIT, capsys)
+    assert code == 0, err
+    assert _final_lines(out) == ["f = 42", "∂f/∂x = 24", "∂f/∂y = 10"]
+    assert out.index("forward pass") < out.index("backward pass") < out.index("f = 42")
+    assert "(1·9) + (1·1) = 10" in out        # y's two paths
+    assert out.startswith("f(x, y) = x**2*y + y + 2   at x = 3, y = 4")
+
+
+def test_out_writes_the_drawing(capsys, tmp_path):
+    svg = tmp_path / "g.svg"
+    code, out, err = run_cli([*CIRCUIT, "--out", svg, "--engine", "matplotlib"], capsys)
+    assert code == 0, err
+    ET.fromstring(svg.read_text())
+    assert f"wrote {svg}" in out
+    code, _, err = run_cli([*CIRCUIT, "--out", tmp_path / "g.gif"], capsys)
+    assert_one_line_error(code, err, "--out", ".gif")
+
+
+@pytest.mark.parametrize("source, words", [
+    ("__import__('os')", ["__import__", "not allowed"]),
+    ("x.real", ["attribute access"]),
+    ("().__class__", ["attribute access"]),
+    ("open('f')", ["calling open"]),
+    ("x ** q", ["unknown variable 'q'"]),
+])
+def test_unsafe_or_unknown_expressions_are_one_line_errors(source, words, capsys):
+    code, out, err = run_cli(["explain", source, "--at", "x=1"], capsys)
+    assert_one_line_error(code, err, *words)
+    assert out == ""
+
+
+@pytest.mark.parametrize("argv, words", [
+    (["explain", "x*2", "--at", "x=1,y=2"], ["--at gives y"]),
+    (["explain", "x*2", "--at", "x=two"], ["not a number"]),
+    (["explain", "2*3"], ["no variable"]),
+    (["explain"], ["give an expression"]),
+    (["explain", "x", "--example", "circuit"], ["--example takes no"]),
+    (["explain", "--example", "nope"], ["--example"]),
+])
+def test_other_mistakes_are_one_line_errors(argv, words, capsys):
+    code, _, err = run_cli(argv, capsys)
+    assert_one_line_error(code, err, *words)
+
+
+@pytest.mark.parametrize("name, expected", [
+    ("circuit", ["∂f/∂x = 24", "∂f/∂y = 10"]),
+    ("neuron", ["∂f/∂w3 = -0.43578997"]),
+    ("multipath", ["∂f/∂x3 = 0.8910525", "δ_x1·1 + δ_w3x3·w3"]),
+    ("xor-net", ["L = 0.1882908", "∂L/∂W1 = (2, 2) float32"]),
+])
+def test_examples(name, expected, capsys):
+    code, out, err = run_cli(["explain", "--example", name], capsys)
+    assert code == 0, err
+    for text in expected:
+        assert text in out
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory) -> Path:
+    import chainrule.cli as cli
+    import chainrule.cli.train_cmd as train_cmd
+    folder = tmp_path_factory.mktemp("explain") / "r"
+    plot, train_cmd._plot = train_cmd._plot, lambda history, out, title: []
+    try:
+        assert cli.main(["train", "--hidden", "16,8", "--batch-size", "128", "--quiet",
+                         "--epochs", "1", "--no-health", "--out", str(folder)]) == 0
+    finally:
+        train_cmd._plot = plot
+    return folder / "model.safetensors"
+
+
+def test_a_checkpoint_shows_the_layer_view(checkpoint, capsys, tmp_path):
+    png = tmp_path / "layers.png"
+    code, out, err = run_cli(["explain", checkpoint, "--dataset", "digits", "--batch-size",
+                              "20", "--out", png], capsys)
+    assert code == 0, err
+    assert "layer view of one batch (20 items)" in out
+    assert "Jacobian products" in out and out.count("= ‖∇W‖ ✓") == 3
+    assert "(20, 16)" in out and "(20, 10)" in out
+    assert png.read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_checkpoint_with_at_or_a_missing_file_is_refused(checkpoint, capsys, tmp_path):
+    code, _, err = run_cli(["explain", checkpoint, "--at", "x=1"], capsys)
+    assert_one_line_error(code, err, "--at is for expressions")
+    code, _, err = run_cli(["explain", tmp_path / "none.safetensors"], capsys)
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1

@@ -1,0 +1,69 @@
+"""The drawings: valid SVG with every node's value and δ, PNG files, both layout engines."""
+import shutil
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from chainrule.explain import examples, render_svg
+from chainrule.explain.summary import summarize
+
+ENGINES = [pytest.param("graphviz", marks=pytest.mark.skipif(
+    shutil.which("dot") is None, reason="Graphviz's dot program is not installed")),
+    "matplotlib"]
+
+
+def _texts(svg: str) -> str:
+    root = ET.fromstring(svg)                # valid XML, or this raises
+    assert root.tag.endswith("svg")
+    return " ".join("".join(el.itertext()) for el in root.iter())
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_svg_holds_every_value_and_delta(engine):
+    t = examples.multipath().trace
+    text = _texts(t.to_svg(engine=engine))
+    for node in t.nodes:
+        assert summarize(node.value) in text, (node.name, "value")
+        assert node.name in text
+        if node.delta is not None:
+            assert summarize(node.delta) in text, (node.name, "δ")
+    for edge in t.edges:                      # the δ sent along each edge
+        assert summarize(edge.product) in text
+
+
+@pytest.mark.parametrize("engine", ENGINES)
+def test_png_and_svg_files_are_written(engine, tmp_path):
+    t = examples.circuit().trace
+    t.save(tmp_path / "g.png", engine=engine)
+    t.save(tmp_path / "g.svg", engine=engine)
+    assert (tmp_path / "g.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert "42" in _texts((tmp_path / "g.svg").read_text())
+
+
+def test_auto_falls_back_to_matplotlib_without_dot(monkeypatch):
+    monkeypatch.setattr(render_svg.shutil, "which", lambda name: None)
+    assert render_svg.choose_engine("auto") == "matplotlib"
+    with pytest.raises(ImportError, match="dot"):
+        render_svg.choose_engine("graphviz")
+    t = examples.circuit().trace
+    svg = t._repr_svg_()                      # what Jupyter shows
+    assert "matplotlib" in svg[:2000].lower() and "24" in _texts(svg)
+
+
+def test_a_tensor_trace_draws_norms(tmp_path):
+    t = examples.xor_net().trace
+    text = _texts(t.to_svg(engine="matplotlib"))
+    norm = float(np.sqrt(np.sum(t["W1"].delta.astype(np.float64) ** 2)))
+    assert f"‖·‖ {norm:.4g}" in text
+
+
+def test_bad_names_and_suffixes_are_refused(tmp_path):
+    t = examples.circuit().trace
+    with pytest.raises(ValueError, match=r"'\.pdf'"):
+        t.save(tmp_path / "g.pdf")
+    with pytest.raises(ValueError, match="engine"):
+        t.to_svg(engine="tikz")
+    with pytest.raises(KeyError, match="no node named 'q'"):
+        t["q"]
+    assert not (tmp_path / "g.pdf").exists()
