@@ -76,3 +76,20 @@ def test_the_files_the_readme_commands_read_exist_or_are_made_by_an_earlier_comm
             if word == "--out":
                 made.add(words[i + 1])
         made.update(re.findall(r"np\.save\('([^']+)'", command))
+
+
+def test_the_onnx_runtime_lines_run_a_model_exported_as_the_readme_says(tmp_path, monkeypatch):
+    """The README's ONNX Runtime snippet runs on a digits-shaped model that `chainrule export`
+    would write (exported here through the same function) and gives one row per input."""
+    import numpy as np
+    import chainrule as cr
+    from chainrule.models.registry import build_model, model_config
+
+    snippet = next(s for s in python_snippets() if "onnxruntime" in s)
+    model = build_model(model_config("mlp", (8, 8), 10))
+    cr.onnx.export(model, cr.randn(4, 8, 8), tmp_path / "model.onnx")
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {"__name__": "__readme__"}
+    exec(compile(snippet, str(README), "exec"), namespace)
+    assert namespace["logits"].shape == (5, 10)
+    assert np.all(np.isfinite(namespace["logits"]))
