@@ -71,6 +71,15 @@ def test_examples(name, expected, capsys):
         assert text in out
 
 
+def test_example_names_are_answered_as_documented(capsys):
+    """Case and -/_ do not matter, and a wrong name lists the names as the help spells them."""
+    code, out, err = run_cli(["explain", "--example", "XOR_net"], capsys)
+    assert code == 0 and "L = 0.1882908" in out, err
+    code, out, err = run_cli(["explain", "--example", "xor"], capsys)
+    assert_one_line_error(code, err, "'xor'", "xor-net")
+    assert "xor_net" not in err
+
+
 @pytest.fixture(scope="module")
 def checkpoint(tmp_path_factory) -> Path:
     import chainrule.cli as cli

@@ -36,8 +36,7 @@ def add_parser(sub) -> None:
                    "written by 'chainrule train'")
     p.add_argument("--at", default=None, metavar="NAME=V,...",
                    help="the variables' values, e.g. x=3,y=4")
-    # choice() reads '-' as '_': it answers xor_net for xor-net
-    p.add_argument("--example", type=T.choice([n.replace("-", "_") for n in EXAMPLE_NAMES]),
+    p.add_argument("--example", type=T.choice(EXAMPLE_NAMES),
                    default=None, metavar="NAME",
                    help="one of the notes' examples: " + ", ".join(EXAMPLE_NAMES))
     p.add_argument("--out", default=None, metavar="FILE",
@@ -127,7 +126,7 @@ def _expression(args) -> int:
 def _example(args) -> int:
     from ..explain.examples import build
     from ..explain.summary import summarize
-    example = build(args.example.replace("_", "-"))
+    example = build(args.example)
     t = example.trace
     print(f"{example.title}\n")
     print(t)

@@ -106,16 +106,21 @@ def val_split(text: str) -> float | int:
 
 def choice(options: Iterable[str], aliases: dict[str, str] | None = None
            ) -> Callable[[str], str]:
-    """A name from ``options``; case and ``-``/``_`` do not matter."""
+    """A name from ``options``, returned as ``options`` spells it; case and ``-``/``_`` do not
+    matter (``xor_net`` finds ``xor-net``, ``leaky-relu`` finds ``leaky_relu``)."""
     options = list(options)
     aliases = aliases or {}
 
+    def fold(name: str) -> str:
+        return str(name).strip().lower().replace("-", "_")
+    spelled = {fold(o): o for o in options}
+
     def parse(text: str) -> str:
-        key = str(text).strip().lower().replace("-", "_")
-        key = aliases.get(key, key)
-        if key not in options:
+        key = fold(text)
+        key = fold(aliases.get(key, key))
+        if key not in spelled:
             raise _Bad(f"invalid choice {text!r} (choose from {', '.join(options)})")
-        return key
+        return spelled[key]
 
     parse.__name__ = "choice"
     return parse
