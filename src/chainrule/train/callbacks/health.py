@@ -11,8 +11,8 @@ diverged loss gives a ``diverged`` verdict. Stopping the run is left to
 :class:`~chainrule.train.TerminateOnDivergence` (``chainrule train`` has it); every verdict of
 this callback only warns.
 
-With ``out_dir``, health.json is rewritten after every epoch and health.png drawn when
-training ends.
+With ``out_dir``, health.json and health.png are written when training ends (also after an
+early stop, a divergence or Ctrl-C; a resumed run's checkpoint carries the series so far).
 """
 from __future__ import annotations
 
@@ -128,7 +128,6 @@ class GradientHealth(Callback):
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         self._announce(self.record.end_epoch(epoch, list(trainer.history)), epoch)
-        self._write(final=False)
 
     def on_train_end(self, trainer) -> None:
         if self._col is not None:   # stopped between backward and the batch's end
@@ -138,7 +137,7 @@ class GradientHealth(Callback):
             return
         if self.record.epoch_samples:  # an epoch cut short (divergence, interrupt)
             self._announce(self.record.end_epoch(trainer.epoch + 1), trainer.epoch + 1)
-        self._write(final=True)
+        self._write()
 
     # -- output ----------------------------------------------------------------------------------
     def _announce(self, verdicts: list, epoch: int) -> None:
@@ -157,14 +156,14 @@ class GradientHealth(Callback):
         from ..health import HealthRecord
         return (self.record or HealthRecord()).to_json(self.every)
 
-    def _write(self, final: bool) -> None:
+    def _write(self) -> None:
         if self.out_dir is None:
             return
         from ..health.files import HEALTH_JSON, HEALTH_PNG, plot_health, write_health_json
         doc = self.document()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         files = [write_health_json(doc, self.out_dir / HEALTH_JSON)]
-        if final and self.plot:
+        if self.plot:
             try:
                 files.append(plot_health(doc, self.out_dir / HEALTH_PNG))
             except ImportError as exc:

@@ -31,12 +31,13 @@ layer it follows). Elsewhere — a custom ``forward`` that calls ``torch.tanh`` 
 ``activation``, ``saturated`` and ``dead`` are None and the activation statistics are those
 of the layer's output.
 
-Norms are computed in float64, so a δ of 1e-25 (whose square underflows float32) still
-measures as 1e-25 rather than 0. A layer called twice in one forward (shared weights) reports
+Norms fall back to float64 where float32 squares would under- or overflow, so a δ of 1e-25
+still measures as 1e-25 rather than 0. A layer called twice in one forward (shared weights) reports
 the mean activation statistics of its calls and the norm of its δ's taken together.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -52,6 +53,7 @@ SATURATION_SIGMOID = (0.03, 0.97)
 """A sigmoid unit is saturated outside [0.03, 0.97] (there σ'(z) = a(1 − a) < 0.03)."""
 
 
+@functools.lru_cache(maxsize=1)
 def _layer_types() -> tuple[type, ...]:
     from ... import nn
     types = [nn.Linear, nn.LayerNorm]
@@ -104,13 +106,22 @@ def _following_activations(model: Any) -> dict[int, tuple[str, Any]]:
     return found
 
 
+# Below this (or at inf), a float32 sum of squares may have underflowed or overflowed.
+_SAFE_SQUARES = (1e-30, 1e30)
+
+
 def _norm(array: Any) -> float:
-    """‖a‖ (Frobenius) in float64."""
+    """‖a‖ (Frobenius): a sum of squares in the array's own precision, redone in float64 when
+    it lands where float32 squares under- or overflow (a δ of 1e-25 squares to 0 in float32)."""
     a = np.asarray(array)
     if a.size == 0:
         return 0.0
-    flat = a.reshape(-1).astype(np.float64, copy=False)
-    return float(math.sqrt(float(np.dot(flat, flat))))
+    flat = a.reshape(-1)
+    sq = float(np.dot(flat, flat))
+    if not (_SAFE_SQUARES[0] < sq < _SAFE_SQUARES[1]) and flat.dtype != np.float64:
+        wide = flat.astype(np.float64)
+        sq = float(np.dot(wide, wide))
+    return math.sqrt(sq)
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:

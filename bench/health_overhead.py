@@ -1,0 +1,97 @@
+"""What the gradient-health monitor costs: ``fit`` of the default ``chainrule train`` model on
+digits (MLP 64-256-128-10, ReLU, dropout 0.2, Adam, batch 32) with and without
+:class:`~chainrule.train.callbacks.GradientHealth`, for several sampling intervals.
+
+    PYTHONPATH=src python bench/health_overhead.py [--rounds 7] [--epochs 2] [--every 1,5,10,20]
+
+Each round trains every variant once from the same initial weights, in an order that rotates
+from round to round (so a slow spell of a shared machine does not always hit the same
+variant); the time is the training loop's own (minibatch updates, no evaluation passes) and the
+overhead is the median over rounds of the monitored time over the plain one, minus 1.
+health.json and health.png, written once when a run ends, are left out (a fixed cost: the
+figure takes about a second, mostly importing matplotlib). Prints the CPU model (``lscpu``) with the numbers.
+"""
+from __future__ import annotations
+
+import argparse
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "src"))
+
+
+def cpu_model() -> str:
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=10).stdout
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (no lscpu)"
+    for line in out.splitlines():
+        if line.startswith("Model name:"):
+            return line.split(":", 1)[1].strip()
+    return "unknown"
+
+
+def build(seed: int = 0):
+    """The default digits run's data, model and optimizer, as ``chainrule train`` builds
+    them."""
+    import chainrule as cr
+    from chainrule.cli.args import DEFAULTS
+    from chainrule.cli.build import make_optimizer, model_from_options
+    from chainrule.cli.data import load_data
+    o = dict(DEFAULTS)
+    cr.manual_seed(seed)
+    data = load_data(o["dataset"], o["data_dir"], o["val_split"], verbose=False)
+    model = model_from_options(o, data.input_shape, data.num_classes)
+    return o, data, model, make_optimizer(o, model)
+
+
+def time_fit(every: int | None, epochs: int) -> float:
+    """Seconds of minibatch updates of one ``fit`` (``every=None``: without the monitor)."""
+    from chainrule import nn
+    from chainrule.data import DataLoader
+    from chainrule.train import fit
+    from chainrule.train.callbacks import GradientHealth
+    import chainrule as cr
+    o, data, model, opt = build()
+    cr.manual_seed(1)
+    loader = DataLoader(data.train, batch_size=o["batch_size"], shuffle=True)
+    cbs = [] if every is None else [GradientHealth(every=every, warn=False)]
+    history = fit(model, nn.CrossEntropyLoss(), opt, loader, epochs=epochs, callbacks=cbs,
+                  metrics=None, eval_train=False, handle_sigint=False)
+    return sum(r["train_seconds"] for r in history)
+
+
+def main(argv: list[str] | None = None) -> dict:
+    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    p.add_argument("--rounds", type=int, default=7)
+    p.add_argument("--epochs", type=int, default=2)
+    p.add_argument("--every", default="1,5,10,20")
+    a = p.parse_args(argv)
+    everys = [int(e) for e in a.every.split(",")]
+    variants: list[int | None] = [None, *everys]
+    times: dict = {v: [] for v in variants}
+    time_fit(None, 1)  # warm-up: imports, data, BLAS
+    for r in range(a.rounds):
+        k = r % len(variants)
+        for v in variants[k:] + variants[:k]:
+            times[v].append(time_fit(v, a.epochs))
+    plain = statistics.median(times[None])
+    print(f"CPU: {cpu_model()}")
+    print(f"digits default MLP, {a.epochs} epochs per run, {a.rounds} rounds; plain fit "
+          f"median {plain:.3f} s of training")
+    result = {"cpu": cpu_model(), "plain_s": plain, "overhead": {}}
+    for v in everys:
+        ratios = [t / p0 - 1 for t, p0 in zip(times[v], times[None])]
+        over = statistics.median(ratios)
+        result["overhead"][v] = over
+        print(f"  every={v:<3d} median {statistics.median(times[v]):.3f} s, overhead "
+              f"{100 * over:+.1f} % (paired per round; range {100 * min(ratios):+.1f} .. "
+              f"{100 * max(ratios):+.1f} %)")
+    return result
+
+
+if __name__ == "__main__":
+    main()
