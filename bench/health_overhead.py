@@ -7,7 +7,8 @@ digits (MLP 64-256-128-10, ReLU, dropout 0.2, Adam, batch 32) with and without
 Each round trains every variant once from the same initial weights, in an order that rotates
 from round to round (so a slow spell of a shared machine does not always hit the same
 variant); the time is the training loop's own (minibatch updates, no evaluation passes) and the
-overhead is the median over rounds of the monitored time over the plain one, minus 1.
+overhead is the median over rounds of the monitored time over the plain one of the same round,
+minus 1, reported for wall time and for this process's CPU time (steadier on a shared machine).
 health.json and health.png, written once when a run ends, are left out (a fixed cost: the
 figure takes about a second, mostly importing matplotlib). Prints the CPU model (``lscpu``) with the numbers.
 """
@@ -48,8 +49,10 @@ def build(seed: int = 0):
     return o, data, model, make_optimizer(o, model)
 
 
-def time_fit(every: int | None, epochs: int) -> float:
-    """Seconds of minibatch updates of one ``fit`` (``every=None``: without the monitor)."""
+def time_fit(every: int | None, epochs: int) -> tuple[float, float]:
+    """(wall seconds of minibatch updates, CPU seconds of the whole ``fit``) of one run
+    (``every=None``: without the monitor). On a shared machine the CPU time of this process
+    is far less disturbed by other processes than wall time."""
     from chainrule import nn
     from chainrule.data import DataLoader
     from chainrule.train import fit
@@ -59,9 +62,11 @@ def time_fit(every: int | None, epochs: int) -> float:
     cr.manual_seed(1)
     loader = DataLoader(data.train, batch_size=o["batch_size"], shuffle=True)
     cbs = [] if every is None else [GradientHealth(every=every, warn=False)]
+    cpu = time.process_time()
     history = fit(model, nn.CrossEntropyLoss(), opt, loader, epochs=epochs, callbacks=cbs,
                   metrics=None, eval_train=False, handle_sigint=False)
-    return sum(r["train_seconds"] for r in history)
+    cpu = time.process_time() - cpu
+    return sum(r["train_seconds"] for r in history), cpu
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -78,18 +83,21 @@ def main(argv: list[str] | None = None) -> dict:
         k = r % len(variants)
         for v in variants[k:] + variants[:k]:
             times[v].append(time_fit(v, a.epochs))
-    plain = statistics.median(times[None])
-    print(f"CPU: {cpu_model()}")
-    print(f"digits default MLP, {a.epochs} epochs per run, {a.rounds} rounds; plain fit "
-          f"median {plain:.3f} s of training")
-    result = {"cpu": cpu_model(), "plain_s": plain, "overhead": {}}
+    result: dict = {"cpu": cpu_model(), "overhead_wall": {}, "overhead_cpu": {}}
+    print(f"CPU: {result['cpu']}")
+    plain_wall = statistics.median(t[0] for t in times[None])
+    plain_cpu = statistics.median(t[1] for t in times[None])
+    print(f"digits default MLP, {a.epochs} epochs per run, {a.rounds} rounds; without the "
+          f"monitor: median {plain_wall:.3f} s wall of training, {plain_cpu:.3f} s CPU")
     for v in everys:
-        ratios = [t / p0 - 1 for t, p0 in zip(times[v], times[None])]
-        over = statistics.median(ratios)
-        result["overhead"][v] = over
-        print(f"  every={v:<3d} median {statistics.median(times[v]):.3f} s, overhead "
-              f"{100 * over:+.1f} % (paired per round; range {100 * min(ratios):+.1f} .. "
-              f"{100 * max(ratios):+.1f} %)")
+        line = [f"  every={v:<3d}"]
+        for i, what in ((0, "wall"), (1, "cpu")):
+            ratios = [t[i] / p0[i] - 1 for t, p0 in zip(times[v], times[None])]
+            over = statistics.median(ratios)
+            result[f"overhead_{what}"][v] = over
+            line.append(f"{what} {100 * over:+5.1f} % (rounds {100 * min(ratios):+.0f} .. "
+                        f"{100 * max(ratios):+.0f} %)")
+        print("  ".join(line))
     return result
 
 

@@ -21,7 +21,7 @@ def test_he_initialised_mlp_on_digits_at_the_default_lr_gets_no_verdict(tmp_path
                                  "--out", out], capsys)
     assert code == 0, err
     doc = _health(out)
-    assert doc["format"] == "chainrule-health/1" and doc["every"] == 10
+    assert doc["format"] == "chainrule-health/1" and doc["every"] == 20
     assert doc["verdicts"] == [] and "health:" not in err
     assert doc["layers"] == ["1", "4", "7"]            # Flatten, then Linear/ReLU/Dropout x2
     for name in doc["layers"]:

@@ -21,6 +21,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from ..divergence import DIVERGENCE_FACTOR
 from .base import Callback
 
 __all__ = ["GradientHealth"]
@@ -102,6 +103,9 @@ class GradientHealth(Callback):
         self._watch_loss(trainer, loss)
 
     def _watch_loss(self, trainer, loss: float) -> None:
+        if self.reference is not None and math.isfinite(loss) and \
+                loss <= DIVERGENCE_FACTOR * self.reference:
+            return  # the every-batch case: nothing to look at
         from ..divergence import has_diverged
         from ..health.verdicts import divergence_verdict, nonfinite_loss_verdict
         step, epoch = trainer.global_step - 1, trainer.epoch + 1

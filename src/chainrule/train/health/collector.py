@@ -221,13 +221,24 @@ def _saturated_fraction(kind: str, a: np.ndarray) -> float | None:
 
 def _dead_fraction(a: np.ndarray) -> float | None:
     """Fraction of units (axis 1; channels of a conv) that are 0 for every example and
-    position."""
+    position (a ReLU's output is never negative, so a unit is dead when its maximum is 0)."""
     if a.ndim < 2 or a.shape[0] == 0:
         return None
-    alive = a > 0
-    reduce = (0,) + tuple(range(2, a.ndim))
-    dead = ~alive.any(axis=reduce)
-    return float(np.count_nonzero(dead)) / dead.size
+    peak = a.max(axis=(0,) + tuple(range(2, a.ndim)))
+    return float(np.count_nonzero(peak <= 0)) / peak.size
+
+
+def _mean_std(a: np.ndarray) -> tuple[float, float]:
+    """Mean and (population) standard deviation from the sums Σa (accumulated in float64)
+    and Σa² (see :func:`_norm`): two passes over the array, no copy."""
+    n = a.size
+    mean = float(a.sum(dtype=np.float64)) / n
+    var = _norm(a) ** 2 / n - mean * mean
+    return mean, math.sqrt(var) if var > 0 else 0.0
+
+
+def _avg(values: list) -> float | None:
+    return math.fsum(values) / len(values) if values else None
 
 
 class LayerCollector:
@@ -241,6 +252,7 @@ class LayerCollector:
                             f"{type(model).__name__}")
         self.model = model
         self.layers = layer_modules(model)
+        self._follow = _following_activations(model)  # the structure is read once
         self._records: dict[str, _Record] = {}
         self._grads: dict[int, float] = {}
         self._handles: list = []
@@ -263,7 +275,7 @@ class LayerCollector:
             return
         self._records, self._grads, self._calls = {}, {}, 0
         self._snapshot, self._updates = None, {}
-        follow = _following_activations(self.model)
+        follow = self._follow
         seen_params: set[int] = set()
         for name, layer in self.layers:
             kind, act = follow.get(id(layer), (None, None))
@@ -313,9 +325,9 @@ class LayerCollector:
         a = np.asarray(a)
         if a.size == 0:
             return
-        wide = a.astype(np.float64, copy=False)
-        rec.means.append(float(wide.mean()))
-        rec.stds.append(float(wide.std()))
+        mean, std = _mean_std(a)
+        rec.means.append(mean)
+        rec.stds.append(std)
         if rec.activation in ("tanh", "sigmoid"):
             rec.saturated.append(_saturated_fraction(rec.activation, a))
         elif rec.activation == "relu":
@@ -372,14 +384,11 @@ class LayerCollector:
             grad = self._grads.get(id(p))
             params[pname] = ParamStats(grad, weight, _ratio(grad, weight),
                                        self._updates.get(id(p)))
-        mean = float(np.mean(rec.means)) if rec.means else None
-        std = float(np.mean(rec.stds)) if rec.stds else None
         return LayerStats(
             name=name, kind=type(layer).__name__, out_shape=rec.shape,
-            activation=rec.activation, act_mean=mean, act_std=std,
+            activation=rec.activation, act_mean=_avg(rec.means), act_std=_avg(rec.stds),
             delta_norm=math.sqrt(rec.delta_sq) if rec.deltas else None,
-            saturated=float(np.mean(rec.saturated)) if rec.saturated else None,
-            dead=float(np.mean(rec.dead)) if rec.dead else None,
+            saturated=_avg(rec.saturated), dead=_avg(rec.dead),
             params=params, calls=len(rec.means) if rec.means else int(rec.order is not None))
 
     def stats(self) -> dict[str, LayerStats]:
