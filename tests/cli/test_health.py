@@ -36,6 +36,16 @@ def test_he_initialised_mlp_on_digits_at_the_default_lr_gets_no_verdict(tmp_path
     assert "health.json" in stdout and "health.png" in stdout
 
 
+def test_warnings_reach_stderr_even_quiet(tmp_path, capsys):
+    code, stdout, err = run_cli(["train", *FAST, "--batch-size", "16",
+                                 "--lr", "1e-7", "--quiet",
+                                 "--out", tmp_path / "run"], capsys)
+    assert code == 0 and stdout == ""
+    (line,) = err.strip().splitlines()
+    assert line.startswith("health: epoch 2: lr too low") and "remedy:" in line
+    assert [v["kind"] for v in _health(tmp_path / "run")["verdicts"]] == ["lr_too_low"]
+
+
 def test_no_health_writes_nothing_of_it(tmp_path, capsys):
     out = tmp_path / "run"
     code, _, err = run_cli(["train", *FAST, "--epochs", "1", "--no-health", "--out", out],
@@ -44,12 +54,12 @@ def test_no_health_writes_nothing_of_it(tmp_path, capsys):
     assert not (out / "health.json").exists() and not (out / "health.png").exists()
 
 
-def test_divergence_warns_records_and_exits_1_even_quiet(tmp_path, capsys):
+def test_divergence_is_one_line_exit_1_and_recorded(tmp_path, capsys):
     out = tmp_path / "run"
     code, stdout, err = run_cli(["train", *FAST, "--lr", "10", "--quiet", "--out", out],
                                 capsys)
     assert code == 1 and stdout == ""
-    assert "health: epoch 1: diverged" in err and "training diverged" in err
+    assert len(err.strip().splitlines()) == 1 and "training diverged" in err
     doc = _health(out)
     assert doc["verdicts"][0]["kind"] == "diverged" and doc["verdicts"][0]["epoch"] == 1
     assert "10000 times" in doc["verdicts"][0]["evidence"]

@@ -9,7 +9,9 @@ compared with the first batch's by the divergence check's rule
 (:func:`~chainrule.train.has_diverged`, :data:`~chainrule.train.DIVERGENCE_FACTOR`): a
 diverged loss gives a ``diverged`` verdict. Stopping the run is left to
 :class:`~chainrule.train.TerminateOnDivergence` (``chainrule train`` has it); every verdict of
-this callback only warns.
+this callback only warns. When a TerminateOnDivergence is among the callbacks, it is the one
+that reports a divergence (the CLI's one line), so the verdicts of a diverged run are recorded
+(health.json) without warning lines.
 
 With ``out_dir``, health.json and health.png are written when training ends (also after an
 early stop, a divergence or Ctrl-C; a resumed run's checkpoint carries the series so far).
@@ -52,7 +54,7 @@ class GradientHealth(Callback):
         self.reference: float | None = None
         self._col = None
         self._sample = None
-        self._pending_lr: float | None = None
+        self._quiet_divergence = False
         self._state: dict | None = None
         self.files: list[Path] = []
 
@@ -62,7 +64,12 @@ class GradientHealth(Callback):
 
     # -- the run ---------------------------------------------------------------------------------
     def on_train_begin(self, trainer) -> None:
+        from ..divergence import TerminateOnDivergence
         from ..health import HealthRecord, optimizer_family
+        # Where TerminateOnDivergence stops the run it also reports it (chainrule train prints
+        # its one line): the verdicts of a diverged run are then recorded without warnings.
+        self._quiet_divergence = any(isinstance(cb, TerminateOnDivergence)
+                                     for cb in trainer.callbacks)
         groups = getattr(trainer.optimizer, "param_groups", None) or [{}]
         lr0 = groups[0].get("initial_lr", groups[0].get("lr"))
         self.record = HealthRecord(optimizer_family(trainer.optimizer),
@@ -109,17 +116,18 @@ class GradientHealth(Callback):
         from ..divergence import has_diverged
         from ..health.verdicts import divergence_verdict, nonfinite_loss_verdict
         step, epoch = trainer.global_step - 1, trainer.epoch + 1
+        found = []
         if not math.isfinite(loss):
             if not any(v.kind == "exploding" for v in self.record.verdicts):
-                self._announce(self.record.add_verdicts(
-                    [nonfinite_loss_verdict(loss, self._first_nonfinite_layer(trainer),
-                                            epoch, step)]), epoch)
-            return
-        if self.reference is None:
+                found = [nonfinite_loss_verdict(loss, self._first_nonfinite_layer(trainer),
+                                                epoch, step)]
+        elif self.reference is None:
             self.reference = loss
         elif has_diverged(loss, self.reference):
-            self._announce(self.record.add_verdicts(
-                [divergence_verdict(loss, self.reference, epoch, step)]), epoch)
+            found = [divergence_verdict(loss, self.reference, epoch, step)]
+        new = self.record.add_verdicts(found)
+        if not self._quiet_divergence:
+            self._announce(new, epoch)
 
     @staticmethod
     def _first_nonfinite_layer(trainer) -> str | None:
@@ -140,7 +148,10 @@ class GradientHealth(Callback):
         if self.record is None:
             return
         if self.record.epoch_samples:  # an epoch cut short (divergence, interrupt)
-            self._announce(self.record.end_epoch(trainer.epoch + 1), trainer.epoch + 1)
+            new = self.record.end_epoch(trainer.epoch + 1)
+            diverged = trainer.history.stop_reason in ("nan", "diverged")
+            if not (diverged and self._quiet_divergence):
+                self._announce(new, trainer.epoch + 1)
         self._write()
 
     # -- output ----------------------------------------------------------------------------------
