@@ -77,11 +77,12 @@ def test_a_resumed_run_keeps_the_earlier_epochs(tmp_path, capsys):
 @pytest.mark.slow  # about 5-10 s; the rule's fast test is in tests/train/health
 def test_long_run_on_500_examples_overfits(tmp_path, capsys, datasets):
     """MNIST-1D with 500 training items, no dropout, a constant lr of 3e-3: the validation loss
-    turns up after about epoch 7 while the training loss keeps falling."""
+    turns up after about epoch 7 while the training loss keeps falling (and ends 35 % above
+    its minimum)."""
     out = tmp_path / "run"
     code, _, err = run_cli(["train", "--dataset", "mnist1d", "--data-dir",
                             datasets / "mnist1d" / "mnist1d_5000.npz", "--val-split", "3500",
-                            "--epochs", "12", "--lr", "0.003", "--dropout", "0",
+                            "--epochs", "15", "--lr", "0.003", "--dropout", "0",
                             "--lr-schedule", "none",
                             "--quiet", "--out", out], capsys)
     assert code == 0, err
