@@ -183,3 +183,15 @@ def test_memorising_random_labels_is_overfitting_in_health_json(tmp_path):
     assert set(found) == {"overfitting"}
     assert found["overfitting"]["layer"] is None and 2 <= found["overfitting"]["epoch"] <= 12
     assert len(lines) == 1 and "overfitting" in lines[0]
+
+
+def test_a_nan_loss_in_fit_names_where_it_started(tmp_path):
+    """A non-finite weight in layer '2' makes the loss NaN; the run is not stopped by the
+    monitor (that is TerminateOnDivergence's job) and the verdict names layer '2'."""
+    m = relu_mlp()
+    with cr.no_grad():
+        m[2].weight[0, 0] = float("nan")
+    cb, doc, lines = train(m, optim.SGD(m.parameters(), lr=0.1), tmp_path, epochs=1, every=4)
+    v = doc["verdicts"][0]
+    assert (v["kind"], v["layer"], v["step"]) == ("exploding", "2", 0)
+    assert "weight" in v["evidence"] and lines[0].startswith("health: epoch 1: exploding")

@@ -52,8 +52,9 @@ class GradientHealth(Callback):
         self.warn, self.plot = warn, plot
         self.record = None
         self.reference: float | None = None
-        self._col = None
+        self._col = self._collector = None
         self._sample = None
+        self._last_sample = None
         self._quiet_divergence = False
         self._state: dict | None = None
         self.files: list[Path] = []
@@ -77,11 +78,12 @@ class GradientHealth(Callback):
         if self._state:
             self.record.load_state_dict(self._state)
             self._state = None
+        from ..health import LayerCollector
+        self._collector = LayerCollector(trainer.model)  # reads the model's layers once
 
     def on_batch_begin(self, trainer, batch: int) -> None:
-        if trainer.global_step % self.every == 0:
-            from ..health import LayerCollector
-            self._col = LayerCollector(trainer.model)
+        if trainer.global_step % self.every == 0 and self._collector is not None:
+            self._col = self._collector
             self._col.open()
 
     def after_backward(self, trainer) -> None:
@@ -105,6 +107,7 @@ class GradientHealth(Callback):
                     for pname, ratio in ratios.items():
                         params[pname].update_ratio = ratio
                 self.record.add(self._sample)
+                self._last_sample = self._sample
             col.close()
             self._sample = None
         self._watch_loss(trainer, loss)
@@ -119,8 +122,12 @@ class GradientHealth(Callback):
         found = []
         if not math.isfinite(loss):
             if not any(v.kind == "exploding" for v in self.record.verdicts):
-                found = [nonfinite_loss_verdict(loss, self._first_nonfinite_layer(trainer),
-                                                epoch, step)]
+                measured = self._last_sample
+                if measured is not None and measured.step == step:  # this batch: say where
+                    from ..health.verdicts import batch_verdicts
+                    found = [v for v in batch_verdicts([measured]) if v.kind == "exploding"]
+                found = found or [nonfinite_loss_verdict(
+                    loss, self._first_nonfinite_layer(trainer), epoch, step)]
         elif self.reference is None:
             self.reference = loss
         elif has_diverged(loss, self.reference):
