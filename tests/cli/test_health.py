@@ -21,7 +21,7 @@ def test_he_initialised_mlp_on_digits_at_the_default_lr_gets_no_verdict(tmp_path
                                  "--out", out], capsys)
     assert code == 0, err
     doc = _health(out)
-    assert doc["format"] == "chainrule-health/1" and doc["every"] == 20
+    assert doc["format"] == "chainrule-health/1" and doc["every"] == 30
     assert doc["verdicts"] == [] and "health:" not in err
     assert doc["layers"] == ["1", "4", "7"]            # Flatten, then Linear/ReLU/Dropout x2
     for name in doc["layers"]:
@@ -37,12 +37,12 @@ def test_he_initialised_mlp_on_digits_at_the_default_lr_gets_no_verdict(tmp_path
 
 
 def test_warnings_reach_stderr_even_quiet(tmp_path, capsys):
-    code, stdout, err = run_cli(["train", *FAST, "--batch-size", "16",
+    code, stdout, err = run_cli(["train", *FAST, "--epochs", "4", "--batch-size", "16",
                                  "--lr", "1e-7", "--quiet",
                                  "--out", tmp_path / "run"], capsys)
     assert code == 0 and stdout == ""
     (line,) = err.strip().splitlines()
-    assert line.startswith("health: epoch 2: lr too low") and "remedy:" in line
+    assert line.startswith("health: epoch 3: lr too low") and "remedy:" in line
     assert [v["kind"] for v in _health(tmp_path / "run")["verdicts"]] == ["lr_too_low"]
 
 

@@ -362,8 +362,10 @@ class LayerCollector:
         for _, layer in self.layers:
             for p in layer.parameters(recurse=False):
                 old = self._snapshot.get(id(p))
-                if old is not None:
-                    self._updates[id(p)] = _ratio(_norm(p._data - old), _norm(old))
+                if old is not None and old.shape == p._data.shape:
+                    before = _norm(old)
+                    step = np.subtract(p._data, old, out=old)   # the copy is ours to reuse
+                    self._updates[id(p)] = _ratio(_norm(step), before)
         self._snapshot = None
 
     def update_ratios(self) -> dict[str, dict[str, float]]:

@@ -97,11 +97,12 @@ dropout passes 20 % about 5 epochs after its minimum and ends 35 % above it."""
 OVERFIT_EPOCHS = 3
 """... at least this many epochs after that minimum, while the training loss kept falling."""
 
-DEFAULT_EVERY = 20
+DEFAULT_EVERY = 30
 """The monitor measures one batch in this many. bench/health_overhead.py on the default digits
 MLP (the smallest standard run, so the worst case: the monitor's work grows with the layers'
-sizes, a step's matrix products faster): measuring every batch costs +50 % (paired medians,
-single-threaded BLAS, a shared 2-core AMD EPYC), i.e. one measured batch costs about half a
-step, so one in 20 costs about 2.5 % and one in 10 about 5 % — at the limit; wall-clock
-medians at 10 and 20 read +6 % and between -5 % and +6 % there, within the ±5 % noise of that
-machine."""
+sizes, a step's matrix products faster), single-threaded BLAS, 51 paired rounds on a shared
+2-core AMD EPYC: measuring every batch costs +48 % of training time (one measured batch is
+about half a step); one batch in 20 costs +4.3 % wall / +5.2 % CPU (medians), in 30 +4.2 % /
++4.8 % — what is left is a floor of a few per cent that does not shrink with sampling (the
+callback's calls on every batch, noise). 30 is the smallest interval measured under 5 % on
+both clocks; on digits it still measures one or two batches per epoch."""
