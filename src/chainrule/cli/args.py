@@ -102,7 +102,7 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
     Option("--config", str, None, "read options from a TOML file (keys are the long option "
            "names, e.g. lr = 0.01, hidden = [256, 128]); flags override it", "FILE.toml",
            "off"),
-    Option("--health", None, True, "gradient-health monitor: measure one batch in 10 per "
+    Option("--health", None, True, "gradient-health monitor: measure one batch in 30 per "
            "layer, warn (stderr) when gradients vanish or explode, units saturate or die, the "
            "learning rate looks too high or too low, or the run overfits; writes health.json "
            "and health.png"),

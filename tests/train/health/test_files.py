@@ -44,8 +44,10 @@ def test_series_are_epoch_means_and_nonfinite_values_are_null(tmp_path):
     assert dead == {"kind": "dead", "layer": "b", "epoch": 2, "step": 2,
                     "evidence": "evidence", "remedy": "remedy"}
     path = write_health_json(doc, tmp_path / "health.json")
-    assert json.loads(path.read_text()) == doc          # strict JSON: no NaN/Infinity tokens
-    assert ": NaN" not in path.read_text() and list(tmp_path.iterdir()) == [path]
+    def refuse(token):
+        raise AssertionError(f"health.json holds {token}, not strict JSON")
+    assert json.loads(path.read_text(), parse_constant=refuse) == doc
+    assert list(tmp_path.iterdir()) == [path]             # no temporary file left
 
 
 def test_only_the_first_verdict_of_a_kind_is_kept():

@@ -130,12 +130,16 @@ def test_too_low_is_judged_only_while_the_lr_is_10_percent_of_its_start():
 
 
 def test_overfitting_names_the_epoch_where_the_gap_opened():
-    val = [2.0, 1.5, 1.2, 1.0, 1.05, 1.1, 1.2]
-    rows = [{"epoch": i + 1, "val_loss": v, "train_loss": 2.0 - 0.25 * i}
+    val = [2.0, 1.5, 1.2, 1.0, 1.0, 1.0, 1.1, 1.2, 1.3, 1.3]
+    rows = [{"epoch": i + 1, "val_loss": v, "train_loss": 2.0 - 0.1 * i}
             for i, v in enumerate(val)]
     v = overfitting_verdict(rows)
-    assert v.kind == "overfitting" and v.epoch == 5 and v.layer is None
-    assert overfitting_verdict(rows[:6]) is None             # 10 % above the minimum: not yet
+    assert v.kind == "overfitting" and v.epoch == 6 and v.layer is None   # smoothed minimum
+    assert "1 at epoch 5" in v.evidence and "1.3 at epoch 10" in v.evidence
+    assert overfitting_verdict(rows[:9]) is None      # smoothed, 1.2: 20 % above, not more
+    lucky = [dict(r) for r in rows[:8]]
+    lucky[2]["val_loss"] = 0.5                        # one lucky epoch is no minimum
+    assert overfitting_verdict(lucky) is None
     flat_train = [dict(r, train_loss=1.0) for r in rows]     # training loss not falling
     assert overfitting_verdict(flat_train) is None
     assert overfitting_verdict([{"epoch": 1, "train_loss": 1.0}]) is None   # no validation
@@ -179,3 +183,15 @@ def test_memorising_random_labels_is_overfitting_in_health_json(tmp_path):
     assert set(found) == {"overfitting"}
     assert found["overfitting"]["layer"] is None and 2 <= found["overfitting"]["epoch"] <= 12
     assert len(lines) == 1 and "overfitting" in lines[0]
+
+
+def test_a_nan_loss_in_fit_names_where_it_started(tmp_path):
+    """A non-finite weight in layer '2' makes the loss NaN; the run is not stopped by the
+    monitor (that is TerminateOnDivergence's job) and the verdict names layer '2'."""
+    m = relu_mlp()
+    with cr.no_grad():
+        m[2].weight[0, 0] = float("nan")
+    cb, doc, lines = train(m, optim.SGD(m.parameters(), lr=0.1), tmp_path, epochs=1, every=4)
+    v = doc["verdicts"][0]
+    assert (v["kind"], v["layer"], v["step"]) == ("exploding", "2", 0)
+    assert "weight" in v["evidence"] and lines[0].startswith("health: epoch 1: exploding")

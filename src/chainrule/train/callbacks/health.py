@@ -9,10 +9,12 @@ compared with the first batch's by the divergence check's rule
 (:func:`~chainrule.train.has_diverged`, :data:`~chainrule.train.DIVERGENCE_FACTOR`): a
 diverged loss gives a ``diverged`` verdict. Stopping the run is left to
 :class:`~chainrule.train.TerminateOnDivergence` (``chainrule train`` has it); every verdict of
-this callback only warns.
+this callback only warns. When a TerminateOnDivergence is among the callbacks, it is the one
+that reports a divergence (the CLI's one line), so the verdicts of a diverged run are recorded
+(health.json) without warning lines.
 
-With ``out_dir``, health.json is rewritten after every epoch and health.png drawn when
-training ends.
+With ``out_dir``, health.json and health.png are written when training ends (also after an
+early stop, a divergence or Ctrl-C; a resumed run's checkpoint carries the series so far).
 """
 from __future__ import annotations
 
@@ -21,6 +23,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
+from ..divergence import DIVERGENCE_FACTOR
 from .base import Callback
 
 __all__ = ["GradientHealth"]
@@ -49,9 +52,10 @@ class GradientHealth(Callback):
         self.warn, self.plot = warn, plot
         self.record = None
         self.reference: float | None = None
-        self._col = None
+        self._col = self._collector = None
         self._sample = None
-        self._pending_lr: float | None = None
+        self._last_sample = None
+        self._quiet_divergence = False
         self._state: dict | None = None
         self.files: list[Path] = []
 
@@ -61,7 +65,12 @@ class GradientHealth(Callback):
 
     # -- the run ---------------------------------------------------------------------------------
     def on_train_begin(self, trainer) -> None:
+        from ..divergence import TerminateOnDivergence
         from ..health import HealthRecord, optimizer_family
+        # Where TerminateOnDivergence stops the run it also reports it (chainrule train prints
+        # its one line): the verdicts of a diverged run are then recorded without warnings.
+        self._quiet_divergence = any(isinstance(cb, TerminateOnDivergence)
+                                     for cb in trainer.callbacks)
         groups = getattr(trainer.optimizer, "param_groups", None) or [{}]
         lr0 = groups[0].get("initial_lr", groups[0].get("lr"))
         self.record = HealthRecord(optimizer_family(trainer.optimizer),
@@ -69,11 +78,12 @@ class GradientHealth(Callback):
         if self._state:
             self.record.load_state_dict(self._state)
             self._state = None
+        from ..health import LayerCollector
+        self._collector = LayerCollector(trainer.model)  # reads the model's layers once
 
     def on_batch_begin(self, trainer, batch: int) -> None:
-        if trainer.global_step % self.every == 0:
-            from ..health import LayerCollector
-            self._col = LayerCollector(trainer.model)
+        if trainer.global_step % self.every == 0 and self._collector is not None:
+            self._col = self._collector
             self._col.open()
 
     def after_backward(self, trainer) -> None:
@@ -97,25 +107,34 @@ class GradientHealth(Callback):
                     for pname, ratio in ratios.items():
                         params[pname].update_ratio = ratio
                 self.record.add(self._sample)
+                self._last_sample = self._sample
             col.close()
             self._sample = None
         self._watch_loss(trainer, loss)
 
     def _watch_loss(self, trainer, loss: float) -> None:
+        if self.reference is not None and math.isfinite(loss) and \
+                loss <= DIVERGENCE_FACTOR * self.reference:
+            return  # the every-batch case: nothing to look at
         from ..divergence import has_diverged
         from ..health.verdicts import divergence_verdict, nonfinite_loss_verdict
         step, epoch = trainer.global_step - 1, trainer.epoch + 1
+        found = []
         if not math.isfinite(loss):
             if not any(v.kind == "exploding" for v in self.record.verdicts):
-                self._announce(self.record.add_verdicts(
-                    [nonfinite_loss_verdict(loss, self._first_nonfinite_layer(trainer),
-                                            epoch, step)]), epoch)
-            return
-        if self.reference is None:
+                measured = self._last_sample
+                if measured is not None and measured.step == step:  # this batch: say where
+                    from ..health.verdicts import batch_verdicts
+                    found = [v for v in batch_verdicts([measured]) if v.kind == "exploding"]
+                found = found or [nonfinite_loss_verdict(
+                    loss, self._first_nonfinite_layer(trainer), epoch, step)]
+        elif self.reference is None:
             self.reference = loss
         elif has_diverged(loss, self.reference):
-            self._announce(self.record.add_verdicts(
-                [divergence_verdict(loss, self.reference, epoch, step)]), epoch)
+            found = [divergence_verdict(loss, self.reference, epoch, step)]
+        new = self.record.add_verdicts(found)
+        if not self._quiet_divergence:
+            self._announce(new, epoch)
 
     @staticmethod
     def _first_nonfinite_layer(trainer) -> str | None:
@@ -128,7 +147,6 @@ class GradientHealth(Callback):
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         self._announce(self.record.end_epoch(epoch, list(trainer.history)), epoch)
-        self._write(final=False)
 
     def on_train_end(self, trainer) -> None:
         if self._col is not None:   # stopped between backward and the batch's end
@@ -137,8 +155,11 @@ class GradientHealth(Callback):
         if self.record is None:
             return
         if self.record.epoch_samples:  # an epoch cut short (divergence, interrupt)
-            self._announce(self.record.end_epoch(trainer.epoch + 1), trainer.epoch + 1)
-        self._write(final=True)
+            new = self.record.end_epoch(trainer.epoch + 1)
+            diverged = trainer.history.stop_reason in ("nan", "diverged")
+            if not (diverged and self._quiet_divergence):
+                self._announce(new, trainer.epoch + 1)
+        self._write()
 
     # -- output ----------------------------------------------------------------------------------
     def _announce(self, verdicts: list, epoch: int) -> None:
@@ -157,14 +178,14 @@ class GradientHealth(Callback):
         from ..health import HealthRecord
         return (self.record or HealthRecord()).to_json(self.every)
 
-    def _write(self, final: bool) -> None:
+    def _write(self) -> None:
         if self.out_dir is None:
             return
         from ..health.files import HEALTH_JSON, HEALTH_PNG, plot_health, write_health_json
         doc = self.document()
         self.out_dir.mkdir(parents=True, exist_ok=True)
         files = [write_health_json(doc, self.out_dir / HEALTH_JSON)]
-        if final and self.plot:
+        if self.plot:
             try:
                 files.append(plot_health(doc, self.out_dir / HEALTH_PNG))
             except ImportError as exc:

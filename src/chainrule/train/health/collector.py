@@ -31,12 +31,13 @@ layer it follows). Elsewhere — a custom ``forward`` that calls ``torch.tanh`` 
 ``activation``, ``saturated`` and ``dead`` are None and the activation statistics are those
 of the layer's output.
 
-Norms are computed in float64, so a δ of 1e-25 (whose square underflows float32) still
-measures as 1e-25 rather than 0. A layer called twice in one forward (shared weights) reports
+Norms fall back to float64 where float32 squares would under- or overflow, so a δ of 1e-25
+still measures as 1e-25 rather than 0. A layer called twice in one forward (shared weights) reports
 the mean activation statistics of its calls and the norm of its δ's taken together.
 """
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
@@ -52,6 +53,7 @@ SATURATION_SIGMOID = (0.03, 0.97)
 """A sigmoid unit is saturated outside [0.03, 0.97] (there σ'(z) = a(1 − a) < 0.03)."""
 
 
+@functools.lru_cache(maxsize=1)
 def _layer_types() -> tuple[type, ...]:
     from ... import nn
     types = [nn.Linear, nn.LayerNorm]
@@ -104,13 +106,22 @@ def _following_activations(model: Any) -> dict[int, tuple[str, Any]]:
     return found
 
 
+# Below this (or at inf), a float32 sum of squares may have underflowed or overflowed.
+_SAFE_SQUARES = (1e-30, 1e30)
+
+
 def _norm(array: Any) -> float:
-    """‖a‖ (Frobenius) in float64."""
+    """‖a‖ (Frobenius): a sum of squares in the array's own precision, redone in float64 when
+    it lands where float32 squares under- or overflow (a δ of 1e-25 squares to 0 in float32)."""
     a = np.asarray(array)
     if a.size == 0:
         return 0.0
-    flat = a.reshape(-1).astype(np.float64, copy=False)
-    return float(math.sqrt(float(np.dot(flat, flat))))
+    flat = a.reshape(-1)
+    sq = float(np.dot(flat, flat))
+    if not (_SAFE_SQUARES[0] < sq < _SAFE_SQUARES[1]) and flat.dtype != np.float64:
+        wide = flat.astype(np.float64)
+        sq = float(np.dot(wide, wide))
+    return math.sqrt(sq)
 
 
 def _ratio(num: float | None, den: float | None) -> float | None:
@@ -210,13 +221,24 @@ def _saturated_fraction(kind: str, a: np.ndarray) -> float | None:
 
 def _dead_fraction(a: np.ndarray) -> float | None:
     """Fraction of units (axis 1; channels of a conv) that are 0 for every example and
-    position."""
+    position (a ReLU's output is never negative, so a unit is dead when its maximum is 0)."""
     if a.ndim < 2 or a.shape[0] == 0:
         return None
-    alive = a > 0
-    reduce = (0,) + tuple(range(2, a.ndim))
-    dead = ~alive.any(axis=reduce)
-    return float(np.count_nonzero(dead)) / dead.size
+    peak = a.max(axis=(0,) + tuple(range(2, a.ndim)))
+    return float(np.count_nonzero(peak <= 0)) / peak.size
+
+
+def _mean_std(a: np.ndarray) -> tuple[float, float]:
+    """Mean and (population) standard deviation from the sums Σa (accumulated in float64)
+    and Σa² (see :func:`_norm`): two passes over the array, no copy."""
+    n = a.size
+    mean = float(a.sum(dtype=np.float64)) / n
+    var = _norm(a) ** 2 / n - mean * mean
+    return mean, math.sqrt(var) if var > 0 else 0.0
+
+
+def _avg(values: list) -> float | None:
+    return math.fsum(values) / len(values) if values else None
 
 
 class LayerCollector:
@@ -230,6 +252,7 @@ class LayerCollector:
                             f"{type(model).__name__}")
         self.model = model
         self.layers = layer_modules(model)
+        self._follow = _following_activations(model)  # the structure is read once
         self._records: dict[str, _Record] = {}
         self._grads: dict[int, float] = {}
         self._handles: list = []
@@ -252,7 +275,7 @@ class LayerCollector:
             return
         self._records, self._grads, self._calls = {}, {}, 0
         self._snapshot, self._updates = None, {}
-        follow = _following_activations(self.model)
+        follow = self._follow
         seen_params: set[int] = set()
         for name, layer in self.layers:
             kind, act = follow.get(id(layer), (None, None))
@@ -302,9 +325,9 @@ class LayerCollector:
         a = np.asarray(a)
         if a.size == 0:
             return
-        wide = a.astype(np.float64, copy=False)
-        rec.means.append(float(wide.mean()))
-        rec.stds.append(float(wide.std()))
+        mean, std = _mean_std(a)
+        rec.means.append(mean)
+        rec.stds.append(std)
         if rec.activation in ("tanh", "sigmoid"):
             rec.saturated.append(_saturated_fraction(rec.activation, a))
         elif rec.activation == "relu":
@@ -339,8 +362,10 @@ class LayerCollector:
         for _, layer in self.layers:
             for p in layer.parameters(recurse=False):
                 old = self._snapshot.get(id(p))
-                if old is not None:
-                    self._updates[id(p)] = _ratio(_norm(p._data - old), _norm(old))
+                if old is not None and old.shape == p._data.shape:
+                    before = _norm(old)
+                    step = np.subtract(p._data, old, out=old)   # the copy is ours to reuse
+                    self._updates[id(p)] = _ratio(_norm(step), before)
         self._snapshot = None
 
     def update_ratios(self) -> dict[str, dict[str, float]]:
@@ -361,14 +386,11 @@ class LayerCollector:
             grad = self._grads.get(id(p))
             params[pname] = ParamStats(grad, weight, _ratio(grad, weight),
                                        self._updates.get(id(p)))
-        mean = float(np.mean(rec.means)) if rec.means else None
-        std = float(np.mean(rec.stds)) if rec.stds else None
         return LayerStats(
             name=name, kind=type(layer).__name__, out_shape=rec.shape,
-            activation=rec.activation, act_mean=mean, act_std=std,
+            activation=rec.activation, act_mean=_avg(rec.means), act_std=_avg(rec.stds),
             delta_norm=math.sqrt(rec.delta_sq) if rec.deltas else None,
-            saturated=float(np.mean(rec.saturated)) if rec.saturated else None,
-            dead=float(np.mean(rec.dead)) if rec.dead else None,
+            saturated=_avg(rec.saturated), dead=_avg(rec.dead),
             params=params, calls=len(rec.means) if rec.means else int(rec.order is not None))
 
     def stats(self) -> dict[str, LayerStats]:

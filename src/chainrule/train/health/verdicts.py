@@ -296,10 +296,18 @@ def lr_verdicts(samples: Sequence[Sample], family: str | None,
     return out
 
 
+def _trailing_median(values: list[float], width: int) -> list[float]:
+    """m_i = median(v_{i−width+1} … v_i) (fewer at the start)."""
+    return [median(values[max(0, i - width + 1):i + 1]) for i in range(len(values))]
+
+
 def overfitting_verdict(history: Iterable[dict]) -> Verdict | None:
-    """Validation loss more than :data:`~.thresholds.OVERFIT_RISE` above its minimum, at least
-    :data:`~.thresholds.OVERFIT_EPOCHS` epochs after it, while the training loss fell over the
-    same epochs; ``epoch`` is the first epoch after the minimum, where the gap opened."""
+    """Overfitting, from the history: the validation loss, smoothed by a trailing median of
+    :data:`~.thresholds.OVERFIT_SMOOTHING` epochs (one lucky epoch of a small validation set
+    is not its minimum), is more than :data:`~.thresholds.OVERFIT_RISE` above its minimum, at
+    least :data:`~.thresholds.OVERFIT_EPOCHS` epochs after it, while the training loss fell
+    over the same epochs; ``epoch`` is the first epoch after that minimum, where the gap
+    opened."""
     rows = [r for r in history if _finite(r.get("val_loss"))]
     if len(rows) < T.OVERFIT_EPOCHS + 1:
         return None
@@ -307,21 +315,22 @@ def overfitting_verdict(history: Iterable[dict]) -> Verdict | None:
         else "train_running_loss"
     if not all(_finite(r.get(train_key)) for r in rows):
         return None
-    best = min(range(len(rows)), key=lambda i: rows[i]["val_loss"])
-    last = rows[-1]
+    val = _trailing_median([r["val_loss"] for r in rows], T.OVERFIT_SMOOTHING)
+    best = min(range(len(rows)), key=lambda i: val[i])
     if len(rows) - 1 - best < T.OVERFIT_EPOCHS:
         return None
-    lo = rows[best]["val_loss"]
-    if not (last["val_loss"] > (1 + T.OVERFIT_RISE) * lo
+    last = rows[-1]
+    if not (val[-1] > (1 + T.OVERFIT_RISE) * val[best]
             and last[train_key] < rows[best][train_key]):
         return None
     opened = rows[best + 1].get("epoch", best + 2)
     return Verdict("overfitting", None, opened, None,
-                   f"the validation loss rose from its minimum {lo:.4g} at epoch "
-                   f"{rows[best].get('epoch', best + 1)} to {last['val_loss']:.4g} at epoch "
-                   f"{last.get('epoch', len(rows))} while the training loss ({train_key}) fell "
-                   f"from {rows[best][train_key]:.4g} to {last[train_key]:.4g}; the gap opened "
-                   f"at epoch {opened}", REMEDIES["overfitting"])
+                   f"the validation loss (median of {T.OVERFIT_SMOOTHING} epochs) rose from "
+                   f"its minimum {val[best]:.4g} at epoch {rows[best].get('epoch', best + 1)} "
+                   f"to {val[-1]:.4g} at epoch {last.get('epoch', len(rows))} while the "
+                   f"training loss ({train_key}) fell from {rows[best][train_key]:.4g} to "
+                   f"{last[train_key]:.4g}; the gap opened at epoch {opened}",
+                   REMEDIES["overfitting"])
 
 
 def divergence_verdict(loss: float, reference: float, epoch: int | None,
