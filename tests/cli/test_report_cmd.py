@@ -20,7 +20,9 @@ def test_train_writes_the_report(tmp_path_factory):
     assert page.is_file()
     assert out.strip().splitlines()[-1].endswith("report.html")  # named in train's last line
     text = Page(page.read_text(encoding="utf-8")).text
-    assert "gradient-health monitor was off" in text  # this run had no monitor
+    # chainrule train runs the gradient-health monitor by default: its files are on the page
+    assert (run_dir / "health.json").is_file() and "Measured every" in text
+    assert "health.png" in text and "gradient-health monitor was off" not in text
     assert "chainrule train --hidden 16,8" in text
 
 
