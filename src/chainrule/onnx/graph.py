@@ -46,6 +46,13 @@ class GraphBuilder:
         self.where = ""                          # "op 'x' (in module 'y')" for error messages
         #: id(parameter or buffer) -> (state_dict key, tensor); bound on first use
         self.params: dict[int, tuple[str, Tensor]] = {}
+        #: the twin run's batch size (see :mod:`.twin`), and the twin of the op being written
+        self.twin_batch_size: int | None = None
+        self.twin: Any = None
+        #: ONNX values computed for masks: recorded comparison index -> name, and
+        #: id(array argument of an op) -> name (an array no op made, computed in the graph)
+        self.derived: dict[int, str] = {}
+        self.array_names: dict[int, str] = {}
 
     # -- names ---------------------------------------------------------------------------------
     def fresh(self, hint: str) -> str:
@@ -128,6 +135,8 @@ class GraphBuilder:
         dtype (the dtype of the op's result) when it is a plain number or array."""
         if isinstance(x, Tensor):
             return self.name(x)
+        if id(x) in self.array_names:
+            return self.array_names[id(x)]
         dtype = None
         if like is not None and np.asarray(x).dtype != np.bool_:
             dtype = np.dtype(like.dtype) if hasattr(like, "dtype") else np.dtype(like)
