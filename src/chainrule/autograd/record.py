@@ -64,6 +64,9 @@ class RecordedComparison:
     inputs: tuple               #: Tensors, or constants
     output: Any = None          #: the boolean Tensor (kept alive by the recording)
 
+    def __repr__(self) -> str:
+        return f"RecordedComparison({self.index}, {self.name!r}, out={tuple(self.output.shape)})"
+
 
 class Recording:
     """The ops logged while this recording was active, and the δ's of the latest backward."""

@@ -127,7 +127,7 @@ def difference(a: Any, b: Any) -> str:
         np.shape(_host(b)) if _arraylike(b) else None
     if sa is not None and sb is not None and sa != sb:
         return f"its shape follows the batch ({tuple(sa)} here, {tuple(sb)} at the other batch)"
-    return "its value changes with the input's values"
+    return "its value changes with the input (other values, or another batch size)"
 
 
 def _arraylike(x: Any) -> bool:
@@ -138,6 +138,8 @@ def describe(x: Any) -> str:
     """'a constant of shape (3, 4) and dtype bool' / 'the number 0.5'."""
     if _arraylike(x):
         h = np.asarray(_host(x))
+        if h.ndim == 0:
+            return f"the value {h.item()!r} ({h.dtype})"
         return f"a constant of shape {tuple(h.shape)} and dtype {h.dtype}"
     if isinstance(x, (numbers.Number, str, slice, type(None))):
         return f"the value {x!r}"

@@ -105,12 +105,15 @@ class Walker:
 
     # -- constants -----------------------------------------------------------------------------
     def refuse(self, where: str, argument: str, value: Any, twin_value: Any) -> None:
+        why = difference(value, twin_value)
+        fix = ("export with dynamic_batch=False" if why.startswith("its shape") else
+               "compute it with chainrule ops on Tensors (comparisons, where, arithmetic) "
+               "instead of reading values out (.item(), .numpy(), x.shape), or, if it is the "
+               "batch size that changes it, export with dynamic_batch=False")
         raise ExportError(f"onnx.export: cannot export {where}: {argument} is {describe(value)} "
-                          f"computed outside the recorded ops, and {difference(value, twin_value)}"
-                          f" (seen by running the model again on {self.what_twin}); the ONNX "
-                          "graph would keep the example's value. Compute it with chainrule ops "
-                          "on Tensors (comparisons, where, reshape of recorded values), or "
-                          "export with dynamic_batch=False if only the batch size matters")
+                          f"computed outside the recorded ops, and {why} (seen by running the "
+                          f"model again on {self.what_twin}), so the ONNX graph would keep the "
+                          f"example's value; {fix}")
 
     def constant(self, x: Any, x_twin: Any, where: str, argument: str) -> str | None:
         """The ONNX name of an argument no written op made: a recorded comparison (written
