@@ -30,7 +30,8 @@ from .. import backend
 from ..tensor import Tensor
 from .graph import ExportError
 
-__all__ = ["BATCH_STEP", "second_inputs", "check_same_program", "same", "difference"]
+__all__ = ["BATCH_STEP", "second_inputs", "check_same_program", "same", "difference",
+           "describe"]
 
 #: the second run's batch size is the example's + BATCH_STEP (3: x.shape[0] // 2 and // 3 change)
 BATCH_STEP = 3
