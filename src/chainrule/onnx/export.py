@@ -193,10 +193,17 @@ def export(model, example_input, path: str | os.PathLike | Any,
     """Write ``model`` as an ONNX file at ``path`` (a path or a binary file object), traced by
     one forward on ``example_input`` in evaluation mode; returns the ``onnx.ModelProto``.
 
-    ``dynamic_batch`` leaves axis 0 of every input and output free (named ``batch``); the
-    example's batch size must then be at least 2 to tell the batch axis apart.
+    ``dynamic_batch`` leaves axis 0 of every input free (named ``batch``), and every output
+    axis whose size follows it; the example's batch size must then be at least 2.
     ``dynamic_axes`` (PyTorch's form, ``{"input": {0: "batch"}}``) overrides which axes are
-    free; shapes inside the graph are kept free for axis 0 only.
+    free; shapes inside the graph are kept free for the batch axis only.
+
+    The model runs a second time, on an input with other values (and batch + 3 rows with a
+    dynamic batch), to see what depends on the input: comparisons of Tensors become ONNX ops,
+    batch-following shapes are written with 0/−1 or the run-time batch size, and anything else
+    that differs between the runs (a value read with ``.item()``, a NumPy mask, a constant as
+    long as the batch, control flow) raises :class:`ExportError` naming the op, the module and
+    why, rather than being written with the example's value.
     """
     onnx = _require_onnx()
     from .. import nn
