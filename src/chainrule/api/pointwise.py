@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from .. import ops
+from ..autograd.record import _active as _recording
 from ..ops import _operands as O
 from ..ops.unary import Sign, Softplus
 from ..tensor import Tensor
@@ -155,11 +156,18 @@ def softplus(input, beta: float = 1.0, threshold: float = 20.0):
 
 
 # -- comparisons and logic: constants (no gradient) ------------------------------------------------
+def _noted(name: str, inputs: tuple, out: Tensor) -> Tensor:
+    """``out``, logged in the active recording (if any) as a comparison of ``inputs``."""
+    if _recording[0] is not None:
+        _recording[0]._add_comparison(name, inputs, out)
+    return out
+
+
 def _compare(fn):
     def compare(input, other):
         a = input._data if isinstance(input, Tensor) else input
         b = other._data if isinstance(other, Tensor) else other
-        return Tensor._wrap(np.asarray(fn(a, b)), False, None)
+        return _noted(fn.__name__, (input, other), Tensor._wrap(np.asarray(fn(a, b)), False, None))
     compare.__name__ = fn.__name__
     return compare
 
@@ -175,16 +183,16 @@ logical_or = _compare(np.logical_or)
 
 
 def logical_not(input):
-    return Tensor._wrap(np.logical_not(input._data), False, None)
+    return _noted("logical_not", (input,), Tensor._wrap(np.logical_not(input._data), False, None))
 
 
 def isnan(input):
-    return Tensor._wrap(np.isnan(input._data), False, None)
+    return _noted("isnan", (input,), Tensor._wrap(np.isnan(input._data), False, None))
 
 
 def isinf(input):
-    return Tensor._wrap(np.isinf(input._data), False, None)
+    return _noted("isinf", (input,), Tensor._wrap(np.isinf(input._data), False, None))
 
 
 def isfinite(input):
-    return Tensor._wrap(np.isfinite(input._data), False, None)
+    return _noted("isfinite", (input,), Tensor._wrap(np.isfinite(input._data), False, None))

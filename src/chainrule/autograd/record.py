@@ -8,6 +8,9 @@ backward; non-leaf gradients are dropped as soon as they have been passed on. Wh
 * every op that runs — whether or not it needs a gradient — is logged as a :class:`RecordedOp`
   holding its node, its inputs (Tensors or constant arrays), its keyword parameters and its
   output Tensor, which the recording keeps alive;
+* every comparison or logical test of Tensors (``x > 0``, ``a == b``, ``~m``, ``isnan``), which
+  gives a constant mask outside the op machinery, is logged as a :class:`RecordedComparison`
+  (``rec.comparisons``), so an exporter can compute the mask instead of keeping its values;
 * every backward stores δ = ∂L/∂t for each recorded op's output t and for each leaf that
   receives a gradient (the δ's of the latest backward; a leaf reached on several paths gets the
   sum, as its ``.grad`` does).
@@ -25,7 +28,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
-__all__ = ["record", "Recording", "RecordedOp", "is_recording", "current_recording"]
+__all__ = ["record", "Recording", "RecordedOp", "RecordedComparison", "is_recording",
+           "current_recording"]
 
 #: the active Recording (or None); function.py and engine.py read ``_active[0]``
 _active: list = [None]
@@ -51,11 +55,25 @@ class RecordedOp:
         return f"RecordedOp({self.index}, {self.op!r}, out={shape})"
 
 
+@dataclass(eq=False)
+class RecordedComparison:
+    """One mask computed from Tensors without an op: ``output = numpy_name(*inputs)``."""
+
+    index: int                  #: position in ``Recording.comparisons``
+    name: str                   #: the NumPy function (``greater``, ``equal``, ``logical_not`` ...)
+    inputs: tuple               #: Tensors, or constants
+    output: Any = None          #: the boolean Tensor (kept alive by the recording)
+
+    def __repr__(self) -> str:
+        return f"RecordedComparison({self.index}, {self.name!r}, out={tuple(self.output.shape)})"
+
+
 class Recording:
     """The ops logged while this recording was active, and the δ's of the latest backward."""
 
     def __init__(self) -> None:
         self.ops: list[RecordedOp] = []
+        self.comparisons: list[RecordedComparison] = []
         self._by_output: dict[int, RecordedOp] = {}    # id(output tensor) -> op
         self._by_node: dict[int, RecordedOp] = {}      # id(node) -> op
         self._deltas: dict[int, Any] = {}              # id(tensor) -> array
@@ -102,6 +120,10 @@ class Recording:
         self.ops.append(entry)
         self._by_output[id(output)] = entry
         self._by_node[id(node)] = entry
+
+    def _add_comparison(self, name: str, inputs, output) -> None:
+        self.comparisons.append(RecordedComparison(len(self.comparisons), name, tuple(inputs),
+                                                   output))
 
     def _begin_backward(self) -> None:
         self._deltas.clear()

@@ -12,7 +12,10 @@ Running the file with ONNX Runtime::
 Design: the graph written is the one the engine recorded during one forward (primitive by
 primitive, see :mod:`.emitters`), except for the layers in :mod:`.modules`, which forward hooks
 delimit and which are written as one ONNX op each (BatchNormalization, LayerNormalization,
-Gelu, LeakyRelu, Elu, PRelu, grouped Conv). :mod:`.export` walks the recording; :mod:`.graph`
+Gelu, LeakyRelu, Elu, PRelu, grouped Conv). A second forward on another input (:mod:`.twin`)
+tells what depends on the input: masks from comparisons are written as ONNX ops
+(:mod:`.comparisons`), shapes that follow the batch keep it free (:mod:`.shapes`), anything else
+is refused. :mod:`.export` runs the model, :mod:`.walk` writes the recording; :mod:`.graph`
 holds names, initializers and the batch axis. The ``onnx`` package is imported only when
 exporting (``pip install 'chainrule[onnx]'``). float32 is the target: ONNX Runtime lacks some
 float64 kernels (Erf, for GELU below opset 20).

@@ -15,6 +15,7 @@ import numpy as np
 from ..autograd.record import RecordedOp
 from ..tensor import Tensor
 from .graph import ExportError, GraphBuilder
+from .shapes import expand_target, reshape_target
 
 __all__ = ["EMITTERS", "Emitter"]
 
@@ -134,23 +135,15 @@ def _cast(g, op):
 
 @_register("where")
 def _where(g, op):
-    """c ? x : y → Where. chainrule's condition is a constant mask; one computed from the data
-    as ``t > 0`` for an input t (ReLU-like activations: LeakyReLU, ELU, PReLU) is rebuilt as
-    Greater(t, 0) so it follows the input at run time."""
+    """c ? x : y → Where. chainrule's condition is an array; one computed from the data (a
+    recorded comparison, or ``t > 0`` for one of the op's inputs as in LeakyReLU, ELU, PReLU)
+    was written as ONNX ops by the exporter (``g.array_names``); any other is the same on every
+    input (the exporter checked) and is stored as a constant."""
     cond = op.inputs[0]
-    cond_arr = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
-    cond_name = None
-    for t in op.inputs[1:]:
-        if isinstance(t, Tensor) and t.shape == cond_arr.shape and \
-                np.array_equal(cond_arr, t._data > 0):
-            cond_name = g.node("Greater", [g.name(t), _scalar(g, 0.0, t)], "positive")
-            break
+    cond_name = g.array_names.get(id(cond))
     if cond_name is None:
-        if g.batch_size is not None and cond_arr.ndim == op.output.ndim and cond_arr.ndim \
-                and cond_arr.shape[0] == g.batch_size:
-            raise ExportError(f"onnx.export: cannot export {g.where}: its condition is a mask "
-                              "computed outside the recorded graph (from the example's values)")
-        cond_name = g.const(cond_arr.astype(bool))
+        cond_arr = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
+        cond_name = g.value(cond) if isinstance(cond, Tensor) else g.const(cond_arr.astype(bool))
     return g.node("Where", [cond_name, _arg(g, op, 1), _arg(g, op, 2)], "where")
 
 
@@ -253,27 +246,14 @@ for _name, _onnx in [("sum", "ReduceSum"), ("mean", "ReduceMean"), ("amax", "Red
     EMITTERS[_name] = _reduction(_onnx)
 
 
-# -- shapes ------------------------------------------------------------------------------------
-def _target(shape) -> list[int]:
-    return [int(s) for s in np.atleast_1d(np.asarray(shape, dtype=np.int64)).tolist()]
-
-
+# -- shapes ----------------------------------------------------------------------------------
 @_register("reshape")
 def _reshape(g, op):
-    """A new shape → Reshape; with a dynamic batch, the batch entry is written 0 (copy the
-    input's axis) or −1 (the entry the batch was merged into)."""
+    """A new shape → Reshape, the target from :func:`.shapes.reshape_target` (0 or −1 where
+    the output's size follows the batch)."""
     x = op.inputs[0]
-    shape = _target(_param(op, "shape", 1))
-    if g.is_batched(x) and shape:
-        b = g.batch_size
-        if shape[0] == b:
-            shape[0] = 0
-        elif -1 not in shape:
-            for i, s in enumerate(shape):
-                if s > 0 and s % b == 0:
-                    shape[i] = -1
-                    break
-    return g.node("Reshape", [g.name(x), g.ints(shape)], "reshape")
+    target = reshape_target(g, tuple(x.shape), tuple(op.output.shape), g.twin)
+    return g.node("Reshape", [g.name(x), target], "reshape")
 
 
 @_register("transpose")
@@ -287,16 +267,11 @@ def _transpose(g, op):
 
 @_register("broadcastto")
 def _broadcast_to(g, op):
-    """x repeated to a shape → Expand; a batch entry becomes 1 (kept from a batched input) or
-    the run-time batch size."""
+    """x repeated to a shape → Expand, the shape from :func:`.shapes.expand_target` (1 where
+    x keeps its own size, the run-time batch size where the output's follows the batch)."""
     x = op.inputs[0]
-    shape = _target(_param(op, "shape", 1))
-    if g.batch_size is not None and shape and shape[0] == g.batch_size:
-        if g.is_batched(x) and x.ndim == len(shape):
-            return g.node("Expand", [g.name(x), g.ints([1] + shape[1:])], "expand")
-        return g.node("Expand", [g.value(x, like=op.output), g.shape_with_batch(shape)],
-                      "expand")
-    return g.node("Expand", [g.value(x, like=op.output), g.ints(shape)], "expand")
+    target = expand_target(g, tuple(np.shape(x)), tuple(op.output.shape), g.twin)
+    return g.node("Expand", [g.value(x, like=op.output), target], "expand")
 
 
 @_register("concatenate")

@@ -3,32 +3,35 @@
 How it works:
 
 1. The model runs once in evaluation mode on the example input while the engine records every
-   op; forward hooks on every submodule note which ops each module call produced (so errors
-   can name the module path, and whole layers can be matched, see :mod:`.modules`).
-2. Only the ops the outputs depend on are written, in the order they ran. A module with a
-   pattern (BatchNorm → BatchNormalization, …) becomes one node; every other op goes through
-   the op table of :mod:`.emitters`.
-3. Parameters and buffers become initializers named by their ``state_dict`` keys, once each
+   op (and every comparison of Tensors); forward hooks on every submodule note which ops each
+   module call produced (so errors can name the module path, and whole layers can be matched,
+   see :mod:`.modules`).
+2. It runs again on a second input with other values (and, with a dynamic batch, another
+   batch size): see :mod:`.twin`. Both runs must run the same ops; a constant or parameter
+   that differs between them depends on the input and is refused, unless the graph computes
+   it (comparisons → Greater/Less/Equal…, :mod:`.comparisons`); an axis whose size differs
+   follows the batch (reshape and expand targets, :mod:`.shapes`; free output axes).
+3. Only the ops the outputs depend on are written, in the order they ran (:mod:`.walk`). A
+   module with a pattern (BatchNorm → BatchNormalization, …) becomes one node; every other op
+   goes through the op table of :mod:`.emitters`.
+4. Parameters and buffers become initializers named by their ``state_dict`` keys, once each
    however often they are used; other constants become unnamed initializers.
-4. With a dynamic batch, axis 0 of the inputs and outputs is named ``batch`` and shapes written
-   into the graph keep the batch free (see :meth:`GraphBuilder.is_batched`).
 5. The model is checked with ``onnx.checker.check_model(full_check=True)`` and written
    atomically.
 """
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
 from typing import Any, Sequence
 
 import numpy as np
 
 from ..autograd import no_grad
-from ..autograd.record import RecordedOp, record
+from ..autograd.record import record
 from ..tensor import Tensor
-from .emitters import EMITTERS
 from .graph import ExportError, GraphBuilder
-from .modules import pattern_for
+from .twin import check_same_program, second_inputs
+from .walk import ModuleCall, Walker
 
 __all__ = ["export", "ExportError"]
 
@@ -42,17 +45,6 @@ def _require_onnx():
         raise ImportError("chainrule.onnx.export needs the 'onnx' package: "
                           "pip install 'chainrule[onnx]'") from exc
     return onnx
-
-
-@dataclass(eq=False)
-class _Call:
-    """One call of a module's forward: the recorded ops [start, end) it produced."""
-    path: str
-    module: Any
-    start: int
-    end: int = -1
-    input: Any = None
-    output: Any = None
 
 
 def _as_inputs(example_input: Any) -> tuple[Tensor, ...]:
@@ -114,13 +106,13 @@ def _dynamic_dims(names: list[str], tensors: Sequence[Tensor], dynamic_batch: bo
 
 def _record_forward(model, inputs) -> tuple[Any, Any, list[_Call]]:
     """Run ``model(*inputs)`` once in evaluation mode, recording ops and module calls."""
-    calls: list[_Call] = []
-    stack: list[_Call] = []
+    calls: list[ModuleCall] = []
+    stack: list[ModuleCall] = []
     rec_box: list = [None]
     handles = []
 
     def pre(module, args, path):
-        call = _Call(path, module, len(rec_box[0].ops), input=args[0] if args else None)
+        call = ModuleCall(path, module, len(rec_box[0].ops), input=args[0] if args else None)
         calls.append(call)
         stack.append(call)
 
@@ -146,134 +138,35 @@ def _record_forward(model, inputs) -> tuple[Any, Any, list[_Call]]:
     return rec, out, calls
 
 
-def _needed(rec, outputs) -> set[int]:
-    """Indices of the recorded ops the outputs depend on."""
-    need: set[int] = set()
-    todo = [y for y in outputs]
-    while todo:
-        t = todo.pop()
-        op = rec.producer(t) if isinstance(t, Tensor) else None
-        if op is None or op.index in need:
-            continue
-        need.add(op.index)
-        todo.extend(x for x in op.inputs if isinstance(x, Tensor))
-    return need
+def _second_run(model, rec, inputs, batched, batch):
+    """Record the forward again on other values (and batch + BATCH_STEP rows with a dynamic
+    batch); see :mod:`.twin`. Returns the recording, the outputs and words for messages."""
+    twin_inputs, batch2 = second_inputs(inputs, batched, batch)
+    what = (f"an input of batch size {batch2} with other values" if batch2 is not None
+            else "an input of the same shape with other values")
+    try:
+        twin, out, _ = _record_forward(model, twin_inputs)
+    except Exception as exc:
+        raise ExportError(f"onnx.export: running the model on {what} (to find what depends on "
+                          f"the input) failed with {type(exc).__name__}: {exc}; a model that "
+                          "works at one batch size only exports with dynamic_batch=False"
+                          ) from exc
+    items = out if isinstance(out, (tuple, list)) else (out,)
+    check_same_program(rec, twin, what)
+    return twin, tuple(items), what, batch2
 
 
-def _where(path: str) -> str:
-    return f"module '{path}'" if path else "the top-level module"
-
-
-class _Exporter:
-    """Walks one recording and fills a GraphBuilder."""
-
-    def __init__(self, g: GraphBuilder, rec, calls: list[_Call]):
-        self.g, self.rec, self.calls = g, rec, calls
-        self.path = [""] * len(rec.ops)
-        for call in calls:                       # outer calls first: inner ones overwrite
-            for i in range(call.start, call.end):
-                self.path[i] = call.path
-        self.consumers: dict[int, list[int]] = {}     # id(tensor) -> indices of ops reading it
-        for op in rec.ops:
-            for x in op.inputs:
-                if isinstance(x, Tensor):
-                    self.consumers.setdefault(id(x), []).append(op.index)
-        self.starting: dict[int, list[_Call]] = {}
-        for call in calls:
-            if call.end > call.start and pattern_for(call.module) is not None:
-                self.starting.setdefault(call.start, []).append(call)
-
-    def check_constant(self, value, op: RecordedOp) -> None:
-        """Refuse a constant whose first axis is the example's batch in an op on the batch:
-        the graph would accept that batch size only."""
-        g = self.g
-        shape = np.shape(value)
-        if g.batch_size is not None and len(shape) and len(shape) == op.output.ndim and \
-                shape[0] == g.batch_size and self.batched_out(op.inputs, op.output):
-            raise ExportError(f"onnx.export: cannot export op '{op.op}' (in "
-                              f"{_where(self.path[op.index])}): it reads a constant of shape "
-                              f"{tuple(shape)} whose first axis is the example's batch size, "
-                              "so the exported graph would not accept another batch size "
-                              "(export with dynamic_batch=False)")
-
-    def bind_inputs(self, op: RecordedOp) -> None:
-        """Bind the op's inputs that no recorded op made: parameters and buffers (bound by
-        name on first use) and constant Tensors; check constant arrays too."""
-        g = self.g
-        for k, x in enumerate(op.inputs):
-            if isinstance(x, Tensor):
-                if not g.has(x):
-                    self.check_constant(x, op)
-                    g.bind(x, g.initializer(x._data, "const"))
-            elif isinstance(x, np.ndarray) and not (op.op == "where" and k == 0):
-                self.check_constant(x, op)   # where's mask: see emitters._where
-
-    def batched_out(self, op_inputs, output, keeps_axis0: bool = True) -> bool:
-        g = self.g
-        return bool(keeps_axis0 and g.batch_size is not None and output.ndim
-                    and output.shape[0] == g.batch_size
-                    and any(g.is_batched(x) for x in op_inputs))
-
-    def try_pattern(self, i: int, need: set[int]) -> int | None:
-        """Write a module starting at op ``i`` as one node; returns where to go on, or None."""
-        for call in self.starting.get(i, ()):
-            x, y = call.input, call.output
-            if not isinstance(x, Tensor) or not isinstance(y, Tensor) or not self.g.has(x):
-                continue
-            producer = self.rec.producer(y)
-            if producer is None or producer.index not in need or \
-                    not call.start <= producer.index < call.end:
-                continue
-            if self.leaks(call, y, need):
-                continue
-            self.g.where = f"module '{call.path}' ({type(call.module).__name__})"
-            name = pattern_for(call.module)(self.g, call.module, call.path, x,
-                                            self.rec.ops[call.start:call.end])
-            if name is None:
-                continue
-            self.g.bind(y, name, self.batched_out([x], y))
-            return call.end
-        return None
-
-    def leaks(self, call: _Call, y: Tensor, need: set[int]) -> bool:
-        """True if a needed op outside the module's range reads one of its values other than
-        its output (then the module cannot be one node)."""
-        for r in self.rec.ops[call.start:call.end]:
-            if r.output is y:
-                continue
-            if any(c in need and not call.start <= c < call.end
-                   for c in self.consumers.get(id(r.output), ())):
-                return True
-        return False
-
-    def run(self, outputs: Sequence[Tensor]) -> None:
-        g, ops = self.g, self.rec.ops
-        need = _needed(self.rec, outputs)
-        i = 0
-        while i < len(ops):
-            if i in need or i in self.starting:
-                nxt = self.try_pattern(i, need)
-                if nxt is not None:
-                    i = nxt
-                    continue
-            op = ops[i]
-            i += 1
-            if op.index not in need:
-                continue
-            where = f"op '{op.op}' (in {_where(self.path[op.index])})"
-            emitter = EMITTERS.get(op.op)
-            if emitter is None:
-                raise ExportError(f"onnx.export: cannot export {where}; supported ops: "
-                                  f"{', '.join(sorted(EMITTERS))}")
-            self.bind_inputs(op)
-            g.where = where
-            name = emitter(g, op)
-            keeps = True
-            if op.op == "transpose":
-                axes = op.params.get("axes")
-                nd = op.inputs[0].ndim
-                keeps = axes is not None and nd > 0 and int(axes[0]) % nd == 0
-            g.bind(op.output, name, self.batched_out(op.inputs, op.output, keeps))
+def _output_dims(y: Tensor, y2: Any, batch: int | None, dynamic_batch: bool,
+                 name: str) -> dict[int, str]:
+    """The free axes of an output: those whose size differs between the two runs ('batch'
+    where it is the batch size, ``{name}_dim{k}`` otherwise)."""
+    if not dynamic_batch or batch is None or not isinstance(y2, Tensor) or y2.ndim != y.ndim:
+        return {}
+    dims = {}
+    for k, (a, b) in enumerate(zip(y.shape, y2.shape)):
+        if a != b:
+            dims[k] = "batch" if a == batch else f"{name}_dim{k}"
+    return dims
 
 
 def _param_names(model) -> dict[int, tuple[str, Tensor]]:
@@ -300,10 +193,17 @@ def export(model, example_input, path: str | os.PathLike | Any,
     """Write ``model`` as an ONNX file at ``path`` (a path or a binary file object), traced by
     one forward on ``example_input`` in evaluation mode; returns the ``onnx.ModelProto``.
 
-    ``dynamic_batch`` leaves axis 0 of every input and output free (named ``batch``); the
-    example's batch size must then be at least 2 to tell the batch axis apart.
+    ``dynamic_batch`` leaves axis 0 of every input free (named ``batch``), and every output
+    axis whose size follows it; the example's batch size must then be at least 2.
     ``dynamic_axes`` (PyTorch's form, ``{"input": {0: "batch"}}``) overrides which axes are
-    free; shapes inside the graph are kept free for axis 0 only.
+    free; shapes inside the graph are kept free for the batch axis only.
+
+    The model runs a second time, on an input with other values (and batch + 3 rows with a
+    dynamic batch), to see what depends on the input: comparisons of Tensors become ONNX ops,
+    batch-following shapes are written with 0/−1 or the run-time batch size, and anything else
+    that differs between the runs (a value read with ``.item()``, a NumPy mask, a constant as
+    long as the batch, control flow) raises :class:`ExportError` naming the op, the module and
+    why, rather than being written with the example's value.
     """
     onnx = _require_onnx()
     from .. import nn
@@ -329,16 +229,28 @@ def export(model, example_input, path: str | os.PathLike | Any,
     rec, out, calls = _record_forward(model, inputs)
     outputs = _as_outputs(out)
     out_names = _names(output_names, len(outputs), "output")
-    out_dims = _dynamic_dims(out_names, outputs, dynamic_batch, dynamic_axes)
+    batched = [bool(batch) and 0 in dims and x.ndim > 0 and x.shape[0] == batch
+               for x, dims in zip(inputs, in_dims)]
+    twin, twin_outputs, what_twin, batch2 = _second_run(model, rec, inputs, batched, batch)
+    if len(twin_outputs) != len(outputs):
+        raise ExportError(f"onnx.export: the model returned {len(twin_outputs)} outputs on "
+                          f"{what_twin}, {len(outputs)} on the example")
+    if dynamic_axes is None:
+        out_dims = [_output_dims(y, y2, batch, dynamic_batch, name)
+                    for name, y, y2 in zip(out_names, outputs, twin_outputs)]
+    else:
+        out_dims = _dynamic_dims(out_names, outputs, dynamic_batch, dynamic_axes)
 
     g = GraphBuilder(onnx, opset_version, batch)
+    g.twin_batch_size = batch2
     g.reserve(in_names + out_names)
-    for name, x, dims in zip(in_names, inputs, in_dims):
-        g.bind(x, name, batched=bool(batch) and 0 in dims and x.ndim > 0 and
-               x.shape[0] == batch)
+    for name, x, is_batched in zip(in_names, inputs, batched):
+        g.bind(x, name, batched=is_batched)
     g.batch_source = in_names[0]
     g.params = _param_names(model)
-    _Exporter(g, rec, calls).run(outputs)
+    walker = Walker(g, rec, twin, calls, what_twin)
+    walker.run(outputs)
+    walker.bind_outputs(outputs)
     for name, y in zip(out_names, outputs):
         if not g.has(y):
             raise ExportError(f"onnx.export: output {name!r} is a tensor the model did not "

@@ -5,10 +5,12 @@ It hands out unique value names, turns a recorded Tensor into the name of the ON
 holds it (a graph input, a parameter's initializer named by its ``state_dict`` key, or a node's
 output), turns constants into initializers, and adds nodes through ``onnx.helper``.
 
-Dynamic batch: the example input's first axis is the batch. The builder remembers which
-recorded tensors carry that axis first (``is_batched``), so an emitter writing a shape can put
-0 ("copy this axis from the input") or a shape computed at run time where the example batch
-size would otherwise be baked in.
+Dynamic batch: the example input's first axis is the batch. The exporter pairs each op with
+the same op of a second run at another batch size (``twin``, ``twin_batch_size``, see
+:mod:`.twin`), so an emitter writing a shape can tell which axes follow the batch and put 0,
+−1, 1 or the run-time batch size (``batch_dim``) there (see :mod:`.shapes`). Masks the graph
+computes for array arguments (recorded comparisons) are looked up by ``value`` through
+``array_names``.
 """
 from __future__ import annotations
 
@@ -46,6 +48,13 @@ class GraphBuilder:
         self.where = ""                          # "op 'x' (in module 'y')" for error messages
         #: id(parameter or buffer) -> (state_dict key, tensor); bound on first use
         self.params: dict[int, tuple[str, Tensor]] = {}
+        #: the twin run's batch size (see :mod:`.twin`), and the twin of the op being written
+        self.twin_batch_size: int | None = None
+        self.twin: Any = None
+        #: ONNX values computed for masks: recorded comparison index -> name, and
+        #: id(array argument of an op) -> name (an array no op made, computed in the graph)
+        self.derived: dict[int, str] = {}
+        self.array_names: dict[int, str] = {}
 
     # -- names ---------------------------------------------------------------------------------
     def fresh(self, hint: str) -> str:
@@ -128,6 +137,8 @@ class GraphBuilder:
         dtype (the dtype of the op's result) when it is a plain number or array."""
         if isinstance(x, Tensor):
             return self.name(x)
+        if id(x) in self.array_names:
+            return self.array_names[id(x)]
         dtype = None
         if like is not None and np.asarray(x).dtype != np.bool_:
             dtype = np.dtype(like.dtype) if hasattr(like, "dtype") else np.dtype(like)
