@@ -53,6 +53,7 @@ def test_every_cited_file_exists(path):
 
 def test_every_cited_flag_is_a_train_option():
     known = {o.flag for o in TRAIN_OPTIONS} | {"--data-dir", "--out", "--resume", "--config"}
+    known |= {"--no-" + o.flag[2:] for o in TRAIN_OPTIONS if o.parse is None}  # on/off switches
     assert [f for f in FLAGS if f not in known] == []
 
 
