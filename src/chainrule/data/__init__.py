@@ -16,9 +16,11 @@ from .streaming import MemmapDataset, open_memmap
 from .idx import read_idx, write_idx, read_idx_header
 from .download import download, cache_dir, md5sum
 from .sample_rng import sample_generator
+from .image_folder import ImageFolder
 from . import datasets
 
 __all__ = ["DataError", "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset",
            "random_split", "DataLoader", "default_collate", "Compose", "ToFloat", "Normalize",
            "Flatten", "MemmapDataset", "open_memmap", "read_idx", "write_idx",
-           "read_idx_header", "download", "cache_dir", "md5sum", "datasets", "sample_generator"]
+           "read_idx_header", "download", "cache_dir", "md5sum", "datasets", "sample_generator",
+           "ImageFolder"]
