@@ -126,7 +126,8 @@ class ImageFolder(Dataset):
 
     Attributes as torchvision's: ``classes``, ``class_to_idx``, ``samples`` (``imgs``),
     ``targets``, ``root``, ``extensions``; and ``skipped``: ``(path, reason)`` of the files
-    ``skip_bad=True`` dropped.
+    ``skip_bad=True`` dropped. By default a bad file is found when loaded (a DataError naming
+    it); ``skip_bad=True`` (keyword only) decodes everything once at construction instead.
     """
 
     def __init__(self, root: str | os.PathLike, transform: Callable | None = None,

@@ -202,7 +202,8 @@ def _resized_size(height: int, width: int, size, max_size: int | None) -> tuple[
 def _resample_plane(plane: np.ndarray, out_hw: tuple[int, int], resample: int) -> np.ndarray:
     Image = pillow("resize")
     if plane.dtype == np.uint8:
-        return np.asarray(Image.fromarray(np.ascontiguousarray(plane)).resize(out_hw[::-1], resample))
+        src = Image.fromarray(np.ascontiguousarray(plane))   # mode L: Pillow's 8-bit path
+        return np.asarray(src.resize(out_hw[::-1], resample))
     src = Image.fromarray(np.ascontiguousarray(plane, dtype=np.float32))
     out = np.asarray(src.resize(out_hw[::-1], resample))
     if plane.dtype.kind in "iu":

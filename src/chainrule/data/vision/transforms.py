@@ -64,8 +64,9 @@ class Normalize:
     """Per channel ``(x[c] - mean[c]) / std[c]`` on a float ``(..., C, H, W)`` image."""
 
     def __init__(self, mean: Sequence[float], std: Sequence[float], inplace: bool = False):
-        self.mean, self.std, self.inplace = list(np.atleast_1d(mean)), \
-            list(np.atleast_1d(std)), bool(inplace)
+        self.mean = [float(v) for v in np.atleast_1d(mean)]
+        self.std = [float(v) for v in np.atleast_1d(std)]
+        self.inplace = bool(inplace)
         if 0 in self.std:
             raise ValueError(f"Normalize: std must not contain zero, got {self.std}")
 
