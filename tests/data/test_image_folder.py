@@ -166,3 +166,19 @@ def test_loader_batches_an_image_folder(tree):
     batches = list(DataLoader(ds, batch_size=3))
     assert [tuple(x.shape) for x, _ in batches] == [(3, 3, 4, 4), (1, 3, 4, 4)]
     assert batches[0][1].tolist() == [0, 0, 1]
+
+
+def test_missing_pillow_names_the_images_extra(tree, monkeypatch):
+    import subprocess
+    import sys
+    code = ("import sys, chainrule.data, chainrule.data.vision; "
+            "print('PIL' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env={**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)})
+    assert out.stdout.strip() == "False", out.stderr   # Pillow is imported only when needed
+    ds = ImageFolder(tree)
+    monkeypatch.setitem(sys.modules, "PIL", None)      # as if Pillow were not installed
+    with pytest.raises(ImportError, match=r"chainrule\[images\]"):
+        ds[0]
+    with pytest.raises(ImportError, match=r"Resize needs Pillow.*chainrule\[images\]"):
+        V.Resize(4)

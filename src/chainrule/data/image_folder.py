@@ -37,7 +37,7 @@ IMG_EXTENSIONS = (".jpg", ".jpeg", ".png", ".ppm", ".bmp", ".pgm", ".tif", ".tif
 def _pillow():
     try:
         from PIL import Image
-    except ImportError as err:  # pragma: no cover - Pillow is in the dev extra
+    except ImportError as err:
         raise ImportError("ImageFolder needs Pillow to decode images; install it with "
                           "pip install 'chainrule[images]'") from err
     return Image

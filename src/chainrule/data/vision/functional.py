@@ -44,7 +44,7 @@ def pillow(who: str = "chainrule.data.vision"):
     """``PIL.Image``, or an ImportError naming the ``images`` extra."""
     try:
         from PIL import Image
-    except ImportError as err:  # pragma: no cover - Pillow is in the dev extra
+    except ImportError as err:
         raise ImportError(f"{who} needs Pillow to decode and resample images; install it with "
                           f"pip install 'chainrule[images]'") from err
     return Image
@@ -56,8 +56,8 @@ def is_pil_image(img: Any) -> bool:
     return module is not None and isinstance(img, module.Image)
 
 
-def _pil_filter(interpolation) -> int:
-    Image = pillow()
+def _pil_filter(interpolation, who: str = "resize") -> int:
+    Image = pillow(who)
     if isinstance(interpolation, str):
         try:
             interpolation = InterpolationMode(interpolation.lower())

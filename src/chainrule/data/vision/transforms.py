@@ -92,7 +92,7 @@ class Resize:
     def __init__(self, size, interpolation=InterpolationMode.BILINEAR,
                  max_size: int | None = None, antialias: bool | None = True):
         self.size = _check_size(size, "Resize")
-        F._pil_filter(interpolation)  # fail now, not at the first sample
+        F._pil_filter(interpolation, "Resize")  # fail now, not at the first sample
         self.interpolation, self.max_size, self.antialias = interpolation, max_size, antialias
 
     def __call__(self, img):
@@ -215,7 +215,7 @@ class RandomResizedCrop:
         if min(scale) <= 0 or min(ratio) <= 0:
             raise ValueError(f"RandomResizedCrop: scale and ratio must be positive, got "
                              f"scale={scale!r}, ratio={ratio!r}")
-        F._pil_filter(interpolation)
+        F._pil_filter(interpolation, "RandomResizedCrop")
         self.scale, self.ratio = tuple(map(float, scale)), tuple(map(float, ratio))
         self.interpolation, self.antialias = interpolation, antialias
 
