@@ -8,10 +8,10 @@
 Files are found at any depth below a class folder (folders walked in sorted order, following
 links) and kept when their name ends, in any case, with one of :data:`IMG_EXTENSIONS`.
 
-Two choices differ from torchvision, and only for names starting with ``.``: hidden folders
-(``.ipynb_checkpoints``, ``.git``) are not classes and hidden files and folders inside a class
-(macOS's ``._photo.jpg``) are not samples — torchvision takes them, which shifts every class
-index or fails on the first such file.
+Hidden names (starting with ``.``) count as torchvision counts them, so class indices match a
+model trained with torchvision: a ``.ipynb_checkpoints`` folder is a class, and macOS's
+``._photo.jpg`` is a sample (which then fails to decode). ``skip_hidden=True`` leaves hidden
+folders out of the classes and hidden files and folders out of the samples.
 
 When bad files are found: by default construction only lists names (as fast as torchvision on
 a million files) and a file that cannot be decoded raises :class:`DataError` naming it when its
@@ -49,15 +49,16 @@ def has_file_allowed_extension(filename: str, extensions: str | tuple[str, ...])
     return filename.lower().endswith(tuple(e.lower() for e in exts))
 
 
-def find_classes(directory: str | os.PathLike) -> tuple[list[str], dict[str, int]]:
-    """The class names (the sorted names of ``directory``'s non-hidden subfolders) and
-    ``{name: index}``."""
+def find_classes(directory: str | os.PathLike, skip_hidden: bool = False
+                 ) -> tuple[list[str], dict[str, int]]:
+    """The class names (the sorted names of ``directory``'s subfolders, without those whose
+    name starts with ``.`` when ``skip_hidden``) and ``{name: index}``."""
     root = os.fspath(directory)
     if not os.path.isdir(root):
         raise DataError(root, "ImageFolder: no such folder" if not os.path.exists(root)
                         else "ImageFolder: not a folder")
     classes = sorted(e.name for e in os.scandir(root)
-                     if e.is_dir() and not e.name.startswith("."))
+                     if e.is_dir() and not (skip_hidden and e.name.startswith(".")))
     if not classes:
         raise DataError(root, "ImageFolder: no class folders found (expected one subfolder "
                               "per class, such as root/cat/001.jpg)")
@@ -67,11 +68,13 @@ def find_classes(directory: str | os.PathLike) -> tuple[list[str], dict[str, int
 def make_dataset(directory: str | os.PathLike, class_to_idx: dict[str, int],
                  extensions: tuple[str, ...] | None = IMG_EXTENSIONS,
                  is_valid_file: Callable[[str], bool] | None = None,
-                 allow_empty: bool = False) -> list[tuple[str, int]]:
+                 allow_empty: bool = False, skip_hidden: bool = False
+                 ) -> list[tuple[str, int]]:
     """``(path, class_index)`` for every kept file below each class folder, classes in sorted
     order and files in sorted walk order. Keep a file by ``extensions`` or by
     ``is_valid_file(path)`` (not both). A class with no file is an error unless
-    ``allow_empty``."""
+    ``allow_empty``; ``skip_hidden`` leaves out files and folders whose name starts with
+    ``.``."""
     root = os.path.expanduser(os.fspath(directory))
     if (extensions is None) == (is_valid_file is None):
         raise ValueError("make_dataset: pass exactly one of extensions and is_valid_file")
@@ -85,13 +88,13 @@ def make_dataset(directory: str | os.PathLike, class_to_idx: dict[str, int],
             raise DataError(class_dir, "ImageFolder: class folder is missing")
         found = 0
         for folder, subfolders, files in sorted(os.walk(class_dir, followlinks=True)):
-            subfolders[:] = [d for d in subfolders if not d.startswith(".")]
-            if any(part.startswith(".") for part in
-                   os.path.relpath(folder, class_dir).split(os.sep) if part != "."):
+            if skip_hidden and any(part.startswith(".") for part in
+                                   os.path.relpath(folder, class_dir).split(os.sep)
+                                   if part != "."):
                 continue
             for fname in sorted(files):
                 path = os.path.join(folder, fname)
-                if not fname.startswith(".") and is_valid_file(path):
+                if not (skip_hidden and fname.startswith(".")) and is_valid_file(path):
                     samples.append((path, class_to_idx[name]))
                     found += 1
         if found == 0 and not allow_empty:
@@ -128,12 +131,13 @@ class ImageFolder(Dataset):
     ``targets``, ``root``, ``extensions``; and ``skipped``: ``(path, reason)`` of the files
     ``skip_bad=True`` dropped. By default a bad file is found when loaded (a DataError naming
     it); ``skip_bad=True`` (keyword only) decodes everything once at construction instead.
+    ``skip_hidden=True`` (keyword only) ignores names starting with ``.`` (see the module).
     """
 
     def __init__(self, root: str | os.PathLike, transform: Callable | None = None,
                  target_transform: Callable | None = None, loader: Callable | None = None,
                  is_valid_file: Callable[[str], bool] | None = None, allow_empty: bool = False,
-                 *, skip_bad: bool = False):
+                 *, skip_bad: bool = False, skip_hidden: bool = False):
         for name, fn in (("transform", transform), ("target_transform", target_transform),
                          ("loader", loader), ("is_valid_file", is_valid_file)):
             if fn is not None and not callable(fn):
@@ -143,9 +147,9 @@ class ImageFolder(Dataset):
         self.transform, self.target_transform = transform, target_transform
         self.loader = loader if loader is not None else pil_loader
         self.extensions = IMG_EXTENSIONS if is_valid_file is None else None
-        self.classes, self.class_to_idx = find_classes(self.root)
+        self.classes, self.class_to_idx = find_classes(self.root, skip_hidden)
         samples = make_dataset(self.root, self.class_to_idx, self.extensions, is_valid_file,
-                               allow_empty)
+                               allow_empty, skip_hidden)
         self.skipped: list[tuple[str, str]] = []
         if skip_bad:
             samples = self._drop_bad(samples, allow_empty)
