@@ -57,9 +57,52 @@ def add_parser(sub) -> None:
 
 
 def _is_checkpoint(args) -> bool:
+    """Whether the target is a checkpoint rather than an expression.
+
+    A checkpoint is: anything given with --dataset, a name ending in ``.safetensors``, or an
+    existing file that starts with a safetensors header. Given ``--at``, a target that parses
+    as an expression is one even where a checkpoint file of that name exists (``explain x
+    --at x=3`` next to a file ``x``). Otherwise a name that is not a valid expression but names
+    an existing file or folder is taken as a checkpoint, so that its own error is reported."""
+    from ..explain import expr
     target = args.target
-    return args.dataset is not None or target.endswith(".safetensors") or \
-        Path(target).is_file() or Path(target).is_dir()
+    if args.dataset is not None or target.lower().endswith(".safetensors"):
+        return True
+    try:
+        expr.parse(target)
+        parses = True
+    except expr.ExpressionError:
+        parses = False
+    if parses and args.at is not None:
+        return False
+    if _has_safetensors_header(target):
+        return True
+    return not parses and _exists(target)
+
+
+def _exists(target: str) -> bool:
+    try:
+        return Path(target).exists()
+    except (OSError, ValueError):           # a name too long for the system, or with a NUL
+        return False
+
+
+def _has_safetensors_header(target: str) -> bool:
+    """True when ``target`` is a file whose first bytes are a safetensors header: an 8-byte
+    little-endian length n (at most the rest of the file), then a JSON object ``{``."""
+    try:
+        path = Path(target)
+        if not path.is_file():
+            return False
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(9)
+    except (OSError, ValueError):
+        return False
+    if len(head) < 9:
+        return False
+    n = int.from_bytes(head[:8], "little")
+    return 2 <= n <= size - 8 and head[8:9] == b"{"
 
 
 def run(args) -> int:
@@ -73,9 +116,13 @@ def run(args) -> int:
                        "--example NAME, or a checkpoint")
     if _is_checkpoint(args):
         if args.at is not None:
-            raise CLIError(f"--at is for expressions; {args.target} is a checkpoint")
+            raise CLIError(f"--at is for expressions; {_short(args.target)} is a checkpoint")
         return _checkpoint(args)
     return _expression(args)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _save(trace, args) -> None:
@@ -108,7 +155,10 @@ def _expression(args) -> int:
     order = [n for n in values if n in used]
     tensors = {n: cr.tensor(values[n], requires_grad=True) for n in order}
     with np.errstate(all="ignore"), cr.autograd.record():
-        f = expr.evaluate(tree, tensors)
+        try:
+            f = expr.evaluate(tree, tensors, args.target)
+        except expr.ExpressionError as exc:
+            raise CLIError(str(exc)) from None
         if not isinstance(f, cr.Tensor) or not f.requires_grad:
             raise CLIError(f"{args.target!r} does not depend on its variables")
         t = cr.explain.trace(f, names=tensors)
