@@ -18,6 +18,7 @@ hooks.
 from __future__ import annotations
 
 import contextlib
+import inspect
 from typing import Any
 
 import numpy as np
@@ -44,10 +45,30 @@ def _alive(node: Any) -> bool:
     return getattr(node, "saved", None) is not None and getattr(node, "inputs", None) is not None
 
 
+def _known_params(node: Any) -> dict:
+    """The keyword parameters of a live node's forward that the node kept as attributes of the
+    same name (PowScalar's ``p``, Clip's ``lo`` and ``hi``): shown in its formula. Parameters
+    it did not keep stay unknown (a live graph needs them for nothing but the display)."""
+    try:
+        params = list(inspect.signature(type(node).forward).parameters.values())[2:]
+    except (TypeError, ValueError):
+        return {}
+    n_inputs = len(node.inputs or ())
+    names = []
+    for i, p in enumerate(params):
+        if p.kind is p.VAR_POSITIONAL:
+            n_inputs = 0
+            continue
+        if p.kind is p.KEYWORD_ONLY or (p.kind is p.POSITIONAL_OR_KEYWORD and i >= n_inputs):
+            names.append(p.name)
+    kept = getattr(node, "__dict__", {})
+    return {n: kept[n] for n in names if n in kept}
+
+
 def _rebuild(output: Tensor) -> Recording:
     """A Recording of the live graph behind ``output``, from its ``grad_fn`` links (ops with
-    their inputs and output tensors; their keyword parameters are not known, which only a
-    replay would need, and a live graph needs none)."""
+    their inputs and output tensors; of their keyword parameters only those the node kept are
+    known (see :func:`_known_params`), which is enough: a live graph is never replayed)."""
     outputs: dict[int, Tensor] = {id(output.grad_fn): output}
     order: list = []
     seen: set[int] = set()
@@ -66,7 +87,7 @@ def _rebuild(output: Tensor) -> Recording:
                 stack.append(t.grad_fn)
     rec = Recording()
     for node in sorted(order, key=lambda n: n._seq):     # creation order is topological
-        rec._add(node, node.inputs, {}, outputs[id(node)])
+        rec._add(node, node.inputs, _known_params(node), outputs[id(node)])
         rec.ops[-1].stamp = getattr(node, "_ran_at", None)   # not now: when the op ran
     return rec
 
