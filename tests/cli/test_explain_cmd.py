@@ -146,3 +146,12 @@ def test_a_checkpoint_without_its_suffix_is_recognised_by_its_header(checkpoint,
     code, out, err = run_cli(["explain", bare, "--batch-size", "4"], capsys)
     assert code == 0, err
     assert "layer view of one batch (4 items)" in out
+
+
+def test_an_expression_starting_with_a_minus_is_documented_and_works_after_dashes(capsys):
+    code, out, _ = run_cli(["explain", "--help"], capsys)
+    assert code == 0
+    assert "-- \"-x**2\"" in " ".join(out.split())
+    code, out, err = run_cli(["explain", "--at", "x=2", "--", "-x**2"], capsys)
+    assert code == 0, err
+    assert _final_lines(out) == ["f = -4", "∂f/∂x = -4"]

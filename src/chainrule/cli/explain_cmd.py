@@ -1,14 +1,17 @@
 """``chainrule explain``: backprop shown at work.
 
     chainrule explain "x**2*y + y + 2" --at x=3,y=4 [--out graph.svg]
+    chainrule explain --at x=2 -- "-x**2"        (an expression starting with a minus)
     chainrule explain --example circuit|neuron|multipath|xor-net [--out graph.svg]
     chainrule explain CKPT [--dataset digits] [--out layers.png]
 
 The first form traces an expression (parsed safely: numbers, the ``--at`` variables,
 ``+ - * / **``, unary minus and exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs — never
-``eval``) and prints its value, both passes and ∂f/∂ each variable. The second shows one of
-the lecture notes' worked examples. The third rebuilds a trained model as ``chainrule evaluate``
-does and prints the layer view of one batch.
+``eval``; constants are float64, see :mod:`chainrule.explain.expr`) and prints its value, both
+passes and ∂f/∂ each variable (whether the argument is a checkpoint or an expression is
+decided by :func:`_is_checkpoint`). The second shows one of the lecture notes' worked examples.
+The third rebuilds a trained model as ``chainrule evaluate`` does and prints the layer view of
+one batch.
 """
 from __future__ import annotations
 
@@ -30,10 +33,13 @@ def add_parser(sub) -> None:
         "trained model's layers",
         description="Trace EXPR at the --at values (the forward pass, the backward pass, and "
         "∂f/∂ each variable), show one of the notes' --example graphs, or, given a checkpoint "
-        "CKPT, print the layer view of one batch (activations, δ's, gradient norms).")
+        "CKPT, print the layer view of one batch (activations, δ's, gradient norms). An "
+        "expression that starts with a minus looks like an option to the parser: put it after "
+        "'--' (chainrule explain --at x=2 -- \"-x**2\"), or bracket it (\"(-x**2)\").")
     p.add_argument("target", nargs="?", default=None, metavar="EXPR|CKPT",
-                   help="an expression such as \"x**2*y + y + 2\", or a model.safetensors "
-                   "written by 'chainrule train'")
+                   help="an expression such as \"x**2*y + y + 2\" (one starting with '-' goes "
+                   "after '--': --at x=2 -- \"-x**2\"), or a model.safetensors written by "
+                   "'chainrule train'")
     p.add_argument("--at", default=None, metavar="NAME=V,...",
                    help="the variables' values, e.g. x=3,y=4")
     p.add_argument("--example", type=T.choice(EXAMPLE_NAMES),
