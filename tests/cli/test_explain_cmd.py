@@ -155,3 +155,10 @@ def test_an_expression_starting_with_a_minus_is_documented_and_works_after_dashe
     code, out, err = run_cli(["explain", "--at", "x=2", "--", "-x**2"], capsys)
     assert code == 0, err
     assert _final_lines(out) == ["f = -4", "∂f/∂x = -4"]
+
+
+def test_a_folder_is_still_answered_as_a_checkpoint_folder(capsys, tmp_path, monkeypatch):
+    (tmp_path / "runs" / "x").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(["explain", "runs/x"], capsys)    # which parses as runs / x
+    assert_one_line_error(code, err, "is a folder", "model.safetensors")

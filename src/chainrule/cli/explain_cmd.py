@@ -65,11 +65,13 @@ def add_parser(sub) -> None:
 def _is_checkpoint(args) -> bool:
     """Whether the target is a checkpoint rather than an expression.
 
-    A checkpoint is: anything given with --dataset, a name ending in ``.safetensors``, or an
-    existing file that starts with a safetensors header. Given ``--at``, a target that parses
-    as an expression is one even where a checkpoint file of that name exists (``explain x
-    --at x=3`` next to a file ``x``). Otherwise a name that is not a valid expression but names
-    an existing file or folder is taken as a checkpoint, so that its own error is reported."""
+    In this order: anything given with --dataset, or a name ending in ``.safetensors``, is a
+    checkpoint; given ``--at``, a target that parses as an expression is one, even where a file
+    of that name exists (``explain x --at x=3`` next to a file ``x``); an existing file that
+    starts with a safetensors header is a checkpoint; without ``--at``, any other existing file
+    or folder is taken as a checkpoint too (so that its own error is reported: a folder, not a
+    safetensors file); everything else is an expression. A name the system cannot even look up
+    (too long, a NUL) is no file."""
     from ..explain import expr
     target = args.target
     if args.dataset is not None or target.lower().endswith(".safetensors"):
@@ -83,7 +85,7 @@ def _is_checkpoint(args) -> bool:
         return False
     if _has_safetensors_header(target):
         return True
-    return not parses and _exists(target)
+    return args.at is None and _exists(target)
 
 
 def _exists(target: str) -> bool:
