@@ -208,8 +208,9 @@ def ensure_deltas(rec: Recording, output: Tensor, ops: list, sources: list,
 def _replay_deltas(store: Recording, output: Tensor, ops: list, gradient: Any) -> None:
     """δ's by the chain rule on the recorded ops, newest first: each op's backward (replayed
     from its recorded inputs and parameters) splits its output's δ among its inputs."""
+    from .. import backend
     from .replay import input_gradients
-    xp = np
+    xp = backend.get_array_module(output._data)
     deltas = store._deltas
     deltas[id(output)] = gradient._data if gradient is not None else \
         xp.ones_like(output._data)

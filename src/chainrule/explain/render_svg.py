@@ -8,7 +8,6 @@ numbers can be searched and copied.
 """
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
