@@ -12,6 +12,11 @@ backward; non-leaf gradients are dropped as soon as they have been passed on. Wh
   receives a gradient (the δ's of the latest backward; a leaf reached on several paths gets the
   sum, as its ``.grad`` does).
 
+Each logged op also carries the tensors' modification counter when it ran (``stamp``), so a
+later in-place change to any of its inputs or its output (an optimizer step) can be detected,
+and :func:`record` keeps a weak reference to each recording it makes (:func:`recent_recordings`),
+so that ``chainrule.explain.trace`` finds the one that logged a tensor after its ``with`` block.
+
 Off, it costs each op one test of a module-level flag. Ops that backward itself runs (under
 ``create_graph=True``, or inside hooks) are not part of the forward graph and are not logged.
 
