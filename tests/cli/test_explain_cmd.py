@@ -110,3 +110,55 @@ def test_a_checkpoint_with_at_or_a_missing_file_is_refused(checkpoint, capsys, t
     assert_one_line_error(code, err, "--at is for expressions")
     code, _, err = run_cli(["explain", tmp_path / "none.safetensors"], capsys)
     assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1
+
+
+@pytest.mark.parametrize("source, words", [
+    ("x + 10**10**10", ["overflows float64"]),
+    ("x + 1/0", ["1/0", "divides by zero"]),
+    ("x*10**400", ["overflows"]),
+    ("+".join(["x"] * 3000), ["too deeply nested"]),
+])
+def test_constant_overflow_and_huge_expressions_are_one_line_errors(source, words, capsys):
+    code, out, err = run_cli(["explain", source, "--at", "x=1"], capsys)
+    assert_one_line_error(code, err, *words)
+    assert "File name too long" not in err
+
+
+def test_a_long_expression_and_a_file_named_like_the_variable_are_expressions(
+        capsys, tmp_path, monkeypatch):
+    long = " + ".join(["x"] * 120)                         # > 255 characters
+    code, out, err = run_cli(["explain", long, "--at", "x=1"], capsys)
+    assert code == 0, err
+    assert "f = 120" in out
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "x").write_text("not a checkpoint")
+    code, out, err = run_cli(["explain", "x", "--at", "x=3"], capsys)
+    assert code == 0, err
+    assert "∂f/∂x = 1" in out
+
+
+def test_a_checkpoint_without_its_suffix_is_recognised_by_its_header(checkpoint, capsys,
+                                                                      tmp_path):
+    bare = tmp_path / "model"
+    bare.write_bytes(checkpoint.read_bytes())
+    code, _, err = run_cli(["explain", bare, "--at", "x=1"], capsys)
+    assert_one_line_error(code, err, "--at is for expressions")
+    code, out, err = run_cli(["explain", bare, "--batch-size", "4"], capsys)
+    assert code == 0, err
+    assert "layer view of one batch (4 items)" in out
+
+
+def test_an_expression_starting_with_a_minus_is_documented_and_works_after_dashes(capsys):
+    code, out, _ = run_cli(["explain", "--help"], capsys)
+    assert code == 0
+    assert "-- \"-x**2\"" in " ".join(out.split())
+    code, out, err = run_cli(["explain", "--at", "x=2", "--", "-x**2"], capsys)
+    assert code == 0, err
+    assert _final_lines(out) == ["f = -4", "∂f/∂x = -4"]
+
+
+def test_a_folder_is_still_answered_as_a_checkpoint_folder(capsys, tmp_path, monkeypatch):
+    (tmp_path / "runs" / "x").mkdir(parents=True)
+    monkeypatch.chdir(tmp_path)
+    code, _, err = run_cli(["explain", "runs/x"], capsys)    # which parses as runs / x
+    assert_one_line_error(code, err, "is a folder", "model.safetensors")

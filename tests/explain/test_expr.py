@@ -133,3 +133,37 @@ def test_nothing_is_evaluated_as_python(monkeypatch):
     assert float(f) == 5.0 and calls == []
     assert math.isclose(float(expr.evaluate(expr.parse("exp(x)", {"x": 0}),
                                             {"x": cr.tensor(0.0)})), 1.0)
+
+
+@pytest.mark.parametrize("source, words", [
+    ("x + 10**10**10", ["10**10**10", "overflows float64"]),     # once an exact integer: a hang
+    ("9**9**9 * x", ["9**9**9", "overflows"]),
+    ("x + 1/0", ["1/0", "divides by zero"]),
+    ("x*(2-2)**-1", ["divides by zero"]),
+    ("x + 10.0**400", ["overflows"]),
+    ("x*10**400", ["overflows"]),
+    ("x*1e400", ["too large for float64"]),
+    ("x*(-8)**(1/3)", ["not a real number"]),
+])
+def test_constant_parts_are_float64_and_refused_when_not_finite(source, words):
+    x = cr.tensor(1.0, requires_grad=True)
+    tree = expr.parse(source, ["x"])
+    with pytest.raises(expr.ExpressionError) as info:
+        expr.evaluate(tree, {"x": x}, source)
+    for w in words:
+        assert w in str(info.value)
+
+
+def test_constant_parts_fold_in_float64_and_variables_keep_ieee_rules():
+    x = cr.tensor(2.0, requires_grad=True)
+    f = expr.evaluate(expr.parse("x * 2**0.5 * (3 - 1)"), {"x": x})
+    assert float(f._data) == pytest.approx(2 * math.sqrt(2) * 2, rel=1e-6)
+    with np.errstate(all="ignore"):
+        assert math.isinf(float(expr.evaluate(expr.parse("x/0"), {"x": x})._data))
+
+
+def test_a_very_long_expression_is_an_expression_error_not_a_recursion_error():
+    with pytest.raises(expr.ExpressionError, match="too deeply nested"):
+        expr.parse("+".join(["x"] * 3000))
+    tree = expr.parse("+".join(["x"] * 300))
+    assert float(expr.evaluate(tree, {"x": cr.tensor(1.0)})._data) == 300.0

@@ -83,3 +83,37 @@ def test_summaries_print_scalars_exactly_and_tensors_briefly():
         assert part in text
     assert "empty" in summarize(np.zeros((0, 2)))
     assert "2 not finite" in summarize(np.array([1.0, np.nan, np.inf]))
+
+
+def _lines(t) -> list[str]:
+    return [line.strip() for line in str(t).splitlines()]
+
+
+def test_a_number_to_a_power_shows_its_base_and_derivative():
+    x = cr.tensor(1.0, requires_grad=True)
+    with cr.autograd.record():
+        t = cr.explain.trace(2.0 ** x, names={"x": x})
+    text = str(t)
+    assert "f = 2^x" in text
+    assert "δ_x = δ_f·2^x·ln 2" in text and " and " not in text
+    assert float(t["x"].delta) == pytest.approx(2 * np.log(2), rel=1e-6)
+
+
+def test_a_transpose_shows_as_one_and_sums_of_jacobian_products_are_bracketed():
+    x = cr.tensor(np.arange(6.0).reshape(2, 3), requires_grad=True)
+    w = cr.tensor(np.ones((3, 2)), requires_grad=True)
+    with cr.autograd.record():
+        t = cr.explain.trace((x @ w).sum() + x.T.sum(), names={"x": x, "w": w})
+    lines = _lines(t)
+    assert any(line.startswith("z3 = xᵀ") for line in lines), lines
+    assert any(line.startswith("z2 = sum(z1)") for line in lines), lines   # not Σᵢ xᵢ
+    delta_x = next(line for line in lines if line.startswith("δ_x "))
+    assert "= (δ_z1·wᵀ) + (δ_z3 permuted back) →" in delta_x, delta_x
+
+
+def test_a_live_graph_shows_the_parameters_its_nodes_kept():
+    x = cr.tensor([1.0, 2.0, 3.0], requires_grad=True)
+    f = ((x ** 3).clamp(0, 50)).mean()           # no recording: rebuilt from grad_fn
+    text = str(cr.explain.trace(f, names={"x": x}))
+    assert "z1 = x^3" in text and "^p" not in text
+    assert "min(max(z1, 0), 50)" in text and " lo" not in text and "hi)" not in text

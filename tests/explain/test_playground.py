@@ -248,3 +248,12 @@ def test_an_optimizer_that_raises_arithmetic_errors_is_stopped_and_said(monkeypa
 def test_optimizer_names_accept_underscores_and_case():
     run = playground("quadratic", optimizers=["Newton_CG", "SGD"], steps=2)
     assert list(run) == ["newton-cg", "sgd"]
+
+
+def test_a_run_that_flies_off_then_stops_is_diverged_not_stopped_moving():
+    from chainrule.explain.optimizer_playground.run import DIVERGED_BEYOND, surface_scale
+    run = playground("plane", optimizers="lbfgs", steps=50)
+    t = run["lbfgs"]
+    assert t.stopped == "diverged", (t.stopped, t.points[-1])
+    assert np.abs(t.points[-1]).max() > DIVERGED_BEYOND * surface_scale(run.surface)
+    assert "diverged" in run.table() and "stopped moving" not in run.table()

@@ -67,3 +67,38 @@ def test_bad_names_and_suffixes_are_refused(tmp_path):
     with pytest.raises(KeyError, match="no node named 'q'"):
         t["q"]
     assert not (tmp_path / "g.pdf").exists()
+
+
+def _mlp_trace():
+    import chainrule as cr
+    cr.manual_seed(0)
+    net = cr.nn.Sequential(cr.nn.Linear(2, 3), cr.nn.Sigmoid(), cr.nn.Linear(3, 1))
+    with cr.autograd.record():
+        loss = ((net(cr.randn(4, 2)) - 1) ** 2).mean()
+        return cr.explain.trace(loss, names=net)
+
+
+def _overlap(a, b) -> bool:
+    """Centre-size rectangles (x, y, w, h) that share some area."""
+    return abs(a[0] - b[0]) < (a[2] + b[2]) / 2 and abs(a[1] - b[1]) < (a[3] + b[3]) / 2
+
+
+@pytest.mark.parametrize("make", [lambda: examples.circuit().trace,
+                                  lambda: examples.multipath().trace, _mlp_trace])
+def test_matplotlib_layout_keeps_labels_off_boxes_and_apart(make):
+    from chainrule.explain import render_mpl
+    t = make()
+    plan = render_mpl.layout(t, render_svg._layers(t), render_svg.node_label,
+                             render_svg.edge_label)
+    boxes = list(plan.nodes.values())
+    labels = [label[:4] for label in plan.labels]
+    assert len(labels) == sum(1 for e in t.edges if render_svg.edge_label(e))
+    for i, a in enumerate(boxes):
+        assert 0 <= a[0] - a[2] / 2 and a[0] + a[2] / 2 <= plan.width
+        assert 0 <= a[1] - a[3] / 2 and a[1] + a[3] / 2 <= plan.height
+        assert not any(_overlap(a, b) for b in boxes[i + 1:])
+    for i, a in enumerate(labels):
+        assert not any(_overlap(a, b) for b in boxes), plan.labels[i][4]
+        assert not any(_overlap(a, b) for b in labels[i + 1:]), plan.labels[i][4]
+    for s, t_, _, _ in plan.edges:             # every edge runs left to right
+        assert plan.nodes[s][0] < plan.nodes[t_][0]

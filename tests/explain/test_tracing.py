@@ -265,3 +265,48 @@ def test_a_conv_net_replays_with_its_parameters():
     text = str(replayed)
     assert "conv(x1, 0.weight, 0.bias)" in text and "reshaped back" in text
     assert "placed at each window's (first) maximum" in text
+
+
+def test_an_optimizer_step_is_refused_even_for_ops_that_saved_nothing():
+    w = cr.tensor([1.0, 2.0], requires_grad=True)
+    opt = cr.optim.SGD([w], lr=0.5)
+    with cr.autograd.record() as rec:
+        loss = (w + 1.0).sum()                 # add and sum save nothing for backward
+        loss.backward()
+    trace(loss, recording=rec)
+    opt.step()
+    with pytest.raises(RuntimeError, match=r"modified in place.*optimizer step"):
+        trace(loss, recording=rec)
+
+
+def test_traces_keep_the_recordings_deltas_and_can_repeat():
+    x = cr.tensor(2.0, requires_grad=True)
+    with cr.autograd.record() as rec:
+        l1 = (x * 2.0).sum()
+        l2 = (x * 3.0).sum()
+        l1.backward()
+        assert float(trace(l1).leaves[0].delta) == 2.0
+        assert float(trace(l2).leaves[0].delta) == 3.0     # its own backward, stored apart
+        assert float(trace(l1).leaves[0].delta) == 2.0     # once a GraphFreedError
+        assert float(rec.delta(x)) == 2.0 and rec.backward_count == 1
+    assert float(x.grad._data) == 2.0
+
+
+def test_trace_after_the_block_finds_the_recording():
+    x = cr.tensor(2.0, requires_grad=True)
+    y = cr.tensor(3.0, requires_grad=True)
+    with cr.autograd.record() as rec:          # the README's pattern
+        f = x * y + x
+        f.backward()
+    t = trace(f, names={"x": x, "y": y})
+    assert float(t["x"].delta) == 4.0 and float(t["y"].delta) == 2.0
+    with cr.autograd.record() as rec:          # backward after the block, outside it
+        g = (x * y).sin()
+    g.backward()
+    t = trace(g, names={"x": x, "y": y})
+    torch_x = torch.tensor(2.0, requires_grad=True)
+    torch_y = torch.tensor(3.0, requires_grad=True)
+    (torch_x * torch_y).sin().backward()
+    assert float(t["x"].delta) == pytest.approx(torch_x.grad.item(), rel=1e-5)
+    assert float(t["y"].delta) == pytest.approx(torch_y.grad.item(), rel=1e-5)
+    assert rec.delta(x) is None                # the recording itself is not changed

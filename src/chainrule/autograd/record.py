@@ -15,6 +15,11 @@ backward; non-leaf gradients are dropped as soon as they have been passed on. Wh
   receives a gradient (the δ's of the latest backward; a leaf reached on several paths gets the
   sum, as its ``.grad`` does).
 
+Each logged op also carries the tensors' modification counter when it ran (``stamp``), so a
+later in-place change to any of its inputs or its output (an optimizer step) can be detected,
+and :func:`record` keeps a weak reference to each recording it makes (:func:`recent_recordings`),
+so that ``chainrule.explain.trace`` finds the one that logged a tensor after its ``with`` block.
+
 Off, it costs each op one test of a module-level flag. Ops that backward itself runs (under
 ``create_graph=True``, or inside hooks) are not part of the forward graph and are not logged.
 
@@ -25,14 +30,20 @@ Off, it costs each op one test of a module-level flag. Ops that backward itself 
 """
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass, field
 from typing import Any, Iterator
 
 __all__ = ["record", "Recording", "RecordedOp", "RecordedComparison", "is_recording",
-           "current_recording"]
+           "current_recording", "recent_recordings"]
 
 #: the active Recording (or None); function.py and engine.py read ``_active[0]``
 _active: list = [None]
+
+#: weak references to the recordings ``record()`` made, oldest first (at most _RECENT kept), so
+#: that ``chainrule.explain.trace(L)`` after the ``with`` block finds the one that logged L
+_recent: list = []
+_RECENT = 32
 
 
 @dataclass(eq=False)
@@ -44,6 +55,9 @@ class RecordedOp:
     inputs: tuple               #: Tensors, or constant arrays/numbers passed to the op
     params: dict = field(default_factory=dict)  #: keyword parameters given to the op
     output: Any = None          #: the output Tensor (kept alive by the recording)
+    #: the in-place modification counter when the op ran: an input or output whose version is
+    #: later was changed in place afterwards (None: not known)
+    stamp: int | None = None
 
     @property
     def op(self) -> str:
@@ -116,7 +130,8 @@ class Recording:
 
     # -- filled in by Function.apply and the engine ----------------------------------------------
     def _add(self, node, inputs, params, output) -> None:
-        entry = RecordedOp(len(self.ops), node, tuple(inputs), dict(params or {}), output)
+        entry = RecordedOp(len(self.ops), node, tuple(inputs), dict(params or {}), output,
+                           _clock[0])
         self.ops.append(entry)
         self._by_output[id(output)] = entry
         self._by_node[id(node)] = entry
@@ -143,6 +158,26 @@ class Recording:
         self._leaves[key] = leaf
 
 
+def _clock_of_tensors() -> list:
+    from ..tensor import _modification_counter
+    return _modification_counter
+
+
+class _Clock:
+    """``_clock[0]``: the tensors' modification counter, looked up once on first use (the
+    tensor module imports this one, so it cannot be imported at the top)."""
+
+    counter: list | None = None
+
+    def __getitem__(self, i: int) -> int:
+        if self.counter is None:
+            self.counter = _clock_of_tensors()
+        return self.counter[i]
+
+
+_clock = _Clock()
+
+
 def _array(g):
     data = getattr(g, "_data", None)
     return g if data is None else data
@@ -150,7 +185,17 @@ def _array(g):
 
 def record() -> Recording:
     """Start recording: ``with cr.autograd.record() as rec: ...`` (see the module docstring)."""
-    return Recording()
+    rec = Recording()
+    _recent[:] = [r for r in _recent[-(_RECENT - 1):] if r() is not None]
+    _recent.append(weakref.ref(rec))
+    return rec
+
+
+def recent_recordings() -> list[Recording]:
+    """The recordings made by :func:`record` that are still alive (someone holds them, e.g.
+    ``as rec``), newest first; only weak references are kept, so this keeps none alive."""
+    alive = [r() for r in reversed(_recent)]
+    return [r for r in alive if r is not None]
 
 
 def is_recording() -> bool:

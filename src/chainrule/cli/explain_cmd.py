@@ -1,14 +1,17 @@
 """``chainrule explain``: backprop shown at work.
 
     chainrule explain "x**2*y + y + 2" --at x=3,y=4 [--out graph.svg]
+    chainrule explain --at x=2 -- "-x**2"        (an expression starting with a minus)
     chainrule explain --example circuit|neuron|multipath|xor-net [--out graph.svg]
     chainrule explain CKPT [--dataset digits] [--out layers.png]
 
 The first form traces an expression (parsed safely: numbers, the ``--at`` variables,
 ``+ - * / **``, unary minus and exp, log, sqrt, sin, cos, tanh, sigmoid, relu, abs — never
-``eval``) and prints its value, both passes and ∂f/∂ each variable. The second shows one of
-the lecture notes' worked examples. The third rebuilds a trained model as ``chainrule evaluate``
-does and prints the layer view of one batch.
+``eval``; constants are float64, see :mod:`chainrule.explain.expr`) and prints its value, both
+passes and ∂f/∂ each variable (whether the argument is a checkpoint or an expression is
+decided by :func:`_is_checkpoint`). The second shows one of the lecture notes' worked examples.
+The third rebuilds a trained model as ``chainrule evaluate`` does and prints the layer view of
+one batch.
 """
 from __future__ import annotations
 
@@ -30,10 +33,13 @@ def add_parser(sub) -> None:
         "trained model's layers",
         description="Trace EXPR at the --at values (the forward pass, the backward pass, and "
         "∂f/∂ each variable), show one of the notes' --example graphs, or, given a checkpoint "
-        "CKPT, print the layer view of one batch (activations, δ's, gradient norms).")
+        "CKPT, print the layer view of one batch (activations, δ's, gradient norms). An "
+        "expression that starts with a minus looks like an option to the parser: put it after "
+        "'--' (chainrule explain --at x=2 -- \"-x**2\"), or bracket it (\"(-x**2)\").")
     p.add_argument("target", nargs="?", default=None, metavar="EXPR|CKPT",
-                   help="an expression such as \"x**2*y + y + 2\", or a model.safetensors "
-                   "written by 'chainrule train'")
+                   help="an expression such as \"x**2*y + y + 2\" (one starting with '-' goes "
+                   "after '--': --at x=2 -- \"-x**2\"), or a model.safetensors written by "
+                   "'chainrule train'")
     p.add_argument("--at", default=None, metavar="NAME=V,...",
                    help="the variables' values, e.g. x=3,y=4")
     p.add_argument("--example", type=T.choice(EXAMPLE_NAMES),
@@ -57,9 +63,54 @@ def add_parser(sub) -> None:
 
 
 def _is_checkpoint(args) -> bool:
+    """Whether the target is a checkpoint rather than an expression.
+
+    In this order: anything given with --dataset, or a name ending in ``.safetensors``, is a
+    checkpoint; given ``--at``, a target that parses as an expression is one, even where a file
+    of that name exists (``explain x --at x=3`` next to a file ``x``); an existing file that
+    starts with a safetensors header is a checkpoint; without ``--at``, any other existing file
+    or folder is taken as a checkpoint too (so that its own error is reported: a folder, not a
+    safetensors file); everything else is an expression. A name the system cannot even look up
+    (too long, a NUL) is no file."""
+    from ..explain import expr
     target = args.target
-    return args.dataset is not None or target.endswith(".safetensors") or \
-        Path(target).is_file() or Path(target).is_dir()
+    if args.dataset is not None or target.lower().endswith(".safetensors"):
+        return True
+    try:
+        expr.parse(target)
+        parses = True
+    except expr.ExpressionError:
+        parses = False
+    if parses and args.at is not None:
+        return False
+    if _has_safetensors_header(target):
+        return True
+    return args.at is None and _exists(target)
+
+
+def _exists(target: str) -> bool:
+    try:
+        return Path(target).exists()
+    except (OSError, ValueError):           # a name too long for the system, or with a NUL
+        return False
+
+
+def _has_safetensors_header(target: str) -> bool:
+    """True when ``target`` is a file whose first bytes are a safetensors header: an 8-byte
+    little-endian length n (at most the rest of the file), then a JSON object ``{``."""
+    try:
+        path = Path(target)
+        if not path.is_file():
+            return False
+        size = path.stat().st_size
+        with open(path, "rb") as fh:
+            head = fh.read(9)
+    except (OSError, ValueError):
+        return False
+    if len(head) < 9:
+        return False
+    n = int.from_bytes(head[:8], "little")
+    return 2 <= n <= size - 8 and head[8:9] == b"{"
 
 
 def run(args) -> int:
@@ -73,9 +124,13 @@ def run(args) -> int:
                        "--example NAME, or a checkpoint")
     if _is_checkpoint(args):
         if args.at is not None:
-            raise CLIError(f"--at is for expressions; {args.target} is a checkpoint")
+            raise CLIError(f"--at is for expressions; {_short(args.target)} is a checkpoint")
         return _checkpoint(args)
     return _expression(args)
+
+
+def _short(text: str) -> str:
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _save(trace, args) -> None:
@@ -108,7 +163,10 @@ def _expression(args) -> int:
     order = [n for n in values if n in used]
     tensors = {n: cr.tensor(values[n], requires_grad=True) for n in order}
     with np.errstate(all="ignore"), cr.autograd.record():
-        f = expr.evaluate(tree, tensors)
+        try:
+            f = expr.evaluate(tree, tensors, args.target)
+        except expr.ExpressionError as exc:
+            raise CLIError(str(exc)) from None
         if not isinstance(f, cr.Tensor) or not f.requires_grad:
             raise CLIError(f"{args.target!r} does not depend on its variables")
         t = cr.explain.trace(f, names=tensors)

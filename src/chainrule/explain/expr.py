@@ -5,11 +5,20 @@ given variables, ``+ - * / **``, unary minus (and plus), brackets, and one-argum
 exp, log, sqrt, sin, cos, tanh, sigmoid, relu and abs. Each becomes a chainrule op on the
 variables' tensors. Anything else — attribute access, other names or calls, subscripts,
 comparisons, strings — is an :class:`ExpressionError` naming it; nothing is ever ``eval``'d.
+
+Numbers are float64 from the start, as the tensors are: a piece made of constants only
+(``10**10**10``, ``1/0``) is computed in IEEE floating point — never as an exact Python integer,
+so nothing can run for ever — and a constant piece whose value is not a finite number (an
+overflow to ±inf, a division by zero, ``(-8)**(1/3)``) is refused with an
+:class:`ExpressionError` naming it. Arithmetic on the variables follows the tensors' own rules
+(``x/0`` is inf, shown as such). An expression nested too deeply for the parser (thousands of
+terms) is refused the same way.
 """
 from __future__ import annotations
 
 import ast
 import math
+import warnings
 from typing import Any, Callable, Mapping
 
 __all__ = ["ExpressionError", "FUNCTIONS", "parse", "parse_assignments", "variables_of",
@@ -56,10 +65,24 @@ def parse(source: str, variables: Any = None) -> ast.Expression:
     try:
         tree = ast.parse(source.strip(), mode="eval")
     except SyntaxError as exc:
-        raise ExpressionError(f"cannot parse {source!r}: {exc.msg}") from None
+        raise ExpressionError(f"cannot parse {_short(source)!r}: {exc.msg}") from None
+    except (RecursionError, MemoryError):
+        raise _too_deep(source) from None
     allowed = None if variables is None else set(variables)
-    _check(tree.body, source.strip(), allowed)
+    try:
+        _check(tree.body, source.strip(), allowed)
+    except (RecursionError, MemoryError):
+        raise _too_deep(source) from None
     return tree
+
+
+def _short(source: str) -> str:
+    return source if len(source) <= 60 else source[:57] + "..."
+
+
+def _too_deep(source: str) -> ExpressionError:
+    return ExpressionError(f"{_short(source)!r} ({len(source)} characters): expression too "
+                           "deeply nested to parse; write a shorter expression")
 
 
 def _check(node: ast.AST, source: str, allowed: set | None) -> None:
@@ -115,23 +138,64 @@ def variables_of(tree: ast.Expression) -> list[str]:
     return list(seen)
 
 
-def evaluate(tree: ast.Expression, values: Mapping[str, Any]) -> Any:
-    """Build the expression out of chainrule ops on the Tensors in ``values``."""
-    return _build(tree.body, values)
+def evaluate(tree: ast.Expression, values: Mapping[str, Any], source: str = "") -> Any:
+    """Build the expression out of chainrule ops on the Tensors in ``values``; constants are
+    float64 and a constant piece that is not finite is an :class:`ExpressionError` (see the
+    module docstring). ``source`` (the text parsed) makes the messages quote it."""
+    source = source.strip()
+    try:
+        return _build(tree.body, values, source)
+    except (RecursionError, MemoryError):
+        raise _too_deep(source or ast.unparse(tree)) from None
+    except ArithmeticError as exc:      # belt and braces: folding below raises none itself
+        raise ExpressionError(f"{_short(source)!r}: {exc}") from None
 
 
-def _build(node: ast.AST, values: Mapping[str, Any]) -> Any:
+def _number(node: ast.Constant, source: str) -> float:
+    """A literal as float64; a literal too large for it (``1e400``, a 400-digit integer) is
+    refused."""
+    try:
+        value = float(node.value)
+    except OverflowError:
+        value = math.inf
+    if not math.isfinite(value):
+        raise ExpressionError(f"{_snippet(node, source)}: the number is too large for float64 "
+                              "(largest ≈ 1.8e308)")
+    return value
+
+
+def _fold(symbol: str, left: float, right: float, node: ast.AST, source: str) -> float:
+    """``left symbol right`` for two constants, in float64 as a tensor op would compute it;
+    a result that is not finite (inf, nan) is refused, naming the piece."""
+    import numpy as np
+    a, b = np.float64(left), np.float64(right)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        value = {"+": np.add, "-": np.subtract, "*": np.multiply, "/": np.divide,
+                 "**": np.power}[symbol](a, b)
+    if not np.isfinite(value):
+        why = "divides by zero" if symbol == "/" and b == 0 or symbol == "**" and a == 0 \
+            and b < 0 else "overflows float64" if np.isinf(value) else "is not a real number"
+        raise ExpressionError(f"{_snippet(node, source) if source else symbol}: this constant "
+                              f"part {why} (it would be {float(value)}); constants are computed "
+                              "in float64, like the tensors")
+    return float(value)
+
+
+def _build(node: ast.AST, values: Mapping[str, Any], source: str) -> Any:
     if isinstance(node, ast.Constant):
-        return node.value
+        return _number(node, source)
     if isinstance(node, ast.Name):
         return values[node.id]
     if isinstance(node, ast.UnaryOp):
-        operand = _build(node.operand, values)
+        operand = _build(node.operand, values, source)
         return -operand if isinstance(node.op, ast.USub) else operand
     if isinstance(node, ast.Call):
-        return FUNCTIONS[node.func.id](_build(node.args[0], values))
-    left, right = _build(node.left, values), _build(node.right, values)
+        return FUNCTIONS[node.func.id](_build(node.args[0], values, source))
+    left, right = _build(node.left, values, source), _build(node.right, values, source)
     symbol = _BINARY[type(node.op)]
+    if isinstance(left, float) and isinstance(right, float):
+        return _fold(symbol, left, right, node, source)
     if symbol == "+":
         return left + right
     if symbol == "-":

@@ -202,17 +202,41 @@ def _top_level_clause(text: str) -> str:
     return text
 
 
+#: superscript letters, which may follow a symbol (xᵀ, bʸ) without being part of it (not
+#: subscripts: xᵢ is one element, another symbol)
+_SUPERSCRIPTS = re.compile(r"[\u02b0-\u02ff\u1d2c-\u1d61\u2070-\u207f]+$")
+
+
 def _symbols(text: str) -> set[str]:
-    return set(re.findall(_BEFORE + "(" + _SYMBOL_CHARS + ")", text))
+    """The symbols of ``text`` (``xᵀ`` counts as ``x``)."""
+    found = re.findall(_BEFORE + "(" + _SYMBOL_CHARS + ")", text)
+    return {_SUPERSCRIPTS.sub("", s) or s for s in found}
+
+
+#: what a missing bound means
+_UNBOUNDED = {"lo": "−∞", "hi": "∞"}
+#: parameters that are never a symbol of a formula
+_NOT_SYMBOLS = frozenset({"dim", "axis", "axes", "keepdim", "correction", "ddof", "groups",
+                          "stride", "padding", "dilation", "reduction", "training"})
 
 
 def _mapping(formula: OpFormula, output: str, inputs: Sequence[str],
              params: Mapping[str, Any]) -> dict[str, str]:
     from .summary import format_number
     mapping: dict[str, str] = {}
+    free = _symbols(formula.forward) | _symbols(formula.derivative)
     for key, value in params.items():    # short names only: p, lo, hi (not axis, threshold)
-        if len(key) <= 2 and isinstance(value, (int, float)) and not isinstance(value, bool):
-            mapping[key] = format_number(value)
+        if key in _NOT_SYMBOLS:
+            continue
+        if value is None and key in _UNBOUNDED:
+            mapping[key] = _UNBOUNDED[key]
+        if not isinstance(value, (int, float)) or isinstance(value, bool):
+            continue
+        text = format_number(value)
+        if len(key) <= 2:
+            mapping[key] = text
+        elif key[0] in free and key[0] not in mapping:    # base → b of z = b^y
+            mapping[key[0]] = text
     for i, name in enumerate(inputs):
         symbol = formula.symbol_of(i)
         if symbol is not None:

@@ -1,14 +1,13 @@
 """A trace drawn left to right: each node with its value and δ, each edge with the local
 derivative and the δ it sends back.
 
-The layout is done by libraries made for it, both in the ``viz`` extra: Graphviz's ``dot``
-through the ``graphviz`` package where the ``dot`` program is installed, otherwise networkx's
-layered (multipartite) layout drawn with matplotlib. Text stays text in both SVGs, so the
+The layout is Graphviz's ``dot`` (through the ``graphviz`` package, ``viz`` extra) where the
+``dot`` program is installed, otherwise a layered layout sized by its labels and drawn with
+matplotlib (see :mod:`.render_mpl`). Text stays text in both SVGs, so the
 numbers can be searched and copied.
 """
 from __future__ import annotations
 
-import io
 import shutil
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -123,54 +122,12 @@ def _layers(trace: "Trace") -> dict[int, int]:
 
 def _matplotlib(trace: "Trace", fmt: str) -> bytes:
     try:
-        import matplotlib
-        import networkx as nx
-        from matplotlib.figure import Figure
+        import matplotlib  # noqa: F401
     except ImportError as exc:
-        raise ImportError(f"drawing a trace without Graphviz needs networkx and matplotlib "
-                          f"(pip install 'chainrule[viz]'): {exc}") from None
-    layers = _layers(trace)
-    graph = nx.DiGraph()
-    for n in trace.nodes:
-        graph.add_node(n.index, layer=layers[n.index])
-    for n in trace.nodes:
-        for s in n.inputs:
-            graph.add_edge(s, n.index)
-    pos = nx.multipartite_layout(graph, subset_key="layer", align="vertical", scale=1.0)
-    columns = max(layers.values()) + 1
-    rows = max(list(layers.values()).count(k) for k in set(layers.values()))
-    with matplotlib.rc_context({"svg.fonttype": "none", "font.size": 8}):
-        fig = Figure(figsize=(3.0 * columns + 1.0, 1.1 * rows + 1.2))
-        ax = fig.add_subplot()
-        ax.set_axis_off()
-        have = {(e.source.index, e.target.index) for e in trace.edges}
-        for s, t in graph.edges:
-            if (s, t) not in have:
-                ax.annotate("", xy=pos[t], xytext=pos[s], arrowprops=dict(
-                    arrowstyle="->", color="#999999", linestyle="dashed", shrinkA=45,
-                    shrinkB=45))
-        for k, e in enumerate(trace.edges):
-            (x0, y0), (x1, y1) = pos[e.source.index], pos[e.target.index]
-            ax.annotate("", xy=(x1, y1), xytext=(x0, y0), arrowprops=dict(
-                arrowstyle="->", color="#555555", shrinkA=45, shrinkB=45))
-            label = "\n".join(edge_label(e))
-            if label:
-                shift = 0.04 * e.position
-                ax.text((x0 + x1) / 2, (y0 + y1) / 2 + shift, label, ha="center", va="center",
-                        fontsize=7, color="#333333",
-                        bbox=dict(boxstyle="round,pad=0.2", fc="white", ec="none", alpha=0.85))
-        for n in trace.nodes:
-            x, y = pos[n.index]
-            ax.text(x, y, "\n".join(node_label(n)), ha="center", va="center",
-                    bbox=dict(boxstyle="round,pad=0.4", fc=_FILL[n.kind], ec="#444444"))
-        xs = [p[0] for p in pos.values()]
-        ys = [p[1] for p in pos.values()]
-        pad_x = 0.6 / max(columns - 1, 1) + 0.25
-        ax.set_xlim(min(xs) - pad_x, max(xs) + pad_x)
-        ax.set_ylim(min(ys) - 0.3, max(ys) + 0.3)
-        buf = io.BytesIO()
-        fig.savefig(buf, format=fmt, bbox_inches="tight", dpi=110)
-    return buf.getvalue()
+        raise ImportError(f"drawing a trace without Graphviz needs matplotlib (pip install "
+                          f"'chainrule[viz]'): {exc}") from None
+    from .render_mpl import draw
+    return draw(trace, _layers(trace), node_label, edge_label, _FILL, fmt)
 
 
 def render(trace: "Trace", fmt: str = "svg", engine: str = "auto") -> bytes:

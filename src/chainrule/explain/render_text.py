@@ -57,10 +57,24 @@ def delta_terms(trace: "Trace", node: "TraceNode") -> list["TraceEdge"]:
     return [e for e in trace.consumers_of(node) if e.product is not None]
 
 
-def _term(edge: "TraceEdge") -> str:
+def _compound(text: str) -> bool:
+    """True when ``text`` has an operator or a space outside brackets (``δ_z·Wᵀ``)."""
+    depth = 0
+    for ch in text:
+        depth += ch in "([{"
+        depth -= ch in ")]}"
+        if depth == 0 and ch in " +−-·⊙/*@":
+            return True
+    return False
+
+
+def _term(edge: "TraceEdge", alone: bool = True) -> str:
+    """One term of δ_source: δ_target times the local derivative, or a vector–Jacobian product
+    as written (in brackets when other terms are added to it and it is not atomic)."""
     target = edge.target.name
     if edge.vjp and edge.derivative:
-        return edge.derivative
+        text = edge.derivative
+        return f"({text})" if not alone and _compound(text) else text
     derivative = edge.derivative or f"∂{target}/∂{edge.source.name}"
     return f"δ_{target}·{_paren(derivative)}"
 
@@ -103,7 +117,7 @@ def backward_lines(trace: "Trace") -> list[str]:
         if n is out or n.kind == "constant" or n.delta is None:
             continue
         edges = delta_terms(trace, n)
-        symbolic = " + ".join(_term(e) for e in edges) if edges else "0"
+        symbolic = " + ".join(_term(e, len(edges) == 1) for e in edges) if edges else "0"
         left = f"δ_{n.name:<{width}} = {symbolic}"
         if edges and _all_scalar(edges) and n.is_scalar:
             products = [f"{_num(e.target.delta)}·{_num(e.local)}" for e in edges]

@@ -26,7 +26,7 @@ from .. import backend
 from ..autograd.engine import unbroadcast
 from ..tensor import Tensor
 
-__all__ = ["backward_node", "edge_values", "is_elementwise"]
+__all__ = ["backward_node", "edge_values", "input_gradients", "is_elementwise"]
 
 _ELEMENTWISE_MODULES = ("chainrule.ops.unary", "chainrule.ops.elementwise")
 
@@ -66,6 +66,26 @@ def _run_backward(node, g) -> tuple:
     return tuple(grads) if grads is not None else ()
 
 
+def _products(entry, node, delta, needs) -> list:
+    xp = backend.get_array_module(delta)
+    grads = _run_backward(node, delta)
+    products: list = [None] * len(entry.inputs)
+    for i, (need, g) in enumerate(zip(needs, grads)):
+        if need and g is not None:
+            shape = entry.inputs[i]._data.shape
+            products[i] = g if g.shape == shape else unbroadcast(xp, g, shape)
+    return products
+
+
+def input_gradients(entry, delta) -> list:
+    """The gradient ``entry``'s op sends back to each input from ``delta`` (δ of its output),
+    summed to the input's shape; None where no gradient flows."""
+    needs = _needs(entry)
+    if delta is None or not any(needs):
+        return [None] * len(entry.inputs)
+    return _products(entry, backward_node(entry), delta, needs)
+
+
 def edge_values(entry, delta) -> tuple[list, list]:
     """``(products, locals)`` per input of ``entry``: the gradient sent back to each input
     (summed to its shape; None where no gradient flows) and the local derivative's value
@@ -78,11 +98,7 @@ def edge_values(entry, delta) -> tuple[list, list]:
         return products, locals_
     node = backward_node(entry)
     xp = backend.get_array_module(delta)
-    grads = _run_backward(node, delta)
-    for i, (need, g) in enumerate(zip(needs, grads)):
-        if need and g is not None:
-            shape = entry.inputs[i]._data.shape
-            products[i] = g if g.shape == shape else unbroadcast(xp, g, shape)
+    products = _products(entry, node, delta, needs)
     out = entry.output._data
     scalars = out.size == 1
     if is_elementwise(entry.node) or scalars:

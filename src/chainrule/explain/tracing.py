@@ -168,11 +168,12 @@ def trace(output: Tensor, names: Any = None, *, recording: Any = None,
     ``names`` names leaves (or any node): ``{'x': x, 'w3': w3}``, or a Module (its parameter
     names). ``recording`` is the ``cr.autograd.record()`` to read when it is no longer active.
     ``gradient`` is δ of a non-scalar output. Runs a backward itself (``cr.autograd.grad``,
-    leaving ``.grad`` untouched) when no recorded backward reached ``output``."""
+    leaving ``.grad`` and the recording's δ's untouched) when no recorded backward reached
+    ``output``."""
     rec, _ = find_recording(output, recording)
     ops, sources = subgraph(rec, output)
     check_unchanged(ops)
-    ensure_deltas(rec, output, ops, sources, gradient)
+    deltas = ensure_deltas(rec, output, ops, sources, gradient)
     namer = Namer(given_names(names))
     nodes: list[TraceNode] = []
     by_tensor: dict[int, TraceNode] = {}
@@ -188,7 +189,7 @@ def trace(output: Tensor, names: Any = None, *, recording: Any = None,
         if isinstance(s, Tensor):
             name = namer.given.get(id(s)) or namer.fresh("x")
             add(name, "leaf", s, s, requires_grad=s.requires_grad,
-                delta=_host(rec.delta(s)) if s.grad_fn is None else None)
+                delta=_host(deltas.delta(s)) if s.grad_fn is None else None)
     output_op = rec.producer(output)
     op_names = name_ops(ops, output_op, rec.producer, namer)
     edges: list[TraceEdge] = []
@@ -201,7 +202,7 @@ def trace(output: Tensor, names: Any = None, *, recording: Any = None,
         name = op_names[id(entry)]
         out = entry.output
         node = add(name, "op", out, out, op=entry.op, formula=formula,
-                   requires_grad=out.requires_grad, delta=_host(rec.delta(out)),
+                   requires_grad=out.requires_grad, delta=_host(deltas.delta(out)),
                    expression=F.forward_display(formula, name, in_names, entry.params),
                    inputs=tuple(by_tensor[id(x)].index for x in entry.inputs))
         edges.extend(_edges(entry, node, by_tensor, in_names, formula))

@@ -86,9 +86,11 @@ class Pow(Function):
 
 
 class PowScalarBase(Function):
-    """z = bʸ for a constant number b;  ∂z/∂y = bʸ·ln b, with ln b taken in double precision
-    from the number itself (rounding b to float32 first costs ≈ 6e-8/ln b relative: 5e-5 for
-    b = 1.001); taken as 0 where b = 0 and y ≥ 0."""
+    """z = b^y for a constant number b;  ∂z/∂y = b^y·ln b.
+
+    ln b is taken in double precision from the number itself (rounding b to float32 first costs
+    ≈ 6e-8/ln b relative: 5e-5 for b = 1.001). For b = 0, where ln b does not exist, the
+    derivative is taken as 0 wherever y ≥ 0 (z is 0 for y > 0 and 1 at y = 0)."""
 
     def forward(self, xp, y, base=1.0):
         self.log_base = _log_number(base)

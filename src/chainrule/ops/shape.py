@@ -31,7 +31,9 @@ class Reshape(Function):
 
 
 class Transpose(Function):
-    """z = x with its axes permuted;  ∂L/∂x = ∂L/∂z permuted back (the inverse permutation)."""
+    """z = xᵀ, x with its axes permuted (reversed by default);  ∂L/∂x = ∂L/∂z permuted back.
+
+    "Back" is the inverse permutation, which for the default (reversed axes) is itself."""
     view = True
 
     def forward(self, xp, x, axes=None):

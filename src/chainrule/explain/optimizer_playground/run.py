@@ -21,7 +21,9 @@ search) are counted separately as ``func_evals``. The playground's own readings 
 iterate, made under ``no_grad`` for the record, are not the optimizer's work and are not counted.
 
 A run stops before ``steps`` when a step leaves θ exactly where it was (L-BFGS and Newton–CG do
-so once the gradient vanishes), when f or θ stops being finite (the optimizer diverged), or when
+so once the gradient vanishes), when f or θ stops being finite or |θ| passes
+:data:`DIVERGED_BEYOND` times the surface's scale (the largest coordinate of its drawing window
+and start; the optimizer diverged), or when
 a step raises an ArithmeticError (none of chainrule's optimizers does on these surfaces; the
 guard keeps a user's surface from ending the whole comparison); ``Trajectory.stopped`` says which.
 """
@@ -243,6 +245,7 @@ def run_optimizer(surface: Surface, name: str, lr: float, steps: int,
         else:
             opt.step(closure)
 
+    limit = DIVERGED_BEYOND * surface_scale(surface)
     points, losses = [theta._data.copy()], [measure()]
     grad_evals, forward_only = [0], [0]
     stopped = ""
@@ -258,7 +261,8 @@ def run_optimizer(surface: Surface, name: str, lr: float, steps: int,
             losses.append(measure())
             grad_evals.append(counts["grad"])
             forward_only.append(counts["forward_only"])
-            if not (np.all(np.isfinite(points[-1])) and math.isfinite(losses[-1])):
+            if not (np.all(np.isfinite(points[-1])) and math.isfinite(losses[-1])) or \
+                    float(np.max(np.abs(points[-1]))) > limit:
                 stopped = "diverged"
                 break
             if np.array_equal(points[-1], before):
@@ -266,6 +270,18 @@ def run_optimizer(surface: Surface, name: str, lr: float, steps: int,
                 break
     return Trajectory(name, lr, np.array(points), np.array(losses), np.array(grad_evals),
                       np.array(forward_only), stopped, _own_counters(opt, theta))
+
+
+#: a run whose |θ| (largest coordinate) passes this many times the surface's scale has diverged
+#: (L-BFGS on the plane jumps to ~1e23 and then stops moving: that is no convergence)
+DIVERGED_BEYOND = 1e12
+
+
+def surface_scale(surface: Surface) -> float:
+    """The surface's size: the largest absolute coordinate of its window and start (at
+    least 1)."""
+    (x0, x1), (y0, y1) = surface.window
+    return max(1.0, *(abs(float(v)) for v in (x0, x1, y0, y1, *surface.start)))
 
 
 def _own_counters(opt: optim.Optimizer, theta: Parameter) -> dict:
