@@ -3,6 +3,11 @@
     chainrule train [--dataset digits] [--model mlp] ... [--out DIR]   train and report
     chainrule evaluate CKPT [--dataset NAME] [--split test]             metrics of a checkpoint
     chainrule predict CKPT FILE.npy [--output PATH]                     classes of new inputs
+    chainrule explain "x**2*y + y + 2" --at x=3,y=4 [--out g.svg]       the two passes, drawn
+    chainrule explain CKPT                                              a model's layer view
+    chainrule playground --surface valley [--out fig.png]               optimizers on 2-D surfaces
+    chainrule report RUN_DIR                                            (re)build report.html
+    chainrule export CKPT --onnx model.onnx                             the model as ONNX
 
 A bad option, value or file prints one line naming it and exits with status 2 (set
 ``CHAINRULE_DEBUG=1`` to see the traceback instead); so does running out of memory (the line
