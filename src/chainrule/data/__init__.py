@@ -16,9 +16,13 @@ from .streaming import MemmapDataset, open_memmap
 from .idx import read_idx, write_idx, read_idx_header
 from .download import download, cache_dir, md5sum
 from .sample_rng import sample_generator
+from .packed import PackedDataset
+from .packed_write import write_packed
+from .pack_folder import pack_folder
 from . import datasets
 
 __all__ = ["DataError", "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset",
            "random_split", "DataLoader", "default_collate", "Compose", "ToFloat", "Normalize",
            "Flatten", "MemmapDataset", "open_memmap", "read_idx", "write_idx",
-           "read_idx_header", "download", "cache_dir", "md5sum", "datasets", "sample_generator"]
+           "read_idx_header", "download", "cache_dir", "md5sum", "datasets", "sample_generator",
+           "PackedDataset", "write_packed", "pack_folder"]
