@@ -55,7 +55,7 @@ def run(args) -> int:
     """Run ``chainrule data ACTION``; prints one line saying what was written."""
     if args.data_action != "pack":
         raise CLIError(f"unknown data action {args.data_action!r}")
-    from ..data.pack_folder import pack_folder
+    from ..data.pack_images import pack_folder
 
     result = pack_folder(args.folder, args.out, jobs=args.jobs, size=args.size,
                          chunk_size=args.chunk_size)

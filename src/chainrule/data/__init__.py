@@ -18,7 +18,7 @@ from .download import download, cache_dir, md5sum
 from .sample_rng import sample_generator
 from .packed import PackedDataset
 from .packed_write import write_packed
-from .pack_folder import pack_folder
+from .pack_images import pack_folder
 from . import datasets
 
 __all__ = ["DataError", "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset",
