@@ -68,14 +68,17 @@ def child(case: str, jpegs: Path, packed: Path, batch: int, seconds: float) -> d
     from chainrule.data import Dataset, PackedDataset
     from chainrule.data.pack_images import scan_image_folder
 
-    mean = np.array(MEAN, dtype=np.float32).reshape(-1, 1, 1)
-    inv_std = 1 / np.array(STD, dtype=np.float32).reshape(-1, 1, 1)
+    # (x / 255 - mean) / std  ==  x * scale + shift, per channel
+    scale = (1 / (255 * np.array(STD))).astype(np.float32).reshape(-1, 1, 1)
+    shift = (-np.array(MEAN) / np.array(STD)).astype(np.float32).reshape(-1, 1, 1)
 
-    def normalise(chw):
-        return (chw.astype(np.float32) * np.float32(1 / 255) - mean) * inv_std
+    def normalise(chw):  # one image (C, H, W) or a batch (B, C, H, W): the same arithmetic
+        out = chw.astype(np.float32)
+        out *= scale
+        out += shift
+        return out
 
-    def normalise_batch(bchw):
-        return (bchw.astype(np.float32) * np.float32(1 / 255) - mean) * inv_std
+    normalise_batch = normalise
 
     class JpegFolder(Dataset):
         def __init__(self, root):

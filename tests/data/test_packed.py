@@ -117,6 +117,11 @@ def test_batches_read_in_any_order_match_the_arrays(folder, packed):
         ds.get_batch([0, 240])
     with pytest.raises(TypeError, match="int"):
         ds[1.5]
+    np.testing.assert_array_equal(ds[-1][0], x[-1])
+    assert ds[-240][1] == y[0]
+    for bad in (240, -241):
+        with pytest.raises(IndexError, match=f"index {bad} out of range for 240"):
+            ds[bad]
 
 
 @pytest.mark.parametrize("shuffle", [False, True])
@@ -312,8 +317,11 @@ def test_a_damaged_label_is_an_error_naming_the_labels_file(packed, tmp_path):
     with open(out / "labels.i64", "r+b") as f:
         f.seek(8 * 10)
         f.write(np.int64(9).tobytes())
-    with pytest.raises(DataError, match="item 10 is outside"):
+    with pytest.raises(DataError, match="item 10 is outside") as info:
         PackedDataset(out).get_batch(np.arange(20))
+    assert info.value.source == str(out / "labels.i64")
+    with pytest.raises(DataError, match="item 10 is outside"):
+        PackedDataset(out)[10]
 
 
 def test_write_packed_from_images_and_batches(tmp_path):

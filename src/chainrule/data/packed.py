@@ -175,10 +175,23 @@ class _RawRows:
         out[order] = buf
         return out
 
+    def row(self, i: int) -> np.ndarray:
+        """The row at ``i`` (already in ``[0, count)``): one positioned read."""
+        buf = np.empty(self.row_shape, dtype=self.dtype)
+        _pread_into(self._handle(), memoryview(buf.reshape(-1).view(np.uint8)),
+                    i * self.row_bytes, self.path)
+        return buf
+
     def close(self) -> None:
         if self._fd >= 0 and self._pid == os.getpid():
             os.close(self._fd)
         self._fd = -1
+
+    def __del__(self) -> None:
+        try:
+            self.close()
+        except (OSError, AttributeError):
+            pass
 
     def __getstate__(self) -> dict:  # a spawned worker reopens the file by path
         state = dict(self.__dict__)
@@ -241,7 +254,7 @@ class PackedDataset(Dataset):
         """``(images, labels)`` at ``indices``: B x C x H x W uint8 and B int64, untransformed."""
         idx = self._indices(indices)
         labels = self._labels.rows(idx).astype(np.int64, copy=False)
-        if labels.size and (labels.min() < 0 or labels.max() >= max(len(self.classes), 1)):
+        if labels.size and (labels.min() < 0 or labels.max() >= len(self.classes)):
             at = int(idx[(labels < 0) | (labels >= len(self.classes))][0])
             raise DataError(self.labels_path, f"label of item {at} is outside [0, "
                                               f"{len(self.classes)}) (the header's classes)")
@@ -261,8 +274,14 @@ class PackedDataset(Dataset):
         if isinstance(index, (bool, np.bool_)) or not isinstance(index, (int, np.integer)):
             raise TypeError(f"PackedDataset: index must be an int, got "
                             f"{type(index).__name__}")
-        x, y = self.read([int(index)])
-        image, label = x[0], int(y[0])
+        i, n = int(index), len(self)
+        if not -n <= i < n:
+            raise IndexError(f"PackedDataset {self.root}: index {i} out of range for {n} items")
+        i %= n
+        image, label = self._images.row(i), int(self._labels.row(i))
+        if not 0 <= label < len(self.classes):
+            raise DataError(self.labels_path, f"label of item {i} is outside [0, "
+                                              f"{len(self.classes)}) (the header's classes)")
         if self.transform is not None:
             image = self.transform(image)
         if self.target_transform is not None:
