@@ -19,9 +19,10 @@ are checked only by :meth:`PackedDataset.verify`: hashing an ILSVRC-sized file (
 seconds to tens of seconds, too long for every open.
 
 Reading uses positioned reads (``os.preadv``, as :class:`~chainrule.data.MemmapDataset` does),
-never a memory map: a batch's indices are sorted and each run of consecutive items is one read
-straight into the batch array (one read for an unshuffled batch, one per item for a shuffled
-one), so resident memory stays about one batch and an epoch reads the file once.
+never a memory map: each run of consecutive indices is one read straight into the batch array
+(one read for an unshuffled batch, about one per item for a shuffled one), so resident memory
+stays about one batch and an epoch reads the file once (``/proc/self/io`` rchar counts it; a
+map's page faults would not be counted and its touched pages would count as resident memory).
 """
 from __future__ import annotations
 
@@ -159,21 +160,28 @@ class _RawRows:
         return self._fd
 
     def rows(self, idx: np.ndarray) -> np.ndarray:
-        """The rows at ``idx`` (already in ``[0, count)``), in that order."""
-        ordered = bool(np.all(idx[1:] >= idx[:-1]))
-        order = None if ordered else np.argsort(idx, kind="stable")
-        srt = idx if ordered else idx[order]
-        buf = np.empty((len(srt),) + self.row_shape, dtype=self.dtype)
+        """The rows at ``idx`` (already in ``[0, count)``), in that order: one positioned read
+        per run of consecutive indices, straight into the batch array."""
+        buf = np.empty((len(idx),) + self.row_shape, dtype=self.dtype)
         raw = memoryview(buf.reshape(-1).view(np.uint8))
-        starts = np.flatnonzero(np.diff(srt, prepend=-2) != 1).tolist() + [len(srt)]
         fd, rb = self._handle(), self.row_bytes
-        for a, b in zip(starts[:-1], starts[1:]):  # one read per run of consecutive rows
-            _pread_into(fd, raw[a * rb:b * rb], int(srt[a]) * rb, self.path)
-        if order is None:
+        if bool(np.all(np.diff(idx) == 1)):  # an unshuffled batch: one read
+            if len(idx):
+                _pread_into(fd, raw, int(idx[0]) * rb, self.path)
             return buf
-        out = np.empty_like(buf)
-        out[order] = buf
-        return out
+        # A shuffled batch: runs in the order asked for, found in Python (for random
+        # indices nearly every run is one item; sorting them first and scattering back was
+        # measured 1.5x slower for 1024 shuffled 3 KiB rows from the page cache).
+        where, m, a = idx.tolist(), len(idx), 0
+        while a < m:
+            b = a + 1
+            while b < m and where[b] == where[b - 1] + 1:
+                b += 1
+            view = raw[a * rb:b * rb]
+            if os.preadv(fd, [view], where[a] * rb) != len(view):
+                _pread_into(fd, view, where[a] * rb, self.path)  # a short read: finish it
+            a = b
+        return buf
 
     def row(self, i: int) -> np.ndarray:
         """The row at ``i`` (already in ``[0, count)``): one positioned read."""
