@@ -351,3 +351,14 @@ def test_write_packed_refuses_bad_arrays_and_leaves_nothing(tmp_path, images, la
     with pytest.raises(ValueError, match=words):
         write_packed(out, images, np.array(labels, dtype=np.int64), ["a", "b"])
     assert not out.exists() and not partial_path(out).exists()
+
+
+def test_importing_chainrule_data_does_not_import_pillow():
+    import subprocess
+    import sys
+    code = "import sys, chainrule.data; print('PIL' in sys.modules)"
+    src = str(Path(__import__("chainrule").__file__).resolve().parents[1])
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                          env=dict(os.environ, PYTHONPATH=src), timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"

@@ -1,4 +1,5 @@
 """``chainrule.data``: datasets, the DataLoader, batch transforms, memory-mapped streaming,
+the packed image format (:class:`PackedDataset`, :func:`write_packed`, :func:`pack_folder`),
 verified downloads and the built-in datasets (:mod:`chainrule.data.datasets`).
 
     >>> import numpy as np
