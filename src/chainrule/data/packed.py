@@ -154,7 +154,7 @@ class _RawRows:
         self._pid = os.getpid()
 
     def _handle(self) -> int:
-        if self._pid != os.getpid():  # a forked worker: its own descriptor, its own offset
+        if self._pid != os.getpid():  # a forked worker opens its own descriptor
             self._fd = os.open(self.path, os.O_RDONLY | getattr(os, "O_CLOEXEC", 0))
             self._pid = os.getpid()
         return self._fd
