@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "report": "report_cmd",
     "export": "export_cmd",
     "explain": "explain_cmd",
+    "data": "data_cmd",
 }
 
 

@@ -1,4 +1,5 @@
 """``chainrule.data``: datasets, the DataLoader, batch transforms, memory-mapped streaming,
+the packed image format (:class:`PackedDataset`, :func:`write_packed`, :func:`pack_folder`),
 verified downloads and the built-in datasets (:mod:`chainrule.data.datasets`).
 
     >>> import numpy as np
@@ -17,10 +18,13 @@ from .idx import read_idx, write_idx, read_idx_header
 from .download import download, cache_dir, md5sum
 from .sample_rng import sample_generator
 from .image_folder import ImageFolder
+from .packed import PackedDataset
+from .packed_write import write_packed
+from .pack_images import pack_folder
 from . import datasets
 
 __all__ = ["DataError", "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset",
            "random_split", "DataLoader", "default_collate", "Compose", "ToFloat", "Normalize",
            "Flatten", "MemmapDataset", "open_memmap", "read_idx", "write_idx",
            "read_idx_header", "download", "cache_dir", "md5sum", "datasets", "sample_generator",
-           "ImageFolder"]
+           "ImageFolder", "PackedDataset", "write_packed", "pack_folder"]
