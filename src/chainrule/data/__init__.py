@@ -11,6 +11,9 @@ from .errors import DataError
 from .dataset import (Dataset, TensorDataset, ArrayDataset, Subset, ConcatDataset,
                       random_split)
 from .loader import DataLoader, default_collate
+from .samplers import (Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
+                       WeightedRandomSampler, BatchSampler)
+from .workers import get_worker_info, WorkerInfo, DataLoaderWorkerError
 from .transforms import Compose, ToFloat, Normalize, Flatten
 from .streaming import MemmapDataset, open_memmap
 from .idx import read_idx, write_idx, read_idx_header
@@ -21,4 +24,7 @@ from . import datasets
 __all__ = ["DataError", "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset",
            "random_split", "DataLoader", "default_collate", "Compose", "ToFloat", "Normalize",
            "Flatten", "MemmapDataset", "open_memmap", "read_idx", "write_idx",
-           "read_idx_header", "download", "cache_dir", "md5sum", "datasets", "sample_generator"]
+           "read_idx_header", "download", "cache_dir", "md5sum", "datasets", "sample_generator",
+           "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler", "BatchSampler", "get_worker_info", "WorkerInfo",
+           "DataLoaderWorkerError"]
