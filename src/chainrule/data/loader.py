@@ -186,17 +186,16 @@ class DataLoader:
         if start:
             batches = _skip(batches, start)
         if self.num_workers == 0:
-            if self._batched:
-                fetched = (to_tensors(self.dataset.get_batch(idx)) for idx in batches)
-            else:
-                base, epoch, collate = self.base_seed, self._epoch, self.collate_fn
-                collate = collate if self._auto_collation else self.collate_fn
-                fetched = (fetch_batch(self.dataset, idx, False, collate, base, epoch)
-                           for idx in batches)
+            fetched = None if self._batched else self._serial_items(batches)
         else:
             fetched = self._workers().epoch(batches, self._epoch,
                                             0 if self._batched else self.base_seed)
-        return self._count(fetched, start, nb, token)
+        return self._count(fetched, batches, start, nb, token)
+
+    def _serial_items(self, batches: Iterator) -> Iterator:
+        base, epoch, collate = self.base_seed, self._epoch, self.collate_fn
+        for idx in batches:
+            yield fetch_batch(self.dataset, idx, False, collate, base, epoch)
 
     def _index_batches(self) -> Iterator:
         """This epoch's batches of indices (single indices without auto-batching)."""
@@ -225,7 +224,13 @@ class DataLoader:
         if self._pool is not None and not self.persistent_workers:
             self._pool.shutdown()
 
-    def _count(self, fetched: Iterator, start: int, nb: int, token) -> Iterator:
+    def _count(self, fetched: Iterator | None, batches: Iterator, start: int, nb: int,
+               token) -> Iterator:
+        """Hand out the batches, moving the loader's position (``fetched`` None: the main
+        process's fast path, one ``get_batch`` per batch)."""
+        if fetched is None:
+            get_batch = self.dataset.get_batch
+            fetched = (to_tensors(get_batch(idx)) for idx in batches)
         for b, batch in enumerate(fetched, start):
             if self._token is token:  # only the newest iterator moves the loader's state
                 self._position = b + 1

@@ -44,8 +44,7 @@ def _load_items(dataset, indices, base_seed: int, epoch: int, where: list | None
     previous = enter_lazy_stream(base_seed, epoch, 0)
     try:
         for i in indices:
-            local.pending = (base_seed, epoch, i)
-            local.generator = None
+            local.pending = (base_seed, epoch, i)  # replaces any stream an earlier item built
             items.append(dataset[i])
     except BaseException:
         if where is not None:

@@ -9,7 +9,7 @@ import traceback
 from ... import backend
 from .fetch import fetch_batch
 from .info import WorkerInfo, _set_worker_info
-from .transport import export_batch
+from .transport import discard_block, export_batch
 
 __all__ = ["worker_main"]
 
@@ -62,4 +62,8 @@ def worker_main(worker_id: int, num_workers: int, seed: int, dataset, batched: b
             try:
                 result_conn.send(reply)
             except (BrokenPipeError, OSError):
+                discard_block(reply[2])
                 return
+            except Exception as exc:  # a leaf of the batch that cannot be pickled
+                discard_block(reply[2])
+                _report(result_conn, task_id, worker_id, indices, exc)

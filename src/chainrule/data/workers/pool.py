@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing as mp
 import os
+import time
 import weakref
 from collections import deque
 from multiprocessing.connection import wait
@@ -52,8 +53,9 @@ def _stop(procs: list, task_conns: list, result_conns: list, prefix: str) -> Non
             conn.send(None)
         except (OSError, ValueError):
             pass
+    deadline = time.monotonic() + 1.0  # a worker busy with a slow item is not waited for
     for p in procs:
-        p.join(timeout=2.0)
+        p.join(timeout=max(0.0, deadline - time.monotonic()))
     for p in procs:
         if p.is_alive():
             p.terminate()
