@@ -205,3 +205,9 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_blocks(tmp_path):
     assert "interrupted" in out and "leaked" not in err
     assert not any(_alive(p) for p in pids)
     assert _blocks() == before
+
+
+def test_an_unpicklable_collate_fn_is_a_clear_error(no_leaks):
+    loader = DataLoader(Augmented(8), batch_size=4, num_workers=1, collate_fn=lambda b: b)
+    with pytest.raises(TypeError, match="pickled to each worker process"):
+        list(loader)

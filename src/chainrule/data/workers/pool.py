@@ -14,6 +14,7 @@ from __future__ import annotations
 import itertools
 import multiprocessing as mp
 import os
+import pickle
 import time
 import weakref
 from collections import deque
@@ -99,7 +100,14 @@ class WorkerPool:
                                 args=(wid, num_workers, seed + wid, dataset, batched,
                                       collate_fn, worker_init_fn, self.prefix, task_r, res_w),
                                 daemon=True)
-                p.start()
+                try:
+                    p.start()
+                except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                    raise TypeError(
+                        f"DataLoader(num_workers={num_workers}): the dataset, collate_fn and "
+                        f"worker_init_fn are pickled to each worker process, and one of them "
+                        f"cannot be ({exc}); define functions and classes at module level, "
+                        f"not as lambdas or local functions") from None
                 task_r.close()
                 res_w.close()
                 self.procs.append(p)
