@@ -211,3 +211,32 @@ def test_an_unpicklable_collate_fn_is_a_clear_error(no_leaks):
     loader = DataLoader(Augmented(8), batch_size=4, num_workers=1, collate_fn=lambda b: b)
     with pytest.raises(TypeError, match="pickled to each worker process"):
         list(loader)
+
+
+def test_a_memory_mapped_dataset_is_reopened_in_each_worker(tmp_path, no_leaks):
+    from chainrule.data import MemmapDataset
+    x = np.random.default_rng(1).integers(0, 255, size=(37, 5), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", x)
+    np.save(tmp_path / "y.npy", np.arange(37))
+    ds = MemmapDataset(tmp_path / "x.npy", tmp_path / "y.npy")
+    serial = _arrays(DataLoader(ds, batch_size=8, shuffle=True, generator=2))
+    _same(serial, _arrays(DataLoader(ds, batch_size=8, shuffle=True, generator=2,
+                                     num_workers=2)))
+
+
+def test_breaking_off_an_epoch_stops_non_persistent_workers(no_leaks):
+    loader = DataLoader(Augmented(40), batch_size=2, num_workers=2)
+    it = iter(loader)
+    next(it)
+    pids = loader._pool.pids
+    it.close()  # what a `break` out of the for loop does once the iterator is dropped
+    assert loader._pool.pids == [] and not any(_alive(p) for p in pids)
+
+
+def test_without_automatic_batching_workers_give_the_items(no_leaks):
+    ds = TensorDataset(np.arange(12, dtype=np.float32).reshape(6, 2), np.arange(6))
+    serial = _arrays(DataLoader(ds, batch_size=None, shuffle=True, generator=4))
+    parallel = _arrays(DataLoader(ds, batch_size=None, shuffle=True, generator=4,
+                                  num_workers=2))
+    _same(serial, parallel)
+    assert serial[0][0].shape == (2,)

@@ -189,7 +189,8 @@ class DataLoader:
             fetched = None if self._batched else self._serial_items(batches)
         else:
             fetched = self._workers().epoch(batches, self._epoch,
-                                            0 if self._batched else self.base_seed)
+                                            0 if self._batched else self.base_seed,
+                                            self.persistent_workers)
         return self._count(fetched, batches, start, nb, token)
 
     def _serial_items(self, batches: Iterator) -> Iterator:

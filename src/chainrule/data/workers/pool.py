@@ -131,8 +131,9 @@ class WorkerPool:
         """Stop the workers and unlink every block (idempotent)."""
         self._finalizer()
 
-    def epoch(self, batches: Iterator, epoch: int, base_seed: int) -> Iterator:
-        """The batches of ``batches`` (index lists), fetched by the workers, in order."""
+    def epoch(self, batches: Iterator, epoch: int, base_seed: int, keep: bool) -> Iterator:
+        """The batches of ``batches`` (index lists), fetched by the workers, in order; unless
+        ``keep`` (persistent workers), the workers stop when the epoch ends or is abandoned."""
         pending: dict = {}   # task id → worker id, sent and not yet back
         ready: dict = {}     # task id → (block name, skeleton), back and not yet handed out
         order: deque = deque()
@@ -149,7 +150,9 @@ class WorkerPool:
                     exhausted = self._fill(source, order, pending, ready, epoch, base_seed,
                                            exhausted)
                 yield import_batch(name, skeleton)
-        except GeneratorExit:  # the consumer stopped early: the workers stay usable
+        except GeneratorExit:  # the consumer stopped early
+            if not keep:
+                self.shutdown()
             raise
         except BaseException:
             self.shutdown()  # an error or Ctrl-C: nothing of this pool is worth keeping
@@ -158,6 +161,8 @@ class WorkerPool:
             for name, _ in ready.values():
                 discard_block(name)
             self._abandoned.update(pending)
+        if not keep:
+            self.shutdown()
 
     def _fill(self, source, order, pending, ready, epoch, base_seed, exhausted) -> bool:
         while len(pending) + len(ready) < self.limit:
