@@ -78,6 +78,9 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
     Option("--dropout", T.probability, 0.2, "dropout probability after each hidden layer", "P"),
     Option("--batch-norm", None, False, "batch normalisation after each hidden layer"),
     Option("--batch-size", T.positive_int, 32, "minibatch size", "B"),
+    Option("--workers", T.nonneg_int, 0, "loader worker processes preparing the next training "
+           "batches while a step runs (0: in the training process); results do not depend "
+           "on it", "N"),
     Option("--epochs", T.nonneg_int, 40, "epochs to train (in total, when resuming: a finished run "
            "trains on only when this is larger than its epochs)", "N"),
     Option("--early-stopping", T.optional(T.nonneg_int), None, "stop after PATIENCE epochs "

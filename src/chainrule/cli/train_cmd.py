@@ -194,7 +194,9 @@ def run_train(args) -> int:
     with phase("building the model", "--hidden, --channels and --model"):
         model = model_from_options(o, data.input_shape, data.num_classes, sources, resume)
         optimizer = make_optimizer(o, model)
-    train_loader = DataLoader(data.train, batch_size=o["batch_size"], shuffle=True)
+    train_loader = DataLoader(data.train, batch_size=o["batch_size"], shuffle=True,
+                              num_workers=o.get("workers", 0),
+                              persistent_workers=o.get("workers", 0) > 0)
     val_loader = DataLoader(data.val, batch_size=1000) if data.val is not None else None
     test_loader = DataLoader(data.test, batch_size=1000)
     callbacks = make_callbacks(o, val_loader is not None)

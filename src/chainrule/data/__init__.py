@@ -12,6 +12,9 @@ from .errors import DataError
 from .dataset import (Dataset, TensorDataset, ArrayDataset, Subset, ConcatDataset,
                       random_split)
 from .loader import DataLoader, default_collate
+from .samplers import (Sampler, SequentialSampler, RandomSampler, SubsetRandomSampler,
+                       WeightedRandomSampler, BatchSampler)
+from .workers import get_worker_info, WorkerInfo, DataLoaderWorkerError
 from .transforms import Compose, ToFloat, Normalize, Flatten
 from .streaming import MemmapDataset, open_memmap
 from .idx import read_idx, write_idx, read_idx_header
@@ -27,4 +30,7 @@ __all__ = ["DataError", "Dataset", "TensorDataset", "ArrayDataset", "Subset", "C
            "random_split", "DataLoader", "default_collate", "Compose", "ToFloat", "Normalize",
            "Flatten", "MemmapDataset", "open_memmap", "read_idx", "write_idx",
            "read_idx_header", "download", "cache_dir", "md5sum", "datasets", "sample_generator",
-           "ImageFolder", "PackedDataset", "write_packed", "pack_folder"]
+           "ImageFolder", "PackedDataset", "write_packed", "pack_folder",
+           "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
+           "WeightedRandomSampler", "BatchSampler", "get_worker_info", "WorkerInfo",
+           "DataLoaderWorkerError"]

@@ -1,185 +1,264 @@
-"""DataLoader: batches of chainrule Tensors from a dataset, shuffled by the loader's own seeded
+"""DataLoader: batches of chainrule Tensors from a dataset, with PyTorch's signature — samplers,
+batch samplers, ``collate_fn``, worker processes — shuffled by the loader's own seeded
 generator, with a JSON-serialisable ``state_dict`` for bitwise-exact resume mid-epoch.
 
 For a batchable dataset (array-backed: TensorDataset, ArrayDataset, the built-in and
 memory-mapped datasets, and Subsets/concatenations of them) each batch is one fancy index per
-array; any other dataset is indexed item by item and the items collated.
+array — in the main process or, with ``num_workers > 0``, in a worker. Any other dataset is
+indexed item by item, each ``dataset[i]`` with sample i's random stream current
+(:func:`chainrule.data.sample_generator`), and the items collated; so the batches are the same
+with any number of workers, random transforms included.
 """
 from __future__ import annotations
 
 import copy
-from collections.abc import Mapping
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterable, Iterator
 
 import numpy as np
 
 from .. import backend
-from ..tensor import Tensor
 from ._generator import generator_state, resolve_generator, set_generator_state
-from .checks import cast_checked
+from .collate import default_collate, to_tensors
 from .dataset import Dataset
+from .samplers import BatchSampler, RandomSampler, SequentialSampler, epoch_indices
+from .workers.fetch import fetch_batch
 
 __all__ = ["DataLoader", "default_collate"]
 
-
-def _tensor(a) -> Tensor:
-    if isinstance(a, Tensor):
-        return a
-    if isinstance(a, np.ndarray) and type(a) is not np.ndarray:
-        a = a.view(np.ndarray)  # e.g. a np.memmap slice: hand out a plain array
-    return Tensor(a)
+_MASK64 = 2**63 - 1
 
 
-def to_tensors(batch):
-    """Arrays (also inside tuples, lists, dicts) → Tensors, keeping dtypes."""
-    if isinstance(batch, Tensor) or backend.is_array(batch):
-        return _tensor(batch)
-    if isinstance(batch, Mapping):
-        return {k: to_tensors(v) for k, v in batch.items()}
-    if isinstance(batch, (tuple, list)):
-        return type(batch)(to_tensors(v) for v in batch)
-    return batch
-
-
-def _collate_numbers(samples: list) -> Tensor:
-    """Python numbers → one Tensor whose dtype fits them all (as ``torch.tensor`` infers it):
-    bool if all are bools, the default float dtype if any is a float, else int64 — so a
-    float among ints is never truncated and an int among bools never becomes True."""
-    if not all(isinstance(s, (bool, int, float)) for s in samples):
-        other = next(s for s in samples if not isinstance(s, (bool, int, float)))
-        raise TypeError(f"default_collate: a batch of numbers also holds a "
-                        f"{type(other).__name__} ({other!r})")
-    if all(isinstance(s, bool) for s in samples):
-        return Tensor(np.asarray(samples, dtype=np.bool_))
-    if any(isinstance(s, float) for s in samples):  # 1e300 is refused, not made inf
-        wide = np.asarray(samples, dtype=np.float64)
-        return Tensor(cast_checked(wide, backend.get_default_dtype(), "default_collate", "batch"))
-    return Tensor(np.asarray(samples, dtype=np.int64))
-
-
-def default_collate(samples: list) -> Any:
-    """Stack a list of items into a batch: arrays/Tensors are stacked on a new axis 0, Python
-    ints become int64 and floats the default dtype (a mix with any float: floats), and tuples,
-    lists and dicts are collated field by field. Returns chainrule Tensors."""
-    if not samples:
-        raise ValueError("default_collate: empty batch")
-    elem = samples[0]
-    if isinstance(elem, Tensor) or backend.is_array(elem) or isinstance(elem, np.generic):
-        arrays = [s._data if isinstance(s, Tensor) else s for s in samples]
-        xp = backend.get_array_module(*arrays)
-        try:
-            return _tensor(xp.stack(arrays))
-        except ValueError:
-            shapes = sorted({tuple(getattr(a, "shape", ())) for a in arrays})
-            raise ValueError(f"default_collate: cannot stack items of different shapes "
-                             f"{shapes[:4]}") from None
-    if isinstance(elem, (bool, int, float)):
-        return _collate_numbers(samples)
-    if isinstance(elem, str):
-        return list(samples)
-    if isinstance(elem, Mapping):
-        return {k: default_collate([s[k] for s in samples]) for k in elem}
-    if isinstance(elem, (tuple, list)):
-        if any(len(s) != len(elem) for s in samples):
-            raise ValueError(f"default_collate: items have different numbers of fields "
-                             f"{sorted({len(s) for s in samples})}")
-        fields = [default_collate(list(f)) for f in zip(*samples)]
-        if isinstance(elem, tuple) and hasattr(elem, "_fields"):  # namedtuple
-            return type(elem)(*fields)
-        return tuple(fields) if isinstance(elem, tuple) else fields
-    raise TypeError(f"default_collate: cannot collate items of type {type(elem).__name__}; "
-                    f"pass a collate_fn")
+def _derive_seed(gen: np.random.Generator) -> int:
+    """A base seed for the per-sample streams from ``gen``'s current state, without moving it
+    (so the shuffling order is what it was before per-sample streams existed)."""
+    word = int(copy.deepcopy(gen).integers(0, _MASK64))
+    return int(np.random.SeedSequence([word, 0x5EED]).generate_state(2, np.uint64)[0]) \
+        & _MASK64
 
 
 class DataLoader:
-    """Iterate over ``dataset`` in batches of ``batch_size``.
+    """Iterate over ``dataset`` in batches — PyTorch's ``DataLoader`` signature and semantics.
 
     ``shuffle`` draws a new permutation each epoch from the loader's own NumPy generator:
     ``generator`` is an int seed, a ``numpy.random.Generator``, or None (then seeded once, at
     construction, by a draw from chainrule's default generator, so ``chainrule.manual_seed``
-    makes the order reproducible). ``drop_last`` drops a final short batch. ``collate_fn``
-    turns a list of items into a batch (and forces the item-by-item path).
+    makes the order reproducible). ``sampler`` (indices) or ``batch_sampler`` (lists of
+    indices) replace the built-in order, with PyTorch's exclusivity rules; ``batch_size=None``
+    turns automatic batching off (each item converted to Tensors, or passed to
+    ``collate_fn``). ``drop_last`` drops a final short batch. ``collate_fn`` turns a list of
+    items into a batch (and forces the item-by-item path).
 
-    ``state_dict()`` records the completed epochs, the batches handed out in the current one
-    and the generator state its permutation was drawn from; after ``load_state_dict`` the next
-    ``iter(loader)`` redraws that permutation and continues from the next batch, so a resumed
-    run sees exactly the batches an uninterrupted one would. An epoch is complete as soon as
-    its last batch has been handed out.
+    ``num_workers > 0`` fetches and collates in that many worker processes (start method
+    ``multiprocessing_context``, ``'forkserver'`` by default), keeping ``prefetch_factor``
+    (default 2) batches per worker in flight while the caller computes; finished batches come
+    back through shared memory and are handed out in sampler order. ``timeout`` (seconds, 0:
+    none) bounds each wait for a batch; ``worker_init_fn(worker_id)`` runs in each worker at
+    start; ``persistent_workers`` keeps the workers between epochs. Items fetched one by one
+    draw their randomness from a stream of (base seed, epoch, index) — the base seed derived
+    from the loader's generator (else one draw from chainrule's default generator) — so any
+    worker count gives the batches of ``num_workers=0``. Batchable datasets are fetched with
+    one ``get_batch`` per batch in the worker too, without a per-sample stream: their batch
+    transforms are deterministic. ``pin_memory`` and ``pin_memory_device`` are accepted and do
+    nothing (there is no pinned host memory on the CPU); ``in_order=False`` is accepted, and
+    batches still come in order.
+
+    ``state_dict()`` records the completed epochs, the batches handed out in the current one,
+    the generator state its order was drawn from and the base seed; after
+    ``load_state_dict`` the next ``iter(loader)`` redraws that order and continues from the
+    next batch, so a resumed run sees exactly the batches an uninterrupted one would (with
+    the built-in samplers, or samplers drawing from the loader's generator). An epoch is
+    complete as soon as its last batch has been handed out.
     """
 
-    def __init__(self, dataset: Dataset, batch_size: int = 1, shuffle: bool = False,
-                 drop_last: bool = False, collate_fn: Callable | None = None, generator=None):
-        if not isinstance(batch_size, (int, np.integer)) or isinstance(batch_size, bool) \
-                or batch_size < 1:
-            raise ValueError(f"DataLoader: batch_size must be a positive integer, got "
+    def __init__(self, dataset: Dataset, batch_size: int | None = 1, shuffle: bool | None = None,
+                 sampler: Iterable | None = None, batch_sampler: Iterable | None = None,
+                 num_workers: int = 0, collate_fn: Callable | None = None,
+                 pin_memory: bool = False, drop_last: bool = False, timeout: float = 0,
+                 worker_init_fn: Callable | None = None, multiprocessing_context=None,
+                 generator=None, *, prefetch_factor: int | None = None,
+                 persistent_workers: bool = False, pin_memory_device: str = "",
+                 in_order: bool = True):
+        if batch_size is not None and (not isinstance(batch_size, (int, np.integer))
+                                       or isinstance(batch_size, bool) or batch_size < 1):
+            raise ValueError(f"DataLoader: batch_size must be a positive integer or None, got "
                              f"{batch_size!r}")
         if collate_fn is not None and not callable(collate_fn):
             raise TypeError(f"DataLoader: collate_fn must be callable, got "
                             f"{type(collate_fn).__name__}")
+        self._check_workers(num_workers, timeout, prefetch_factor, persistent_workers,
+                            worker_init_fn)
+        if sampler is not None and shuffle:
+            raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
+        if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
+                                          or drop_last):
+            raise ValueError("DataLoader: batch_sampler option is mutually exclusive with "
+                             "batch_size, shuffle, sampler, and drop_last")
+        if batch_size is None and drop_last:
+            raise ValueError("DataLoader: batch_size=None option disables auto-batching and "
+                             "is mutually exclusive with drop_last")
         self.dataset = dataset
-        self.batch_size = int(batch_size)
+        self.batch_size = None if batch_size is None else int(batch_size)
         self.shuffle = bool(shuffle)
         self.drop_last = bool(drop_last)
-        self.collate_fn = collate_fn if collate_fn is not None else default_collate
-        self._batched = collate_fn is None and bool(getattr(dataset, "batchable", False))
+        self.num_workers, self.timeout = int(num_workers), float(timeout)
+        self.prefetch_factor = prefetch_factor if prefetch_factor is not None or \
+            num_workers == 0 else 2
+        self.persistent_workers = bool(persistent_workers)
+        self.worker_init_fn, self.multiprocessing_context = worker_init_fn, \
+            multiprocessing_context
+        self.pin_memory, self.pin_memory_device, self.in_order = \
+            bool(pin_memory), pin_memory_device, bool(in_order)
         self.generator = (resolve_generator(generator, "DataLoader")
                           if shuffle or generator is not None else None)
+        self._base_seed = _derive_seed(self.generator) if self.generator is not None else None
+        if batch_sampler is None and sampler is None:
+            sampler = (RandomSampler(dataset, generator=self.generator) if self.shuffle
+                       else SequentialSampler(dataset))
+        if batch_sampler is None and self.batch_size is not None:
+            batch_sampler = BatchSampler(sampler, self.batch_size, self.drop_last)
+        self.sampler, self.batch_sampler = sampler, batch_sampler
+        self._auto_collation = batch_sampler is not None
+        self.collate_fn = collate_fn if collate_fn is not None else \
+            (default_collate if self._auto_collation else None)
+        self._batched = collate_fn is None and self._auto_collation and \
+            bool(getattr(dataset, "batchable", False))
+        self._pool = None
         self._epoch = 0            # epochs whose batches have all been handed out
         self._active = False       # an epoch is under way
         self._position = 0         # batches handed out in the current epoch
-        self._epoch_state = None   # generator state before this epoch's permutation was drawn
+        self._epoch_state = None   # generator state before this epoch's order was drawn
         self._resume = False       # the next __iter__ continues a loaded mid-epoch state
         self._token = None
 
+    @staticmethod
+    def _check_workers(num_workers, timeout, prefetch_factor, persistent, init_fn) -> None:
+        if not isinstance(num_workers, (int, np.integer)) or isinstance(num_workers, bool) \
+                or num_workers < 0:
+            raise ValueError(f"DataLoader: num_workers option should be non-negative; use "
+                             f"num_workers=0 to disable multiprocessing (got {num_workers!r})")
+        if not isinstance(timeout, (int, float)) or timeout < 0:
+            raise ValueError(f"DataLoader: timeout option should be non-negative, got "
+                             f"{timeout!r}")
+        if num_workers == 0 and prefetch_factor is not None:
+            raise ValueError("DataLoader: prefetch_factor option could only be specified in "
+                             "multiprocessing. Let num_workers > 0 to enable multiprocessing, "
+                             "otherwise set prefetch_factor to None.")
+        if prefetch_factor is not None and (not isinstance(prefetch_factor, (int, np.integer))
+                                            or prefetch_factor < 1):
+            raise ValueError(f"DataLoader: prefetch_factor must be a positive integer, got "
+                             f"{prefetch_factor!r}")
+        if persistent and num_workers == 0:
+            raise ValueError("DataLoader: persistent_workers option needs num_workers > 0")
+        if init_fn is not None and not callable(init_fn):
+            raise TypeError(f"DataLoader: worker_init_fn must be callable, got "
+                            f"{type(init_fn).__name__}")
+
     def __len__(self) -> int:
-        n = len(self.dataset)
-        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+        if self.batch_sampler is not None:
+            return len(self.batch_sampler)
+        return len(self.sampler)
 
     @property
     def epoch(self) -> int:
         """How many epochs have been handed out in full."""
         return self._epoch
 
+    @property
+    def base_seed(self) -> int:
+        """The seed of the per-sample streams (drawn from chainrule's default generator on
+        first use when the loader has no generator of its own)."""
+        if self._base_seed is None:
+            self._base_seed = int(backend.default_generator().integers(0, _MASK64))
+        return self._base_seed
+
     def __iter__(self) -> Iterator:
         start = self._position if self._resume else 0
         self._resume = False
-        n = len(self.dataset)
-        order = None
-        self._epoch_state = None
-        if self.shuffle:
-            self._epoch_state = generator_state(self.generator)
-            order = self.generator.permutation(n)
+        self._epoch_state = generator_state(self.generator) if self.generator is not None \
+            else None
+        batches = self._index_batches()
         self._active, self._position = True, start
         self._token = token = object()
-        if start >= len(self):
+        nb = len(self)
+        if start >= nb:
             self._finish_epoch()
-        return self._batches(order, start, token)
+            return iter(())
+        if start:
+            batches = _skip(batches, start)
+        if self.num_workers == 0:
+            fetched = None if self._batched else self._serial_items(batches)
+        else:
+            fetched = self._workers().epoch(batches, self._epoch,
+                                            0 if self._batched else self.base_seed,
+                                            self.persistent_workers)
+        return self._count(fetched, batches, start, nb, token)
+
+    def _serial_items(self, batches: Iterator) -> Iterator:
+        base, epoch, collate = self.base_seed, self._epoch, self.collate_fn
+        for idx in batches:
+            yield fetch_batch(self.dataset, idx, False, collate, base, epoch)
+
+    def _index_batches(self) -> Iterator:
+        """This epoch's batches of indices (single indices without auto-batching)."""
+        if self.batch_sampler is None:
+            return iter(self.sampler)
+        bs = self.batch_sampler
+        order = epoch_indices(bs.sampler) if type(bs) is BatchSampler else None
+        if order is None:
+            return iter(bs)
+        size, n = bs.batch_size, len(order)
+        stop = n - n % size if bs.drop_last else n
+        return (order[lo:lo + size] for lo in range(0, stop, size))
+
+    def _workers(self):
+        from .workers.pool import WorkerPool
+        if self._pool is None or not self._pool.alive:
+            self._pool = WorkerPool(self.dataset, self.num_workers, self._batched,
+                                    self.collate_fn, self.worker_init_fn, self.base_seed,
+                                    self.timeout, self.prefetch_factor,
+                                    self.multiprocessing_context)
+        return self._pool
 
     def _finish_epoch(self) -> None:
         self._active, self._position, self._epoch_state = False, 0, None
         self._epoch += 1
+        if self._pool is not None and not self.persistent_workers:
+            self._pool.shutdown()
 
-    def _batches(self, order, start: int, token) -> Iterator:
-        n, bs, nb = len(self.dataset), self.batch_size, len(self)
-        for b in range(start, nb):
-            lo, hi = b * bs, min((b + 1) * bs, n)
-            idx = order[lo:hi] if order is not None else np.arange(lo, hi)
-            batch = self._fetch(idx)
+    def _count(self, fetched: Iterator | None, batches: Iterator, start: int, nb: int,
+               token) -> Iterator:
+        """Hand out the batches, moving the loader's position (``fetched`` None: the main
+        process's fast path, one ``get_batch`` per batch)."""
+        if fetched is None:
+            get_batch = self.dataset.get_batch
+            fetched = (to_tensors(get_batch(idx)) for idx in batches)
+        for b, batch in enumerate(fetched, start):
             if self._token is token:  # only the newest iterator moves the loader's state
                 self._position = b + 1
                 if b + 1 == nb:
                     self._finish_epoch()
             yield batch
 
-    def _fetch(self, idx: np.ndarray):
-        if self._batched:
-            return to_tensors(self.dataset.get_batch(idx))
-        return self.collate_fn([self.dataset[int(i)] for i in idx])
+    def shutdown_workers(self) -> None:
+        """Stop the worker processes now (they also stop when the loader is collected)."""
+        if self._pool is not None:
+            self._pool.shutdown()
+
+    def __del__(self):
+        pool = getattr(self, "_pool", None)
+        if pool is not None:
+            pool.shutdown()
+
+    def __getstate__(self) -> dict:
+        state = self.__dict__.copy()
+        state["_pool"] = None  # worker processes do not travel
+        return state
 
     # ---- exact resume -------------------------------------------------------------------
     def state_dict(self) -> dict:
         """JSON-serialisable: the generator state at the start of the current epoch (or now,
-        between epochs), the completed epochs and the batches handed out in this epoch."""
+        between epochs), the completed epochs, the batches handed out in this epoch and the
+        per-sample streams' base seed."""
         if self._active:
             gen = copy.deepcopy(self._epoch_state)
         else:
@@ -187,11 +266,11 @@ class DataLoader:
         return {"epoch": self._epoch, "position": self._position if self._active else 0,
                 "in_epoch": self._active, "generator": gen, "batch_size": self.batch_size,
                 "shuffle": self.shuffle, "drop_last": self.drop_last,
-                "num_samples": len(self.dataset)}
+                "num_samples": len(self.dataset), "base_seed": self._base_seed}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict`; the next ``iter(loader)`` continues where it left off
-        (same permutation, from the next batch)."""
+        (same order, from the next batch)."""
         mine = self.state_dict()
         for key in ("batch_size", "shuffle", "drop_last", "num_samples"):
             if key in state and state[key] != mine[key]:
@@ -200,7 +279,11 @@ class DataLoader:
         if state.get("generator") is not None:
             if self.generator is None:
                 self.generator = np.random.Generator(np.random.PCG64())
+                if isinstance(self.sampler, RandomSampler) and self.sampler.generator is None:
+                    self.sampler.generator = self.generator
             set_generator_state(self.generator, state["generator"])
+        if state.get("base_seed") is not None:
+            self._base_seed = int(state["base_seed"])
         self._epoch = int(state["epoch"])
         self._active = self._resume = bool(state.get("in_epoch", False))
         self._position = int(state["position"]) if self._active else 0
@@ -208,6 +291,14 @@ class DataLoader:
         self._token = None  # iterators from before the load no longer move the state
 
     def __repr__(self) -> str:
+        workers = f", num_workers={self.num_workers}" if self.num_workers else ""
         return (f"DataLoader({type(self.dataset).__name__} of {len(self.dataset)}, "
                 f"batch_size={self.batch_size}, shuffle={self.shuffle}, "
-                f"drop_last={self.drop_last})")
+                f"drop_last={self.drop_last}{workers})")
+
+
+def _skip(batches: Iterator, count: int) -> Iterator:
+    """``batches`` without its first ``count`` (index batches only: nothing is fetched)."""
+    for _ in range(count):
+        next(batches, None)
+    return batches

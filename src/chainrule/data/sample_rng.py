@@ -23,6 +23,9 @@ from .. import backend
 __all__ = ["sample_generator", "sample_stream", "using_sample_stream"]
 
 _local = threading.local()
+# _local.generator: the current stream, or None; _local.pending: a (seed, epoch, index) whose
+# stream is built only if someone asks for it (building one costs ~20 µs, which a loader paying
+# it per item whose dataset draws nothing would notice).
 
 
 def sample_stream(base_seed: int, epoch: int, index: int) -> np.random.Generator:
@@ -36,16 +39,32 @@ def sample_stream(base_seed: int, epoch: int, index: int) -> np.random.Generator
 def sample_generator() -> np.random.Generator:
     """The generator random transforms draw from: the current sample's stream inside a
     DataLoader (or :func:`using_sample_stream`), chainrule's default generator elsewhere."""
+    pending = getattr(_local, "pending", None)
+    if pending is not None:
+        _local.generator, _local.pending = sample_stream(*pending), None
     gen = getattr(_local, "generator", None)
     return gen if gen is not None else backend.default_generator()
+
+
+def enter_lazy_stream(base_seed: int, epoch: int, index: int) -> tuple:
+    """Make sample ``index``'s stream current without building it until
+    :func:`sample_generator` is called; returns what to hand :func:`restore_stream`."""
+    previous = (getattr(_local, "generator", None), getattr(_local, "pending", None))
+    _local.generator, _local.pending = None, (base_seed, epoch, index)
+    return previous
+
+
+def restore_stream(previous: tuple) -> None:
+    """Undo :func:`enter_lazy_stream`."""
+    _local.generator, _local.pending = previous
 
 
 @contextlib.contextmanager
 def using_sample_stream(base_seed: int, epoch: int, index: int) -> Iterator[np.random.Generator]:
     """Within the block, :func:`sample_generator` is sample ``index``'s stream."""
-    previous = getattr(_local, "generator", None)
-    _local.generator = sample_stream(base_seed, epoch, index)
+    previous = (getattr(_local, "generator", None), getattr(_local, "pending", None))
+    _local.generator, _local.pending = sample_stream(base_seed, epoch, index), None
     try:
         yield _local.generator
     finally:
-        _local.generator = previous
+        _local.generator, _local.pending = previous

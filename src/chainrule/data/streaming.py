@@ -108,6 +108,12 @@ class MappedFile:
     def __len__(self) -> int:
         return self.array.shape[0]
 
+    def __getstate__(self) -> dict:  # to a DataLoader worker: reopened there by path
+        return {"path": str(self.path)}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["path"])
+
     def rows(self, indices: np.ndarray) -> np.ndarray:
         """The rows at ``indices`` (in that order) as a new native-byte-order array."""
         n = len(self)

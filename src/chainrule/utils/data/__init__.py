@@ -1,0 +1,10 @@
+"""``chainrule.utils.data``: ``torch.utils.data``'s names, mapped onto :mod:`chainrule.data`,
+so ``from torch.utils.data import DataLoader`` works with ``import chainrule as torch``."""
+from ...data import (BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler, Sampler,
+                     SequentialSampler, Subset, SubsetRandomSampler, TensorDataset,
+                     WeightedRandomSampler, WorkerInfo, default_collate, get_worker_info,
+                     random_split)
+
+__all__ = ["DataLoader", "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
+           "get_worker_info", "WorkerInfo", "default_collate", "Sampler", "SequentialSampler",
+           "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler"]
