@@ -66,17 +66,15 @@ class HealthRecord:
             for key in SERIES_KEYS:
                 col[key].append(_mean([_layer_value(s, key) for s in got]))
 
-    def end_epoch(self, epoch: int, history: list[dict] | None = None) -> list[Verdict]:
-        """Close an epoch: its series points and the verdicts it newly shows (returned)."""
+    def end_epoch(self, epoch: int) -> list[Verdict]:
+        """Close an epoch: its series points and the verdicts its sampled batches newly show
+        (returned). Overfitting is not judged here but on the whole history at the end
+        (:meth:`judge_history`)."""
         found = batch_verdicts(self.epoch_samples)
         grow = growth_verdict(self.first, self.epoch_samples)
         if grow is not None:
             found.append(grow)
         found += lr_verdicts(self.lr_window, self.family, self.initial_lr)
-        if history is not None:
-            over = overfitting_verdict(history)
-            if over is not None:
-                found.append(over)
         if self.epoch_samples:
             self._close_series(epoch)
         self.epoch_samples = []
@@ -84,6 +82,19 @@ class HealthRecord:
             if v.epoch is None:
                 v.epoch = epoch
         return self.add_verdicts(found)
+
+    def judge_history(self, history: list[dict]) -> list[Verdict]:
+        """The verdicts read from the whole history (overfitting), judged when training ends:
+        an earlier run's overfitting verdict (a resumed run's checkpoint) is replaced by this
+        judgement, so a validation loss that recovered loses it. Returns the verdict if it is
+        new (not held before)."""
+        had = any(v.kind == "overfitting" for v in self.verdicts)
+        self.verdicts = [v for v in self.verdicts if v.kind != "overfitting"]
+        over = overfitting_verdict(history)
+        if over is None:
+            return []
+        self.verdicts.append(over)
+        return [] if had else [over]
 
     def add_verdicts(self, found: list[Verdict]) -> list[Verdict]:
         """Keep the verdicts whose kind was not seen before (the first appearance of each
@@ -112,7 +123,7 @@ class HealthRecord:
                       "thresholds": {name: getattr(T, name) for name in (
                           "VANISHING_RATIO", "EXPLODING_RATIO", "GROWTH_FACTOR",
                           "SATURATED_FRACTION", "DEAD_FRACTION", "LR_JUDGED_FROM",
-                          "OVERFIT_RISE", "OVERFIT_EPOCHS", "DIVERGENCE_FACTOR")},
+                          "OVERFIT_RISE", "OVERFIT_NOISE", "OVERFIT_EPOCHS", "DIVERGENCE_FACTOR")},
                       "update_ratio_band": {k: list(b) for k, b in
                                             T.UPDATE_RATIO_BAND.items()},
                       "optimizer_family": self.family})
