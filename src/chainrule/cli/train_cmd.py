@@ -8,10 +8,14 @@ final numbers: each split's loss, accuracy and error rate for the weights the ch
 ``"fields"``; ``samples_per_second`` of training; ``options``, the run's options with ``lr``
 the learning rate the run started from (the optimizer's default when ``--lr`` was not given);
 ``optimizer``, the settings the optimizer actually trained with — after a ``--resume``'s
-changes, see :mod:`.resume`),
+changes, see :mod:`.resume`; ``invocations``, the option sets of the first command and of each
+``--resume`` since, also kept in the checkpoint's config, from which the report writes the
+commands that reproduce the run; a run that diverged before its first epoch ended gets one
+too, with ``epochs`` 0 and no split metrics),
 ``metrics.csv`` and ``metrics.jsonl`` (one row per epoch), ``curves.png`` / ``curves.svg``
 (the learning curves) and, unless ``--no-health``, ``health.json`` / ``health.png`` (the
-gradient-health monitor, :class:`~chainrule.train.callbacks.GradientHealth`).
+gradient-health monitor, :class:`~chainrule.train.callbacks.GradientHealth`; a fresh or
+``--no-health`` run first removes those an earlier run left in ``--out``).
 """
 from __future__ import annotations
 
