@@ -100,3 +100,36 @@ def test_a_second_fit_on_the_same_trainer_extends_the_series():
     tr.fit(_loader(), epochs=4)
     assert cb.record.series["0"]["epoch"] == [1, 2, 3, 4]
     assert len(cb.record.series["0"]["grad_norm"]) == 4
+
+
+def test_a_run_interrupted_mid_epoch_and_resumed_has_the_uninterrupted_series(tmp_path):
+    """The batches measured before Ctrl-C are in the checkpoint, so the resumed epoch's point
+    is built from all of them."""
+    import os
+    import signal
+    import json
+    from chainrule.train import LambdaCallback, ModelCheckpoint
+
+    def trainer(out, stop_at=None):
+        cr.manual_seed(0)
+        m = nn.Sequential(nn.Linear(16, 32), nn.ReLU(), nn.Linear(32, 4))
+        cbs = [GradientHealth(every=3, out_dir=out, plot=False, warn=False),
+               ModelCheckpoint(out, best_name=None, last_name="ck.safetensors")]
+        if stop_at is not None:
+            cbs.append(LambdaCallback(on_batch_end=lambda t, b, logs: os.kill(
+                os.getpid(), signal.SIGINT) if t.global_step == stop_at else None))
+        return Trainer(m, nn.CrossEntropyLoss(), optim.SGD(m.parameters(), lr=0.05),
+                       callbacks=cbs, metrics=None)
+
+    trainer(tmp_path / "full").fit(_loader(320), epochs=3)
+    cut = trainer(tmp_path / "cut", stop_at=14)            # in epoch 2 (10 batches each)
+    cut.fit(_loader(320), epochs=3)
+    assert cut.interrupted
+    trainer(tmp_path / "cut").fit(_loader(320), epochs=3,
+                                  resume=tmp_path / "cut" / "ck.safetensors")
+    full, resumed = (json.loads((tmp_path / d / "health.json").read_text())["series"]
+                     for d in ("full", "cut"))
+    for layer in full:
+        assert resumed[layer]["epoch"] == [1, 2, 3]
+        for key in ("grad_norm", "update_ratio", "act_mean"):
+            assert resumed[layer][key] == pytest.approx(full[layer][key], rel=1e-6), key

@@ -19,9 +19,9 @@ With ``out_dir``, health.json and health.png are written when training ends (als
 early stop, a divergence or Ctrl-C; a resumed run's checkpoint carries the series so far). A
 second ``fit`` on the same trainer (continuing its epochs) extends the series and keeps the
 verdicts. If ``fit`` raises, the collector's hooks are removed (``on_exception``) and nothing
-is written. Known limit: the batches sampled in an epoch cut short by Ctrl-C go into that
-run's health.json (as a point for the unfinished epoch) but not into the checkpoint, so a run
-resumed mid-epoch builds that epoch's point from the batches measured after the resume.
+is written. The batches measured in an epoch cut short by Ctrl-C are kept in the checkpoint
+(the state holds the open epoch's samples), so a run resumed mid-epoch builds that epoch's
+point from all of them, as an uninterrupted run would.
 """
 from __future__ import annotations
 

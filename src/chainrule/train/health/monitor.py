@@ -3,9 +3,11 @@ verdicts found so far (the training callback and ``diagnose`` feed it)."""
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any, Callable
 
 from . import thresholds as T
+from .collector import LayerStats, ParamStats
 from .verdicts import (Sample, Verdict, batch_verdicts, explain_away, growth_verdict,
                        lr_verdicts, overfitting_verdict)
 
@@ -129,11 +131,38 @@ class HealthRecord:
                       "optimizer_family": self.family})
 
     def state_dict(self) -> dict:
+        """What a resumed run needs: the series, the verdicts and the samples still open —
+        the current epoch's (a checkpoint written mid-epoch, on Ctrl-C), the first one (the
+        growth rule's reference) and the learning-rate window."""
         return {"layers": list(self.layers), "series": self.to_json(1)["series"],
-                "verdicts": [v.as_dict() for v in self.verdicts]}
+                "verdicts": [v.as_dict() for v in self.verdicts],
+                "epoch_samples": [_sample_state(s) for s in self.epoch_samples],
+                "first": _sample_state(self.first) if self.first is not None else None,
+                "lr_window": [_sample_state(s) for s in self.lr_window]}
 
     def load_state_dict(self, state: dict) -> None:
         self.layers = list(state.get("layers") or [])
         self.series = {k: {kk: list(vv) for kk, vv in v.items()}
                        for k, v in (state.get("series") or {}).items()}
         self.verdicts = [Verdict(**v) for v in state.get("verdicts") or []]
+        self.epoch_samples = [_sample_from(s) for s in state.get("epoch_samples") or []]
+        first = state.get("first")
+        self.first = _sample_from(first) if first else self.first
+        self.lr_window = [_sample_from(s) for s in state.get("lr_window") or []]
+
+
+def _sample_state(sample: Sample) -> dict:
+    """A :class:`Sample` as plain values (non-finite floats kept: checkpoints allow them)."""
+    return {"step": sample.step, "epoch": sample.epoch, "lr": sample.lr,
+            "layers": {name: asdict(stats) for name, stats in sample.layers.items()}}
+
+
+def _sample_from(state: dict) -> Sample:
+    layers = {}
+    for name, raw in state["layers"].items():
+        raw = dict(raw)
+        raw["params"] = {k: ParamStats(**v) for k, v in (raw.get("params") or {}).items()}
+        shape = raw.get("out_shape")
+        raw["out_shape"] = tuple(shape) if shape is not None else None
+        layers[name] = LayerStats(**raw)
+    return Sample(int(state["step"]), state.get("epoch"), state.get("lr"), layers)
