@@ -39,12 +39,13 @@ the mean activation statistics of its calls and the norm of its δ's taken toget
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import numpy as np
+
+from .structure import following_activations, is_layer, layer_modules
 
 __all__ = ["LayerCollector", "LayerStats", "ParamStats", "layer_modules", "SATURATION_TANH",
            "SATURATION_SIGMOID", "is_layer"]
@@ -53,60 +54,6 @@ SATURATION_TANH = 0.97
 """A tanh unit is saturated when |tanh(z)| > 0.97 (there tanh'(z) = 1 − a² < 0.06)."""
 SATURATION_SIGMOID = (0.03, 0.97)
 """A sigmoid unit is saturated outside [0.03, 0.97] (there σ'(z) = a(1 − a) < 0.03)."""
-
-
-@functools.lru_cache(maxsize=1)
-def _layer_types() -> tuple[type, ...]:
-    from ... import nn
-    types = [nn.Linear, nn.LayerNorm]
-    for name in ("_ConvNd", "_BatchNorm"):
-        for mod in (nn.conv, nn.normalization):
-            cls = getattr(mod, name, None)
-            if cls is not None:
-                types.append(cls)
-    for name in ("Conv1d", "Conv2d", "Conv3d", "BatchNorm1d", "BatchNorm2d", "GroupNorm",
-                 "InstanceNorm1d", "InstanceNorm2d", "SyncBatchNorm"):
-        cls = getattr(nn, name, None)
-        if cls is not None:
-            types.append(cls)
-    return tuple(dict.fromkeys(types))
-
-
-def is_layer(module: Any) -> bool:
-    """True for the modules the collector watches: linear, convolution and normalisation
-    layers."""
-    return isinstance(module, _layer_types())
-
-
-def _activation_kind(module: Any) -> str | None:
-    from ... import nn
-    for cls, kind in ((nn.Tanh, "tanh"), (nn.Sigmoid, "sigmoid"), (nn.ReLU, "relu")):
-        if type(module) is cls:
-            return kind
-    return None
-
-
-def layer_modules(model: Any) -> list[tuple[str, Any]]:
-    """(name, module) of every layer of ``model`` the collector watches, in
-    ``named_modules`` order (the model itself is named ``'(model)'`` when it is a layer)."""
-    return [(name or "(model)", m) for name, m in model.named_modules() if is_layer(m)]
-
-
-def _following_activations(model: Any) -> dict[int, tuple[str, Any]]:
-    """id(layer) -> (kind, activation module) for layers a tanh/sigmoid/ReLU follows in a
-    Sequential."""
-    from ... import nn
-    found: dict[int, tuple[str, Any]] = {}
-    for _, parent in model.named_modules():
-        if not isinstance(parent, nn.Sequential):
-            continue
-        # positions, not children(): children() lists a module used twice only once
-        children = [m for m in parent._modules.values() if m is not None]
-        for here, after in zip(children, children[1:]):
-            kind = _activation_kind(after)
-            if kind is not None and is_layer(here):
-                found[id(here)] = (kind, after)
-    return found
 
 
 # Below this (or at inf), a float32 sum of squares may have underflowed or overflowed.
@@ -274,7 +221,7 @@ class LayerCollector:
                             f"{type(model).__name__}")
         self.model = model
         self.layers = layer_modules(model)
-        self._follow = _following_activations(model)  # the structure is read once
+        self._follow = following_activations(model)  # the structure is read once
         self._records: dict[str, _Record] = {}
         self._grads: dict[int, float] = {}
         self._handles: list = []
