@@ -55,7 +55,7 @@ def test_report_shows_a_health_record_added_later(tmp_path_factory, tmp_path, ca
 @pytest.mark.parametrize("make, words", [
     (lambda d: d / "nowhere", ["no run folder", "nowhere"]),
     (lambda d: (d / "file.txt").write_text("x") and d / "file.txt", ["is not a folder"]),
-    (lambda d: d, ["metrics.json is missing"]),
+    (lambda d: d, ["holds no run", "metrics.json", "model.safetensors", "health.json"]),
 ])
 def test_a_folder_that_is_no_run_is_one_line(tmp_path, capsys, make, words):
     code, out, err = run_cli(["report", make(tmp_path)], capsys)

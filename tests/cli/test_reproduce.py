@@ -67,3 +67,20 @@ def test_unknown_or_unrepresentable_options_are_refused():
         train_argv({"colour": "red"})
     with pytest.raises(ValueError, match="lr holds nan"):
         train_argv({"lr": float("nan")})
+
+
+def test_a_resume_command_gives_each_changed_option_and_only_those():
+    from chainrule.cli.reproduce import resume_argv
+    before = {**DEFAULTS_RUN, "epochs": 10, "batch_norm": True}
+    after = {**before, "epochs": 20, "batch_norm": False, "lr": 0.5}
+    argv = resume_argv(before, after, "runs/x-again")
+    assert argv == ["train", "--resume", "runs/x-again/model.safetensors", "--lr", "0.5",
+                    "--no-batch-norm", "--epochs", "20"]
+    args = build_parser().parse_args(argv)
+    assert args.resume == "runs/x-again/model.safetensors"
+    assert (args.epochs, args.lr, args.batch_norm) == (20, 0.5, False)
+    assert resume_argv(before, before, "o")[3:] == []          # nothing changed
+    assert train_command(after, "o", resumed_from=before).startswith(
+        "chainrule train --resume o/model.safetensors ")
+    with pytest.raises(ValueError, match="unknown run option"):
+        resume_argv(before, {"nonsense": 1}, "o")

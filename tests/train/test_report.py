@@ -48,8 +48,10 @@ def test_page_shows_the_configuration_metrics_and_command(run_dir):
     assert options == set(metrics["options"])
     assert "batch_norm true" in page.text and "hidden 16, 8" in page.text
     assert "lr 0.01" in page.text and "seed 3" in page.text
-    command = page.text.split("Reproduce this run ")[1].split(" Final metrics")[0]
-    assert command == train_command(metrics["options"] | {"lr": 0.01}, str(run_dir))
+    command = page.text.split("Reproduce this run ")[1].split(" The command writes")[0]
+    again = str(run_dir.parent / f"{run_dir.name}-again")   # running it keeps this run
+    assert command == train_command(metrics["options"] | {"lr": 0.01}, again)
+    assert f"writes into {again} , a folder beside this run's" in page.text
     assert shlex.split(command)[:2] == ["chainrule", "train"]
 
 
@@ -64,7 +66,7 @@ def test_the_command_parses_back_to_the_stored_options(run_dir):
     stored = read_checkpoint(run_dir / "model.safetensors").config["run"]
     resolved = resolve_options(args)
     assert {k: resolved[k] for k in RUN_KEYS} == {k: stored[k] for k in RUN_KEYS}
-    assert resolved["out"] == str(run_dir)
+    assert resolved["out"] == str(run_dir.parent / f"{run_dir.name}-again")
 
 
 def test_every_verdict_is_on_the_page_with_kind_layer_and_evidence(run_dir):
@@ -166,7 +168,6 @@ def test_the_page_is_replaced_atomically(run_dir, monkeypatch):
 
 
 @pytest.mark.parametrize("name, content, words", [
-    ("metrics.json", None, ["metrics.json is missing"]),
     ("metrics.json", "{not json", ["metrics.json is not valid JSON"]),
     ("metrics.json", "[1, 2]", ["metrics.json holds list"]),
     ("health.json", '{"format": "other/2"}', ["health.json has format 'other/2'"]),
@@ -177,6 +178,7 @@ def test_the_page_is_replaced_atomically(run_dir, monkeypatch):
     ("model.safetensors", "garbage", ["model.safetensors"]),
 ])
 def test_a_damaged_file_is_named(run_dir, name, content, words):
+    """(A missing metrics.json is no error: tests/train/test_report_partial.py.)"""
     target = run_dir / name
     if content is None:
         target.unlink()

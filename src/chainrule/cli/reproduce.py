@@ -13,7 +13,7 @@ from typing import Any
 from .args import DEFAULT_LR, DEFAULTS, OPTIONS_BY_DEST
 from .config import RUN_KEYS
 
-__all__ = ["train_argv", "train_command"]
+__all__ = ["train_argv", "train_command", "resume_argv"]
 
 
 def _is_default(key: str, value: Any, options: dict[str, Any]) -> bool:
@@ -60,6 +60,38 @@ def train_argv(options: dict[str, Any], out: str | None = None) -> list[str]:
     return argv
 
 
-def train_command(options: dict[str, Any], out: str | None = None) -> str:
-    """:func:`train_argv` as one shell line: ``chainrule train --epochs 2 --out runs/x``."""
+def _flag_words(key: str, value: Any) -> list[str]:
+    opt = OPTIONS_BY_DEST[key]
+    if opt.parse is None:  # a --x / --no-x switch
+        return [opt.flag if value else "--no-" + opt.flag[2:]]
+    return [opt.flag, _text(key, value)]
+
+
+def resume_argv(before: dict[str, Any], after: dict[str, Any], out: str) -> list[str]:
+    """The words of the ``chainrule train --resume OUT/model.safetensors ...`` that turned a
+    run with stored options ``before`` into one with ``after``: each option whose value
+    changed is given (a resume keeps every option it is not given)."""
+    unknown = sorted((set(before) | set(after)) - set(RUN_KEYS))
+    if unknown:
+        raise ValueError(f"reproduce: unknown run option(s) {', '.join(unknown)}; options are "
+                         + ", ".join(RUN_KEYS))
+    from pathlib import PurePath
+    argv = ["train", "--resume", str(PurePath(out) / "model.safetensors")]
+    for key in RUN_KEYS:
+        if key in after and after[key] != before.get(key, DEFAULTS[key]):
+            if key == "lr" and after[key] is None:
+                continue  # "the optimizer's default" is not a value a resume can be given
+            argv += _flag_words(key, after[key])
+    return argv
+
+
+def train_command(options: dict[str, Any], out: str | None = None,
+                  resumed_from: dict[str, Any] | None = None) -> str:
+    """:func:`train_argv` as one shell line: ``chainrule train --epochs 2 --out runs/x``; with
+    ``resumed_from`` (the options stored before), the :func:`resume_argv` line that continued
+    that run in ``out``."""
+    if resumed_from is not None:
+        if out is None:
+            raise ValueError("reproduce: a resume command needs the run folder (out)")
+        return shlex.join(["chainrule", *resume_argv(resumed_from, options, out)])
     return shlex.join(["chainrule", *train_argv(options, out)])

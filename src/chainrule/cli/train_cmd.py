@@ -8,10 +8,14 @@ final numbers: each split's loss, accuracy and error rate for the weights the ch
 ``"fields"``; ``samples_per_second`` of training; ``options``, the run's options with ``lr``
 the learning rate the run started from (the optimizer's default when ``--lr`` was not given);
 ``optimizer``, the settings the optimizer actually trained with — after a ``--resume``'s
-changes, see :mod:`.resume`),
+changes, see :mod:`.resume`; ``invocations``, the option sets of the first command and of each
+``--resume`` since, also kept in the checkpoint's config, from which the report writes the
+commands that reproduce the run; a run that diverged before its first epoch ended gets one
+too, with ``epochs`` 0 and no split metrics),
 ``metrics.csv`` and ``metrics.jsonl`` (one row per epoch), ``curves.png`` / ``curves.svg``
 (the learning curves) and, unless ``--no-health``, ``health.json`` / ``health.png`` (the
-gradient-health monitor, :class:`~chainrule.train.callbacks.GradientHealth`).
+gradient-health monitor, :class:`~chainrule.train.callbacks.GradientHealth`; a fresh or
+``--no-health`` run first removes those an earlier run left in ``--out``).
 """
 from __future__ import annotations
 
@@ -52,12 +56,18 @@ class _Stored:
         self.lr_now: float | None = None
         self.epoch = 0
         self.stopped: str | None = None  # why its training ended early (early stopping)
+        self.invocations: list[dict[str, Any]] = []  # the option sets of its commands
 
     def __call__(self, path: str) -> dict[str, Any]:
         from .checkpoints import read_run
         model, run, ckpt = read_run(path)
         self.options, self.model = dict(run or {}), dict(model)
         self.epoch = int(ckpt.epoch or 0)
+        stored = (ckpt.config or {}).get("invocations") if isinstance(ckpt.config, dict) else None
+        self.invocations = [dict(i) for i in stored if isinstance(i, dict)] \
+            if isinstance(stored, list) else []
+        if not self.invocations and self.options:  # a checkpoint from before they were kept
+            self.invocations = [dict(self.options)]
         if (ckpt.extra or {}).get("stop_training"):
             self.stopped = getattr(ckpt.history, "stop_reason", None) or "a stop"
         groups = (ckpt.optimizer_state or {}).get("param_groups") or [{}]
@@ -90,9 +100,13 @@ def _finite(value: Any) -> Any:
 
 
 def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float,
-            used: dict) -> dict:
+            used: dict, invocations: list[dict]) -> dict:
+    """Write metrics.json. A run that stopped before its first epoch ended (diverged in
+    epoch 1) has no split metrics: metrics.json then holds what is known — ``epochs`` 0, the
+    ``stop_reason``, the dataset, model, options and optimizer — so the report can show it."""
     from ..io import write_text
-    summary = history.summary()
+    summary = history.summary() if history else {"epoch": 0, "epochs": 0,
+                                                  "stop_reason": history.stop_reason}
     for split in ("train", "val", "test"):
         if split in summary:
             summary[split] = {k: summary[split][k] for k in ("loss", "accuracy", "error_rate")
@@ -107,6 +121,7 @@ def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float,
     summary["options"] = {k: o[k] for k in RUN_KEYS}
     summary["options"]["lr"] = used.get("start_lr", o["lr"])  # the value used, never null
     summary["optimizer"] = used
+    summary["invocations"] = invocations  # the option sets of the first command and resumes
     write_text(out / METRICS, json.dumps(_finite(summary), indent=2, allow_nan=False) + "\n")
     return summary
 
@@ -143,6 +158,18 @@ def _stretch_line(o: dict, stored: _Stored, plan, lr_next: float) -> str | None:
     return (f"resume: cosine schedule {how} from {before} to {o['epochs']} epochs: lr was "
             f"{was} after epoch {stored.epoch}, continues at {lr_next:.3g} (the {how} "
             f"cosine's value there) and anneals to 0 by epoch {o['epochs']}")
+
+
+def _remove_stale_health(out: Path, monitored: bool, resumed: bool) -> None:
+    """health.json / health.png in ``out`` belong to an earlier run unless this one continues
+    it with the monitor on: a run without the monitor (--no-health) removes them, and so does
+    a fresh run (it writes its own when training ends), so the page never shows another
+    run's verdicts."""
+    if monitored and resumed:
+        return
+    from ..train.health.files import HEALTH_JSON, HEALTH_PNG
+    for name in (HEALTH_JSON, HEALTH_PNG):
+        (out / name).unlink(missing_ok=True)
 
 
 def run_train(args) -> int:
@@ -203,8 +230,12 @@ def run_train(args) -> int:
     schedule = make_schedule(o, optimizer, len(train_loader), val_loader is not None)
     if schedule is not None:
         callbacks.append(schedule)
-    config = {"model": model.config, "run": {k: o[k] for k in RUN_KEYS}}
+    invocations = (stored.invocations if resume is not None else []) + \
+        [{k: o[k] for k in RUN_KEYS}]
+    config = {"model": model.config, "run": {k: o[k] for k in RUN_KEYS},
+              "invocations": invocations}
     out.mkdir(parents=True, exist_ok=True)
+    _remove_stale_health(out, o["health"], resume is not None)
     callbacks += [CSVLogger(out / "metrics.csv"), JSONLLogger(out / "metrics.jsonl"),
                   ModelCheckpoint(out, best_name=None, last_name=CHECKPOINT, config=config)]
     if o["tensorboard"] is not None:
@@ -262,7 +293,11 @@ def run_train(args) -> int:
                 f"{DIVERGENCE_FACTOR:g} times the first batch's {watch.reference:.3g}")
         print(f"chainrule train: training diverged ({what}) in epoch {trainer.epoch + 1}; "
               "try a smaller --lr or --clip-grad-norm", file=sys.stderr)
-        if not history:
+        if not history:  # no epoch ended: still a page with the verdicts and the options
+            _report(history, out, o, model.config, data, time.perf_counter() - start, used,
+                    invocations)
+            from .report_cmd import report_after_training
+            report_after_training(out)
             return 1
     if not history:
         if trainer.interrupted:
@@ -271,7 +306,8 @@ def run_train(args) -> int:
             return 130
         raise CLIError("--epochs 0: nothing was trained (give --epochs above 0)")
     title = f"{o['model']} on {o['dataset']}"
-    summary = _report(history, out, o, model.config, data, time.perf_counter() - start, used)
+    summary = _report(history, out, o, model.config, data, time.perf_counter() - start, used,
+                      invocations)
     figures = _plot(history, out, title)
     from .report_cmd import report_after_training
     page = report_after_training(out)  # report.html; a one-line note without Jinja2

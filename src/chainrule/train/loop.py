@@ -173,6 +173,10 @@ class Trainer:
                     self.history.stop_reason = "interrupted"
                     self.callbacks.call("on_interrupt", self)
                 self.callbacks.call("on_train_end", self)
+            except BaseException as error:
+                # hooks on the model, open files: every callback releases what it holds
+                self.callbacks.call_each("on_exception", self, error, error=error)
+                raise
             finally:
                 self._sigint = None
         return self.history

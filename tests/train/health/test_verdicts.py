@@ -129,22 +129,6 @@ def test_too_low_is_judged_only_while_the_lr_is_10_percent_of_its_start():
     assert lr_verdicts(judged, None, initial_lr=0.1) == []             # L-BFGS: no band
 
 
-def test_overfitting_names_the_epoch_where_the_gap_opened():
-    val = [2.0, 1.5, 1.2, 1.0, 1.0, 1.0, 1.1, 1.2, 1.3, 1.3]
-    rows = [{"epoch": i + 1, "val_loss": v, "train_loss": 2.0 - 0.1 * i}
-            for i, v in enumerate(val)]
-    v = overfitting_verdict(rows)
-    assert v.kind == "overfitting" and v.epoch == 6 and v.layer is None   # smoothed minimum
-    assert "1 at epoch 5" in v.evidence and "1.3 at epoch 10" in v.evidence
-    assert overfitting_verdict(rows[:9]) is None      # smoothed, 1.2: 20 % above, not more
-    lucky = [dict(r) for r in rows[:8]]
-    lucky[2]["val_loss"] = 0.5                        # one lucky epoch is no minimum
-    assert overfitting_verdict(lucky) is None
-    flat_train = [dict(r, train_loss=1.0) for r in rows]     # training loss not falling
-    assert overfitting_verdict(flat_train) is None
-    assert overfitting_verdict([{"epoch": 1, "train_loss": 1.0}]) is None   # no validation
-
-
 def test_divergence_uses_the_shared_constant():
     from chainrule.train import DIVERGENCE_FACTOR
     assert T.DIVERGENCE_FACTOR is DIVERGENCE_FACTOR

@@ -14,6 +14,10 @@ ones you need); ``trainer`` is the running :class:`~chainrule.train.Trainer` (it
 ``on_epoch_end(trainer, epoch, logs)`` ``logs`` is this epoch's History row (add keys to it)
 ``on_interrupt(trainer)``              Ctrl-C: the current batch has finished
 ``on_train_end(trainer)``              after the last epoch, early stop or interrupt
+``on_exception(trainer, error)``       ``fit`` is failing with ``error`` (an exception in the
+                                       loss, a callback, a loader...): release what the
+                                       callback holds (hooks on the model, open files); the
+                                       error propagates after every callback had this call
 =====================================  =========================================================
 
 Callbacks run sorted by their ``order`` (lower first; ties keep the given order): learning-rate
@@ -28,7 +32,7 @@ from typing import Any, Callable, Iterable
 __all__ = ["Callback", "LambdaCallback", "CallbackList", "HOOKS"]
 
 HOOKS = ("on_train_begin", "on_epoch_begin", "on_batch_begin", "after_backward",
-         "on_batch_end", "on_epoch_end", "on_interrupt", "on_train_end")
+         "on_batch_end", "on_epoch_end", "on_interrupt", "on_train_end", "on_exception")
 
 
 class Callback:
@@ -51,6 +55,8 @@ class Callback:
     def on_batch_end(self, trainer, batch: int, logs: dict) -> None: ...
 
     def on_interrupt(self, trainer) -> None: ...
+
+    def on_exception(self, trainer, error: BaseException) -> None: ...
 
     def state_dict(self) -> dict:
         """What a resumed run needs to carry on exactly (empty for stateless callbacks)."""
@@ -98,6 +104,20 @@ class CallbackList:
             fn = getattr(cb, hook, None)
             if fn is not None:
                 fn(*args)
+
+    def call_each(self, hook: str, *args: Any, error: BaseException) -> None:
+        """Run ``hook`` on every callback while ``error`` is propagating: a callback that
+        fails here does not keep the others from their call; its failure is added to
+        ``error`` as a note instead of replacing it."""
+        for cb in self.callbacks:
+            fn = getattr(cb, hook, None)
+            if fn is None:
+                continue
+            try:
+                fn(*args)
+            except Exception as inner:  # noqa: BLE001 - reported on the original error
+                error.add_note(f"{type(cb).__name__}.{hook} also failed: "
+                               f"{type(inner).__name__}: {inner}")
 
     def keys(self) -> list[str]:
         """A stable name per callback for checkpoints: its class name, numbered on repeats."""

@@ -3,8 +3,10 @@
 One batch in ``every`` is measured by a :class:`~chainrule.train.health.LayerCollector`
 (activations, δ, saturated and dead units, gradient norms) and, around its optimizer step, the
 update ratio ‖ΔW‖/‖W‖ (the weights are copied only on measured batches). At the end of each
-epoch the rules of :mod:`chainrule.train.health.verdicts` run; a verdict that appears for the
-first time is printed as one warning line (stderr) and kept. Every batch's loss is also
+epoch the rules of :mod:`chainrule.train.health.verdicts` that read the sampled batches run; a
+verdict that appears for the first time is printed as one warning line (stderr) and kept.
+Overfitting is judged once, when training ends, on the whole history (a validation loss that
+rose and recovered is no verdict). Every batch's loss is also
 compared with the first batch's by the divergence check's rule
 (:func:`~chainrule.train.has_diverged`, :data:`~chainrule.train.DIVERGENCE_FACTOR`): a
 diverged loss gives a ``diverged`` verdict. Stopping the run is left to
@@ -14,7 +16,12 @@ that reports a divergence (the CLI's one line), so the verdicts of a diverged ru
 (health.json) without warning lines.
 
 With ``out_dir``, health.json and health.png are written when training ends (also after an
-early stop, a divergence or Ctrl-C; a resumed run's checkpoint carries the series so far).
+early stop, a divergence or Ctrl-C; a resumed run's checkpoint carries the series so far). A
+second ``fit`` on the same trainer (continuing its epochs) extends the series and keeps the
+verdicts. If ``fit`` raises, the collector's hooks are removed (``on_exception``) and nothing
+is written. The batches measured in an epoch cut short by Ctrl-C are kept in the checkpoint
+(the state holds the open epoch's samples), so a run resumed mid-epoch builds that epoch's
+point from all of them, as an uninterrupted run would.
 """
 from __future__ import annotations
 
@@ -73,11 +80,16 @@ class GradientHealth(Callback):
                                      for cb in trainer.callbacks)
         groups = getattr(trainer.optimizer, "param_groups", None) or [{}]
         lr0 = groups[0].get("initial_lr", groups[0].get("lr"))
+        earlier = self.record
         self.record = HealthRecord(optimizer_family(trainer.optimizer),
                                    float(lr0) if lr0 is not None else None)
         if self._state:
             self.record.load_state_dict(self._state)
             self._state = None
+        elif earlier is not None and trainer.epoch > 0:
+            # a second fit on the same trainer continues its run: keep the series so far
+            self.record.load_state_dict(earlier.state_dict())
+            self.record.first = earlier.first
         from ..health import LayerCollector
         self._collector = LayerCollector(trainer.model)  # reads the model's layers once
 
@@ -146,19 +158,35 @@ class GradientHealth(Callback):
         return None
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
-        self._announce(self.record.end_epoch(epoch, list(trainer.history)), epoch)
+        self._announce(self.record.end_epoch(epoch), epoch)
 
-    def on_train_end(self, trainer) -> None:
-        if self._col is not None:   # stopped between backward and the batch's end
+    def _release(self) -> None:
+        """Remove the collector's hooks from the model (a measured batch may be open)."""
+        if self._col is not None:
             self._col.close()
             self._col = None
+        if self._collector is not None:
+            self._collector.close()
+        self._sample = None
+
+    def on_exception(self, trainer, error: BaseException) -> None:
+        """fit is failing (the loss raised on a measured step, ...): no hook stays on the
+        model. Nothing is written: the run did not end."""
+        self._release()
+
+    def on_train_end(self, trainer) -> None:
+        self._release()            # stopped between backward and the batch's end
         if self.record is None:
             return
+        diverged = trainer.history.stop_reason in ("nan", "diverged")
+        quiet = diverged and self._quiet_divergence
         if self.record.epoch_samples:  # an epoch cut short (divergence, interrupt)
             new = self.record.end_epoch(trainer.epoch + 1)
-            diverged = trainer.history.stop_reason in ("nan", "diverged")
-            if not (diverged and self._quiet_divergence):
+            if not quiet:
                 self._announce(new, trainer.epoch + 1)
+        new = self.record.judge_history(list(trainer.history))
+        if not quiet:
+            self._announce(new, trainer.epoch)
         self._write()
 
     # -- output ----------------------------------------------------------------------------------

@@ -26,7 +26,9 @@ What it measures, per layer:
 Which nonlinearity follows a layer: in a ``Sequential`` (at any depth), the module right after
 the layer, when it is a ``Tanh``, ``Sigmoid`` or ``ReLU`` module (a ``Linear`` followed by a
 ``BatchNorm1d`` and a ``ReLU`` gives the ReLU's statistics to the norm layer, which is the
-layer it follows). Elsewhere — a custom ``forward`` that calls ``torch.tanh`` or
+layer it follows). The collector applies that function to the layer's output itself rather
+than hooking the activation module, so one module shared by several layers gives each layer
+its own numbers. Elsewhere — a custom ``forward`` that calls ``torch.tanh`` or
 ``F.relu`` — the order of calls is not visible to hooks, so no nonlinearity is attributed:
 ``activation``, ``saturated`` and ``dead`` are None and the activation statistics are those
 of the layer's output.
@@ -37,12 +39,13 @@ the mean activation statistics of its calls and the norm of its δ's taken toget
 """
 from __future__ import annotations
 
-import functools
 import math
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterator
 
 import numpy as np
+
+from .structure import following_activations, is_layer, layer_modules
 
 __all__ = ["LayerCollector", "LayerStats", "ParamStats", "layer_modules", "SATURATION_TANH",
            "SATURATION_SIGMOID", "is_layer"]
@@ -51,59 +54,6 @@ SATURATION_TANH = 0.97
 """A tanh unit is saturated when |tanh(z)| > 0.97 (there tanh'(z) = 1 − a² < 0.06)."""
 SATURATION_SIGMOID = (0.03, 0.97)
 """A sigmoid unit is saturated outside [0.03, 0.97] (there σ'(z) = a(1 − a) < 0.03)."""
-
-
-@functools.lru_cache(maxsize=1)
-def _layer_types() -> tuple[type, ...]:
-    from ... import nn
-    types = [nn.Linear, nn.LayerNorm]
-    for name in ("_ConvNd", "_BatchNorm"):
-        for mod in (nn.conv, nn.normalization):
-            cls = getattr(mod, name, None)
-            if cls is not None:
-                types.append(cls)
-    for name in ("Conv1d", "Conv2d", "Conv3d", "BatchNorm1d", "BatchNorm2d", "GroupNorm",
-                 "InstanceNorm1d", "InstanceNorm2d", "SyncBatchNorm"):
-        cls = getattr(nn, name, None)
-        if cls is not None:
-            types.append(cls)
-    return tuple(dict.fromkeys(types))
-
-
-def is_layer(module: Any) -> bool:
-    """True for the modules the collector watches: linear, convolution and normalisation
-    layers."""
-    return isinstance(module, _layer_types())
-
-
-def _activation_kind(module: Any) -> str | None:
-    from ... import nn
-    for cls, kind in ((nn.Tanh, "tanh"), (nn.Sigmoid, "sigmoid"), (nn.ReLU, "relu")):
-        if type(module) is cls:
-            return kind
-    return None
-
-
-def layer_modules(model: Any) -> list[tuple[str, Any]]:
-    """(name, module) of every layer of ``model`` the collector watches, in
-    ``named_modules`` order (the model itself is named ``'(model)'`` when it is a layer)."""
-    return [(name or "(model)", m) for name, m in model.named_modules() if is_layer(m)]
-
-
-def _following_activations(model: Any) -> dict[int, tuple[str, Any]]:
-    """id(layer) -> (kind, activation module) for layers a tanh/sigmoid/ReLU follows in a
-    Sequential."""
-    from ... import nn
-    found: dict[int, tuple[str, Any]] = {}
-    for _, parent in model.named_modules():
-        if not isinstance(parent, nn.Sequential):
-            continue
-        children = list(parent.children())
-        for here, after in zip(children, children[1:]):
-            kind = _activation_kind(after)
-            if kind is not None and is_layer(here):
-                found[id(here)] = (kind, after)
-    return found
 
 
 # Below this (or at inf), a float32 sum of squares may have underflowed or overflowed.
@@ -233,8 +183,27 @@ def _mean_std(a: np.ndarray) -> tuple[float, float]:
     and Σa² (see :func:`_norm`): two passes over the array, no copy."""
     n = a.size
     mean = float(a.sum(dtype=np.float64)) / n
+    if not math.isfinite(mean):          # inf or NaN values: no spread to speak of
+        return mean, math.nan
     var = _norm(a) ** 2 / n - mean * mean
     return mean, math.sqrt(var) if var > 0 else 0.0
+
+
+def _apply_activation(kind: str | None, z: Any) -> Any:
+    """a = φ(z) for the nonlinearity that follows a layer (tanh, σ(z) = 1/(1 + e^(−z)),
+    ReLU max(z, 0)); z itself when none does. Computed from the layer's own output rather
+    than read from the activation module, so one activation module shared by several layers
+    gives each its own numbers."""
+    if kind is None:
+        return z
+    from ...backend import get_array_module
+    xp = get_array_module(z)
+    if kind == "tanh":
+        return xp.tanh(z)
+    if kind == "sigmoid":
+        with np.errstate(over="ignore"):
+            return 1.0 / (1.0 + xp.exp(-z))
+    return xp.maximum(z, 0)
 
 
 def _avg(values: list) -> float | None:
@@ -252,7 +221,7 @@ class LayerCollector:
                             f"{type(model).__name__}")
         self.model = model
         self.layers = layer_modules(model)
-        self._follow = _following_activations(model)  # the structure is read once
+        self._follow = following_activations(model)  # the structure is read once
         self._records: dict[str, _Record] = {}
         self._grads: dict[int, float] = {}
         self._handles: list = []
@@ -278,11 +247,9 @@ class LayerCollector:
         follow = self._follow
         seen_params: set[int] = set()
         for name, layer in self.layers:
-            kind, act = follow.get(id(layer), (None, None))
+            kind = follow.get(id(layer), (None, None))[0]
             rec = self._records[name] = _Record(kind)
             self._handles.append(layer.register_forward_hook(self._layer_hook(rec)))
-            if act is not None:
-                self._handles.append(act.register_forward_hook(self._activation_hook(rec)))
             for p in layer.parameters(recurse=False):
                 if p.requires_grad and id(p) not in seen_params:
                     seen_params.add(id(p))
@@ -306,17 +273,9 @@ class LayerCollector:
                 self._calls += 1
             a = out._data
             rec.shape = tuple(a.shape)
-            if rec.activation is None:
-                self._activation_numbers(rec, a)
+            self._activation_numbers(rec, _apply_activation(rec.activation, a))
             if out.requires_grad:
                 out.register_hook(self._delta_hook(rec))
-            return None
-        return hook
-
-    def _activation_hook(self, rec: _Record) -> Callable:
-        def hook(module, args, out):
-            if self._active and hasattr(out, "_data"):
-                self._activation_numbers(rec, out._data)
             return None
         return hook
 

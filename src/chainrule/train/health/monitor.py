@@ -3,9 +3,11 @@ verdicts found so far (the training callback and ``diagnose`` feed it)."""
 from __future__ import annotations
 
 import math
+from dataclasses import asdict
 from typing import Any, Callable
 
 from . import thresholds as T
+from .collector import LayerStats, ParamStats
 from .verdicts import (Sample, Verdict, batch_verdicts, explain_away, growth_verdict,
                        lr_verdicts, overfitting_verdict)
 
@@ -66,17 +68,15 @@ class HealthRecord:
             for key in SERIES_KEYS:
                 col[key].append(_mean([_layer_value(s, key) for s in got]))
 
-    def end_epoch(self, epoch: int, history: list[dict] | None = None) -> list[Verdict]:
-        """Close an epoch: its series points and the verdicts it newly shows (returned)."""
+    def end_epoch(self, epoch: int) -> list[Verdict]:
+        """Close an epoch: its series points and the verdicts its sampled batches newly show
+        (returned). Overfitting is not judged here but on the whole history at the end
+        (:meth:`judge_history`)."""
         found = batch_verdicts(self.epoch_samples)
         grow = growth_verdict(self.first, self.epoch_samples)
         if grow is not None:
             found.append(grow)
         found += lr_verdicts(self.lr_window, self.family, self.initial_lr)
-        if history is not None:
-            over = overfitting_verdict(history)
-            if over is not None:
-                found.append(over)
         if self.epoch_samples:
             self._close_series(epoch)
         self.epoch_samples = []
@@ -84,6 +84,19 @@ class HealthRecord:
             if v.epoch is None:
                 v.epoch = epoch
         return self.add_verdicts(found)
+
+    def judge_history(self, history: list[dict]) -> list[Verdict]:
+        """The verdicts read from the whole history (overfitting), judged when training ends:
+        an earlier run's overfitting verdict (a resumed run's checkpoint) is replaced by this
+        judgement, so a validation loss that recovered loses it. Returns the verdict if it is
+        new (not held before)."""
+        had = any(v.kind == "overfitting" for v in self.verdicts)
+        self.verdicts = [v for v in self.verdicts if v.kind != "overfitting"]
+        over = overfitting_verdict(history)
+        if over is None:
+            return []
+        self.verdicts.append(over)
+        return [] if had else [over]
 
     def add_verdicts(self, found: list[Verdict]) -> list[Verdict]:
         """Keep the verdicts whose kind was not seen before (the first appearance of each
@@ -112,17 +125,44 @@ class HealthRecord:
                       "thresholds": {name: getattr(T, name) for name in (
                           "VANISHING_RATIO", "EXPLODING_RATIO", "GROWTH_FACTOR",
                           "SATURATED_FRACTION", "DEAD_FRACTION", "LR_JUDGED_FROM",
-                          "OVERFIT_RISE", "OVERFIT_EPOCHS", "DIVERGENCE_FACTOR")},
+                          "OVERFIT_RISE", "OVERFIT_NOISE", "OVERFIT_EPOCHS", "DIVERGENCE_FACTOR")},
                       "update_ratio_band": {k: list(b) for k, b in
                                             T.UPDATE_RATIO_BAND.items()},
                       "optimizer_family": self.family})
 
     def state_dict(self) -> dict:
+        """What a resumed run needs: the series, the verdicts and the samples still open —
+        the current epoch's (a checkpoint written mid-epoch, on Ctrl-C), the first one (the
+        growth rule's reference) and the learning-rate window."""
         return {"layers": list(self.layers), "series": self.to_json(1)["series"],
-                "verdicts": [v.as_dict() for v in self.verdicts]}
+                "verdicts": [v.as_dict() for v in self.verdicts],
+                "epoch_samples": [_sample_state(s) for s in self.epoch_samples],
+                "first": _sample_state(self.first) if self.first is not None else None,
+                "lr_window": [_sample_state(s) for s in self.lr_window]}
 
     def load_state_dict(self, state: dict) -> None:
         self.layers = list(state.get("layers") or [])
         self.series = {k: {kk: list(vv) for kk, vv in v.items()}
                        for k, v in (state.get("series") or {}).items()}
         self.verdicts = [Verdict(**v) for v in state.get("verdicts") or []]
+        self.epoch_samples = [_sample_from(s) for s in state.get("epoch_samples") or []]
+        first = state.get("first")
+        self.first = _sample_from(first) if first else self.first
+        self.lr_window = [_sample_from(s) for s in state.get("lr_window") or []]
+
+
+def _sample_state(sample: Sample) -> dict:
+    """A :class:`Sample` as plain values (non-finite floats kept: checkpoints allow them)."""
+    return {"step": sample.step, "epoch": sample.epoch, "lr": sample.lr,
+            "layers": {name: asdict(stats) for name, stats in sample.layers.items()}}
+
+
+def _sample_from(state: dict) -> Sample:
+    layers = {}
+    for name, raw in state["layers"].items():
+        raw = dict(raw)
+        raw["params"] = {k: ParamStats(**v) for k, v in (raw.get("params") or {}).items()}
+        shape = raw.get("out_shape")
+        raw["out_shape"] = tuple(shape) if shape is not None else None
+        layers[name] = LayerStats(**raw)
+    return Sample(int(state["step"]), state.get("epoch"), state.get("lr"), layers)

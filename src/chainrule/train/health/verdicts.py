@@ -301,13 +301,24 @@ def _trailing_median(values: list[float], width: int) -> list[float]:
     return [median(values[max(0, i - width + 1):i + 1]) for i in range(len(values))]
 
 
+def _epoch_to_epoch_spread(values: list[float]) -> float:
+    """The noise of the validation estimate, from the history alone: the median of
+    |v_i − v_{i−1}| over the run (per-item losses are not kept). It also counts real
+    progress, so it errs on the large side: the rule asks more, never less."""
+    diffs = [abs(b - a) for a, b in zip(values, values[1:])]
+    return median(diffs) if diffs else 0.0
+
+
 def overfitting_verdict(history: Iterable[dict]) -> Verdict | None:
-    """Overfitting, from the history: the validation loss, smoothed by a trailing median of
-    :data:`~.thresholds.OVERFIT_SMOOTHING` epochs (one lucky epoch of a small validation set
-    is not its minimum), is more than :data:`~.thresholds.OVERFIT_RISE` above its minimum, at
-    least :data:`~.thresholds.OVERFIT_EPOCHS` epochs after it, while the training loss fell
-    over the same epochs; ``epoch`` is the first epoch after that minimum, where the gap
-    opened."""
+    """Overfitting, judged on the whole history (call it when training ends): the validation
+    loss v, smoothed by a trailing median of :data:`~.thresholds.OVERFIT_SMOOTHING` epochs, ends
+    above its minimum v* by a margin that is both relative and above the noise —
+    v_end − v* > max(:data:`~.thresholds.OVERFIT_RISE`·v*,
+    :data:`~.thresholds.OVERFIT_NOISE`·spread), spread the epoch-to-epoch spread of v —
+    and has stayed more than half that margin above v* over each of the last
+    :data:`~.thresholds.OVERFIT_EPOCHS` epochs (a rise that recovers is noise), while the
+    training loss fell and the gap v − train loss widened by more than the margin. ``epoch``
+    is the first epoch after the minimum, where the gap opened."""
     rows = [r for r in history if _finite(r.get("val_loss"))]
     if len(rows) < T.OVERFIT_EPOCHS + 1:
         return None
@@ -315,20 +326,29 @@ def overfitting_verdict(history: Iterable[dict]) -> Verdict | None:
         else "train_running_loss"
     if not all(_finite(r.get(train_key)) for r in rows):
         return None
-    val = _trailing_median([r["val_loss"] for r in rows], T.OVERFIT_SMOOTHING)
+    raw = [r["val_loss"] for r in rows]
+    val = _trailing_median(raw, T.OVERFIT_SMOOTHING)
     best = min(range(len(rows)), key=lambda i: val[i])
     if len(rows) - 1 - best < T.OVERFIT_EPOCHS:
         return None
-    last = rows[-1]
-    if not (val[-1] > (1 + T.OVERFIT_RISE) * val[best]
-            and last[train_key] < rows[best][train_key]):
+    spread = _epoch_to_epoch_spread(raw)
+    margin = max(T.OVERFIT_RISE * val[best], T.OVERFIT_NOISE * spread)
+    last, first = rows[-1], rows[best]
+    ended_above = val[-1] > val[best] + margin
+    sustained = all(v > val[best] + margin / 2 for v in val[-T.OVERFIT_EPOCHS:])
+    train_fell = last[train_key] < first[train_key]
+    gap_widened = (raw[-1] - last[train_key]) - (raw[best] - first[train_key]) > margin
+    if not (ended_above and sustained and train_fell and gap_widened):
         return None
     opened = rows[best + 1].get("epoch", best + 2)
     return Verdict("overfitting", None, opened, None,
                    f"the validation loss (median of {T.OVERFIT_SMOOTHING} epochs) rose from "
-                   f"its minimum {val[best]:.4g} at epoch {rows[best].get('epoch', best + 1)} "
-                   f"to {val[-1]:.4g} at epoch {last.get('epoch', len(rows))} while the "
-                   f"training loss ({train_key}) fell from {rows[best][train_key]:.4g} to "
+                   f"its minimum {val[best]:.4g} at epoch {first.get('epoch', best + 1)} "
+                   f"to {val[-1]:.4g} at epoch {last.get('epoch', len(rows))} (a rise of "
+                   f"{val[-1] - val[best]:.3g}, over the margin {margin:.3g}: the larger of "
+                   f"{100 * T.OVERFIT_RISE:g}% of the minimum and {T.OVERFIT_NOISE:g} times "
+                   f"the epoch-to-epoch spread {spread:.3g}) while the training loss "
+                   f"({train_key}) fell from {first[train_key]:.4g} to "
                    f"{last[train_key]:.4g}; the gap opened at epoch {opened}",
                    REMEDIES["overfitting"])
 

@@ -1,6 +1,9 @@
 """Reading a run folder (what ``chainrule train`` wrote) into the values the report page shows.
 
-``metrics.json`` is required; the checkpoint (``model.safetensors``: the model's configuration
+``metrics.json`` (the final numbers) is shown when present — a run that diverged before its
+first epoch ended has one without split metrics, an older one none at all — and the page then
+says the run has no final metrics; a folder with none of metrics.json, the checkpoint and
+health.json is no run folder (an error). The checkpoint (``model.safetensors``: the model's configuration
 and weights, the run's options), the per-epoch log (``metrics.jsonl``), the learning curves
 (``curves.svg`` / ``curves.png``) and the gradient-health record (``health.json``,
 ``health.png``) are shown when present, and the page says which are missing. A damaged file is
@@ -128,6 +131,53 @@ def _mark_verdicts(rows: list[dict], health: dict | None) -> None:
             v["layer"] == row["name"] or v["layer"].startswith(row["name"] + "."))]
 
 
+def _invocations(metrics: dict, ckpt: Any, options: dict | None) -> list[dict]:
+    """The option sets of the commands that trained the run, the first then each resume
+    (the checkpoint's record, else metrics.json's, else the one set of options known)."""
+    config = getattr(ckpt, "config", None)
+    for source in (config if isinstance(config, dict) else {}, metrics):
+        got = source.get("invocations")
+        if isinstance(got, list) and got and all(isinstance(i, dict) for i in got):
+            return [dict(i) for i in got]
+    return [dict(options)] if options is not None else []
+
+
+def _rerun_folder(run_dir: Path) -> str:
+    """A sibling folder for the reproducing commands (runs/x → runs/x-again), so running
+    them does not overwrite this run."""
+    if run_dir.name:
+        return str(run_dir.parent / f"{run_dir.name}-again")
+    here = run_dir.resolve()
+    return str(here.parent / f"{here.name or 'run'}-again")
+
+
+def _commands(command: CommandBuilder | None, invocations: list[dict], out: str) -> list[str]:
+    """The command lines that reproduce the run into ``out``: the first command, then each
+    resume (``command(options, out, resumed_from=previous options)``)."""
+    if command is None or not invocations:
+        return []
+    lines = [command(invocations[0], out)]
+    for before, after in zip(invocations, invocations[1:]):
+        lines.append(command(after, out, resumed_from=before))
+    return lines
+
+
+def _no_metrics_note(metrics: dict, have: list[str], health: dict | None) -> str | None:
+    """Why the page has no final metrics (None when it has them)."""
+    if _metric_rows(metrics):
+        return None
+    reason = metrics.get("stop_reason")
+    if reason in ("diverged", "nan"):
+        what = "diverged" if reason == "diverged" else "reached a non-finite loss"
+        told = " (see the verdicts under Gradient health)" if health is not None else ""
+        return (f"The run {what} before its first epoch ended, so it has no final "
+                f"metrics{told}.")
+    if METRICS not in have:
+        return (f"{METRICS} is missing: the run has no final metrics (it may have stopped "
+                "before its first epoch ended, or crashed).")
+    return f"{METRICS} holds no split's metrics."
+
+
 def collect_run(run_dir: str | Path, command: CommandBuilder | None = None) -> dict[str, Any]:
     """Everything the report page of ``run_dir`` shows, as plain values. ``command(options,
     run_dir)``, when given, writes the command line that reproduces the run."""
@@ -137,13 +187,25 @@ def collect_run(run_dir: str | Path, command: CommandBuilder | None = None) -> d
         raise ReportError(f"no run folder at {str(run_dir)!r}" if not run_dir.exists() else
                           f"{str(run_dir)!r} is not a folder; give the run folder 'chainrule "
                           "train --out' wrote")
-    metrics = _read_json(run_dir / METRICS, "'chainrule train' writes it when a run ends; "
-                         "is this a finished run's folder?")
-    if not isinstance(metrics, dict):
-        raise ReportError(f"{run_dir / METRICS} holds {type(metrics).__name__}, not the "
-                          "metrics object 'chainrule train' writes")
-    ckpt, ckpt_note = _read_checkpoint(run_dir / CHECKPOINT)
+    have = [name for name in (METRICS, CHECKPOINT, HEALTH) if (run_dir / name).is_file()]
+    if not have:
+        raise ReportError(f"{run_dir} holds no run: {METRICS}, {CHECKPOINT} and {HEALTH} are "
+                          "all missing ('chainrule train --out' writes them); is this the "
+                          "run's folder?")
+    metrics: dict = {}
+    if METRICS in have:
+        metrics = _read_json(run_dir / METRICS, "")
+        if not isinstance(metrics, dict):
+            raise ReportError(f"{run_dir / METRICS} holds {type(metrics).__name__}, not the "
+                              "metrics object 'chainrule train' writes")
+    if metrics.get("epochs") == 0 and CHECKPOINT in have:
+        # no epoch of this run ended, so the checkpoint there is an earlier run's
+        ckpt, ckpt_note = None, (f"{CHECKPOINT} is from an earlier run in this folder (this "
+                                 "one ended before its first epoch)")
+    else:
+        ckpt, ckpt_note = _read_checkpoint(run_dir / CHECKPOINT)
     model_config, options = _model_parts(metrics, ckpt)
+    invocations = _invocations(metrics, ckpt, options)
     if model_config is None:
         layers = {"rows": [], "total": None, "trainable": None,
                   "note": ckpt_note or f"{CHECKPOINT} holds no model configuration"}
@@ -155,11 +217,17 @@ def collect_run(run_dir: str | Path, command: CommandBuilder | None = None) -> d
     columns, epochs = _epochs(run_dir, ckpt)
     health = read_health(run_dir)
     _mark_verdicts(layers["rows"], health)
+    again = _rerun_folder(run_dir)
+    commands = _commands(command, invocations, again)
     return {
         "title": run_dir.resolve().name or str(run_dir),
         "run_dir": str(run_dir),
         "version": __version__,
-        "command": command(options, str(run_dir)) if command and options is not None else None,
+        "command": commands[0] if commands else None,
+        "commands": commands,
+        "rerun_dir": again,
+        "resumes": max(len(invocations) - 1, 0),
+        "no_metrics": _no_metrics_note(metrics, have, health),
         "dataset": metrics.get("dataset") if isinstance(metrics.get("dataset"), dict) else None,
         "model_config": _as_items(model_config),
         # as used: metrics.json's lr is the rate the run started from, never null
