@@ -17,6 +17,8 @@ def _run(tmp_path, workers: int, capsys) -> dict:
     assert code == 0, err
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["options"].pop("workers") == workers
+    for invocation in metrics.get("invocations", []):    # the commands the run came from
+        assert invocation.pop("workers") == workers
     return _without_timings(metrics)
 
 
