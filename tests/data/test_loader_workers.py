@@ -20,8 +20,11 @@ from .worker_datasets import Augmented, Failing, Marking, WhoLoads, remember_wor
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _blocks() -> set:
-    return {n for n in os.listdir("/dev/shm") if n.startswith("crdl")}
+def _blocks(pid: int | None = None) -> set:
+    """The shared-memory blocks of the loaders of process ``pid`` (default: this one); other
+    processes' loaders (another test run beside this one) have their own prefixes."""
+    prefix = f"crdl{os.getpid() if pid is None else pid}x"
+    return {n for n in os.listdir("/dev/shm") if n.startswith(prefix)}
 
 
 def _alive(pid: int) -> bool:
@@ -154,6 +157,22 @@ def test_mid_epoch_resume_is_exact_with_workers(no_leaks):
     assert len(seen) + len(rest_uninterrupted) == len(first)
 
 
+@pytest.mark.parametrize("workers", [0, 2])
+def test_each_pass_draws_afresh_even_when_the_last_was_broken_off(workers, no_leaks):
+    """The streams' epoch is the number of iter() calls (the issue's rule), not of finished
+    epochs: a pass broken off after one batch and the next pass draw different numbers."""
+    loader = DataLoader(Augmented(12), batch_size=4, generator=1, num_workers=workers)
+    first = next(iter(loader))
+    second = next(iter(loader))
+    assert loader.epoch == 0
+    assert not np.array_equal(first[0].numpy(), second[0].numpy())
+    np.testing.assert_array_equal(first[1].numpy(), second[1].numpy())   # same items
+    again = DataLoader(Augmented(12), batch_size=4, generator=1, num_workers=workers)
+    np.testing.assert_array_equal(next(iter(again))[0].numpy(), first[0].numpy())
+    state = loader.state_dict()
+    assert state["passes"] == 2 and state["pass"] == 1
+
+
 def test_workers_load_ahead_while_the_consumer_computes(tmp_path, no_leaks):
     loader = DataLoader(Marking(str(tmp_path)), batch_size=2, num_workers=2, prefetch_factor=2)
     it = iter(loader)
@@ -189,7 +208,6 @@ CTRL_C = textwrap.dedent("""
 
 
 def test_ctrl_c_stops_the_workers_and_leaves_no_blocks(tmp_path):
-    before = _blocks()
     script = tmp_path / "ctrl_c.py"
     script.write_text(CTRL_C.format(root=str(ROOT)))
     env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
@@ -204,7 +222,7 @@ def test_ctrl_c_stops_the_workers_and_leaves_no_blocks(tmp_path):
     assert proc.returncode == 0, err
     assert "interrupted" in out and "leaked" not in err
     assert not any(_alive(p) for p in pids)
-    assert _blocks() == before
+    assert _blocks(proc.pid) == set()
 
 
 def test_an_unpicklable_collate_fn_is_a_clear_error(no_leaks):

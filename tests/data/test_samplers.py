@@ -132,3 +132,14 @@ def test_utils_data_has_torchs_names():
                  "WeightedRandomSampler", "BatchSampler"):
         assert hasattr(tud, name) and getattr(ud, name) is getattr(cr.data, name)
     assert cr.utils.data.DataLoader is DataLoader and ud.get_worker_info() is None
+
+
+@pytest.mark.parametrize("kwargs", [dict(multiprocessing_context="spawn"),
+                                    dict(multiprocessing_context="no-such-method",
+                                         num_workers=2)])
+def test_a_start_method_is_checked_when_the_loader_is_made_as_in_torch(kwargs):
+    ours, theirs = _pair(4)
+    with pytest.raises(ValueError):
+        tud.DataLoader(theirs, **kwargs)
+    with pytest.raises(ValueError, match="DataLoader: multiprocessing_context"):
+        DataLoader(ours, **kwargs)

@@ -53,10 +53,14 @@ class DataLoader:
     (default 2) batches per worker in flight while the caller computes; finished batches come
     back through shared memory and are handed out in sampler order. ``timeout`` (seconds, 0:
     none) bounds each wait for a batch; ``worker_init_fn(worker_id)`` runs in each worker at
-    start; ``persistent_workers`` keeps the workers between epochs. Items fetched one by one
-    draw their randomness from a stream of (base seed, epoch, index) — the base seed derived
-    from the loader's generator (else one draw from chainrule's default generator) — so any
-    worker count gives the batches of ``num_workers=0``. Batchable datasets are fetched with
+    start; ``persistent_workers`` keeps the workers between epochs (and, after an epoch
+    broken off, the batches they had prefetched, in shared memory, until the next epoch or
+    :meth:`shutdown_workers`). Items fetched one by one
+    draw their randomness from a stream of (base seed, pass, index) — the base seed derived
+    from the loader's generator (else one draw from chainrule's default generator), the pass
+    the number of ``iter(loader)`` calls before this one (a pass broken off counts; resuming a
+    loaded mid-epoch state continues its pass) — so any worker count gives the batches of
+    ``num_workers=0``, and a new pass never repeats an earlier one's draws. Batchable datasets are fetched with
     one ``get_batch`` per batch in the worker too, without a per-sample stream: their batch
     transforms are deterministic. ``pin_memory`` and ``pin_memory_device`` are accepted and do
     nothing (there is no pinned host memory on the CPU); ``in_order=False`` is accepted, and
@@ -104,6 +108,13 @@ class DataLoader:
         self.prefetch_factor = prefetch_factor if prefetch_factor is not None or \
             num_workers == 0 else 2
         self.persistent_workers = bool(persistent_workers)
+        if multiprocessing_context is not None:
+            if self.num_workers == 0:   # PyTorch's rule and words
+                raise ValueError("DataLoader: multiprocessing_context can only be used with "
+                                 "multi-process loading (num_workers > 0), but got "
+                                 "num_workers=0")
+            from .workers.pool import check_context
+            check_context(multiprocessing_context)  # a bad name fails here, not at iter()
         self.worker_init_fn, self.multiprocessing_context = worker_init_fn, \
             multiprocessing_context
         self.pin_memory, self.pin_memory_device, self.in_order = \
@@ -124,6 +135,8 @@ class DataLoader:
             bool(getattr(dataset, "batchable", False))
         self._pool = None
         self._epoch = 0            # epochs whose batches have all been handed out
+        self._passes = 0           # __iter__ calls that started a pass (a resume continues one)
+        self._pass = 0             # the current pass's number: the per-sample streams' epoch
         self._active = False       # an epoch is under way
         self._position = 0         # batches handed out in the current epoch
         self._epoch_state = None   # generator state before this epoch's order was drawn
@@ -173,6 +186,9 @@ class DataLoader:
 
     def __iter__(self) -> Iterator:
         start = self._position if self._resume else 0
+        if not self._resume:        # a new pass: its samples draw new random numbers
+            self._pass = self._passes
+            self._passes += 1
         self._resume = False
         self._epoch_state = generator_state(self.generator) if self.generator is not None \
             else None
@@ -188,13 +204,13 @@ class DataLoader:
         if self.num_workers == 0:
             fetched = None if self._batched else self._serial_items(batches)
         else:
-            fetched = self._workers().epoch(batches, self._epoch,
+            fetched = self._workers().epoch(batches, self._pass,
                                             0 if self._batched else self.base_seed,
                                             self.persistent_workers)
         return self._count(fetched, batches, start, nb, token)
 
     def _serial_items(self, batches: Iterator) -> Iterator:
-        base, epoch, collate = self.base_seed, self._epoch, self.collate_fn
+        base, epoch, collate = self.base_seed, self._pass, self.collate_fn
         for idx in batches:
             yield fetch_batch(self.dataset, idx, False, collate, base, epoch)
 
@@ -266,7 +282,8 @@ class DataLoader:
         return {"epoch": self._epoch, "position": self._position if self._active else 0,
                 "in_epoch": self._active, "generator": gen, "batch_size": self.batch_size,
                 "shuffle": self.shuffle, "drop_last": self.drop_last,
-                "num_samples": len(self.dataset), "base_seed": self._base_seed}
+                "num_samples": len(self.dataset), "base_seed": self._base_seed,
+                "passes": self._passes, "pass": self._pass}
 
     def load_state_dict(self, state: dict) -> None:
         """Restore a :meth:`state_dict`; the next ``iter(loader)`` continues where it left off
@@ -286,6 +303,9 @@ class DataLoader:
             self._base_seed = int(state["base_seed"])
         self._epoch = int(state["epoch"])
         self._active = self._resume = bool(state.get("in_epoch", False))
+        # states written before passes were counted: one pass per epoch (+ the one under way)
+        self._passes = int(state.get("passes", self._epoch + self._active))
+        self._pass = int(state.get("pass", self._epoch))
         self._position = int(state["position"]) if self._active else 0
         self._epoch_state = state.get("generator") if self._active else None
         self._token = None  # iterators from before the load no longer move the state

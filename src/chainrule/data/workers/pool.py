@@ -24,10 +24,21 @@ from typing import Iterator
 from .errors import DataLoaderWorkerError, death_message, worker_exception
 from .transport import discard_block, import_batch, sweep_blocks
 
-__all__ = ["WorkerPool", "DEFAULT_START_METHOD"]
+__all__ = ["WorkerPool", "DEFAULT_START_METHOD", "check_context"]
 
 DEFAULT_START_METHOD = "forkserver"
 _serial = itertools.count()
+
+
+def check_context(method) -> None:
+    """Raise the error :func:`_context` would raise for ``method``, creating nothing."""
+    if isinstance(method, str):
+        if method not in mp.get_all_start_methods():
+            raise ValueError(f"DataLoader: multiprocessing_context {method!r} is not "
+                             f"available here; choose from {mp.get_all_start_methods()}")
+    elif not (hasattr(method, "Process") and hasattr(method, "Pipe")):
+        raise TypeError(f"DataLoader: multiprocessing_context must be a start method name or a "
+                        f"multiprocessing context, got {type(method).__name__}")
 
 
 def _context(method):

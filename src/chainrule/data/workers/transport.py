@@ -129,8 +129,21 @@ def discard_block(name: str | None) -> None:
         block = shared_memory.SharedMemory(name=name)
     except FileNotFoundError:
         return
+    except (ValueError, OSError):
+        # An empty block (its worker was stopped while creating it) cannot be mapped: remove
+        # the name itself, so the sweep goes on and the real error is the one reported.
+        _unlink_name(name)
+        return
     block.close()
     block.unlink()
+
+
+def _unlink_name(name: str) -> None:
+    try:
+        import _posixshmem
+        _posixshmem.shm_unlink("/" + name)
+    except (ImportError, FileNotFoundError, OSError):
+        pass
 
 
 def sweep_blocks(prefix: str) -> int:
