@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import os
+import signal
 from pathlib import Path
 
 import numpy as np
@@ -37,3 +38,13 @@ def _seed():
     import chainrule
     chainrule.manual_seed(0)
     yield
+
+
+@pytest.fixture
+def terminal_sigint():
+    """SIGINT handled as in a terminal, whatever the test run inherited (a shell's background
+    job or a CI runner may start it with SIGINT ignored, which GracefulInterrupt respects)."""
+    before = signal.getsignal(signal.SIGINT)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    yield
+    signal.signal(signal.SIGINT, before)

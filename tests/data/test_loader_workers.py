@@ -189,7 +189,10 @@ def test_workers_load_ahead_while_the_consumer_computes(tmp_path, no_leaks):
 
 
 CTRL_C = textwrap.dedent("""
-    import sys, time
+    import signal, sys, time
+    # SIGINT as in a terminal, whatever this run inherited (a background job or a CI runner
+    # may start it ignored, and the child would inherit that)
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     sys.path.insert(0, {root!r})
     from chainrule.data import DataLoader
     from tests.data.worker_datasets import Augmented

@@ -27,15 +27,6 @@ EPOCHS = 5
 
 
 
-@pytest.fixture
-def terminal_sigint():
-    """SIGINT handled as in a terminal, whatever the test run inherited (a shell's background
-    job or a CI runner may start it with SIGINT ignored, which GracefulInterrupt respects)."""
-    before = signal.getsignal(signal.SIGINT)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
-    yield
-    signal.signal(signal.SIGINT, before)
-
 def _run(ckdir, epochs, *, opt, resume=None, extra=()):
     s = setup(opt=opt, dropout=0.3, scheduler=True)
     callbacks = [EarlyStopping(patience=100, restore_best_weights=False),

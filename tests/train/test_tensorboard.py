@@ -129,7 +129,7 @@ def test_a_resume_into_an_empty_log_dir_writes_the_earlier_epochs_first(tmp_path
     assert [s for s, _ in scalars(read_events(tmp_path / "new"))["loss/val"]] == [1, 2, 3]
 
 
-def test_ctrl_c_closes_the_file_with_the_epochs_done(tmp_path):
+def test_ctrl_c_closes_the_file_with_the_epochs_done(tmp_path, terminal_sigint):
     import os
     import signal
 

@@ -102,7 +102,8 @@ def test_a_second_fit_on_the_same_trainer_extends_the_series():
     assert len(cb.record.series["0"]["grad_norm"]) == 4
 
 
-def test_a_run_interrupted_mid_epoch_and_resumed_has_the_uninterrupted_series(tmp_path):
+def test_a_run_interrupted_mid_epoch_and_resumed_has_the_uninterrupted_series(tmp_path,
+                                                                           terminal_sigint):
     """The batches measured before Ctrl-C are in the checkpoint, so the resumed epoch's point
     is built from all of them."""
     import os
