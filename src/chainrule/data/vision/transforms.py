@@ -15,6 +15,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from ..sample_rng import sample_generator
+from ..transforms import Compose as _Compose
 from . import functional as F
 from .functional import InterpolationMode
 
@@ -22,20 +23,10 @@ __all__ = ["Compose", "ToTensor", "ToArray", "Normalize", "Resize", "CenterCrop"
            "RandomCrop", "RandomHorizontalFlip", "RandomResizedCrop", "InterpolationMode"]
 
 
-class Compose:
-    """Apply transforms in order: ``Compose([f, g])(x) == g(f(x))``."""
-
-    def __init__(self, transforms: Sequence[Callable]):
-        self.transforms = list(transforms)
-        for t in self.transforms:
-            if not callable(t):
-                raise TypeError(f"Compose: every transform must be callable, got "
-                                f"{type(t).__name__}")
-
-    def __call__(self, img):
-        for t in self.transforms:
-            img = t(img)
-        return img
+class Compose(_Compose):
+    """Apply transforms in order: ``Compose([f, g])(img) == g(f(img))`` — the same composition
+    as the batch transforms' :class:`chainrule.data.transforms.Compose`, printed one transform
+    per line as torchvision prints it."""
 
     def __repr__(self) -> str:
         inner = "".join(f"\n    {t!r}" for t in self.transforms)

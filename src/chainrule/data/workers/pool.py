@@ -14,7 +14,6 @@ from __future__ import annotations
 import itertools
 import multiprocessing as mp
 import os
-import pickle
 import time
 import weakref
 from collections import deque
@@ -27,6 +26,9 @@ from .transport import discard_block, import_batch, sweep_blocks
 __all__ = ["WorkerPool", "DEFAULT_START_METHOD", "check_context"]
 
 DEFAULT_START_METHOD = "forkserver"
+# Starting a worker sends its arguments through multiprocessing's own pickler (process-to-process
+# only: nothing is ever loaded from a file this way); this is the error it raises.
+_PicklingError = mp.reduction.pickle.PicklingError
 _serial = itertools.count()
 
 
@@ -113,7 +115,7 @@ class WorkerPool:
                                 daemon=True)
                 try:
                     p.start()
-                except (pickle.PicklingError, AttributeError, TypeError) as exc:
+                except (_PicklingError, AttributeError, TypeError) as exc:
                     raise TypeError(
                         f"DataLoader(num_workers={num_workers}): the dataset, collate_fn and "
                         f"worker_init_fn are pickled to each worker process, and one of them "
