@@ -235,6 +235,25 @@ def test_an_optimizer_step_after_the_forward_is_refused():
             trace(loss)
 
 
+@pytest.mark.parametrize("update", ["data", "numpy"])
+def test_a_change_outside_autograd_after_the_forward_is_refused(update):
+    """``.data`` has no version counter of its own to share (PyTorch's rule), so an update
+    ``w.data -= lr * w.grad.data`` passes the in-place stamps: the recording's copy of each
+    leaf's value catches it."""
+    w = cr.tensor([[1.0, 2.0]], requires_grad=True)
+    x = cr.tensor([[1.0], [1.0]])
+    with cr.autograd.record() as rec:
+        loss = (w @ x).sum()
+        loss.backward()
+    trace(loss, {"w": w}, recording=rec)      # fine before the change
+    if update == "data":
+        w.data -= 0.5 * w.grad.data
+    else:
+        w.numpy()[0, 0] = 9.0
+    with pytest.raises(RuntimeError, match=r"leaf tensor of shape \(1, 2\) changed"):
+        trace(loss, {"w": w}, recording=rec)
+
+
 def test_equal_forms_show_the_one_in_node_names():
     a = cr.tensor(0.3, requires_grad=True)
     with cr.autograd.record():

@@ -92,6 +92,7 @@ class Recording:
         self._by_node: dict[int, RecordedOp] = {}      # id(node) -> op
         self._deltas: dict[int, Any] = {}              # id(tensor) -> array
         self._leaves: dict[int, Any] = {}              # id(leaf) -> leaf (kept alive)
+        self._leaf_values: dict[int, tuple] = {}       # id(leaf input) -> (leaf, its array then)
         self._previous = None
         self.backward_count = 0
 
@@ -120,6 +121,13 @@ class Recording:
         """The recorded op of a ``grad_fn`` node."""
         return self._by_node.get(id(node))
 
+    def leaf_value(self, tensor):
+        """The value a leaf tensor had when a recorded op first read it (a copy), or None: a
+        change made afterwards outside autograd (through ``.data``, or a NumPy view) shows as a
+        difference from it."""
+        entry = self._leaf_values.get(id(tensor))
+        return None if entry is None else entry[1]
+
     def delta(self, tensor):
         """δ = ∂L/∂tensor from the latest backward run while recording (an array), or None if
         no gradient reached it."""
@@ -133,6 +141,10 @@ class Recording:
         entry = RecordedOp(len(self.ops), node, tuple(inputs), dict(params or {}), output,
                            _clock[0])
         self.ops.append(entry)
+        for t in entry.inputs:   # leaves: a copy of the value the forward read, at first use
+            if getattr(t, "grad_fn", 0) is None and id(t) not in self._leaf_values \
+                    and id(t) not in self._by_output:
+                self._leaf_values[id(t)] = (t, t._data.copy())
         self._by_output[id(output)] = entry
         self._by_node[id(node)] = entry
 

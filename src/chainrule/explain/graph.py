@@ -225,6 +225,25 @@ def _replay_deltas(store: Recording, output: Tensor, ops: list, gradient: Any) -
             deltas[id(x)] = g.copy() if prev is None else prev + g
 
 
+def check_leaves_unchanged(rec, sources) -> None:
+    """Refuse a graph whose leaves changed after the forward outside autograd's version
+    counters — through ``.data`` (``w.data -= lr * w.grad``, as PyTorch keeps ``.data`` out of
+    them) or a NumPy view: the recording kept a copy of each leaf's value as the forward read
+    it, and the leaf must still hold it."""
+    import numpy as np
+    for s in sources:
+        then = rec.leaf_value(s) if hasattr(rec, "leaf_value") else None
+        if then is None:
+            continue
+        now = s._data
+        same = np.array_equal(then, now, equal_nan=then.dtype.kind in "fc")
+        if not same:
+            raise RuntimeError(
+                f"trace: a leaf tensor of shape {tuple(s.shape)} changed after the forward ran "
+                "(through .data or a NumPy view, e.g. an update w.data -= lr * w.grad), so the "
+                "recorded graph no longer shows its values; trace before changing them")
+
+
 def check_unchanged(ops: list) -> None:
     """Refuse a graph whose values were changed in place after its ops ran (an optimizer step
     between the forward and the trace): the values a trace would show, and the ops it would

@@ -24,7 +24,8 @@ import numpy as np
 
 from ..tensor import Tensor
 from . import formulas as F
-from .graph import check_unchanged, ensure_deltas, find_recording, subgraph
+from .graph import (check_leaves_unchanged, check_unchanged, ensure_deltas, find_recording,
+                    subgraph)
 from .naming import Namer, given_names, name_ops
 from .replay import edge_values, is_elementwise
 
@@ -173,6 +174,7 @@ def trace(output: Tensor, names: Any = None, *, recording: Any = None,
     rec, _ = find_recording(output, recording)
     ops, sources = subgraph(rec, output)
     check_unchanged(ops)
+    check_leaves_unchanged(rec, sources)
     deltas = ensure_deltas(rec, output, ops, sources, gradient)
     namer = Namer(given_names(names))
     nodes: list[TraceNode] = []
