@@ -89,15 +89,19 @@ def test_backward_ops_are_not_logged_and_recording_ends():
     assert rec.producer(z) is None and len(rec) == n
 
 
-def test_nested_recordings_restore_the_outer_one():
+def test_nested_recordings_restore_the_outer_one_which_sees_everything():
     a = cr.tensor(1.0, requires_grad=True)
     with record() as outer:
         b = a * 2.0
         with record() as inner:
             c = b + 1.0
+            with pytest.raises(RuntimeError, match="already active"):
+                inner.__enter__()
         d = c * c
-    assert outer.producer(b) and outer.producer(d) and outer.producer(c) is None
-    assert inner.producer(c) and len(inner) == 1
+        d.backward()
+    assert outer.producer(b) and outer.producer(d) and outer.producer(c)
+    assert inner.producer(c) and len(inner) == 1 and len(outer) == 3
+    assert float(outer.delta(a)) == 2 * 3.0 * 2.0 and inner.delta(a) is None
 
 
 def test_values_survive_a_backward_that_frees_the_graph():

@@ -20,7 +20,8 @@ later in-place change to any of its inputs or its output (an optimizer step) can
 and :func:`record` keeps a weak reference to each recording it makes (:func:`recent_recordings`),
 so that ``chainrule.explain.trace`` finds the one that logged a tensor after its ``with`` block.
 
-Off, it costs each op one test of a module-level flag. Ops that backward itself runs (under
+Off, it costs each op one test of a module-level flag. Recordings nest: an op or δ logged
+by the innermost one is logged by every enclosing one too. Ops that backward itself runs (under
 ``create_graph=True``, or inside hooks) are not part of the forward graph and are not logged.
 
     >>> with cr.autograd.record() as rec:
@@ -98,6 +99,9 @@ class Recording:
 
     # -- use as a context manager --------------------------------------------------------------
     def __enter__(self) -> "Recording":
+        if self is _active[0] or self._previous is not None:
+            raise RuntimeError("record: this recording is already active; start a new one with "
+                               "cr.autograd.record()")
         self._previous = _active[0]
         _active[0] = self
         return self
@@ -147,20 +151,28 @@ class Recording:
                 self._leaf_values[id(t)] = (t, t._data.copy())
         self._by_output[id(output)] = entry
         self._by_node[id(node)] = entry
+        if self._previous is not None:       # an enclosing recording logs it too
+            self._previous._add(node, inputs, params, output)
 
     def _add_comparison(self, name: str, inputs, output) -> None:
         self.comparisons.append(RecordedComparison(len(self.comparisons), name, tuple(inputs),
                                                    output))
+        if self._previous is not None:
+            self._previous._add_comparison(name, inputs, output)
 
     def _begin_backward(self) -> None:
         self._deltas.clear()
         self._leaves.clear()
         self.backward_count += 1
+        if self._previous is not None:
+            self._previous._begin_backward()
 
     def _node_delta(self, node, g) -> None:
         entry = self._by_node.get(id(node))
         if entry is not None:
             self._deltas[id(entry.output)] = _array(g)
+        if self._previous is not None:
+            self._previous._node_delta(node, g)
 
     def _leaf_delta(self, leaf, g) -> None:
         key = id(leaf)
@@ -168,6 +180,8 @@ class Recording:
         prev = self._deltas.get(key)
         self._deltas[key] = g.copy() if prev is None else prev + g
         self._leaves[key] = leaf
+        if self._previous is not None:
+            self._previous._leaf_delta(leaf, g)
 
 
 def _clock_of_tensors() -> list:
