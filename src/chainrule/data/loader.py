@@ -26,6 +26,8 @@ from .workers.fetch import fetch_batch
 __all__ = ["DataLoader", "default_collate"]
 
 _MASK64 = 2**63 - 1
+# keeps an evaluation twin's per-sample streams apart from its training loader's
+_EVALUATION_SALT = 0x5DEECE66D
 
 
 def _derive_seed(gen: np.random.Generator) -> int:
@@ -142,6 +144,7 @@ class DataLoader:
         self._epoch_state = None   # generator state before this epoch's order was drawn
         self._resume = False       # the next __iter__ continues a loaded mid-epoch state
         self._token = None
+        self._follows = None       # the training loader whose streams an evaluation twin uses
 
     @staticmethod
     def _check_workers(num_workers, timeout, prefetch_factor, persistent, init_fn) -> None:
@@ -189,6 +192,10 @@ class DataLoader:
         if not self._resume:        # a new pass: its samples draw new random numbers
             self._pass = self._passes
             self._passes += 1
+            if self._follows is not None:   # an evaluation twin: fixed by its training loader
+                lead = self._follows
+                self._base_seed = (lead.base_seed ^ _EVALUATION_SALT) & _MASK64
+                self._pass = lead.epoch
         self._resume = False
         self._epoch_state = generator_state(self.generator) if self.generator is not None \
             else None
@@ -254,6 +261,18 @@ class DataLoader:
                 if b + 1 == nb:
                     self._finish_epoch()
             yield batch
+
+    def evaluation_twin(self, batch_size: int | None = None) -> "DataLoader":
+        """A loader over the same dataset, in order, for evaluating on the training data:
+        without touching this loader's order or resume state. Its per-sample streams follow
+        this loader's (its seed, salted, and the number of epochs this loader has completed),
+        so an evaluation after epoch e draws the same augmentation in a run and in its resume,
+        and draws nothing from chainrule's default generator."""
+        collate = None if self.collate_fn is default_collate else self.collate_fn
+        twin = DataLoader(self.dataset, batch_size=batch_size or self.batch_size,
+                          shuffle=False, drop_last=False, collate_fn=collate)
+        twin._follows = self
+        return twin
 
     def shutdown_workers(self) -> None:
         """Stop the worker processes now (they also stop when the loader is collected)."""

@@ -64,15 +64,14 @@ def _array(x: Any) -> np.ndarray:
 def eval_loader(loader: Iterable, batch_size: int | None = None) -> Iterable:
     """A loader that visits the same samples in order for evaluation, without touching the
     training loader's shuffling generator or its resume state. For a chainrule DataLoader a
-    non-shuffling twin over its dataset (``batch_size`` defaults to max(its batch size, 256));
+    non-shuffling twin over its dataset (``batch_size`` defaults to max(its batch size, 256);
+    its per-sample random streams follow the training loader's, see
+    :meth:`~chainrule.data.DataLoader.evaluation_twin`);
     any other iterable is returned as is."""
-    from ..data import DataLoader, default_collate
-    if not isinstance(loader, DataLoader):
+    from ..data import DataLoader
+    if not isinstance(loader, DataLoader) or loader.batch_size is None:
         return loader
-    bs = batch_size or max(loader.batch_size, 256)
-    collate = None if loader.collate_fn is default_collate else loader.collate_fn
-    return DataLoader(loader.dataset, batch_size=bs, shuffle=False, drop_last=False,
-                      collate_fn=collate)
+    return loader.evaluation_twin(batch_size or max(loader.batch_size, 256))
 
 
 def evaluate(model: Callable, loader: Iterable, loss_fn: Callable | None = None,
