@@ -84,3 +84,16 @@ def test_a_resume_command_gives_each_changed_option_and_only_those():
         "chainrule train --resume o/model.safetensors ")
     with pytest.raises(ValueError, match="unknown run option"):
         resume_argv(before, {"nonsense": 1}, "o")
+
+
+def test_a_rerun_logs_tensorboard_events_into_its_own_folder():
+    """The page's commands write into a sibling folder; a --tensorboard folder goes there too,
+    so running them never adds events to the original run's logs."""
+    from chainrule.cli.reproduce import train_command
+    from chainrule.train.report.collect import _commands
+    first = {"epochs": 2, "tensorboard": "/runs/tb"}
+    later = {"epochs": 4, "tensorboard": "/runs/tb"}
+    lines = _commands(train_command, [first, later], "/runs/x-again")
+    assert lines[0] == ("chainrule train --epochs 2 --tensorboard /runs/x-again/tensorboard "
+                        "--out /runs/x-again")
+    assert "/runs/tb" not in " ".join(lines) and "--epochs 4" in lines[1]

@@ -153,9 +153,13 @@ def _rerun_folder(run_dir: Path) -> str:
 
 def _commands(command: CommandBuilder | None, invocations: list[dict], out: str) -> list[str]:
     """The command lines that reproduce the run into ``out``: the first command, then each
-    resume (``command(options, out, resumed_from=previous options)``)."""
+    resume (``command(options, out, resumed_from=previous options)``); a ``--tensorboard``
+    folder becomes ``out/tensorboard``."""
     if command is None or not invocations:
         return []
+    # a rerun logs its TensorBoard events beside its own files, not into the original run's
+    invocations = [{**o, "tensorboard": str(Path(out) / "tensorboard")}
+                   if o.get("tensorboard") is not None else o for o in invocations]
     lines = [command(invocations[0], out)]
     for before, after in zip(invocations, invocations[1:]):
         lines.append(command(after, out, resumed_from=before))
