@@ -7,7 +7,7 @@ from typing import Any
 
 from .errors import CLIError, phase
 
-__all__ = ["read_run", "load_model"]
+__all__ = ["read_run", "load_model", "dataset_of", "load_data_for"]
 
 
 def read_run(path: str | Path) -> tuple[dict, dict | None, Any]:
@@ -50,3 +50,30 @@ def load_model(path: str | Path):
                        f"describes ({exc})") from None
     model.eval()
     return model, run
+
+
+def dataset_of(path: str | Path, run: dict, dataset: str | None) -> str:
+    """The dataset a checkpoint's model is used on: ``--dataset`` when given, else the one the
+    run stored."""
+    name = dataset or run.get("dataset")
+    if name is None:
+        raise CLIError(f"{path} does not say which dataset it was trained on; give --dataset")
+    return name
+
+
+def load_data_for(path: str | Path, model, run: dict, name: str, dataset_given: bool,
+                  data_dir: str | None, val_split=0):
+    """Load dataset ``name`` for a checkpoint's ``model``: ``data_dir`` when given, else the
+    run's own folder when it is the run's dataset; its items must have the model's input
+    shape."""
+    from .data import load_data
+    folder = data_dir if data_dir is not None else \
+        (run.get("data_dir") if name == run.get("dataset") else None)
+    data = load_data(name, folder, val_split, verbose=False,
+                     who="--dataset" if dataset_given else f"{path}: stored dataset",
+                     warn=data_dir is not None)
+    expected = list(model.config["input_shape"])
+    if data.input_shape != expected:
+        raise CLIError(f"the model takes inputs of shape {expected} but {name} has items of "
+                       f"shape {data.input_shape}")
+    return data

@@ -200,23 +200,11 @@ def _example(args) -> int:
 def _checkpoint(args) -> int:
     import chainrule as cr
     from .. import nn
-    from .checkpoints import load_model
-    from .data import load_data
+    from .checkpoints import dataset_of, load_data_for, load_model
     model, run = load_model(args.target)
     run = run or {}
-    name = args.dataset or run.get("dataset")
-    if name is None:
-        raise CLIError(f"{args.target} does not say which dataset it was trained on; give "
-                       "--dataset")
-    data_dir = args.data_dir if args.data_dir is not None else \
-        (run.get("data_dir") if name == run.get("dataset") else None)
-    data = load_data(name, data_dir, 0, verbose=False,
-                     who="--dataset" if args.dataset else f"{args.target}: stored dataset",
-                     warn=args.data_dir is not None)
-    expected = list(model.config["input_shape"])
-    if data.input_shape != expected:
-        raise CLIError(f"the model takes inputs of shape {expected} but {name} has items of "
-                       f"shape {data.input_shape}")
+    name = dataset_of(args.target, run, args.dataset)
+    data = load_data_for(args.target, model, run, name, bool(args.dataset), args.data_dir)
     split = data.test
     n = min(args.batch_size, len(split))
     if n == 0:

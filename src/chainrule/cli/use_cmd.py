@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .checkpoints import load_model
+from .checkpoints import dataset_of, load_data_for, load_model
 from .errors import CLIError, phase
 
 __all__ = ["run_evaluate", "run_predict", "ACCEPTED"]
@@ -21,28 +21,17 @@ def run_evaluate(args) -> int:
     from .. import nn
     from ..data import DataLoader
     from ..train import evaluate
-    from .data import load_data
 
     model, run = load_model(args.checkpoint)
     run = run or {}
-    name = args.dataset or run.get("dataset")
-    if name is None:
-        raise CLIError(f"{args.checkpoint} does not say which dataset it was trained on; "
-                       "give --dataset")
+    name = dataset_of(args.checkpoint, run, args.dataset)
     val_split = run.get("val_split", 0) if name == run.get("dataset") else 0
     if args.split == "val" and not val_split:
         raise CLIError(f"--split val: no validation set was held out of {name} for this model "
                        "(it was trained with --val-split 0, or on another dataset)")
-    data_dir = args.data_dir if args.data_dir is not None else \
-        (run.get("data_dir") if name == run.get("dataset") else None)
-    data = load_data(name, data_dir, val_split, verbose=False,
-                     who="--dataset" if args.dataset else f"{args.checkpoint}: stored dataset",
-                     warn=args.data_dir is not None)
+    data = load_data_for(args.checkpoint, model, run, name, bool(args.dataset), args.data_dir,
+                         val_split)
     split = {"train": data.train, "val": data.val, "test": data.test}[args.split]
-    expected = list(model.config["input_shape"])
-    if data.input_shape != expected:
-        raise CLIError(f"the model takes inputs of shape {expected} but {name} has items of "
-                       f"shape {data.input_shape}")
     if data.num_classes > model.config["num_classes"]:
         raise CLIError(f"the model predicts {model.config['num_classes']} classes but {name} "
                        f"has {data.num_classes}")
