@@ -65,6 +65,6 @@ def __getattr__(name):
     # Subpackages that depend on optional pieces load on first use.
     import importlib
     if name in ("nn", "optim", "data", "train", "func", "io", "models", "regularization",
-                "explain", "onnx", "utils"):
+                "explain", "onnx", "utils", "distributed"):
         return importlib.import_module(f".{name}", __name__)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")
