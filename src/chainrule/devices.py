@@ -112,8 +112,8 @@ def is_device_like(value: Any) -> bool:
     if isinstance(value, device):
         return True
     if isinstance(value, str):
-        match = _SPEC.match(value)
-        return bool(match) and (match.group(1) in _TYPES or match.group(1) in _FOREIGN)
+        kind = value.split(":", 1)[0]
+        return kind in _TYPES or kind in _FOREIGN
     return False
 
 
