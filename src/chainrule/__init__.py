@@ -13,6 +13,8 @@ import numpy as _np
 from .backend import (get_default_dtype, set_default_dtype, manual_seed, get_rng_state,
                       set_rng_state, retain_freed_memory)
 from .tensor import Tensor
+from .devices import device, set_default_device, get_default_device, CUDAUnavailableError
+from . import cuda, accelerator
 from . import dtypes
 from .dtypes import (float16, half, float32, float64, double, int8, uint8, int16, short, int32,
                      int64, long, bool_)
@@ -47,10 +49,12 @@ def save(obj, path) -> None:
     _save(obj, path)
 
 
-def load(path):
-    """Read a checkpoint written by :func:`save`; errors name the file and the damage."""
+def load(path, map_location=None, *, weights_only=True, mmap=None):
+    """Read a checkpoint written by :func:`save`; errors name the file and the damage. Tensors
+    load on the CPU unless ``map_location`` says otherwise; nothing is unpickled, so
+    ``weights_only`` is always effectively True."""
     from .io import load as _load
-    return _load(path)
+    return _load(path, map_location, weights_only=weights_only, mmap=mmap)
 
 
 def diagnose(model, batch, loss_fn):

@@ -12,7 +12,7 @@ from typing import Any
 import numpy as np
 
 __all__ = [
-    "get_array_module", "is_array", "get_default_dtype", "set_default_dtype",
+    "get_array_module", "op_array_module", "is_array", "get_default_dtype", "set_default_dtype",
     "manual_seed", "default_generator", "get_rng_state", "set_rng_state", "retain_freed_memory",
 ]
 
@@ -25,6 +25,20 @@ def get_array_module(*arrays: Any):
     if cupy is not None:
         for a in arrays:
             if isinstance(a, cupy.ndarray):
+                return cupy
+    return np
+
+
+def op_array_module(op: str, *arrays: Any):
+    """:func:`get_array_module` for the inputs of op ``op``, which must share one device: an
+    error naming the op and two of the devices otherwise. Called only once CuPy is loaded, so
+    the CPU path never pays for the check."""
+    cupy = sys.modules.get("cupy")
+    if cupy is not None:
+        for a in arrays:
+            if isinstance(a, cupy.ndarray):
+                from .devices import check_same_device
+                check_same_device(op, arrays)
                 return cupy
     return np
 
@@ -60,6 +74,10 @@ def manual_seed(seed: int) -> np.random.Generator:
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
     _generator = np.random.Generator(np.random.PCG64(int(seed)))
+    cupy = sys.modules.get("cupy")             # the GPU's generator too, once CuPy is in use
+    if cupy is not None and hasattr(cupy, "random"):
+        from .cuda import manual_seed_all
+        manual_seed_all(int(seed))
     return _generator
 
 

@@ -11,7 +11,7 @@ from typing import Any, Callable
 
 import numpy as np
 
-from . import backend, dtypes
+from . import backend, devices, dtypes
 from .autograd import grad_mode
 from .autograd.hooks import HookHandle as _HookHandle, TensorHooks as _TensorHooks
 
@@ -120,8 +120,19 @@ class Tensor:
         return self._data.ndim
 
     @property
-    def device(self) -> str:
-        return "cpu" if isinstance(self._data, np.ndarray) else "cuda"
+    def device(self) -> "devices.device":
+        """Where the array lives: ``device(type='cpu')`` for NumPy, ``cuda:N`` for CuPy."""
+        data = self._data
+        return devices.CPU if isinstance(data, np.ndarray) else devices.device_of_array(data)
+
+    @property
+    def is_cuda(self) -> bool:
+        return not isinstance(self._data, (np.ndarray, np.generic))
+
+    def get_device(self) -> int:
+        """The GPU index for a CUDA tensor, -1 on the CPU (PyTorch's convention)."""
+        index = self.device.index
+        return -1 if index is None else index
 
     @property
     def is_leaf(self) -> bool:
@@ -155,9 +166,16 @@ class Tensor:
                              f"number, this one has shape {self.shape}")
         return self._data.reshape(()).item()
 
-    def numpy(self) -> np.ndarray:
-        """The underlying array (shared, not copied), like PyTorch's ``detach().numpy()``."""
-        return self._data
+    def numpy(self, *, force: bool = False) -> np.ndarray:
+        """The underlying array (shared, not copied), like PyTorch's ``detach().numpy()``; a CUDA
+        tensor must be copied to the host first (``.cpu()``, or ``force=True`` to copy here)."""
+        data = self._data
+        if not isinstance(data, (np.ndarray, np.generic)):
+            if force:
+                return data.get()
+            raise TypeError(f"numpy: can't convert a {self.device} tensor to NumPy; use "
+                            "tensor.cpu() to copy it to host memory first")
+        return data
 
     def tolist(self):
         return self._data.tolist()
@@ -288,16 +306,35 @@ class Tensor:
             self._vcell = [self._version]
         return self._vcell
 
-    # -- dtype conversion ---------------------------------------------------------------------
-    def to(self, dtype=None, *args, **kwargs) -> "Tensor":
-        """Cast to ``dtype`` (differentiable); a device string 'cpu' is accepted and ignored."""
-        dtype = kwargs.pop("dtype", dtype)
-        if isinstance(dtype, str) and dtype in ("cpu",):
-            dtype = args[0] if args else None
-        if dtype is None:
-            return self
-        from .ops.elementwise import cast
-        return cast(self, dtypes.to_dtype(dtype))
+    # -- dtype and device conversion -------------------------------------------------------------
+    def to(self, *args, **kwargs) -> "Tensor":
+        """``to(dtype)``, ``to(device)``, ``to(device, dtype)``, ``to(other)`` (its device and
+        dtype), with ``non_blocking=`` (accepted) and ``copy=``: differentiable (a gradient goes back to
+        this tensor's device and dtype); returns ``self`` when nothing would change."""
+        dev, dtype, copy = devices.parse_to_args("Tensor.to", args, kwargs)
+        out = self
+        if dtype is not None:
+            dtype = dtypes.to_dtype(dtype)
+            if dtype != self._data.dtype:
+                from .ops.elementwise import cast
+                out = cast(out, dtype)
+        if dev is not None and dev != out.device and not (
+                dev.index is None and dev.type == out.device.type):
+            out = _ToDevice.apply(out, device=dev)
+        if copy and out is self:
+            out = self.clone()
+        return out
+
+    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+        """A copy on the GPU (``cuda:N`` for ``device=N``); refused clearly without CUDA."""
+        dev = devices.device("cuda") if device is None else devices.as_device(device)
+        if dev.type != "cuda":
+            raise ValueError(f"cuda: expected a CUDA device, got {dev}")
+        return self.to(dev)
+
+    def cpu(self) -> "Tensor":
+        """This tensor on the CPU (itself when it is there already)."""
+        return self if isinstance(self._data, (np.ndarray, np.generic)) else self.to(devices.CPU)
 
     def float(self) -> "Tensor":
         return self.to(np.float32)
@@ -320,17 +357,17 @@ class Tensor:
     def type_as(self, other: "Tensor") -> "Tensor":
         return self.to(other.dtype)
 
-    def cpu(self) -> "Tensor":
-        return self
-
     # -- repr ---------------------------------------------------------------------------------
     def __repr__(self) -> str:
-        body = np.array2string(np.asarray(self._data), separator=", ", precision=4,
+        data = self._data if isinstance(self._data, (np.ndarray, np.generic)) else self._data.get()
+        body = np.array2string(np.asarray(data), separator=", ", precision=4,
                                prefix="tensor(", threshold=200, edgeitems=3)
         extras = []
         if self._data.dtype != backend.get_default_dtype() and self._data.dtype != np.int64 \
                 and self._data.dtype != np.bool_:
             extras.append(f"dtype={self._data.dtype}")
+        if not isinstance(self._data, (np.ndarray, np.generic)):
+            extras.insert(0, f"device='{self.device}'")
         if self.grad_fn is not None:
             extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
         elif self.requires_grad:
@@ -341,3 +378,18 @@ class Tensor:
 from .autograd import function as _function  # noqa: E402  (the op base needs the Tensor class)
 
 _function.bind_tensor(Tensor, _modification_counter)
+
+
+class _ToDevice(_function.Function):
+    """Move to another device: y = x there; ∂y/∂x = 1, the gradient goes back to x's device."""
+
+    name = "to"
+
+    def forward(self, xp, x, device):
+        self.source = devices.device_of_array(x)
+        return devices.move_array(x, device)
+
+    def backward(self, xp, g):
+        if isinstance(g, Tensor):                      # create_graph: stay differentiable
+            return g.to(self.source)
+        return devices.move_array(g, self.source)

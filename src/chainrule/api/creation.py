@@ -1,10 +1,12 @@
 """Tensor constructors with PyTorch's names and dtype rules; random ones draw from the one
-generator that :func:`chainrule.manual_seed` seeds."""
+generator that :func:`chainrule.manual_seed` seeds (on the host, so a seed gives the same values
+on every device). ``device=`` (default: :func:`chainrule.get_default_device`) places the result;
+``*_like`` follow their input's device."""
 from __future__ import annotations
 
 import numpy as np
 
-from .. import backend, dtypes
+from .. import backend, devices, dtypes
 from ..tensor import Tensor
 from ._args import size_arg
 
@@ -17,29 +19,37 @@ def _float_dtype(dtype) -> np.dtype:
     return backend.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
 
 
-def _make(array, requires_grad: bool) -> Tensor:
+def _make(array, requires_grad: bool, device=None) -> Tensor:
+    """Wrap ``array``, moved to ``device`` (or the default device) unless that is the CPU."""
+    if device is not None or devices._default[0] is not devices.CPU:
+        target = devices.resolve(device)
+        if target is not None:
+            array = devices.move_array(array, target, "device=")
     t = Tensor._wrap(array, False, None)
     if requires_grad:
         t.requires_grad_(True)
     return t
 
 
-def tensor(data, *, dtype=None, requires_grad: bool = False) -> Tensor:
+def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
+           pin_memory: bool = False) -> Tensor:
     """A new tensor holding a copy of ``data`` (an array keeps its dtype; Python floats get the
     default dtype, Python ints int64)."""
     if isinstance(data, Tensor):
         data = data._data
     arr = Tensor(data, dtype=dtype)._data
-    if arr is data or (backend.is_array(data) and np.shares_memory(arr, data)):
+    if arr is data or (isinstance(data, np.ndarray) and np.shares_memory(arr, data)):
         arr = arr.copy()
-    return _make(arr, requires_grad)
+    return _make(arr, requires_grad, device)
 
 
-def as_tensor(data, dtype=None) -> Tensor:
-    """Like :func:`tensor` but shares memory with an array of the right dtype."""
+def as_tensor(data, dtype=None, device=None) -> Tensor:
+    """Like :func:`tensor` but shares memory with an array of the right dtype and device."""
     if isinstance(data, Tensor):
-        return data if dtype is None else data.to(dtype)
-    return Tensor(data, dtype=dtype)
+        return data.to(device=device, dtype=dtype)
+    t = Tensor(data, dtype=dtype)
+    return t if device is None and devices._default[0] is devices.CPU else \
+        _make(t._data, False, device)
 
 
 def from_numpy(array: np.ndarray) -> Tensor:
@@ -49,93 +59,109 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array, False, None)
 
 
-def zeros(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros(size_arg(size), dtype=_float_dtype(dtype)), requires_grad)
+def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.zeros(size_arg(size), dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def ones(*size, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(size_arg(size), dtype=_float_dtype(dtype)), requires_grad)
+def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _make(np.ones(size_arg(size), dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Like zeros (chainrule never hands out uninitialised memory)."""
-    return zeros(*size, dtype=dtype, requires_grad=requires_grad)
+    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
-def full(size, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value)
     return _make(np.full(size_arg((size,)), fill_value, dtype=dtypes.to_dtype(dtype)),
-                 requires_grad)
+                 requires_grad, device)
 
 
-def arange(start, end=None, step=1, *, dtype=None, requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, *, dtype=None, device=None,
+           requires_grad: bool = False) -> Tensor:
     """[start, end) in steps of ``step``; int64 when all three are integers."""
     if end is None:
         start, end = 0, start
     if dtype is None:
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else backend.get_default_dtype()
-    return _make(np.arange(start, end, step).astype(dtypes.to_dtype(dtype)), requires_grad)
+    return _make(np.arange(start, end, step).astype(dtypes.to_dtype(dtype)), requires_grad,
+                 device)
 
 
-def linspace(start, end, steps: int, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad)
+def linspace(start, end, steps: int, *, dtype=None, device=None,
+             requires_grad: bool = False) -> Tensor:
+    return _make(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad,
+                 device)
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad)
+def eye(n: int, m: int | None = None, *, dtype=None, device=None,
+        requires_grad: bool = False) -> Tensor:
+    return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def rand(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1)."""
     dt = _float_dtype(dtype)
-    return _make(backend.default_generator().random(size_arg(size), dtype=dt), requires_grad)
+    return _make(backend.default_generator().random(size_arg(size), dtype=dt), requires_grad,
+                 device)
 
 
-def randn(*size, dtype=None, requires_grad: bool = False) -> Tensor:
+def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal."""
     dt = _float_dtype(dtype)
     return _make(backend.default_generator().standard_normal(size_arg(size), dtype=dt),
-                 requires_grad)
+                 requires_grad, device)
 
 
-def randint(low, high=None, size=(), *, dtype=None) -> Tensor:
+def randint(low, high=None, size=(), *, dtype=None, device=None) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)`` also works)."""
     if high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, (high if high is not None else size)
     arr = backend.default_generator().integers(low, high, size_arg((size,)))
-    return Tensor._wrap(arr.astype(dtypes.to_dtype(dtype or np.int64)), False, None)
+    return _make(arr.astype(dtypes.to_dtype(dtype or np.int64)), False, device)
 
 
-def randperm(n: int, *, dtype=None) -> Tensor:
-    return Tensor._wrap(backend.default_generator().permutation(n).astype(dtype or np.int64),
-                        False, None)
+def randperm(n: int, *, dtype=None, device=None) -> Tensor:
+    return _make(backend.default_generator().permutation(n).astype(dtype or np.int64), False,
+                 device)
 
 
-def _like(input, fn, dtype, requires_grad):
-    return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def _like(input, fn, dtype, requires_grad, device):
+    """``fn`` for ``input``'s shape, with its dtype and device unless given."""
+    return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
+              device=_like_device(input, device))
 
 
-def zeros_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, zeros, dtype, requires_grad)
+def _like_device(input, device):
+    if device is not None:
+        return device
+    return input.device if isinstance(input, Tensor) else devices.CPU
 
 
-def ones_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, ones, dtype, requires_grad)
+def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, zeros, dtype, requires_grad, device)
 
 
-def empty_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, zeros, dtype, requires_grad)
+def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, ones, dtype, requires_grad, device)
 
 
-def full_like(input, fill_value, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad)
+def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, zeros, dtype, requires_grad, device)
 
 
-def rand_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, rand, dtype, requires_grad)
+def full_like(input, fill_value, *, dtype=None, device=None,
+              requires_grad: bool = False) -> Tensor:
+    return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad,
+                device=_like_device(input, device))
 
 
-def randn_like(input, *, dtype=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, randn, dtype, requires_grad)
+def rand_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, rand, dtype, requires_grad, device)
+
+
+def randn_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    return _like(input, randn, dtype, requires_grad, device)

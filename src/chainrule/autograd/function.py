@@ -114,7 +114,7 @@ class Function:
             flags = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in flags:
                 needs = flags
-        xp = _np if "cupy" not in _modules else backend.get_array_module(*arrays)
+        xp = _np if "cupy" not in _modules else backend.op_array_module(cls.name, *arrays)
         try:
             out = node.forward(xp, *arrays, **params)
         except (ValueError, TypeError, IndexError) as exc:
@@ -136,8 +136,8 @@ class Function:
         ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
         x, y = (a._data if ta else a), (b._data if tb else b)
         try:
-            out = node.forward(_np if "cupy" not in _modules else backend.get_array_module(x, y),
-                               x, y)
+            out = node.forward(_np if "cupy" not in _modules
+                               else backend.op_array_module(cls.name, x, y), x, y)
         except (ValueError, TypeError, IndexError) as exc:
             raise _forward_error(node, (x, y), {}, exc) from exc
         if _recording[0] is not None:

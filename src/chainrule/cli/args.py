@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Callable
 
 from . import types as T
+from .device import DEVICE_HELP, device_arg
 
 __all__ = ["TRAIN_OPTIONS", "DEFAULTS", "DATASETS", "OPTIMIZERS", "SCHEDULES", "build_parser",
            "Option"]
@@ -109,6 +110,7 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            "layer, warn (stderr) when gradients vanish or explode, units saturate or die, the "
            "learning rate looks too high or too low, or the run overfits; writes health.json "
            "and health.png"),
+    Option("--device", device_arg, "cpu", DEVICE_HELP, "DEVICE"),
     Option("--quiet", None, False, "print nothing but errors"),
 )
 
@@ -162,6 +164,8 @@ def _add_evaluate(sub) -> None:
                    help="where the data are (default: as for train)")
     p.add_argument("--split", type=T.choice(("test", "val", "train")), default="test",
                    metavar="SPLIT", help="test, val or train (default: test)")
+    p.add_argument("--device", type=device_arg, default="cpu", metavar="DEVICE",
+                   help=DEVICE_HELP)
     p.add_argument("--batch-size", type=T.positive_int, default=1000, metavar="B",
                    help="evaluation batch size (default: 1000)")
     p.add_argument("--json", action="store_true", help="print the metrics as JSON "
@@ -181,6 +185,8 @@ def _add_predict(sub) -> None:
                    "(.npy: an array; otherwise text, one line per input) (default: off)")
     p.add_argument("--probabilities", action="store_true", help="print/write the class "
                    "probabilities instead of the predicted class (default: off)")
+    p.add_argument("--device", type=device_arg, default="cpu", metavar="DEVICE",
+                   help=DEVICE_HELP)
     p.add_argument("--batch-size", type=T.positive_int, default=1000, metavar="B",
                    help="batch size (default: 1000)")
     p.add_argument("--quiet", action="store_true", help="do not print the predictions "

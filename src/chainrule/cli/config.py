@@ -23,8 +23,9 @@ __all__ = ["load_toml", "resolve_options", "check_stored", "RUN_KEYS"]
 
 # Options a checkpoint keeps and a resumed run starts from (not where files go or what to read).
 # (--health, like --quiet, is about what a run reports, not what it trains.)
+# (--device is where a run computes, not what it trains: a resume may move to another one.)
 RUN_KEYS = tuple(k for k in DEFAULTS if k not in ("resume", "config", "quiet", "out",
-                                                  "health"))
+                                                  "health", "device"))
 
 
 def _convert(key: str, value: Any, where: str) -> Any:

@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from .config import RUN_KEYS, resolve_options
+from .device import resolve_device
 from .errors import CLIError
 
 __all__ = ["run_train", "CHECKPOINT", "METRICS", "FIELDS"]
@@ -100,7 +101,7 @@ def _finite(value: Any) -> Any:
 
 
 def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float,
-            used: dict, invocations: list[dict]) -> dict:
+            used: dict, invocations: list[dict], device: str = "cpu") -> dict:
     """Write metrics.json. A run that stopped before its first epoch ended (diverged in
     epoch 1) has no split metrics: metrics.json then holds what is known — ``epochs`` 0, the
     ``stop_reason``, the dataset, model, options and optimizer — so the report can show it."""
@@ -122,6 +123,7 @@ def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float,
     summary["options"]["lr"] = used.get("start_lr", o["lr"])  # the value used, never null
     summary["optimizer"] = used
     summary["invocations"] = invocations  # the option sets of the first command and resumes
+    summary["device"] = device          # where it computed (--device auto resolved)
     write_text(out / METRICS, json.dumps(_finite(summary), indent=2, allow_nan=False) + "\n")
     return summary
 
@@ -214,12 +216,14 @@ def run_train(args) -> int:
         if Path(o["tensorboard"]).exists() and not Path(o["tensorboard"]).is_dir():
             raise CLIError(f"--tensorboard: {o['tensorboard']!r} exists and is not a folder")
 
+    device = resolve_device(o.get("device"))   # before any work: a missing GPU fails now
     start = time.perf_counter()
     cr.manual_seed(o["seed"])
     with phase(f"loading {o['dataset']}", "--dataset and --val-split"):
         data = load_data(o["dataset"], o["data_dir"], o["val_split"], verbose=not quiet)
     with phase("building the model", "--hidden, --channels and --model"):
         model = model_from_options(o, data.input_shape, data.num_classes, sources, resume)
+        model.to(device)                         # the Trainer moves each batch to it
         optimizer = make_optimizer(o, model)
     train_loader = DataLoader(data.train, batch_size=o["batch_size"], shuffle=True,
                               num_workers=o.get("workers", 0),
@@ -295,7 +299,7 @@ def run_train(args) -> int:
               "try a smaller --lr or --clip-grad-norm", file=sys.stderr)
         if not history:  # no epoch ended: still a page with the verdicts and the options
             _report(history, out, o, model.config, data, time.perf_counter() - start, used,
-                    invocations)
+                    invocations, str(device))
             from .report_cmd import report_after_training
             report_after_training(out)
             return 1
@@ -307,7 +311,7 @@ def run_train(args) -> int:
         raise CLIError("--epochs 0: nothing was trained (give --epochs above 0)")
     title = f"{o['model']} on {o['dataset']}"
     summary = _report(history, out, o, model.config, data, time.perf_counter() - start, used,
-                      invocations)
+                      invocations, str(device))
     figures = _plot(history, out, title)
     from .report_cmd import report_after_training
     page = report_after_training(out)  # report.html; a one-line note without Jinja2

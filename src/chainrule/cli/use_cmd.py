@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from .checkpoints import dataset_of, load_data_for, load_model
+from .device import resolve_device
 from .errors import CLIError, phase
 
 __all__ = ["run_evaluate", "run_predict", "ACCEPTED"]
@@ -22,7 +23,9 @@ def run_evaluate(args) -> int:
     from ..data import DataLoader
     from ..train import evaluate
 
+    device = resolve_device(getattr(args, "device", None))
     model, run = load_model(args.checkpoint)
+    model.to(device)                   # evaluate moves each batch to the model's device
     run = run or {}
     name = dataset_of(args.checkpoint, run, args.dataset)
     val_split = run.get("val_split", 0) if name == run.get("dataset") else 0
@@ -86,12 +89,14 @@ def run_predict(args) -> int:
     from ..io import write_bytes, write_text
     from ..nn.functional import softmax
 
+    device = resolve_device(getattr(args, "device", None))
     model, _ = load_model(args.checkpoint)
+    model.to(device)
     x = _read_inputs(args.inputs, list(model.config["input_shape"]))
     outputs = []
     with cr.no_grad(), phase(f"predicting {len(x)} items", "--batch-size"):
         for i in range(0, len(x), args.batch_size):
-            logits = model(cr.tensor(x[i:i + args.batch_size]))
+            logits = model(cr.tensor(x[i:i + args.batch_size], device=device)).cpu()
             outputs.append(softmax(logits, dim=1).numpy() if args.probabilities
                            else logits.argmax(dim=1).numpy().astype(np.int64))
     result = np.concatenate(outputs) if outputs else np.zeros((0,), np.int64)

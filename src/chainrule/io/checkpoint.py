@@ -25,10 +25,12 @@ from typing import Any
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 from .atomic import atomic_open
 from .errors import CheckpointError
 from .header import METADATA, read_header
+from .map_location import place, placer
 from .tensor_bytes import from_bytes, to_bytes
 
 __all__ = ["save", "load", "CheckpointError"]
@@ -44,6 +46,8 @@ def _encode(obj: Any, path: str, arrays: dict) -> Any:
     """JSON tree for ``obj`` with arrays moved into ``arrays`` (name -> ndarray)."""
     if isinstance(obj, Tensor):
         obj = obj._data
+    if not isinstance(obj, (np.ndarray, np.generic)) and backend.is_array(obj):
+        obj = obj.get()                         # a GPU array is written from a host copy
     if isinstance(obj, np.ndarray):
         name = path or "tensor"
         if name in arrays or name == METADATA:
@@ -137,10 +141,21 @@ def save(obj: Any, path: str | os.PathLike) -> None:
         f.write(data)
 
 
-def load(path: str | os.PathLike) -> Any:
+def load(path: str | os.PathLike, map_location: Any = None, *, weights_only: bool | None = True,
+         mmap: bool | None = None) -> Any:
     """Read a checkpoint written by :func:`save` (or any safetensors file of tensors, as a flat
-    dict). Raises :class:`CheckpointError` naming the file for anything it cannot trust."""
-    path = Path(path)
+    dict). Raises :class:`CheckpointError` naming the file for anything it cannot trust.
+
+    Tensors load on the CPU; ``map_location`` moves them (see :mod:`chainrule.io.map_location`).
+    ``weights_only`` is accepted for PyTorch's sake and is always effectively True: a checkpoint
+    holds only arrays and JSON, nothing is unpickled, so no file can run code when loaded.
+    ``mmap`` is accepted and ignored (the file is read whole)."""
+    if weights_only is not None and not isinstance(weights_only, bool):
+        raise TypeError(f"load: weights_only must be True, False or None, got {weights_only!r}")
+    return place(_load(Path(path)), placer(map_location))
+
+
+def _load(path: Path) -> Any:
     if not path.is_file():
         raise CheckpointError(f"load: no checkpoint at {path}")
     raw = path.read_bytes()

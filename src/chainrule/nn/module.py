@@ -7,15 +7,14 @@ conversion and hooks walk that tree. ``state_dict()`` names each tensor by its p
 """
 from __future__ import annotations
 
-import itertools
 from collections import OrderedDict
 from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from .. import dtypes
+from .. import devices
 from ..tensor import Tensor
-from . import state
+from . import placement, state
 from .hooks import RemovableHandle
 from .parameter import Parameter
 from .state import IncompatibleKeys
@@ -327,32 +326,16 @@ class Module:
         each one's dtype; ``strict``: the key sets must match. Returns (missing, unexpected)."""
         return state.load_state_dict(self, state_dict, strict, assign)
 
-    # -- dtype -----------------------------------------------------------------------------------
+    # -- dtype and device ----------------------------------------------------------------------
     def _cast_floating(self, dtype) -> "Module":
-        for t in itertools.chain(self.parameters(), self.buffers()):
-            if t.dtype.kind == "f" and t.dtype != dtype:
-                t._data = t._data.astype(dtype)
-                if t.grad is not None:
-                    t.grad = Tensor._wrap(t.grad._data.astype(dtype), False, None)
+        placement.move_module(self, None, np.dtype(dtype))
         return self
 
     def to(self, *args, **kwargs) -> "Module":
-        """Cast floating-point parameters and buffers to a dtype, in place (``to(chainrule.float64)``,
-        ``to('float64')``, ``to(tensor)``); device strings such as 'cpu' are accepted and ignored."""
-        dtype = kwargs.pop("dtype", None)
-        for a in args + tuple(kwargs.values()):
-            if isinstance(a, Tensor):
-                dtype = a.dtype
-            elif isinstance(a, str) and a.split(":")[0] in ("cpu", "cuda"):
-                continue
-            elif a is not None and not isinstance(a, bool):
-                dtype = a
-        if dtype is None:
-            return self
-        dtype = dtypes.to_dtype(dtype)
-        if dtype.kind != "f":
-            raise TypeError(f"Module.to only accepts floating point dtypes, got {dtype}")
-        return self._cast_floating(dtype)
+        """Move parameters, their grads and buffers in place to a device and/or cast the floating
+        ones to a dtype: ``to('cuda')``, ``to(chainrule.float64)``, ``to('cpu', 'float32')``,
+        ``to(tensor)`` (its device and dtype). Parameters keep their identity."""
+        return placement.module_to(self, args, kwargs)
 
     def float(self) -> "Module":
         return self._cast_floating(np.dtype(np.float32))
@@ -363,7 +346,14 @@ class Module:
     def half(self) -> "Module":
         return self._cast_floating(np.dtype(np.float16))
 
+    def cuda(self, device=None) -> "Module":
+        """Everything onto the GPU (``cuda:N`` for ``device=N``); refused clearly without CUDA."""
+        dev = devices.device("cuda") if device is None else devices.as_device(device)
+        placement.move_module(self, dev, None, "Module.cuda")
+        return self
+
     def cpu(self) -> "Module":
+        placement.move_module(self, devices.CPU, None, "Module.cpu")
         return self
 
     def apply(self, fn: Callable[["Module"], Any]) -> "Module":

@@ -1,5 +1,5 @@
 """Loading a state dict into a Module: match keys, check shapes, then copy (cast to each
-target's dtype) — all checks happen before anything is written, so a failed load changes nothing.
+target's dtype, onto its device) — all checks happen before anything is written, so a failed load changes nothing.
 """
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ from typing import NamedTuple
 
 import numpy as np
 
+from .. import backend, devices
 from ..tensor import Tensor
 
 __all__ = ["IncompatibleKeys", "load_state_dict"]
@@ -23,6 +24,8 @@ def _as_array(value, key: str) -> np.ndarray:
     """A state-dict value (chainrule Tensor, NumPy array, PyTorch tensor, list) as an array."""
     if isinstance(value, Tensor):
         return value._data
+    if backend.is_array(value):                              # NumPy, or CuPy
+        return value
     if hasattr(value, "detach") and hasattr(value, "cpu"):  # a PyTorch tensor
         value = value.detach().cpu()
     try:
@@ -63,9 +66,10 @@ def load_state_dict(module, state_dict, strict: bool = True,
                            + "\n\t".join(errors))
     for key, arr in arrays.items():  # all checks passed: nothing is half-loaded
         target = own[key]
+        moved = devices.move_array(arr, target.device, "load_state_dict")  # onto its device
         if assign:
-            target._data = np.array(arr, copy=True)
+            target._data = moved.copy() if moved is arr else moved
         else:
-            target._data[...] = arr.astype(target.dtype, copy=False)
+            target._data[...] = moved.astype(target.dtype, copy=False)
         target._bump_version()
     return IncompatibleKeys(missing, unexpected)

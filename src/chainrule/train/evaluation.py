@@ -15,7 +15,8 @@ from ..autograd import no_grad
 from ..tensor import Tensor
 from .metrics import Metric, resolve_metrics
 
-__all__ = ["evaluate", "unpack_batch", "batch_size_of", "eval_loader", "check_scalar_loss"]
+__all__ = ["evaluate", "unpack_batch", "batch_size_of", "eval_loader", "check_scalar_loss",
+           "model_device"]
 
 
 def _as_tensor(x: Any) -> Any:
@@ -26,15 +27,34 @@ def _as_tensor(x: Any) -> Any:
     return x
 
 
-def unpack_batch(batch: Any, who: str) -> tuple[tuple, Any]:
+def model_device(model: Any):
+    """The GPU device ``model``'s parameters are on, or None when they are on the CPU (or it
+    has none): the device batches must be moved to."""
+    for p in getattr(model, "parameters", lambda: ())():
+        return None if isinstance(p._data, np.ndarray) else p.device
+    return None
+
+
+def _to(x: Any, device) -> Any:
+    if isinstance(x, Tensor):
+        return x.to(device)
+    if isinstance(x, (list, tuple)):
+        return type(x)(_to(v, device) for v in x)
+    return x
+
+
+def unpack_batch(batch: Any, who: str, device=None) -> tuple[tuple, Any]:
     """``(inputs, target)`` → ``((inputs,), target)``; ``(x1, x2, ..., target)`` →
-    ``((x1, x2, ...), target)`` for models with several inputs. NumPy arrays become Tensors."""
+    ``((x1, x2, ...), target)`` for models with several inputs. NumPy arrays become Tensors,
+    moved to ``device`` when one is given (the model's GPU)."""
     if not isinstance(batch, (tuple, list)) or len(batch) < 2:
         what = type(batch).__name__
         if isinstance(batch, (tuple, list)):
             what += f" of length {len(batch)}"
         raise TypeError(f"{who}: each batch must be an (inputs, targets) pair, got {what}")
     *inputs, target = batch
+    if device is not None:
+        return tuple(_to(_as_tensor(x), device) for x in inputs), _to(_as_tensor(target), device)
     return tuple(_as_tensor(x) for x in inputs), _as_tensor(target)
 
 
@@ -57,7 +77,8 @@ def batch_size_of(target: Any) -> int:
 
 def _array(x: Any) -> np.ndarray:
     if isinstance(x, Tensor):
-        return x._data
+        x = x._data
+        return x if isinstance(x, np.ndarray) else x.get()   # metrics count on the host
     return np.asarray(x)
 
 
@@ -89,10 +110,11 @@ def evaluate(model: Callable, loader: Iterable, loss_fn: Callable | None = None,
     if hasattr(model, "eval"):
         model.eval()
     total, count = 0.0, 0
+    device = model_device(model)
     try:
         with no_grad():
             for batch in loader:
-                inputs, target = unpack_batch(batch, "evaluate")
+                inputs, target = unpack_batch(batch, "evaluate", device)
                 output = model(*inputs)
                 n = batch_size_of(target)
                 if loss_fn is not None:

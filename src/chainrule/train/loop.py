@@ -17,7 +17,8 @@ from typing import Any, Callable, Collection, Iterable, Sequence
 from .callbacks.base import CallbackList
 from .callbacks.lr import LRSchedulerCallback
 from .checkpointing import load_checkpoint, save_checkpoint
-from .evaluation import batch_size_of, check_scalar_loss, eval_loader, evaluate, unpack_batch
+from .evaluation import (batch_size_of, check_scalar_loss, eval_loader, evaluate, model_device,
+                         unpack_batch)
 from .history import History
 from .interrupt import GracefulInterrupt
 from .metrics import resolve_metrics
@@ -200,11 +201,12 @@ class Trainer:
         except TypeError:
             total = None
         model.train()
+        device = model_device(model)                # None on the CPU: batches stay put
         start = time.perf_counter()
         for batch in self.train_loader:
             index = sums["batches"]
             cbs.call("on_batch_begin", self, index)
-            inputs, target = unpack_batch(batch, "fit")
+            inputs, target = unpack_batch(batch, "fit", device)
             opt.zero_grad()
             loss = check_scalar_loss(self.loss_fn(model(*inputs), target), "fit")
             loss.backward()

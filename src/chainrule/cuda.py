@@ -1,0 +1,105 @@
+"""``chainrule.cuda``: is CUDA usable, how many GPUs, synchronising and memory statistics.
+
+Everything goes through CuPy, imported on first use. :func:`is_available` and
+:func:`device_count` never raise (False / 0 without CuPy or without a GPU); the rest need a GPU
+and raise :class:`~chainrule.devices.CUDAUnavailableError` saying what is missing.
+"""
+from __future__ import annotations
+
+from typing import Any
+
+from . import devices
+from .devices import CUDAUnavailableError
+
+__all__ = ["is_available", "device_count", "current_device", "set_device", "synchronize",
+           "memory_allocated", "max_memory_allocated", "reset_peak_memory_stats", "empty_cache",
+           "manual_seed", "manual_seed_all", "CUDAUnavailableError"]
+
+_current = [0]
+_peak = [0]
+
+
+def is_available() -> bool:
+    """True when CuPy imports and sees at least one GPU (never raises)."""
+    return devices.cupy_status()[1] is None
+
+
+def device_count() -> int:
+    """The number of visible GPUs (0 without CuPy or a driver)."""
+    cupy, why = devices.cupy_status()
+    return 0 if why is not None else devices._gpu_count(cupy)
+
+
+def current_device() -> int:
+    """The index of the GPU that ``'cuda'`` means (0 unless :func:`set_device` changed it)."""
+    devices.require_cuda("cuda.current_device()")
+    return _current[0]
+
+
+def set_device(dev: Any) -> None:
+    """Make ``dev`` (an index, ``'cuda:N'`` or a device) the current GPU."""
+    index = dev if isinstance(dev, int) else (devices.as_device(dev).index or 0)
+    cupy = devices.require_cuda(f"cuda.set_device({dev!r})", index)
+    cupy.cuda.Device(index).use()
+    _current[0] = index
+
+
+def _index(dev: Any) -> int:
+    if dev is None:
+        return _current[0]
+    return dev if isinstance(dev, int) else (devices.as_device(dev).index or 0)
+
+
+def synchronize(device: Any = None) -> None:
+    """Wait until every kernel queued on the GPU has finished (timings need this)."""
+    index = _index(device)
+    cupy = devices.require_cuda("cuda.synchronize()", index)
+    with cupy.cuda.Device(index):
+        cupy.cuda.Device(index).synchronize()
+
+
+def memory_allocated(device: Any = None) -> int:
+    """Bytes held by arrays now, as CuPy's memory pool counts them."""
+    cupy = devices.require_cuda("cuda.memory_allocated()", _index(device))
+    used = int(cupy.get_default_memory_pool().used_bytes())
+    _peak[0] = max(_peak[0], used)
+    return used
+
+
+def max_memory_allocated(device: Any = None) -> int:
+    """The most bytes seen in use since the start or :func:`reset_peak_memory_stats`: the pool's
+    total (held, including cached blocks), an upper bound on the arrays' own peak."""
+    cupy = devices.require_cuda("cuda.max_memory_allocated()", _index(device))
+    pool = cupy.get_default_memory_pool()
+    _peak[0] = max(_peak[0], int(pool.used_bytes()), int(pool.total_bytes()))
+    return _peak[0]
+
+
+def reset_peak_memory_stats(device: Any = None) -> None:
+    """Start counting the peak again from what is in use now."""
+    cupy = devices.require_cuda("cuda.reset_peak_memory_stats()", _index(device))
+    _peak[0] = int(cupy.get_default_memory_pool().used_bytes())
+
+
+def empty_cache() -> None:
+    """Give the memory pool's unused blocks back to the driver."""
+    cupy = devices.require_cuda("cuda.empty_cache()")
+    cupy.get_default_memory_pool().free_all_blocks()
+    cupy.get_default_pinned_memory_pool().free_all_blocks()
+
+
+def manual_seed(seed: int) -> None:
+    """Seed the GPU's random generator (CuPy's); quietly does nothing without CUDA, as
+    PyTorch's does, so CPU-only scripts can call it."""
+    cupy, why = devices.cupy_status()
+    if why is None:
+        cupy.random.seed(int(seed))
+
+
+def manual_seed_all(seed: int) -> None:
+    """Seed every GPU's generator (CuPy keeps one per device)."""
+    cupy, why = devices.cupy_status()
+    if why is None:
+        for index in range(devices._gpu_count(cupy)):
+            with cupy.cuda.Device(index):
+                cupy.random.seed(int(seed))
