@@ -31,6 +31,7 @@ from .api.shaping import is_tensor
 from .api.indexing import *  # noqa: F401,F403
 from .api.math import *  # noqa: F401,F403
 from .api.slicing import *  # noqa: F401,F403
+from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
 
 float = float32  # noqa: A001 - PyTorch's aliases
 int = int32  # noqa: A001

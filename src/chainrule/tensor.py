@@ -336,10 +336,16 @@ class Tensor:
         """This tensor on the CPU (itself when it is there already)."""
         return self if isinstance(self._data, (np.ndarray, np.generic)) else self.to(devices.CPU)
 
-    def float(self) -> "Tensor":
+    def float(self, memory_format=None) -> "Tensor":
+        if memory_format is not None:   # accepted for PyTorch code; one layout here
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "float")
         return self.to(np.float32)
 
-    def double(self) -> "Tensor":
+    def double(self, memory_format=None) -> "Tensor":
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "double")
         return self.to(np.float64)
 
     def half(self) -> "Tensor":

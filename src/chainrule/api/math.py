@@ -49,7 +49,13 @@ def flip(input: Tensor, dims) -> Tensor:
     return ops.flip(input, dims)
 
 
-def _flip_method(self, *dims):
+def _flip_method(self, *dims, **kw):
+    """Tensor.flip(0, 1), .flip((0, 1)) or .flip(dims=[0, 1])."""
+    if kw:
+        if dims or set(kw) != {"dims"}:
+            raise TypeError(f"flip(): pass the dims either positionally or as dims=, got "
+                            f"{dims!r} and {kw!r}")
+        return flip(self, kw["dims"])
     return flip(self, dims_arg(dims))
 
 
@@ -123,12 +129,39 @@ def norm(input: Tensor, p="fro", dim=None, keepdim: bool = False, out=None, dtyp
     if out is not None:
         raise TypeError("norm: out= is not supported; use the returned tensor")
     if isinstance(p, str):
+        if p == "nuc":
+            return nuclear_norm(input, dim, keepdim, dtype=dtype)
         if p != "fro":
-            raise NotImplementedError(f"norm: p={p!r} is not supported (use 'fro' or a number)")
+            raise NotImplementedError(f"norm: p={p!r} is not supported (use 'fro', 'nuc' "
+                                      f"or a number)")
         p = 2
     if p is None:
         p = 2
     return vector_norm(input, p, dim, keepdim, dtype=dtype)
+
+
+def nuclear_norm(input: Tensor, dim=None, keepdim: bool = False, *, dtype=None) -> Tensor:
+    """Σ of the singular values of the matrix in dims ``dim`` (a 2-tuple; a 2-D input's own
+    when None); gradient U·Vᵀ from the SVD (first derivatives only)."""
+    if dtype is not None:
+        input = ops.cast(input, dtype)
+    if dim is None:
+        if input.ndim != 2:
+            raise RuntimeError(f"norm(p='nuc'): dim must be a 2-tuple for an input of "
+                               f"{input.ndim} dims (shape {tuple(input.shape)})")
+        dim = (0, 1)
+    if isinstance(dim, (int, np.integer)) or len(dim) != 2:
+        raise RuntimeError(f"norm(p='nuc'): dim must be a 2-tuple, got {dim!r}")
+    dims = normalize_dims(dim, input.ndim, "norm")
+    rest = [d for d in range(input.ndim) if d not in dims]
+    moved = ops.transpose(input, tuple(rest) + dims) if rest or dims != (0, 1) else input
+    out = ops.nuclear_norm(moved)
+    if keepdim:
+        shape = list(input.shape)
+        for d in dims:
+            shape[d] = 1
+        out = ops.reshape(out, tuple(shape))
+    return out
 
 
 def _norm_method(self, p="fro", dim=None, keepdim: bool = False, dtype=None) -> Tensor:

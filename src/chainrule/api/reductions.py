@@ -174,8 +174,10 @@ def logsumexp(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
                     keepdims=keep_arg(keepdim, keepdims))
 
 
-def prod(input, dim=None, keepdim=False, *, axis=None, keepdims=None):
-    """Π over ``dim``."""
+def prod(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):
+    """Π over ``dim`` (in ``dtype`` when given: the input is cast first, as PyTorch does)."""
+    if dtype is not None:
+        input = ops.cast(input, dtype)
     dim = dim_arg(dim, axis)
     if dim is not None:
         if isinstance(dim, tuple):

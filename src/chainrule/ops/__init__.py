@@ -65,3 +65,9 @@ from .indexing import gather, take, scatter_add  # noqa: E402
 from .math import pad, tile, flip, roll, cumsum, einsum  # noqa: E402
 from .conv import convolution  # noqa: E402
 from .pool import window_sum  # noqa: E402
+
+# -- issue #18: more unary functions, scatter, the nuclear norm -----------------------------------
+from .transcendental import arcsin, arccos, arctan, sinh, cosh, log10  # noqa: E402
+from .rounding import floor, ceil  # noqa: E402
+from .scatter import scatter  # noqa: E402
+from .nuclear_norm import nuclear_norm  # noqa: E402
