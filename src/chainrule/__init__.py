@@ -67,4 +67,6 @@ def __getattr__(name):
     if name in ("nn", "optim", "data", "train", "func", "io", "models", "regularization",
                 "explain", "onnx", "utils", "distributed"):
         return importlib.import_module(f".{name}", __name__)
+    if name in ("conv_transpose1d", "conv_transpose2d", "group_norm"):   # torch.* aliases of F.*
+        return getattr(importlib.import_module(".nn.functional", __name__), name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -17,6 +17,10 @@ from .activation import (ReLU, LeakyReLU, PReLU, ELU, GELU, Sigmoid, Tanh, Softp
                          LogSoftmax, Softmin, Step)
 from .loss import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCELoss,
                    BCEWithLogitsLoss, HingeLoss, MultiMarginLoss)
+from .activation import SiLU, Hardswish
+from .conv import ConvTranspose1d, ConvTranspose2d
+from .normalization import GroupNorm
+from .upsampling import Upsample
 
 __all__ = [
     "functional", "init", "utils", "Parameter", "Module", "RemovableHandle", "Sequential",
@@ -26,4 +30,5 @@ __all__ = [
     "LeakyReLU", "PReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax", "LogSoftmax",
     "Softmin", "Step", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss",
     "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "HingeLoss", "MultiMarginLoss",
+    "SiLU", "Hardswish", "ConvTranspose1d", "ConvTranspose2d", "GroupNorm", "Upsample",
 ]
