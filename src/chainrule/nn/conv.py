@@ -138,7 +138,7 @@ class _ConvTransposeNd(Module):
         s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
              f"stride={self.stride}")
         n = self._dims
-        for what, default in (("padding", 0), ("output_padding", 0), ("dilation", 1)):
+        for what, default in (("padding", 0), ("dilation", 1), ("output_padding", 0)):
             if getattr(self, what) != (default,) * n:
                 s += f", {what}={getattr(self, what)}"
         if self.groups != 1:
