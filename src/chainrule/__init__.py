@@ -29,6 +29,8 @@ from .api.shaping import is_tensor
 from .api.indexing import *  # noqa: F401,F403
 from .api.math import *  # noqa: F401,F403
 from .api.slicing import *  # noqa: F401,F403
+from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_, exponential_)
+from .generator import Generator, default_generator, seed, initial_seed
 
 float = float32  # noqa: A001 - PyTorch's aliases
 int = int32  # noqa: A001
