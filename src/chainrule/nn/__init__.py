@@ -19,6 +19,10 @@ from .activation import (ReLU, LeakyReLU, PReLU, ELU, GELU, Sigmoid, Tanh, Softp
                          LogSoftmax, Softmin, Step)
 from .loss import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCELoss,
                    BCEWithLogitsLoss, HingeLoss, MultiMarginLoss)
+from .activation import SiLU, Hardswish
+from .conv import ConvTranspose1d, ConvTranspose2d
+from .normalization import GroupNorm
+from .upsampling import Upsample
 
 __all__ = [
     "functional", "init", "utils", "Parameter", "Module", "RemovableHandle", "Sequential",
@@ -30,4 +34,5 @@ __all__ = [
     "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "HingeLoss", "MultiMarginLoss",
     "UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear", "LazyConv1d",
     "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+    "SiLU", "Hardswish", "ConvTranspose1d", "ConvTranspose2d", "GroupNorm", "Upsample",
 ]
