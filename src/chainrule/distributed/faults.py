@@ -3,9 +3,11 @@
 - An uncaught exception (main thread or any other) prints the traceback and a line naming the
   rank, then ``MPI.Abort``s the job: without it the other ranks would wait forever in their next
   collective.
-- A rank killed outright (SIGKILL, the OOM killer): MPICH's launcher kills the others at once and
-  names the dead process by pid and host; so :func:`install` prints the rank → pid map once,
-  from rank 0, at start-up (silence it with ``$CHAINRULE_DIST_QUIET=1``).
+- A rank killed outright (SIGKILL, the OOM killer): MPICH's launcher SIGKILLs the others at
+  once (within a second; no handler of theirs runs, so no rank can report) and names one
+  process by pid and host — not always the one that died. So that its pid reads as a rank,
+  :func:`install` prints the rank → pid map once, from rank 0, at start-up (silence it with
+  ``$CHAINRULE_DIST_QUIET=1``).
 - A rank that stops calling collectives (a hang, a rank-dependent branch): every collective
   waits against a deadline (:func:`chainrule.distributed.set_timeout`); when it passes, rank 0
   asks every rank, on a private communicator, whether it is waiting in a collective. Those that
@@ -170,7 +172,8 @@ def on_timeout(op: str, seq: int, waited: float) -> None:
     else:
         lines.append("Every rank is waiting in a collective: they called different ones.")
     lines.append("Waiting: " + "; ".join(
-        f"rank {r} in {name} #{s} at step {st}" for r, (st, s, name) in sorted(waiting.items())))
+        f"rank {r} in {name} #{s} at step {st}" for r, (st, s, name) in sorted(waiting.items()))
+        + ".")
     _say(" ".join(lines) + " Aborting every rank.")
     _abort()
 
