@@ -21,6 +21,7 @@ import socket
 import sys
 import threading
 import time
+import traceback
 
 import numpy as np
 
@@ -43,10 +44,14 @@ def _say(message: str) -> None:
     sys.stderr.flush()
 
 
+ABORT_DELAY_S = 0.3  # lets the launcher forward what was just written before MPI.Abort
+
+
 def _abort() -> None:
     from mpi4py import MPI
     sys.stdout.flush()
     sys.stderr.flush()
+    time.sleep(ABORT_DELAY_S)
     MPI.COMM_WORLD.Abort(1)
 
 
@@ -55,21 +60,24 @@ def _rank_line() -> str:
 
 
 # -- uncaught exceptions -------------------------------------------------------------------
-def _on_exception(exc_type, exc, tb) -> None:
-    _hooks["sys"](exc_type, exc, tb)
-    _say(f"chainrule.distributed: {_rank_line()} (pid {os.getpid()}) raised "
-         f"{exc_type.__name__}: {exc}; aborting every rank")
+def _report_and_abort(where: str, exc_type, exc, tb) -> None:
+    """One write: the line naming the rank first (it must survive the abort), then the
+    traceback; then abort every rank."""
+    lines = traceback.format_exception(exc_type, exc, tb)
+    _say(f"chainrule.distributed: {_rank_line()} (pid {os.getpid()}){where} raised "
+         f"{exc_type.__name__}: {exc}; aborting every rank\n" + "".join(lines).rstrip())
     _abort()
+
+
+def _on_exception(exc_type, exc, tb) -> None:
+    _report_and_abort("", exc_type, exc, tb)
 
 
 def _on_thread_exception(args) -> None:
     if args.exc_type is SystemExit:
         return
-    _hooks["threading"](args)
     name = args.thread.name if args.thread is not None else "?"
-    _say(f"chainrule.distributed: {_rank_line()} (pid {os.getpid()}), thread {name!r}, raised "
-         f"{args.exc_type.__name__}: {args.exc_value}; aborting every rank")
-    _abort()
+    _report_and_abort(f", thread {name!r},", args.exc_type, args.exc_value, args.exc_traceback)
 
 
 def _announce_pids() -> None:
