@@ -96,6 +96,8 @@ TRAIN_OPTIONS: tuple[Option, ...] = (
            "fraction in (0, 1) (e.g. 0.1), or a number of items written as an integer (e.g. "
            "500); 0: none. A float of 1 or more (1.0) is refused, not read as a count", "F"),
     Option("--seed", T.seed, 0, "random seed (initialisation, shuffling, dropout)", "S"),
+    Option("--dtype", T.choice(("float32", "float64")), "float32", "floating-point type of the "
+           "weights, the inputs and the computation", "NAME"),
     Option("--out", str, None, "output folder for the checkpoint, metrics and curves", "DIR",
            "runs/DATASET-MODEL"),
     Option("--tensorboard", T.optional(str), None, "also write TensorBoard event files (each "

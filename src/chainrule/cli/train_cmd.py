@@ -10,7 +10,9 @@ the learning rate the run started from (the optimizer's default when ``--lr`` wa
 ``optimizer``, the settings the optimizer actually trained with — after a ``--resume``'s
 changes, see :mod:`.resume`; ``invocations``, the option sets of the first command and of each
 ``--resume`` since, also kept in the checkpoint's config, from which the report writes the
-commands that reproduce the run; a run that diverged before its first epoch ended gets one
+commands that reproduce the run; ``world_size``, how many MPI ranks trained (``mpiexec -n N
+chainrule train ...`` trains on N ranks with the same global batch and gets the same result;
+only rank 0 prints and writes); a run that diverged before its first epoch ended gets one
 too, with ``epochs`` 0 and no split metrics),
 ``metrics.csv`` and ``metrics.jsonl`` (one row per epoch), ``curves.png`` / ``curves.svg``
 (the learning curves) and, unless ``--no-health``, ``health.json`` / ``health.png`` (the
@@ -81,6 +83,7 @@ class _EpochPrinter:
     """One summary line per epoch on stdout (when no progress bar prints them)."""
 
     order = 90
+    rank_zero_only = True
 
     def on_epoch_end(self, trainer, epoch: int, logs: dict) -> None:
         from ..train import format_epoch
@@ -101,7 +104,8 @@ def _finite(value: Any) -> Any:
 
 
 def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float,
-            used: dict, invocations: list[dict], device: str = "cpu") -> dict:
+            used: dict, invocations: list[dict], device: str = "cpu",
+            world_size: int = 1) -> dict:
     """Write metrics.json. A run that stopped before its first epoch ended (diverged in
     epoch 1) has no split metrics: metrics.json then holds what is known — ``epochs`` 0, the
     ``stop_reason``, the dataset, model, options and optimizer — so the report can show it."""
@@ -124,6 +128,7 @@ def _report(history, out: Path, o: dict, model_cfg: dict, data, wall: float,
     summary["optimizer"] = used
     summary["invocations"] = invocations  # the option sets of the first command and resumes
     summary["device"] = device          # where it computed (--device auto resolved)
+    summary["world_size"] = world_size  # MPI ranks that trained (mpiexec -n N)
     write_text(out / METRICS, json.dumps(_finite(summary), indent=2, allow_nan=False) + "\n")
     return summary
 
@@ -174,7 +179,36 @@ def _remove_stale_health(out: Path, monitored: bool, resumed: bool) -> None:
         (out / name).unlink(missing_ok=True)
 
 
+def _cast_inputs(data, dtype: str, who: str = "--dtype") -> None:
+    """Give every split's floating-point inputs ``dtype`` (datasets held in memory)."""
+    for split in (data.train, data.val, data.test):
+        if split is None:
+            continue
+        inputs = getattr(split, "inputs", None)
+        if not isinstance(inputs, np.ndarray):
+            raise CLIError(f"{who} {dtype}: {data.name}'s items are not held in memory as one "
+                           "array, so they cannot be converted; train it in float32")
+        if inputs.dtype.kind == "f" and inputs.dtype != np.dtype(dtype):
+            split.inputs = inputs.astype(dtype)
+
+
 def run_train(args) -> int:
+    """``chainrule train``; under ``mpiexec -n N`` a failure on one rank stops them all."""
+    from ..train.data_parallel import abort_world, detect_world
+    from ..backend import get_default_dtype, set_default_dtype
+    rank, world_size = detect_world()
+    dtype = get_default_dtype()     # --dtype sets it for the run; restored after
+    try:
+        return _run_train(args, rank, world_size)
+    except BaseException as error:  # noqa: BLE001 - the other ranks would wait forever
+        if world_size > 1:
+            abort_world(error, " in chainrule train")
+        raise
+    finally:
+        set_default_dtype(dtype)
+
+
+def _run_train(args, rank: int, world_size: int) -> int:
     import chainrule as cr
     from ..data import DataLoader
     from ..train import CSVLogger, JSONLLogger, ModelCheckpoint, ProgressBar
@@ -188,6 +222,8 @@ def run_train(args) -> int:
     stored, sources = _Stored(), {}
     o = resolve_options(args, stored, sources)
     check_options(o, sources)
+    if rank != 0:   # under mpiexec: rank 0 alone prints (errors included: every rank fails)
+        o["quiet"] = True
     quiet = o["quiet"]
     resume = o["resume"]
     plan = ResumePlan(stored.options, o, sources) if resume is not None else None
@@ -221,6 +257,10 @@ def run_train(args) -> int:
     cr.manual_seed(o["seed"])
     with phase(f"loading {o['dataset']}", "--dataset and --val-split"):
         data = load_data(o["dataset"], o["data_dir"], o["val_split"], verbose=not quiet)
+    dtype = o.get("dtype", "float32")
+    if dtype != "float32":
+        _cast_inputs(data, dtype)
+        cr.set_default_dtype(np.dtype(dtype))
     with phase("building the model", "--hidden, --channels and --model"):
         model = model_from_options(o, data.input_shape, data.num_classes, sources, resume)
         model.to(device)                         # the Trainer moves each batch to it
@@ -238,8 +278,9 @@ def run_train(args) -> int:
         [{k: o[k] for k in RUN_KEYS}]
     config = {"model": model.config, "run": {k: o[k] for k in RUN_KEYS},
               "invocations": invocations}
-    out.mkdir(parents=True, exist_ok=True)
-    _remove_stale_health(out, o["health"], resume is not None)
+    if rank == 0:
+        out.mkdir(parents=True, exist_ok=True)
+        _remove_stale_health(out, o["health"], resume is not None)
     callbacks += [CSVLogger(out / "metrics.csv"), JSONLLogger(out / "metrics.jsonl"),
                   ModelCheckpoint(out, best_name=None, last_name=CHECKPOINT, config=config)]
     if o["tensorboard"] is not None:
@@ -287,6 +328,9 @@ def run_train(args) -> int:
               + (f"{saved} holds the last complete save" if saved.is_file() else
                  "no checkpoint was written"), file=sys.stderr)
         return 130
+    if rank != 0:   # rank 0 writes the checkpoint, the report and the figures
+        return 130 if trainer.interrupted else 1 if history.stop_reason in ("nan", "diverged") \
+            else 0
     if history.restored_epoch is not None:  # early stopping put the best weights back
         trainer.save_checkpoint(out / CHECKPOINT, config=config)
     diverged = history.stop_reason in ("nan", "diverged")
@@ -299,7 +343,7 @@ def run_train(args) -> int:
               "try a smaller --lr or --clip-grad-norm", file=sys.stderr)
         if not history:  # no epoch ended: still a page with the verdicts and the options
             _report(history, out, o, model.config, data, time.perf_counter() - start, used,
-                    invocations, str(device))
+                    invocations, str(device), world_size)
             from .report_cmd import report_after_training
             report_after_training(out)
             return 1
@@ -311,7 +355,7 @@ def run_train(args) -> int:
         raise CLIError("--epochs 0: nothing was trained (give --epochs above 0)")
     title = f"{o['model']} on {o['dataset']}"
     summary = _report(history, out, o, model.config, data, time.perf_counter() - start, used,
-                      invocations, str(device))
+                      invocations, str(device), world_size)
     figures = _plot(history, out, title)
     from .report_cmd import report_after_training
     page = report_after_training(out)  # report.html; a one-line note without Jinja2

@@ -11,6 +11,7 @@ with any number of workers, random transforms included.
 """
 from __future__ import annotations
 
+import collections
 import copy
 from typing import Any, Callable, Iterable, Iterator
 
@@ -145,6 +146,38 @@ class DataLoader:
         self._resume = False       # the next __iter__ continues a loaded mid-epoch state
         self._token = None
         self._follows = None       # the training loader whose streams an evaluation twin uses
+        self._shard = None         # (rank, world): hand out this rank's rows of each batch
+        self.shard_sizes: collections.deque = collections.deque()
+
+    def shard(self, rank: int, world: int) -> None:
+        """Hand out only rank ``rank``'s share (of ``world``) of every batch: positions
+        rank, rank + world, ... of the batch one process would get (``world`` 1: all of it).
+        Order, length, position and ``state_dict`` stay those of the whole (global) batches,
+        so a state resumes with any number of ranks. A rank whose share of a short last
+        batch is empty gets the batch's first sample instead; for every batch handed out,
+        ``shard_sizes`` gains ``(global size, this rank's true size)`` (0 for a borrowed one),
+        to be popped from the left by whoever consumes the batches."""
+        if not (isinstance(world, int) and world >= 1 and isinstance(rank, int)
+                and 0 <= rank < world):
+            raise ValueError(f"DataLoader.shard: rank {rank!r} of world {world!r} is not a "
+                             "rank (need 0 <= rank < world)")
+        if world > 1 and self.batch_sampler is None:
+            raise ValueError("DataLoader.shard: the loader has no batches (batch_size=None); "
+                             "give it a batch_size to split its batches among ranks")
+        self._shard = None if world == 1 else (rank, world)
+        self.shard_sizes.clear()
+
+    def _sharded(self, batches: Iterator) -> Iterator:
+        rank, world = self._shard
+        log = self.shard_sizes
+        for idx in batches:
+            part = idx[rank::world]
+            if len(part):
+                log.append((len(idx), len(part)))
+                yield part
+            else:
+                log.append((len(idx), 0))
+                yield idx[:1]
 
     @staticmethod
     def _check_workers(num_workers, timeout, prefetch_factor, persistent, init_fn) -> None:
@@ -208,6 +241,9 @@ class DataLoader:
             return iter(())
         if start:
             batches = _skip(batches, start)
+        if self._shard is not None:
+            self.shard_sizes.clear()
+            batches = self._sharded(batches)
         if self.num_workers == 0:
             fetched = None if self._batched else self._serial_items(batches)
         else:

@@ -12,8 +12,11 @@ from __future__ import annotations
 
 import os
 import time
+
+import numpy as np
 from typing import Any, Callable, Collection, Iterable, Sequence
 
+from ..data import batch_rng
 from .callbacks.base import CallbackList
 from .callbacks.lr import LRSchedulerCallback
 from .checkpointing import load_checkpoint, save_checkpoint
@@ -21,11 +24,14 @@ from .evaluation import (batch_size_of, check_scalar_loss, eval_loader, evaluate
                          unpack_batch)
 from .history import History
 from .interrupt import GracefulInterrupt
+from .data_parallel import evaluate_sharded
 from .metrics import resolve_metrics
 
 __all__ = ["Trainer", "fit"]
 
 SKIPPABLE = ("optimizer", "scheduler")  # what Trainer.load_checkpoint(skip=...) can leave out
+_STEP_SALT = 0xD20F  # keeps the steps' random streams apart from the loader's per-sample ones
+_MASK63 = 2**63 - 1
 
 
 def _check_epochs(epochs: Any) -> int:
@@ -79,6 +85,10 @@ class Trainer:
         self._partial: dict | None = None  # a mid-epoch checkpoint's running sums
         self._abort_epoch = False
         self._sigint: GracefulInterrupt | None = None
+        self.rank, self.world_size = 0, 1  # under mpiexec -n N: this rank and N (set by fit)
+        self._dp = None                   # the data-parallel helper when N > 1
+        self._calls = self.callbacks      # the callbacks this rank runs (rank 0: all)
+        self._step_seed: int | None = None  # keys the steps' random draws (dropout masks)
 
     # -- control -------------------------------------------------------------------------------
     def stop(self, reason: str = "stopped", immediately: bool = False) -> None:
@@ -103,7 +113,9 @@ class Trainer:
         :func:`~chainrule.train.save_checkpoint`), including the callbacks' state and, when
         called mid-epoch, the epoch's running sums."""
         extra = {"callbacks": self.callbacks.state_dict(), "partial_epoch": self._partial,
-                 "stop_training": self.stop_training}
+                 "stop_training": self.stop_training, "step_seed": self._step_seed}
+        if self.rank != 0:  # data-parallel: every rank holds the same state; rank 0 writes it
+            return os.fspath(path)
         return save_checkpoint(path, self.model, self.optimizer, self.scheduler,
                                epoch=self.epoch, history=self.history, loaders=self._loaders(),
                                config=config, global_step=self.global_step, extra=extra)
@@ -137,7 +149,39 @@ class Trainer:
         has_loader_state = "train" in ckpt.loaders
         self._partial = partial if partial and has_loader_state else None
         self.stop_training = bool(ckpt.extra.get("stop_training", False))
+        seed = ckpt.extra.get("step_seed")
+        self._step_seed = int(seed) if seed is not None else None
         return ckpt
+
+    def _choose_step_seed(self, train_loader) -> int:
+        """The seed of the steps' random draws: from the training DataLoader's per-sample
+        seed (no draw from any generator), else one draw from chainrule's default one."""
+        from .. import backend
+        from ..data import DataLoader
+        if isinstance(train_loader, DataLoader):
+            return (train_loader.base_seed ^ _STEP_SALT) & _MASK63
+        return int(backend.default_generator().integers(0, _MASK63))
+
+    def _start_world(self) -> None:
+        """Under ``mpiexec -n N`` (N > 1): wrap the model in DDP, shard the loaders and run
+        the output-only callbacks (``rank_zero_only``) on rank 0 alone."""
+        from .data_parallel import detect_world
+        self.rank, self.world_size = detect_world()
+        self._calls = self.callbacks
+        if self.world_size == 1:
+            return
+        from .data_parallel import DataParallel
+        self._dp = DataParallel(self.model, self.rank, self.world_size)
+        self._dp.shard([self.train_loader, self._train_eval, self.val_loader,
+                        self.test_loader])
+        if self.rank != 0:
+            self._calls = CallbackList([cb for cb in self.callbacks
+                                        if not getattr(cb, "rank_zero_only", False)])
+
+    def _stop_world(self) -> None:
+        if self._dp is not None:
+            self._dp.unshard()
+            self._dp = None
 
     # -- the loop ------------------------------------------------------------------------------
     def fit(self, train_loader: Iterable, *, epochs: int, val_loader: Iterable | None = None,
@@ -153,18 +197,22 @@ class Trainer:
             if self.eval_train else None
         self.interrupted = False
         self.restored_epoch = None
+        self._step_seed = None
         if resume is not None:
             self.load_checkpoint(resume, skip=skip)
         else:
             self._partial = None
             self.stop_training = False
+        if self._step_seed is None:
+            self._step_seed = self._choose_step_seed(train_loader)
+        self._start_world()
         if not self.stop_training:
             self.history.stop_reason = None
         self.history.restored_epoch = None
         with GracefulInterrupt(self.handle_sigint) as sigint:
             self._sigint = sigint
             try:
-                self.callbacks.call("on_train_begin", self)
+                self._calls.call("on_train_begin", self)
                 while self.epoch < self.epochs and not self.stop_training:
                     self._run_epoch()
                     if sigint.requested:
@@ -172,14 +220,15 @@ class Trainer:
                 if sigint.requested:
                     self.interrupted = True
                     self.history.stop_reason = "interrupted"
-                    self.callbacks.call("on_interrupt", self)
-                self.callbacks.call("on_train_end", self)
+                    self._calls.call("on_interrupt", self)
+                self._calls.call("on_train_end", self)
             except BaseException as error:
                 # hooks on the model, open files: every callback releases what it holds
-                self.callbacks.call_each("on_exception", self, error, error=error)
+                self._calls.call_each("on_exception", self, error, error=error)
                 raise
             finally:
                 self._sigint = None
+                self._stop_world()
         return self.history
 
     def _current_lr(self) -> float | None:
@@ -195,7 +244,10 @@ class Trainer:
         self._partial = None
         self.running_loss = sums["loss_sum"] / sums["samples"] if sums["samples"] else \
             float("nan")
-        model, opt, cbs = self.model, self.optimizer, self.callbacks
+        if self._dp is not None:
+            return self._train_batches_parallel(sums)
+        model, opt, cbs = self.model, self.optimizer, self._calls
+        seed, activate, GlobalBatch = self._step_seed, batch_rng.activate, batch_rng.GlobalBatch
         try:
             total = len(self.train_loader)
         except TypeError:
@@ -207,13 +259,18 @@ class Trainer:
             index = sums["batches"]
             cbs.call("on_batch_begin", self, index)
             inputs, target = unpack_batch(batch, "fit", device)
+            n = batch_size_of(target)
             opt.zero_grad()
-            loss = check_scalar_loss(self.loss_fn(model(*inputs), target), "fit")
-            loss.backward()
+            activate(GlobalBatch(seed, self.global_step, n))  # dropout masks by (step, row)
+            try:
+                loss = check_scalar_loss(self.loss_fn(model(*inputs), target), "fit")
+                loss.backward()
+            finally:
+                activate(None)
             cbs.call("after_backward", self)
             opt.step()
             self.global_step += 1
-            value, n = float(loss.item()), batch_size_of(target)
+            value = float(loss.item())
             sums["batches"] += 1
             sums["loss_sum"] += value * n
             sums["samples"] += n
@@ -227,11 +284,60 @@ class Trainer:
         sums["seconds"] += time.perf_counter() - start
         return sums
 
+    def _train_batches_parallel(self, sums: dict) -> dict:
+        """:meth:`_train_batches` on N > 1 ranks: this rank's share of each global batch of
+        G samples, its loss back-propagated with weight n_r and the gradients summed over the
+        ranks and divided by G; the batch loss logged is Σ_r n_r·L_r / G on every rank."""
+        from ..distributed.faults import post_step
+        from ..tensor import Tensor
+        from .data_parallel import reduce_sums
+        model, opt, cbs, ddp = self.model, self.optimizer, self._calls, self._dp.ddp
+        seed, activate, GlobalBatch = self._step_seed, batch_rng.activate, batch_rng.GlobalBatch
+        sizes, rank, size = self.train_loader.shard_sizes, self.rank, self.world_size
+        try:
+            total = len(self.train_loader)
+        except TypeError:
+            total = None
+        model.train()
+        device = model_device(model)
+        start = time.perf_counter()
+        for batch in self.train_loader:
+            index = sums["batches"]
+            cbs.call("on_batch_begin", self, index)
+            global_n, mine = sizes.popleft()
+            inputs, target = unpack_batch(batch, "fit", device)
+            opt.zero_grad()
+            ddp.set_gradient_divisor(global_n)
+            activate(GlobalBatch(seed, self.global_step, global_n, rank, size,
+                                 batch_size_of(target)))
+            try:
+                loss = check_scalar_loss(self.loss_fn(ddp(*inputs), target), "fit")
+                loss.backward(Tensor(np.full(loss.shape, mine, dtype=loss.dtype)))
+            finally:
+                activate(None)
+            cbs.call("after_backward", self)
+            opt.step()
+            post_step(self.global_step)
+            self.global_step += 1
+            value = float(reduce_sums([float(loss.item()) * mine])[0]) / global_n
+            sums["batches"] += 1
+            sums["loss_sum"] += value * global_n
+            sums["samples"] += global_n
+            self.running_loss = sums["loss_sum"] / sums["samples"]
+            cbs.call("on_batch_end", self, index, {"loss": value, "size": global_n})
+            last = total is not None and sums["batches"] >= total
+            if self._abort_epoch or (self._interrupt_requested and not last):
+                sums["seconds"] += time.perf_counter() - start
+                self._partial = sums if not self._abort_epoch else None
+                return sums
+        sums["seconds"] += time.perf_counter() - start
+        return sums
+
     def _run_epoch(self) -> None:
         number = self.epoch + 1
         self._abort_epoch = False
         self.resumed_batches = (self._partial or {}).get("batches", 0)
-        self.callbacks.call("on_epoch_begin", self, number)
+        self._calls.call("on_epoch_begin", self, number)
         start = time.perf_counter() - (self._partial or {}).get("seconds", 0.0)
         sums = self._train_batches()
         if self._partial is not None or self._abort_epoch:
@@ -247,7 +353,9 @@ class Trainer:
                              ("test", self.test_loader)):
             if loader is None:
                 continue
-            result = evaluate(self.model, loader, self.loss_fn, self.metrics)
+            result = evaluate(self.model, loader, self.loss_fn, self.metrics) \
+                if self._dp is None else \
+                evaluate_sharded(self.model, loader, self.loss_fn, self.metrics)
             result.pop("samples")
             row.update({f"{name}_{k}": v for k, v in result.items()})
         self.model.train()
@@ -257,7 +365,7 @@ class Trainer:
             else float("nan")
         self.epoch = number
         self.history.append(row)
-        self.callbacks.call("on_epoch_end", self, number, self.history[-1])
+        self._calls.call("on_epoch_end", self, number, self.history[-1])
 
 
 def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *, epochs: int,

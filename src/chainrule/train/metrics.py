@@ -20,9 +20,12 @@ __all__ = ["Metric", "Accuracy", "FunctionMetric", "resolve_metrics", "predicted
 
 class Metric:
     """Base class: ``reset()`` before a pass, ``update(output, target)`` per batch (NumPy
-    arrays), ``compute()`` → ``{name: value}`` after it."""
+    arrays), ``compute()`` → ``{name: value}`` after it. ``sum_fields`` names the attributes
+    holding sums (counts, totals) that, added over the ranks of a data-parallel evaluation,
+    make ``compute()`` the value over every rank's samples."""
 
     name = "metric"
+    sum_fields: tuple[str, ...] | None = None
 
     def reset(self) -> None:
         raise NotImplementedError
@@ -102,6 +105,8 @@ class Accuracy(Metric):
         self.ignore_index = ignore_index
         self.reset()
 
+    sum_fields = ("correct", "count")   # summed over ranks in a data-parallel evaluation
+
     def reset(self) -> None:
         self.correct = 0
         self.count = 0
@@ -150,6 +155,8 @@ class FunctionMetric(Metric):
         self.fn = fn
         self.name = name or getattr(fn, "__name__", "metric")
         self.reset()
+
+    sum_fields = ("total", "count")
 
     def reset(self) -> None:
         self.total = 0.0

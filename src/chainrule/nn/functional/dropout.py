@@ -2,13 +2,16 @@
 
 In training, z = x · m / (1 − p) with m ~ Bernoulli(1 − p) drawn from the library's one seeded
 generator (:func:`chainrule.backend.default_generator`), so E[z] = x and a seeded run repeats its
-masks; ∂z/∂x = m / (1 − p). Outside training (or with p = 0) dropout is the identity.
+masks — inside ``fit``, from the training step's generator, for the whole global batch
+(:mod:`chainrule.data.batch_rng`), so the masks do not depend on the number of ranks;
+∂z/∂x = m / (1 − p). Outside training (or with p = 0) dropout is the identity.
 """
 from __future__ import annotations
 
 import numpy as np
 
 from ... import backend, ops
+from ...data import batch_rng
 from ...tensor import Tensor
 
 __all__ = ["dropout"]
@@ -29,8 +32,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if p == 1:
         mask = np.zeros(input.shape, dtype=dtype)
         return _apply(input, mask, inplace)
-    u = backend.default_generator().random(input.shape, dtype=np.float32 if dtype != np.float64
-                                           else np.float64)
+    udtype = np.float32 if dtype != np.float64 else np.float64
+    batch = batch_rng.current()   # inside fit: drawn per global sample (any number of ranks)
+    u = batch.uniform(input.shape, udtype) if batch is not None else None
+    if u is None:
+        u = backend.default_generator().random(input.shape, dtype=udtype)
     mask = (u >= p).astype(dtype)
     mask *= dtype.type(1.0 / (1.0 - p))
     return _apply(input, mask, inplace)

@@ -24,6 +24,8 @@ Callbacks run sorted by their ``order`` (lower first; ties keep the given order)
 schedules (10) and early stopping (20) decide before loggers (70) record and checkpoints (80)
 save, so a checkpoint holds every callback's up-to-date state. A callback whose state matters
 for resuming returns it from ``state_dict()`` (numbers, strings, lists, dicts, arrays).
+Under ``mpiexec -n N`` every rank runs every callback on the same (reduced) numbers, except
+those with ``rank_zero_only = True`` (printing, logging, checkpoint writing): rank 0 alone.
 """
 from __future__ import annotations
 

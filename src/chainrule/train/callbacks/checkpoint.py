@@ -27,6 +27,7 @@ class ModelCheckpoint(Callback):
     """
 
     order = 80
+    rank_zero_only = True  # under mpiexec: only rank 0 prints and writes
 
     def __init__(self, dirpath: str | os.PathLike, *, monitor: str = "val_loss",
                  mode: str = "auto", min_delta: float = 0.0,

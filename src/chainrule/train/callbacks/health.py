@@ -50,6 +50,7 @@ class GradientHealth(Callback):
     results; ``document()`` is the health.json content."""
 
     order = 60  # after schedules (10) and early stopping (20), before loggers and checkpoints
+    rank_zero_only = True  # under mpiexec: only rank 0 prints and writes
 
     def __init__(self, every: int | None = None, out_dir: str | Path | None = None,
                  warn: bool | Callable[[str], None] = True, plot: bool = True):

@@ -36,6 +36,7 @@ class CSVLogger(Callback):
     """Writes the whole history to ``path`` as CSV after every epoch (atomic rewrite)."""
 
     order = 70
+    rank_zero_only = True  # under mpiexec: only rank 0 writes
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)
@@ -57,6 +58,7 @@ class JSONLLogger(Callback):
     in the checkpoint for a resumed one."""
 
     order = 70
+    rank_zero_only = True  # under mpiexec: only rank 0 writes
 
     def __init__(self, path: str | os.PathLike):
         self.path = Path(path)

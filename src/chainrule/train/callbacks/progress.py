@@ -49,6 +49,7 @@ class ProgressBar(Callback):
     silences it, ``disable=False`` forces it on any stream."""
 
     order = 90
+    rank_zero_only = True  # under mpiexec: only rank 0 prints and writes
 
     def __init__(self, disable: bool | None = None, file: IO | None = None,
                  summary: bool = True):

@@ -75,6 +75,7 @@ class TensorBoard(Callback):
     """
 
     order = 70  # with the loggers: after schedules and early stopping, before checkpoints
+    rank_zero_only = True  # under mpiexec: only rank 0 prints and writes
 
     def __init__(self, log_dir: str | os.PathLike, histogram_every: int = 0):
         if isinstance(histogram_every, bool) or not isinstance(histogram_every, int) or \
