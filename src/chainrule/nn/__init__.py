@@ -17,6 +17,8 @@ from .activation import (ReLU, LeakyReLU, PReLU, ELU, GELU, Sigmoid, Tanh, Softp
                          LogSoftmax, Softmin, Step)
 from .loss import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCELoss,
                    BCEWithLogitsLoss, HingeLoss, MultiMarginLoss)
+from ..distributed.sync_batchnorm import SyncBatchNorm  # noqa: E402 (needs .normalization)
+from . import parallel  # noqa: E402,F401
 
 __all__ = [
     "functional", "init", "utils", "Parameter", "Module", "RemovableHandle", "Sequential",
@@ -27,3 +29,4 @@ __all__ = [
     "Softmin", "Step", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss",
     "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "HingeLoss", "MultiMarginLoss",
 ]
+__all__ += ["SyncBatchNorm", "parallel"]
