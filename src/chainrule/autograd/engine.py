@@ -279,22 +279,23 @@ def _edges_into_hooked_leaves(roots: Sequence) -> dict:
     gradient, for every leaf with hooks: when that many have arrived, its gradient is final."""
     counts: dict = {}
     stack = [t.grad_fn for t in roots if t.grad_fn is not None]
-    seen = set(map(id, stack))
+    seen = set(stack)
+    push, pop, add = stack.append, stack.pop, seen.add
     while stack:
-        node = stack.pop()
+        node = pop()
         inputs = node.inputs
         if inputs is None:      # freed: the walk will report it
             continue
         for t, need in zip(inputs, node.needs_input_grad):
-            if not need:
-                continue
-            parent = t.grad_fn
-            if parent is None:
-                if t._hooks is not None:
-                    counts[id(t)] = counts.get(id(t), 0) + 1
-            elif id(parent) not in seen:
-                seen.add(id(parent))
-                stack.append(parent)
+            if need:
+                parent = t.grad_fn
+                if parent is None:
+                    if t._hooks is not None:
+                        key = id(t)
+                        counts[key] = counts.get(key, 0) + 1
+                elif parent not in seen:
+                    add(parent)
+                    push(parent)
     return counts
 
 
