@@ -151,3 +151,13 @@ def test_the_pytorch_import_paths():
     from chainrule.nn.parallel import DistributedDataParallel
     assert DistributedDataParallel is cr.distributed.DistributedDataParallel
     assert cr.nn.SyncBatchNorm is cr.distributed.SyncBatchNorm
+
+
+def test_ddp_rejects_bad_arguments_before_touching_mpi():
+    DDP = cr.distributed.DistributedDataParallel
+    with pytest.raises(TypeError, match="expected a chainrule.nn.Module, got str"):
+        DDP("model")
+    with pytest.raises(ValueError, match="bucket_cap_mb must be positive"):
+        DDP(cr.nn.Linear(2, 2), bucket_cap_mb=0)
+    with pytest.raises(ValueError, match="process_group is not supported"):
+        DDP(cr.nn.Linear(2, 2), process_group=object())

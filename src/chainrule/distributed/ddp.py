@@ -104,6 +104,11 @@ class DistributedDataParallel(Module):
     # -- set-up ----------------------------------------------------------------------------------
     def _build_buckets(self, cap_bytes: int) -> list:
         named = [(n, p) for n, p in self.module.named_parameters() if p.requires_grad]
+        for n, p in named:
+            if not isinstance(p._data, np.ndarray):
+                raise NotImplementedError(
+                    f"DistributedDataParallel: parameter {n} is on {p.device}; only CPU "
+                    "(NumPy) parameters are supported (the MPI buffers are host arrays)")
         buckets: list = []
         size = 0
         for slot, (name, p) in enumerate(reversed(named)):

@@ -58,6 +58,9 @@ def sync_batch_norm(input: Tensor, running_mean, running_var, weight, bias, mome
                     ("running_var", running_var)):
         _check_param(name, what, p, c)
     x = input._data
+    if not isinstance(x, np.ndarray):
+        raise NotImplementedError(f"{name}: inputs on {input.device} are not supported across "
+                                  "ranks yet (the MPI buffers are host arrays)")
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
     first = _allreduce_sum(comm, np.concatenate([x.sum(axis=axes), [x.size // c]]).astype(x.dtype))
