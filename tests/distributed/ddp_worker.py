@@ -162,6 +162,29 @@ def sync_batchnorm_uneven_batches_with_a_global_divisor():
 
 
 @scenario
+def sync_batchnorm_output_and_input_gradient_match_batchnorm():
+    sizes = [3 + 2 * r for r in range(SIZE)]           # uneven, (N, C, L) inputs
+    rng = np.random.default_rng(11)
+    x, g = rng.standard_normal((2, sum(sizes), 4, 3))
+    ours, ref = nn.SyncBatchNorm(4).double(), nn.BatchNorm1d(4).double()
+    for m in (ours, ref):
+        m.weight._data[:] = np.arange(1.0, 5.0)
+        m.bias._data[:] = 0.5
+    xs = cr.tensor(local(x, sizes), requires_grad=True)
+    xr = cr.tensor(x, requires_grad=True)
+    y, yr = ours(xs), ref(xr)
+    (y * cr.tensor(local(g, sizes))).sum().backward()
+    (yr * cr.tensor(g)).sum().backward()
+    np.testing.assert_allclose(y._data, local(yr._data, sizes), rtol=1e-12, atol=1e-12)
+    np.testing.assert_allclose(xs.grad._data, local(xr.grad._data, sizes), rtol=1e-10,
+                               atol=1e-12)
+    total_w = COMM.allreduce(ours.weight.grad._data)      # local sums add up to the global one
+    np.testing.assert_allclose(total_w, ref.weight.grad._data, rtol=1e-10)
+    for k in ("running_mean", "running_var"):
+        np.testing.assert_allclose(getattr(ours, k)._data, getattr(ref, k)._data, rtol=1e-12)
+
+
+@scenario
 def construction_broadcasts_rank0s_parameters_and_buffers():
     model = mlp(100 + RANK, np.float64, bn=True)
     model[1].running_mean._data[:] = RANK + 1.0

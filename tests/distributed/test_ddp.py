@@ -24,6 +24,7 @@ SCENARIOS = [
     "equivalence_sgd_float32_clipped", "equivalence_adam_float32",
     "sync_batchnorm_matches_batchnorm_on_the_global_batch",
     "sync_batchnorm_uneven_batches_with_a_global_divisor",
+    "sync_batchnorm_output_and_input_gradient_match_batchnorm",
     "construction_broadcasts_rank0s_parameters_and_buffers",
     "state_dict_keys_carry_the_module_prefix", "no_sync_accumulates_locally_then_reduces_the_sum",
     "an_unused_parameter_is_a_clear_error_by_default",
