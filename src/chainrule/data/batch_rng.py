@@ -3,9 +3,9 @@
 While ``fit`` runs a training step it makes a :class:`GlobalBatch` current: the run's seed,
 the step number, how many samples the *global* batch has and which of its rows this process
 holds (rank r of N holds rows r, r+N, r+2N, ...). A per-example random choice — a dropout
-mask — then draws the array for the whole global batch from the generator of
-(seed, step, call), the call counting the draws made in this step, and keeps this process's
-rows. One process (N = 1) keeps every row, so 1, 2 or N processes apply the same masks to the
+mask — then draws the array for the whole global batch from the step's generator, seeded by
+(seed, step) and drawn from in call order (every rank makes the same calls in the same order),
+and keeps this process's rows. One process (N = 1) keeps every row, so 1, 2 or N processes apply the same masks to the
 same samples. Outside ``fit`` (no batch current) draws come from chainrule's default generator.
 """
 from __future__ import annotations
@@ -21,9 +21,9 @@ _state: dict[str, Any] = {"batch": None}
 
 class GlobalBatch:
     """This step's global batch: ``global_size`` samples, of which this process holds the
-    rows ``rows`` (a slice), drawn for under the key (seed, step, call)."""
+    rows ``rows`` (a slice), drawn for from the stream of (seed, step)."""
 
-    __slots__ = ("seed", "step", "global_size", "rows", "local_size", "calls")
+    __slots__ = ("seed", "step", "global_size", "rows", "local_size", "_gen")
 
     def __init__(self, seed: int, step: int, global_size: int, rank: int = 0, world: int = 1,
                  local_size: int | None = None):
@@ -33,13 +33,15 @@ class GlobalBatch:
         self.local_size = n if local_size is None else int(local_size)
         if self.local_size != n:     # a process with no row of its own borrows the first
             self.rows = slice(0, self.local_size)
-        self.calls = 0
+        self._gen = None
 
     def generator(self) -> np.random.Generator:
-        """The next draw's generator: PCG64 of the SeedSequence (seed, step, call)."""
-        call, self.calls = self.calls, self.calls + 1
-        return np.random.Generator(np.random.PCG64(
-            np.random.SeedSequence([self.seed, self.step, call, 0xD50])))
+        """The step's generator: PCG64 of the SeedSequence (seed, step), built on first use
+        (~14 µs) — a step without random draws pays nothing."""
+        if self._gen is None:
+            self._gen = np.random.Generator(np.random.PCG64(
+                np.random.SeedSequence([self.seed, self.step, 0xD50])))
+        return self._gen
 
     def uniform(self, shape: tuple, dtype) -> np.ndarray | None:
         """U[0, 1) numbers for an array of ``shape`` whose first axis is this process's rows

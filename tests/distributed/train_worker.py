@@ -1,0 +1,40 @@
+"""A small fit() run shared by tests/distributed/test_train_mpi.py: the same function runs in
+the test's own process (a world of one) and on every rank under ``mpiexec``."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def make_run(seed: int = 0, n: int = 75, batch: int = 16, dropout: float = 0.3,
+             momentum: float = 0.9):
+    """(trainer pieces, loaders) for a float64 MLP with dropout on synthetic 3-class data; the
+    global batch ``batch`` does not divide ``n``, so the last batch is short."""
+    import chainrule as cr
+    from chainrule import nn
+    from chainrule.data import DataLoader, TensorDataset
+    cr.set_default_dtype(np.float64)
+    cr.manual_seed(seed)
+    rng = np.random.default_rng(seed)
+    x = rng.standard_normal((n, 6))
+    y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 0.8)
+    model = nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Dropout(dropout), nn.Linear(12, 8),
+                          nn.Tanh(), nn.Dropout(dropout), nn.Linear(8, 3))
+    opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=momentum)
+    train = DataLoader(TensorDataset(cr.tensor(x), cr.tensor(y)), batch_size=batch,
+                       shuffle=True, generator=seed + 1)
+    val = DataLoader(TensorDataset(cr.tensor(x[:29]), cr.tensor(y[:29])), batch_size=7)
+    return model, nn.CrossEntropyLoss(), opt, train, val
+
+
+def run_fit(epochs: int = 3, callbacks=(), **kwargs) -> dict:
+    """Train; the final parameters (lists of float64) and the history rows."""
+    from chainrule.train import Trainer
+    model, loss_fn, opt, train, val = make_run(**kwargs)
+    trainer = Trainer(model, loss_fn, opt, handle_sigint=False, callbacks=callbacks)
+    history = trainer.fit(train, epochs=epochs, val_loader=val)
+    return {"params": {k: v.detach().numpy().tolist() for k, v in model.state_dict().items()},
+            "history": [dict(r) for r in history], "world": trainer.world_size}
+
+
+def max_param_diff(a: dict, b: dict) -> float:
+    return max(float(np.max(np.abs(np.asarray(a[k]) - np.asarray(b[k])))) for k in a)
