@@ -7,6 +7,11 @@ training set and over the validation (and test) set gives each split's loss and 
 (accuracy = 1 − error rate); the running mean of the minibatch losses seen during the epoch is
 logged too (``train_running_loss``; it mixes weights from the start and end of the epoch and,
 with dropout, is measured in train mode, so it differs from ``train_loss``).
+
+Under ``mpiexec -n N`` the same code trains data-parallel (:mod:`.data_parallel`): the batch
+size is the global batch, each rank computes on its share, gradients, losses and metrics are
+summed over the ranks, and the run — dropout masks included (:mod:`chainrule.data.batch_rng`)
+— gives one process's numbers to rounding; rank 0 alone prints and writes.
 """
 from __future__ import annotations
 
@@ -115,7 +120,8 @@ class Trainer:
         extra = {"callbacks": self.callbacks.state_dict(), "partial_epoch": self._partial,
                  "stop_training": self.stop_training, "step_seed": self._step_seed}
         if self.rank != 0:  # data-parallel: every rank holds the same state; rank 0 writes it
-            return os.fspath(path)
+            from pathlib import Path
+            return Path(path)
         return save_checkpoint(path, self.model, self.optimizer, self.scheduler,
                                epoch=self.epoch, history=self.history, loaders=self._loaders(),
                                config=config, global_step=self.global_step, extra=extra)
@@ -319,7 +325,12 @@ class Trainer:
             opt.step()
             post_step(self.global_step)
             self.global_step += 1
-            value = float(reduce_sums([float(loss.item()) * mine])[0]) / global_n
+            # one small allreduce: the batch loss, and whether any rank got Ctrl-C (so all stop)
+            loss_sum, stops = reduce_sums([float(loss.item()) * mine,
+                                           float(self._interrupt_requested)]).tolist()
+            if stops and self._sigint is not None:
+                self._sigint.requested = True
+            value = loss_sum / global_n
             sums["batches"] += 1
             sums["loss_sum"] += value * global_n
             sums["samples"] += global_n
