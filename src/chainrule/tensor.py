@@ -148,6 +148,31 @@ class Tensor:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
 
+    def __iter__(self):
+        """The sub-tensors along dim 0 (``for row in W``), each differentiable."""
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __format__(self, spec: str) -> str:
+        """``format(t, '.2f')`` formats a 0-d tensor's value; other tensors accept only ''."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string passed to Tensor.__format__: {spec!r} "
+                            f"(only 0-d tensors format their value; this one has shape "
+                            f"{tuple(self._data.shape)})")
+        return repr(self)
+
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """No argument: the type name as PyTorch spells it with chainrule's prefix
+        ('chainrule.FloatTensor'). With a dtype or a type name ('chainrule.DoubleTensor',
+        'torch.LongTensor', 'float64'): the tensor cast to it."""
+        from . import tensor_types
+        if dtype is None:
+            return tensor_types.type_name(self._data.dtype)
+        return self.to(tensor_types.parse(dtype))
+
     # -- conversions -------------------------------------------------------------------------
     def item(self):
         if self._data.size != 1:
@@ -332,7 +357,7 @@ class Tensor:
                 and self._data.dtype != np.bool_:
             extras.append(f"dtype={self._data.dtype}")
         if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"
