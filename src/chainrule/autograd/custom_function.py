@@ -97,6 +97,12 @@ class CustomNode(_fn.Function):
     def saved_as_tensors(self) -> tuple:
         return self.saved
 
+    def __getattr__(self, name: str):
+        # PyTorch's grad_fn *is* the ctx: let ``y.grad_fn.<attribute set on ctx>`` work too
+        if name == "ctx" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.ctx, name)
+
     def release(self) -> None:
         self.ctx._released = True
         super().release()
@@ -148,6 +154,11 @@ class _Unpack(_fn.Function):
         packed = np.zeros(self.n, dtype=object)
         packed[self.k] = grad
         return (packed,)
+
+    def __getattr__(self, name: str):
+        if name == "ctx" or name.startswith("__"):
+            raise AttributeError(name)
+        return getattr(self.ctx, name)
 
 
 def _bind(cls, args: tuple, kwargs: dict) -> tuple:
@@ -224,7 +235,7 @@ def custom_apply(cls, *args, **kwargs):
         un.inputs, un.needs_input_grad = (packed,), (True,)
         un._out_ref, un._ran_at, un._trace = _fn._no_output, None, None
         un._seq = _fn._next_seq()
-        un.name = node.name
+        un.name, un.ctx = node.name, ctx
         _wire(un, o, Tensor)
     return tuple(outs)
 
