@@ -13,6 +13,7 @@ import numpy as _np
 from .backend import (get_default_dtype, set_default_dtype, manual_seed, get_rng_state,
                       set_rng_state, retain_freed_memory)
 from .tensor import Tensor
+from .size import Size
 from . import dtypes
 from .dtypes import (float16, half, float32, float64, double, int8, uint8, int16, short, int32,
                      int64, long, bool_)

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import backend, dtypes
+from .size import Size
 from .autograd import grad_mode
 from .autograd.hooks import HookHandle as _HookHandle, TensorHooks as _TensorHooks
 
@@ -108,8 +109,8 @@ class Tensor:
 
     # -- array facts -------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
     def dtype(self) -> np.dtype:
@@ -131,7 +132,7 @@ class Tensor:
         """The shape, or with ``dim`` (checked as every dim is) the size of that dimension."""
         shape = self._data.shape
         if dim is None:
-            return shape
+            return Size(shape)
         if type(dim) is int and -len(shape) <= dim < len(shape):
             return shape[dim]
         from .api._args import normalize_dim          # the error, or a NumPy integer

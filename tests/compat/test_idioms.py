@@ -123,3 +123,14 @@ def test_next_functions():
     assert fn is not None and fn.name() == "MulBackward0" and k == 0
     at = torch.ones(2, requires_grad=True)
     assert (at * 2).exp().grad_fn.next_functions[0][0].name() == "MulBackward0"
+
+
+def test_size_is_a_tuple_with_numel_and_torch_style_repr():
+    t, c = torch.ones(2, 3), cr.ones(2, 3)
+    assert isinstance(c.shape, cr.Size) and isinstance(c.size(), tuple)
+    assert c.shape == t.shape == (2, 3) and c.size() == t.size()
+    assert repr(c.shape) == repr(t.shape).replace("torch", "chainrule") == "chainrule.Size([2, 3])"
+    assert str(c.size()) == "chainrule.Size([2, 3])"
+    assert c.shape.numel() == t.shape.numel() == 6 and cr.Size([]).numel() == 1
+    assert f"{c.shape}" == "(2, 3)"             # error messages keep the tuple spelling
+    assert cr.zeros(c.shape).shape == (2, 3) and c.size(1) == 3 and hash(c.shape) == hash((2, 3))
