@@ -51,6 +51,7 @@ def _to_array(data: Any, dtype=None) -> np.ndarray:
 # a saved tensor stamped later was changed after being saved. When the counter has not moved
 # since an op ran, backward skips the check altogether.
 _modification_counter = [0]
+_dtype_of: dict = dtypes._BY_NUMPY
 # How many non-leaf tensors ever got a hook or retain_grad: while 0, backward skips looking for them.
 _nonleaf_watchers = [0]
 
@@ -113,8 +114,12 @@ class Tensor:
         return Size(self._data.shape)
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    def dtype(self) -> "dtypes.dtype":
+        """The chainrule dtype (equal to, and usable as, the array's NumPy dtype)."""
+        try:
+            return _dtype_of[self._data.dtype]
+        except KeyError:                        # a rarer dtype's first use
+            return dtypes.wrap(self._data.dtype)
 
     @property
     def ndim(self) -> int:

@@ -134,3 +134,19 @@ def test_size_is_a_tuple_with_numel_and_torch_style_repr():
     assert c.shape.numel() == t.shape.numel() == 6 and cr.Size([]).numel() == 1
     assert f"{c.shape}" == "(2, 3)"             # error messages keep the tuple spelling
     assert cr.zeros(c.shape).shape == (2, 3) and c.size(1) == 3 and hash(c.shape) == hash((2, 3))
+
+
+def test_dtypes_print_as_torch_and_stand_for_numpy_dtypes():
+    t, c = torch.ones(2), cr.ones(2)
+    assert repr(c.dtype) == str(c.dtype) == repr(t.dtype).replace("torch", "chainrule")
+    assert repr(cr.bool_) == "chainrule.bool" and repr(cr.long) == "chainrule.int64"
+    assert c.dtype is cr.float32 and c.dtype == np.float32 and c.dtype == np.dtype("float32")
+    assert np.dtype("float32") == c.dtype and hash(c.dtype) == hash(np.dtype("float32"))
+    assert {np.dtype("float32"): "ok"}[c.dtype] == "ok" and c.dtype != cr.float64
+    assert np.zeros(2, dtype=cr.float64).dtype == np.float64
+    assert cr.float32.is_floating_point and not cr.int64.is_floating_point
+    assert t.dtype.is_floating_point and cr.int64.itemsize == torch.int64.itemsize == 8
+    assert np.finfo(cr.float32).eps == np.finfo(np.float32).eps
+    assert cr.tensor([1, 2]).dtype is cr.int64 and (c * 2).dtype is cr.float32
+    assert f"{c.dtype}" == "float32"            # error messages keep NumPy's spelling
+    assert cr.zeros(2, dtype=cr.float16).dtype == torch.zeros(2, dtype=torch.float16).numpy().dtype
