@@ -54,6 +54,9 @@ _modification_counter = [0]
 _dtype_of: dict = dtypes._BY_NUMPY
 # How many non-leaf tensors ever got a hook or retain_grad: while 0, backward skips looking for them.
 _nonleaf_watchers = [0]
+# How many in-place changes were recorded in a graph (api/inplace_graph.py): while 0, backward
+# does not look for rebased nodes.
+_rebased = [0]
 
 
 class Tensor:

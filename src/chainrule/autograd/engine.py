@@ -151,6 +151,8 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
     check = anomaly._enabled[0]
     plain_xp = np if "cupy" not in _modules else None   # CuPy arrays choose their own module
     from ..tensor import _modification_counter as counter, _nonleaf_watchers as watchers
+    from ..tensor import _rebased
+    rebased = _rebased[0]       # in-place ops recorded in a graph: see api/inplace_graph.py
 
     with grad_mode.set_grad_enabled(create_graph):
         # The node queued last and its gradient wait outside the heap and ``pending``: in a
@@ -206,6 +208,11 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
                 if gi.shape != shape:
                     gi = unbroadcast(xp or np, gi, shape)
                 parent = t.grad_fn
+                if rebased:
+                    # t was changed in place after this node used it: its value then was the
+                    # one before the change, made by the node the change replaced
+                    while parent is not None and parent._seq > node._seq:
+                        parent = getattr(parent, "_replaced", None)
                 if parent is None:
                     give_leaf(t, gi, gi is g or (len(grads) > 1 and _repeated(grads, gi)))
                     continue

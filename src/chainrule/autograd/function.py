@@ -94,6 +94,7 @@ _TORCH_NAMES = {
     "BinaryCrossEntropy": "BinaryCrossEntropyBackward0",
     "BinaryCrossEntropyWithLogits": "BinaryCrossEntropyWithLogitsBackward0",
     "LogSoftmaxNLL": "NllLossBackward0", "IndexCrossEntropyMean": "NllLossBackward0",
+    "Assign": "CopySlices",
 }
 
 
