@@ -170,3 +170,17 @@ def test_wrong_number_of_gradients_is_a_clear_error():
 def test_primitives_keep_their_own_apply():
     from chainrule.ops.elementwise import Mul
     assert Mul.apply.__func__ is cr.autograd.Function.apply.__func__
+
+
+def test_autograd_grad_has_torchs_signature():
+    import inspect
+    ours = list(inspect.signature(cr.autograd.grad).parameters)
+    theirs = list(inspect.signature(torch.autograd.grad).parameters)
+    assert ours == theirs
+    for lib in (torch, cr):
+        a, b = lib.ones(2, requires_grad=True), lib.ones(3, requires_grad=True)
+        ga, gb = lib.autograd.grad((a * 3).sum(), (a, b), materialize_grads=True)
+        assert gb.shape == (3,) and not gb.numpy().any() and float(ga.sum()) == 6.0
+        assert lib.autograd.grad((a * 3).sum(), (a, b), allow_unused=True)[1] is None
+        with pytest.raises(RuntimeError):
+            lib.autograd.grad((a * 3).sum(), (a, b))

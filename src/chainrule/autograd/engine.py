@@ -302,10 +302,21 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
     """Return d(outputs)/d(inputs) · grad_outputs without touching any ``.grad`` (PyTorch's
-    ``torch.autograd.grad``)."""
+    ``torch.autograd.grad``, same signature). ``materialize_grads`` gives zeros instead of None
+    for unused inputs (and implies ``allow_unused``); ``only_inputs`` is ignored as in PyTorch;
+    ``is_grads_batched=True`` is not supported."""
     from ..tensor import Tensor
+
+    if is_grads_batched:
+        raise NotImplementedError("grad: is_grads_batched=True is not supported; call grad once "
+                                  "per row of grad_outputs (or use chainrule.func.vjp)")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("grad: materialize_grads=True needs allow_unused to be None or True")
 
     single_out = isinstance(outputs, Tensor)
     outputs = [outputs] if single_out else list(outputs)
@@ -335,7 +346,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             if not allow_unused:
                 raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "
                                    "outputs; pass allow_unused=True to get None for it")
-            result.append(None)
+            result.append(Tensor._wrap(backend.get_array_module(t._data).zeros_like(t._data),
+                                       False, None) if materialize_grads else None)
         else:
             result.append(g if create_graph else Tensor._wrap(np.array(g, copy=True), False, None))
     return tuple(result)
