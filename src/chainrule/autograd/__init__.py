@@ -13,3 +13,10 @@ __all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "Fun
            "gradcheck", "gradgradcheck", "GradcheckError", "record", "Recording", "RecordedOp",
            "is_recording", "inference_mode", "is_inference_mode_enabled", "OpIndexError",
            "FunctionCtx", "once_differentiable"]
+
+
+def __getattr__(name):
+    if name == "functional":        # torch.autograd.functional's API, loaded on first use
+        import importlib
+        return importlib.import_module(".functional", __name__)
+    raise AttributeError(f"module 'chainrule.autograd' has no attribute {name!r}")
