@@ -70,9 +70,11 @@ def _describe(arrays) -> str:
 
 
 # PyTorch's grad_fn names for the primitives it also has. Any other primitive is named
-# ``<Class>Backward0``. Composed ops (sigmoid through exp in some paths, softplus, mse_loss,
-# layer_norm, ...) have no node of their own: their output's grad_fn is the *last primitive* the
-# composition ran (mse_loss prints ``MeanBackward0``), which is the node backward starts from.
+# ``<Class>Backward0``. Composed ops (mse_loss, gelu, ...) have no node of their own: their output's grad_fn is the *last primitive* the
+# composition ran (mse_loss prints ``MeanBackward0``, gelu ``MulBackward0``), which is the node
+# backward starts from. One name per primitive: reductions print PyTorch's full-reduction name
+# (``SumBackward0``) also when reducing over a dim (PyTorch: ``SumBackward1``), and GetItem
+# prints ``SelectBackward0`` for every index (PyTorch: Slice/Index for slices and arrays).
 _TORCH_NAMES = {
     "Add": "AddBackward0", "Sub": "SubBackward0", "Mul": "MulBackward0", "Div": "DivBackward0",
     "Neg": "NegBackward0", "Exp": "ExpBackward0", "Log": "LogBackward0",
@@ -81,8 +83,8 @@ _TORCH_NAMES = {
     "Sigmoid": "SigmoidBackward0", "Relu": "ReluBackward0", "Clip": "ClampBackward1",
     "ClampBounds": "ClampBackward0", "Erf": "ErfBackward0", "Sign": "SignBackward0",
     "Softplus": "SoftplusBackward0", "Clone": "CloneBackward0", "Cast": "ToCopyBackward0",
-    "GetItem": "SelectBackward0", "Sum": "SumBackward1", "Mean": "MeanBackward1",
-    "Amax": "AmaxBackward0", "LogSumExp": "LogsumexpBackward0", "Prod": "ProdBackward1",
+    "GetItem": "SelectBackward0", "Sum": "SumBackward0", "Mean": "MeanBackward0",
+    "Amax": "AmaxBackward0", "LogSumExp": "LogsumexpBackward0", "Prod": "ProdBackward0",
     "Reshape": "ViewBackward0", "Transpose": "PermuteBackward0",
     "BroadcastTo": "ExpandBackward0", "Concatenate": "CatBackward0", "Pow": "PowBackward1",
     "PowScalar": "PowBackward0", "PowScalarBase": "PowBackward2",
@@ -108,7 +110,9 @@ def _is_custom(cls) -> bool:
 
 class OpName(str):
     """A node's ``name``: the short lower-case string error messages use, and, called as
-    PyTorch's ``grad_fn.name()``, the PyTorch-style node name (``MulBackward0``)."""
+    PyTorch's ``grad_fn.name()``, the PyTorch-style node name (``MulBackward0``). An op that
+    chainrule composes from primitives has no name of its own: its output's grad_fn is the last
+    primitive it ran (``mse_loss(...).grad_fn.name()`` is ``MeanBackward0``)."""
 
     __slots__ = ("torch_name",)
 
