@@ -32,6 +32,8 @@ from .api.indexing import *  # noqa: F401,F403
 from .api.math import *  # noqa: F401,F403
 from .api.slicing import *  # noqa: F401,F403
 from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
+from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_, exponential_)
+from .generator import Generator, default_generator, seed, initial_seed
 
 float = float32  # noqa: A001 - PyTorch's aliases
 int = int32  # noqa: A001
@@ -72,4 +74,6 @@ def __getattr__(name):
     if name in ("nn", "optim", "data", "train", "func", "io", "models", "regularization",
                 "explain", "onnx", "utils", "distributed"):
         return importlib.import_module(f".{name}", __name__)
+    if name in ("conv_transpose1d", "conv_transpose2d", "group_norm"):   # torch.* aliases of F.*
+        return getattr(importlib.import_module(".nn.functional", __name__), name)
     raise AttributeError(f"module 'chainrule' has no attribute {name!r}")

@@ -66,19 +66,32 @@ def set_default_dtype(dtype) -> None:
 
 
 _generator = np.random.Generator(np.random.PCG64(0))
+_initial_seed = 0
 
 
 def manual_seed(seed: int) -> np.random.Generator:
     """Reseed the one generator behind every random constructor, initialiser and dropout mask."""
-    global _generator
+    global _generator, _initial_seed
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
     _generator = np.random.Generator(np.random.PCG64(int(seed)))
+    _initial_seed = int(seed)
     cupy = sys.modules.get("cupy")             # the GPU's generator too, once CuPy is in use
     if cupy is not None and hasattr(cupy, "random"):
         from .cuda import manual_seed_all
         manual_seed_all(int(seed))
     return _generator
+
+
+def initial_seed() -> int:
+    """The seed last given to :func:`manual_seed` (0 before any)."""
+    return _initial_seed
+
+
+def set_initial_seed(seed: int) -> None:
+    """Record ``seed`` as the default generator's seed (a state restored with its own seed)."""
+    global _initial_seed
+    _initial_seed = int(seed)
 
 
 def default_generator() -> np.random.Generator:

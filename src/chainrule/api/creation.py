@@ -8,6 +8,7 @@ import numpy as np
 
 from .. import backend, devices, dtypes
 from ..tensor import Tensor
+from ..generator import numpy_generator
 from ._args import size_arg
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange",
@@ -102,31 +103,31 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
     return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def rand(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1)."""
     dt = _float_dtype(dtype)
-    return _make(backend.default_generator().random(size_arg(size), dtype=dt), requires_grad,
-                 device)
-
-
-def randn(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    """Standard normal."""
-    dt = _float_dtype(dtype)
-    return _make(backend.default_generator().standard_normal(size_arg(size), dtype=dt),
+    return _make(numpy_generator(generator, "rand").random(size_arg(size), dtype=dt),
                  requires_grad, device)
 
 
-def randint(low, high=None, size=(), *, dtype=None, device=None) -> Tensor:
+def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+    """Standard normal."""
+    dt = _float_dtype(dtype)
+    return _make(numpy_generator(generator, "randn").standard_normal(size_arg(size), dtype=dt),
+                 requires_grad, device)
+
+
+def randint(low, high=None, size=(), *, generator=None, dtype=None, device=None) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)`` also works)."""
     if high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, (high if high is not None else size)
-    arr = backend.default_generator().integers(low, high, size_arg((size,)))
+    arr = numpy_generator(generator, "randint").integers(low, high, size_arg((size,)))
     return _make(arr.astype(dtypes.to_dtype(dtype or np.int64)), False, device)
 
 
-def randperm(n: int, *, dtype=None, device=None) -> Tensor:
-    return _make(backend.default_generator().permutation(n).astype(dtype or np.int64), False,
-                 device)
+def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
+    return _make(numpy_generator(generator, "randperm").permutation(n).astype(
+        dtype or np.int64), False, device)
 
 
 def _like(input, fn, dtype, requires_grad, device):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import backend
+from ..generator import numpy_generator
 from ..tensor import Tensor
 
 
@@ -60,14 +60,14 @@ def clamp_(self, min=None, max=None) -> Tensor:
     np.clip(self._data, min, max, out=self._data)
     return self
 
-def uniform_(self, a: float = 0.0, b: float = 1.0) -> Tensor:
+def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     self._check_inplace("uniform_")
-    self._data[...] = backend.default_generator().uniform(a, b, self.shape)
+    self._data[...] = numpy_generator(generator, "uniform_").uniform(a, b, self.shape)
     return self
 
-def normal_(self, mean: float = 0.0, std: float = 1.0) -> Tensor:
+def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     self._check_inplace("normal_")
-    self._data[...] = backend.default_generator().normal(mean, std, self.shape)
+    self._data[...] = numpy_generator(generator, "normal_").normal(mean, std, self.shape)
     return self
 
 def __setitem__(self, index, value) -> None:

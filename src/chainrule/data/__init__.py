@@ -34,3 +34,11 @@ __all__ = ["DataError", "Dataset", "TensorDataset", "ArrayDataset", "Subset", "C
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler", "get_worker_info", "WorkerInfo",
            "DataLoaderWorkerError"]
+
+
+def __getattr__(name):
+    # DistributedSampler lives with the rest of chainrule.distributed (imported on first use).
+    if name == "DistributedSampler":
+        from ..distributed.sampler import DistributedSampler
+        return DistributedSampler
+    raise AttributeError(f"module 'chainrule.data' has no attribute {name!r}")

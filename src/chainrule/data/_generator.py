@@ -4,12 +4,14 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..generator import Generator
 
 __all__ = ["resolve_generator", "generator_state", "set_generator_state"]
 
 
 def resolve_generator(generator, who: str) -> np.random.Generator:
-    """A NumPy Generator from ``generator``: an existing Generator (used as is), an int seed,
+    """A NumPy Generator from ``generator``: an existing NumPy Generator (used as is), a
+    chainrule.Generator (its stream, which the draws advance), an int seed,
     or None (a fresh generator seeded by one draw from chainrule's default generator, so that
     ``chainrule.manual_seed`` makes it reproducible)."""
     if generator is None:
@@ -17,12 +19,14 @@ def resolve_generator(generator, who: str) -> np.random.Generator:
         return np.random.Generator(np.random.PCG64(seed))
     if isinstance(generator, np.random.Generator):
         return generator
+    if isinstance(generator, Generator):      # a chainrule.Generator: draw from its stream
+        return generator._rng
     if isinstance(generator, (int, np.integer)) and not isinstance(generator, bool):
         if generator < 0:
             raise ValueError(f"{who}: seed must be non-negative, got {generator}")
         return np.random.Generator(np.random.PCG64(int(generator)))
-    raise TypeError(f"{who}: generator must be None, an int seed or a numpy.random.Generator, "
-                    f"got {type(generator).__name__}")
+    raise TypeError(f"{who}: generator must be None, an int seed, a chainrule.Generator or a "
+                    f"numpy.random.Generator, got {type(generator).__name__}")
 
 
 def _jsonable(value):

@@ -1,7 +1,7 @@
 """``chainrule.nn``: modules, layers, losses, initialisers and utilities (PyTorch's names)."""
 from . import functional  # noqa: F401
 from . import init, utils  # noqa: F401
-from .parameter import Parameter
+from .parameter import Parameter, UninitializedParameter, UninitializedBuffer
 from .module import Module, RemovableHandle
 from .containers import Sequential, ModuleList, ModuleDict
 from .linear import Linear, Identity
@@ -13,10 +13,16 @@ from .normalization import BatchNorm1d, BatchNorm2d, LayerNorm
 from .dropout import Dropout
 from .sparse import Embedding
 from .residual import Residual
+from .lazy import (LazyLinear, LazyConv1d, LazyConv2d, LazyBatchNorm1d, LazyBatchNorm2d,
+                   LazyModuleMixin)
 from .activation import (ReLU, LeakyReLU, PReLU, ELU, GELU, Sigmoid, Tanh, Softplus, Softmax,
                          LogSoftmax, Softmin, Step)
 from .loss import (MSELoss, L1Loss, HuberLoss, SmoothL1Loss, CrossEntropyLoss, NLLLoss, BCELoss,
                    BCEWithLogitsLoss, HingeLoss, MultiMarginLoss)
+from .activation import SiLU, Hardswish
+from .conv import ConvTranspose1d, ConvTranspose2d
+from .normalization import GroupNorm
+from .upsampling import Upsample
 
 __all__ = [
     "functional", "init", "utils", "Parameter", "Module", "RemovableHandle", "Sequential",
@@ -26,4 +32,7 @@ __all__ = [
     "LeakyReLU", "PReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax", "LogSoftmax",
     "Softmin", "Step", "MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss",
     "NLLLoss", "BCELoss", "BCEWithLogitsLoss", "HingeLoss", "MultiMarginLoss",
+    "UninitializedParameter", "UninitializedBuffer", "LazyModuleMixin", "LazyLinear", "LazyConv1d",
+    "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
+    "SiLU", "Hardswish", "ConvTranspose1d", "ConvTranspose2d", "GroupNorm", "Upsample",
 ]

@@ -9,7 +9,7 @@ from .linear import Identity, empty_parameter
 from .module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax",
-           "LogSoftmax", "Softmin", "Step", "Identity"]
+           "LogSoftmax", "Softmin", "Step", "Identity", "SiLU", "Hardswish"]
 
 
 class ReLU(Module):
@@ -152,3 +152,31 @@ class Step(Module):
         return ops.step(input)
 
 
+
+
+class SiLU(Module):
+    """y = x·σ(x) (also called swish)."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.silu(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""
+
+
+class Hardswish(Module):
+    """y = x·relu6(x + 3)/6, a piecewise-quadratic stand-in for SiLU."""
+
+    def __init__(self, inplace: bool = False):
+        super().__init__()
+        self.inplace = inplace
+
+    def forward(self, input: Tensor) -> Tensor:
+        return F.hardswish(input)
+
+    def extra_repr(self) -> str:
+        return "inplace=True" if self.inplace else ""

@@ -10,7 +10,7 @@ from . import functional as F
 from .linear import empty_parameter, init_fan_in_uniform
 from .module import Module
 
-__all__ = ["Conv1d", "Conv2d"]
+__all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
 
 
 def _tuple(v, n: int, what: str) -> tuple:
@@ -95,5 +95,93 @@ class Conv1d(_ConvNd):
 class Conv2d(_ConvNd):
     """2-D cross-correlation: (N, C_in, H, W) → (N, C_out, H_out, W_out), each spatial size as
     in Conv1d."""
+
+    _dims = 2
+
+
+class _ConvTransposeNd(Module):
+    """Transposed convolution layers; weight (in_channels, out_channels/groups, *kernel_size),
+    initialised as Conv (fan_in = out_channels/groups · Πkernel, PyTorch's convention)."""
+
+    _dims = 0
+
+    def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
+                 output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
+                 padding_mode: str = "zeros", dtype=None):
+        super().__init__()
+        n, name = self._dims, type(self).__name__
+        if groups <= 0 or in_channels % groups or out_channels % groups:
+            raise ValueError(f"{name}: in_channels ({in_channels}) and out_channels "
+                             f"({out_channels}) must both be divisible by groups ({groups})")
+        if padding_mode != "zeros":
+            raise ValueError(f"{name}: only padding_mode='zeros' is supported, got "
+                             f"{padding_mode!r}")
+        self.in_channels, self.out_channels, self.groups = in_channels, out_channels, groups
+        self.kernel_size = _tuple(kernel_size, n, "kernel_size")
+        self.stride = _tuple(stride, n, "stride")
+        self.padding = _tuple(padding, n, "padding")
+        self.output_padding = _tuple(output_padding, n, "output_padding")
+        self.dilation = _tuple(dilation, n, "dilation")
+        self.padding_mode = padding_mode
+        self.weight = empty_parameter((in_channels, out_channels // groups) + self.kernel_size,
+                                      dtype)
+        if bias:
+            self.bias = empty_parameter((out_channels,), dtype)
+        else:
+            self.register_parameter("bias", None)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        init_fan_in_uniform(self.weight, self.bias)
+
+    def extra_repr(self) -> str:
+        s = (f"{self.in_channels}, {self.out_channels}, kernel_size={self.kernel_size}, "
+             f"stride={self.stride}")
+        n = self._dims
+        for what, default in (("padding", 0), ("dilation", 1), ("output_padding", 0)):
+            if getattr(self, what) != (default,) * n:
+                s += f", {what}={getattr(self, what)}"
+        if self.groups != 1:
+            s += f", groups={self.groups}"
+        if self.bias is None:
+            s += ", bias=False"
+        return s
+
+    def _output_padding(self, input: Tensor, output_size) -> tuple:
+        """The output_padding that makes the output ``output_size`` (its last dims), checked to
+        lie in the range the geometry allows."""
+        if output_size is None:
+            return self.output_padding
+        n = self._dims
+        want = tuple(int(s) for s in output_size)[-n:]
+        if len(want) != n:
+            raise ValueError(f"{type(self).__name__}: output_size {tuple(output_size)} must "
+                             f"name the {n} spatial sizes")
+        extra = []
+        for m, want_k, k, s, p, d in zip(input.shape[-n:], want, self.kernel_size, self.stride,
+                                         self.padding, self.dilation):
+            least = (m - 1) * s - 2 * p + d * (k - 1) + 1
+            if not least <= want_k < least + max(s, d):
+                raise ValueError(f"{type(self).__name__}: output_size {tuple(output_size)} is "
+                                 f"not reachable from input shape {tuple(input.shape)}: each "
+                                 f"size must lie in [{least}, {least + max(s, d) - 1}]")
+            extra.append(want_k - least)
+        return tuple(extra)
+
+    def forward(self, input: Tensor, output_size=None) -> Tensor:
+        fn = getattr(F, f"conv_transpose{self._dims}d")
+        return fn(input, self.weight, self.bias, self.stride, self.padding,
+                  self._output_padding(input, output_size), self.groups, self.dilation)
+
+
+class ConvTranspose1d(_ConvTransposeNd):
+    """(N, C_in, L) → (N, C_out, L_out), L_out = (L − 1)·stride − 2·padding + dilation·(k − 1)
+    + output_padding + 1: the adjoint of Conv1d in its input."""
+
+    _dims = 1
+
+
+class ConvTranspose2d(_ConvTransposeNd):
+    """(N, C_in, H, W) → (N, C_out, H_out, W_out), each spatial size as in ConvTranspose1d."""
 
     _dims = 2

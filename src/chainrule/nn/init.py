@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from .. import backend
+from ..generator import numpy_generator
 from ..tensor import Tensor
 
 __all__ = ["calculate_gain", "calculate_fan_in_and_fan_out", "zeros_", "ones_", "constant_",
@@ -81,7 +81,7 @@ def _write(tensor: Tensor, values) -> Tensor:
 
 
 def _gen(generator):
-    return generator if generator is not None else backend.default_generator()
+    return numpy_generator(generator, "init")
 
 
 def zeros_(tensor: Tensor) -> Tensor:

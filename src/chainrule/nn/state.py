@@ -1,5 +1,7 @@
 """Loading a state dict into a Module: match keys, check shapes, then copy (cast to each
-target's dtype, onto its device) — all checks happen before anything is written, so a failed load changes nothing.
+target's dtype, onto its device) — all checks happen before anything is written, so a failed load
+changes nothing. A lazy module's placeholders take their shapes from the loaded values (see
+``nn.lazy``).
 """
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import numpy as np
 
 from .. import backend, devices
 from ..tensor import Tensor
+from .parameter import is_lazy
 
 __all__ = ["IncompatibleKeys", "load_state_dict"]
 
@@ -51,20 +54,38 @@ def load_state_dict(module, state_dict, strict: bool = True,
         if unexpected:
             errors.append("Unexpected key(s) in state_dict: "
                           + ", ".join(f'"{k}"' for k in unexpected) + ".")
+    from .lazy import plan_lazy_loads  # lazy layers are built on this module's importers
+    plans, lazy_shapes = plan_lazy_loads(module, state_dict, errors)
     arrays = {}
     for key, target in own.items():
         if key not in state_dict:
             continue
+        if is_lazy(state_dict[key]):
+            if not is_lazy(target):
+                errors.append(f"{key} is uninitialized in the state_dict (a lazy module that "
+                              "never ran forward) and cannot be copied into an initialized one.")
+            continue
         arr = _as_array(state_dict[key], key)
-        if tuple(arr.shape) != tuple(target.shape):
+        if is_lazy(target):  # its module infers the shape from the loaded ones
+            if key not in lazy_shapes:
+                errors.append(f"{key} is an uninitialized parameter outside a lazy module: "
+                              "materialize it before loading.")
+            shape = lazy_shapes.get(key)
+            if shape is None:
+                continue
+        else:
+            shape = tuple(target.shape)
+        if tuple(arr.shape) != shape:
             errors.append(f"size mismatch for {key}: copying a param with shape "
                           f"{tuple(arr.shape)} from checkpoint, the shape in current model "
-                          f"is {tuple(target.shape)}.")
+                          f"is {shape}.")
         arrays[key] = arr
     if errors:
         raise RuntimeError(f"Error(s) in loading state_dict for {type(module).__name__}:\n\t"
                            + "\n\t".join(errors))
-    for key, arr in arrays.items():  # all checks passed: nothing is half-loaded
+    for plan in plans:  # all checks passed: nothing is half-loaded
+        plan.apply()
+    for key, arr in arrays.items():
         target = own[key]
         moved = devices.move_array(arr, target.device, "load_state_dict")  # onto its device
         if assign:

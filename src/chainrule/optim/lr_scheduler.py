@@ -4,7 +4,10 @@ Each scheduler rewrites ``group["lr"]`` of its optimizer's parameter groups when
 called (once per epoch, or once per batch for warm-up schedules). Like PyTorch's, the rules are
 *chainable*: each step multiplies the current learning rate, so schedules can be composed, and the
 constructor takes the first step (epoch 0). ``state_dict()`` holds only numbers, lists and dicts,
-so it fits a checkpoint's JSON metadata.
+so it fits a checkpoint's JSON metadata (schedules built from callables — LambdaLR,
+MultiplicativeLR, CyclicLR's scale_fn — keep only a callable object's JSON-able attributes; see
+``_lr_lambda``). LambdaLR/MultiplicativeLR live in ``_lr_lambda.py``, CyclicLR/OneCycleLR (which
+also cycle the momentum) in ``_lr_cyclic.py``; all are importable from here.
 """
 from __future__ import annotations
 
@@ -13,7 +16,8 @@ from bisect import bisect_right
 from typing import Any, Sequence
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
-           "LinearLR", "SequentialLR", "ReduceLROnPlateau"]
+           "LinearLR", "SequentialLR", "ReduceLROnPlateau", "PolynomialLR", "LambdaLR",
+           "MultiplicativeLR", "CyclicLR", "OneCycleLR"]
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -246,6 +250,35 @@ class LinearLR(LRScheduler):
         return [lr0 * (a + (b - a) * min(n, self.last_epoch) / n) for lr0 in self.base_lrs]
 
 
+class PolynomialLR(LRScheduler):
+    """Decay to 0 over ``total_iters`` steps, then stay:  lr_t = lr₀·(1 − min(t, n)/n)^power,
+    applied as PyTorch's recurrence lr_t = lr_{t−1}·((1 − t/n)/(1 − (t − 1)/n))^power."""
+
+    def __init__(self, optimizer, total_iters: int = 5, power: float = 1.0,
+                 last_epoch: int = -1):
+        self._check_shape({"total_iters": total_iters})
+        self.total_iters, self.power = total_iters, power
+        super().__init__(optimizer, last_epoch)
+
+    _SHAPE = ("total_iters", "power")
+
+    def _check_shape(self, shape: dict[str, Any]) -> None:
+        n = shape["total_iters"]
+        _check(isinstance(n, int) and n > 0,
+               f"PolynomialLR: total_iters must be a positive integer, got {n!r}")
+
+    def get_lr(self) -> list[float]:
+        t, n = self.last_epoch, self.total_iters
+        if self._is_initial or t > n:
+            return self._current()
+        factor = ((1.0 - t / n) / (1.0 - (t - 1) / n)) ** self.power
+        return [lr * factor for lr in self._current()]
+
+    def _closed_form(self) -> list[float]:
+        n = self.total_iters
+        return [b * (1.0 - min(n, self.last_epoch) / n) ** self.power for b in self.base_lrs]
+
+
 class SequentialLR(LRScheduler):
     """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]``, and so on (e.g.
     LinearLR warm-up followed by cosine annealing)."""
@@ -360,3 +393,9 @@ class ReduceLROnPlateau:
 
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         self.__dict__.update(state_dict)
+
+
+# Schedules kept in their own modules (each builds on LRScheduler above), importable from here
+# as in PyTorch.
+from ._lr_lambda import LambdaLR, MultiplicativeLR  # noqa: E402
+from ._lr_cyclic import CyclicLR, OneCycleLR  # noqa: E402

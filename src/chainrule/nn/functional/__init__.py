@@ -11,3 +11,6 @@ from .loss import *  # noqa: F401,F403  losses (cross_entropy and nll_loss from 
 from .normalization import *  # noqa: F401,F403  batch_norm, layer_norm
 from .sparse import *  # noqa: F401,F403  embedding
 from .linear import *  # noqa: F401,F403  linear
+from .gated import *  # noqa: F401,F403  silu, hardswish
+from .conv_transpose import *  # noqa: F401,F403  conv_transpose1d, conv_transpose2d
+from .upsampling import *  # noqa: F401,F403  interpolate, upsample

@@ -12,13 +12,15 @@ estimates instead of the batch's. Layer norm normalises each sample over its tra
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from ... import ops
 from ...autograd.function import Function
 from ...tensor import Tensor
 
-__all__ = ["batch_norm", "layer_norm"]
+__all__ = ["batch_norm", "layer_norm", "group_norm"]
 
 
 def _moments(xp, x, axes):
@@ -138,3 +140,28 @@ def layer_norm(input: Tensor, normalized_shape, weight: Tensor | None = None,
     axes = tuple(range(input.ndim - k, input.ndim))
     y = Normalize.apply(input, axes=axes, eps=eps)
     return _affine(y, weight, bias, shape)
+
+
+def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
+               bias: Tensor | None = None, eps: float = 1e-5) -> Tensor:
+    """y = γ_c·(x − μ_g)/√(σ²_g + ε) + β_c, with μ_g, σ²_g (biased) over each sample's channels
+    of group g and all their positions; input (N, C, *), C divisible by ``num_groups``."""
+    name = "group_norm"
+    if not isinstance(input, Tensor) or input.ndim < 2:
+        raise ValueError(f"group_norm: expected an input of shape (N, C, *), got "
+                         f"{tuple(getattr(input, 'shape', ())) or type(input).__name__}")
+    if input.dtype.kind != "f":
+        raise TypeError(f"group_norm: input must be floating point, got {input.dtype}")
+    n, c = input.shape[:2]
+    if isinstance(num_groups, bool) or not isinstance(num_groups, (int, np.integer)) \
+            or num_groups < 1 or c % num_groups:
+        raise ValueError(f"group_norm: the number of channels ({c}) of input shape "
+                         f"{tuple(input.shape)} must be divisible by num_groups ({num_groups!r})")
+    _check_param(name, "weight", weight, c)
+    _check_param(name, "bias", bias, c)
+    if n * (c // num_groups) * math.prod(input.shape[2:]) == 1:
+        raise ValueError(f"group_norm: input shape {tuple(input.shape)} with num_groups="
+                         f"{num_groups} leaves one value per group to normalise")
+    grouped = ops.reshape(input, (n, num_groups, -1))
+    y = ops.reshape(Normalize.apply(grouped, axes=(2,), eps=eps), tuple(input.shape))
+    return _affine(y, weight, bias, (c,) + (1,) * (input.ndim - 2))

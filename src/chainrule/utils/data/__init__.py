@@ -8,3 +8,12 @@ from ...data import (BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSam
 __all__ = ["DataLoader", "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
            "get_worker_info", "WorkerInfo", "default_collate", "Sampler", "SequentialSampler",
            "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler"]
+
+
+def __getattr__(name):
+    # torch.utils.data.distributed / .DistributedSampler, imported on first use.
+    if name in ("distributed", "DistributedSampler"):
+        import importlib
+        distributed = importlib.import_module(".distributed", __name__)
+        return distributed if name == "distributed" else distributed.DistributedSampler
+    raise AttributeError(f"module 'chainrule.utils.data' has no attribute {name!r}")

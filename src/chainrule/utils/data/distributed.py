@@ -1,0 +1,4 @@
+"""``torch.utils.data.distributed``: ``DistributedSampler`` (:mod:`chainrule.distributed`)."""
+from ...distributed.sampler import DistributedSampler
+
+__all__ = ["DistributedSampler"]
