@@ -13,7 +13,9 @@ def main(torch, source, models):
     y = x + 2
     z = y * y * 3
     out = z.mean()
-    values["grad_fns"] = [type(t.grad_fn).__name__ for t in (y, z, out)]
+    values["grad_fns"] = [t.grad_fn.name() for t in (y, z, out)]
+    values["printed_grad_fn"] = str(z.grad_fn).split(" object")[0]       # '<MulBackward0'
+    values["next_functions"] = [f.name() for f, _ in out.grad_fn.next_functions]
     values["leaf"] = [x.is_leaf, y.is_leaf, x.grad_fn is None]
     out.backward()
     values["first_grad"] = x.grad.flatten().tolist()
@@ -30,6 +32,7 @@ def main(torch, source, models):
     values["size"] = [isinstance(t.size(), torch.Size), t.shape == torch.Size([2, 3]),
                       t.size().numel(), list(t.shape), t.size(1)]
     values["dtypes"] = [str(t.dtype), str(t.float().dtype), str(t.type(torch.float64).dtype)]
+    values["type_names"] = [t.type(), t.float().type()]
     rows = [float(r.sum()) for r in t.float()]          # for w in W: one row at a time
     values["rows"] = rows
 

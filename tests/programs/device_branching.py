@@ -40,5 +40,10 @@ def main(torch, source, models):
     values["pred_device"] = str(pred.device)
     values["same_device"] = pred.device == torch.device("cpu")
     values["eye_device"] = str(torch.eye(2, device=device).device)
+    torch.set_default_device(device)
+    try:
+        values["default_device"] = str(torch.zeros(2).device)
+    finally:
+        torch.set_default_device(None)
     return {"losses": losses, "values": values,
             "params": {"pred": pred.numpy()}}

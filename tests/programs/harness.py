@@ -29,8 +29,10 @@ class Source:
     """The randomness of one program run: NumPy draws, returned as ``torch`` tensors (float32
     unless said otherwise), so two runs with the same seed see the same numbers."""
 
-    def __init__(self, torch, seed: int, data_dir: Path | None = None):
+    def __init__(self, torch, seed: int, data_dir: Path | None = None,
+                 scratch: Path | None = None):
         self.torch = torch
+        self.scratch = scratch
         self.rng = np.random.default_rng(seed)
         self.data_dir = data_dir
 
@@ -52,6 +54,12 @@ class Source:
     def bernoulli(self, p_keep: float, *shape: int):
         """A float32 0/1 mask, 1 with probability ``p_keep``."""
         return self._t((self.rng.random(shape) < p_keep).astype(np.float32))
+
+    def path(self, name: str) -> str:
+        """A file name in this run's own scratch folder (for a program's checkpoints)."""
+        folder = self.scratch / self.torch.__name__
+        folder.mkdir(parents=True, exist_ok=True)
+        return str(folder / name)
 
     def mnist(self, n: int):
         """``n`` images (N, 1, 28, 28) in [0, 1] and int64 labels: the real t10k digits when the
@@ -108,7 +116,8 @@ def run(program: str, lib, tmp: Path, data_dir: Path | None, seed: int = 0) -> d
         _save_initial(prog.build(torch), weights)
     models = prog.build(lib)
     _load_initial(lib, models, weights)
-    return prog.main(lib, Source(lib, seed, data_dir), models)
+    result = prog.main(lib, Source(lib, seed, data_dir, tmp), models)
+    return {**result, "library": lib.__name__}
 
 
 def _close(a: float, b: float) -> bool:
@@ -118,7 +127,7 @@ def _close(a: float, b: float) -> bool:
 def compare(program: str, ref: dict, got: dict) -> list[str]:
     """Every disagreement between the torch run ``ref`` and the other run ``got``, in words."""
     problems = []
-    if set(ref) != set(got):
+    if set(ref) - {"library"} != set(got) - {"library"}:
         problems.append(f"{program}: result keys {sorted(got)} != torch's {sorted(ref)}")
     r, g = list(ref.get("losses", [])), list(got.get("losses", []))
     if len(r) != len(g):
@@ -126,8 +135,9 @@ def compare(program: str, ref: dict, got: dict) -> list[str]:
     for step, (a, b) in enumerate(zip(r, g)):
         if not _close(float(a), float(b)):
             problems.append(f"{program}: loss at step {step}: {b!r} vs torch {a!r}")
+    prefix = got.get("library", "torch") + "."
     for key, a in ref.get("values", {}).items():
-        b = got.get("values", {}).get(key, "<missing>")
+        b = _as_torch(got.get("values", {}).get(key, "<missing>"), prefix)
         if not _same(a, b):
             problems.append(f"{program}: value {key!r}: {b!r} vs torch {a!r}")
     for key, a in ref.get("params", {}).items():
@@ -142,6 +152,16 @@ def compare(program: str, ref: dict, got: dict) -> list[str]:
         if b is None or abs(float(a) - float(b)) > tol:
             problems.append(f"{program}: statistic {key!r}: {b!r} vs torch {a!r} (tol {tol})")
     return problems
+
+
+def _as_torch(value: Any, prefix: str) -> Any:
+    """``value`` with printed names of the other library (``chainrule.float32``) spelt as
+    torch's (``torch.float32``): dtypes print with their own module's name, by design."""
+    if isinstance(value, str):
+        return value.replace(prefix, "torch.")
+    if isinstance(value, (list, tuple)):
+        return [_as_torch(v, prefix) for v in value]
+    return value
 
 
 def _same(a: Any, b: Any) -> bool:

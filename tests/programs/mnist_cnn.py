@@ -73,6 +73,11 @@ def main(torch, source, models):
         tests.append(test(torch, model, device, test_loader))
         scheduler.step()
         lrs.append(scheduler.get_last_lr()[0])
+    path = source.path("mnist_cnn.pt")
+    torch.save(model.state_dict(), path)
+    restored = _net(torch)
+    restored.load_state_dict(torch.load(path, weights_only=True, map_location=device))
+    tests.append(test(torch, restored.to(device), device, test_loader))
     return {"losses": losses + [t[0] for t in tests],
             "values": {"correct": [t[1] for t in tests], "lrs": lrs},
             "params": {"fc2.weight": model.fc2.weight.detach().numpy()}}

@@ -63,7 +63,7 @@ def main(torch, source, models):
             optimizer.step()
             losses.append(loss.item() / len(data))
     model.eval()
-    with torch.no_grad():
+    with torch.inference_mode():
         sample = model.decode(source.randn(4, 8))
     return {"losses": losses, "values": {"sample_mean": sample.mean().item(),
                                          "sample_shape": list(sample.shape)}}
