@@ -40,3 +40,13 @@ def test_compare_notices_a_different_loss():
     problems = harness.compare("x", ref, got)
     assert len(problems) == 4, problems
     assert harness.compare("x", ref, ref) == []
+
+
+def test_compare_spells_printed_names_as_torch():
+    """``chainrule.float32`` from the chainrule run matches torch's ``torch.float32``, but a
+    different dtype still does not."""
+    ref = {"losses": [1.0], "values": {"dtype": ["torch.float32"]}, "library": "torch"}
+    same = {"losses": [1.0], "values": {"dtype": ["chainrule.float32"]}, "library": "chainrule"}
+    other = {"losses": [1.0], "values": {"dtype": ["chainrule.float64"]}, "library": "chainrule"}
+    assert harness.compare("x", ref, same) == []
+    assert len(harness.compare("x", ref, other)) == 1
