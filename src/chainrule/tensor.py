@@ -13,7 +13,8 @@ import numpy as np
 
 from . import backend, devices, dtypes
 from .autograd import grad_mode
-from .autograd.hooks import HookHandle as _HookHandle, TensorHooks as _TensorHooks
+from .autograd.hooks import (HookHandle as _HookHandle, TensorHooks as _TensorHooks,
+                             leaf_hook_count as _leaf_hook_count)
 
 __all__ = ["Tensor"]
 
@@ -243,14 +244,16 @@ class Tensor:
             self._hooks = _TensorHooks()
         self._hooks.pre.append(hook)
         self._watch_output()
+        if self.grad_fn is None:
+            _leaf_hook_count[0] += 1
+            return _HookHandle(self._hooks.pre, hook, _leaf_hook_count)
         return _HookHandle(self._hooks.pre, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Callable) -> _HookHandle:
         """Call ``hook(self)`` once per backward, after this leaf's ``.grad`` has received the
         backward's gradient (data-parallel all-reduce and gradient monitors hook in here).
-        Hooked leaves are finished when the walk over the graph is over, so the hooks run at
-        the end of backward, not as each leaf's gradient completes (PyTorch runs them earlier;
-        the order among leaves is the order they first received a gradient)."""
+        As in PyTorch the hooks run as soon as this leaf's gradient is final (its last
+        contribution in this backward has been added), while the rest of backward goes on."""
         if not self.requires_grad:
             raise RuntimeError("register_post_accumulate_grad_hook: this tensor does not "
                                "require grad")
@@ -261,7 +264,8 @@ class Tensor:
         if self._hooks is None:
             self._hooks = _TensorHooks()
         self._hooks.post.append(hook)
-        return _HookHandle(self._hooks.post, hook)
+        _leaf_hook_count[0] += 1
+        return _HookHandle(self._hooks.post, hook, _leaf_hook_count)
 
     def _watch_output(self) -> None:
         """Let backward find this non-leaf tensor (for its hooks and retained grad)."""

@@ -8,6 +8,12 @@ gradient already has, and each node runs once, in a topological order, without a
 dependencies and without recursion (a chain of a million ops does not touch Python's recursion
 limit). A node's gradient is dropped as soon as its backward has run, and its saved arrays are
 released unless ``retain_graph=True``.
+
+A leaf with hooks collects its gradient over every path; its hooks run as soon as that gradient is
+final: when every edge into it from the nodes this backward can reach has delivered (counted by a
+walk over the graph that runs only while some leaf has a hook), or at the end of the walk for a
+leaf some of whose consumers never received a gradient. Callbacks queued with
+:func:`queue_callback` while a backward runs are called once its walk is over.
 """
 from __future__ import annotations
 
@@ -19,11 +25,23 @@ import numpy as np
 
 from .. import backend
 from . import anomaly, grad_mode
+from .hooks import leaf_hook_count as _leaf_watchers
 from .record import _active as _recording
 
-__all__ = ["backward", "grad", "unbroadcast"]
+__all__ = ["backward", "grad", "unbroadcast", "queue_callback"]
 
 _modules = sys.modules
+# One list of final callbacks per backward in progress (innermost last).
+_final_callbacks: list = []
+
+
+def queue_callback(callback) -> None:
+    """Call ``callback()`` once the backward now running has finished its walk over the graph
+    (PyTorch's ``Variable._execution_engine.queue_callback``); callbacks run in queued order."""
+    if not _final_callbacks:
+        raise RuntimeError("queue_callback: final callbacks can only be queued while a backward "
+                           "is running (from a hook)")
+    _final_callbacks[-1].append(callback)
 
 
 def unbroadcast(xp, g, shape: tuple):
@@ -49,16 +67,29 @@ def _freed(node) -> RuntimeError:
 def _run(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph: bool,
          capture: dict | None = None, accumulate: bool = True) -> dict:
     """Propagate ``root_grads`` back (see :func:`_walk`); while a ``cr.autograd.record()`` is
-    active, store every δ in it, and log none of the ops backward itself runs."""
+    active, store every δ in it, and log none of the ops backward itself runs. Then call the
+    callbacks queued during the walk."""
     rec = _recording[0]
-    if rec is None:
-        return _walk(roots, root_grads, retain_graph, create_graph, capture, accumulate, None)
-    rec._begin_backward()
-    _recording[0] = None
+    callbacks: list = []
+    _final_callbacks.append(callbacks)
     try:
-        return _walk(roots, root_grads, retain_graph, create_graph, capture, accumulate, rec)
+        if rec is None:
+            out = _walk(roots, root_grads, retain_graph, create_graph, capture, accumulate, None)
+        else:
+            rec._begin_backward()
+            _recording[0] = None
+            try:
+                out = _walk(roots, root_grads, retain_graph, create_graph, capture, accumulate,
+                            rec)
+            finally:
+                _recording[0] = rec
+        i = 0
+        while i < len(callbacks):      # a callback may queue another
+            callbacks[i]()
+            i += 1
+        return out
     finally:
-        _recording[0] = rec
+        _final_callbacks.pop()
 
 
 def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_graph: bool,
@@ -84,16 +115,27 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
     wrap = Tensor._wrap
 
     # Leaves with hooks collect their gradient over every path first; their hooks then run
-    # once, on the total (PyTorch's rule), when the walk is over: id(leaf) -> [leaf, grad, shared].
+    # once, on the total (PyTorch's rule), as soon as it is final: id(leaf) -> [leaf, grad, shared].
     hooked: dict = {}
+    # id(hooked leaf) -> edges still to deliver into it; None while no leaf has a hook.
+    remaining = _edges_into_hooked_leaves(roots) if _leaf_watchers[0] else None
 
     def give_leaf(t, g, shared: bool):
         if t._hooks is not None:
-            entry = hooked.get(id(t))
+            key = id(t)
+            entry = hooked.get(key)
             if entry is None:
-                hooked[id(t)] = [t, g, shared]
+                entry = hooked[key] = [t, g, shared]
             else:
                 entry[1], entry[2] = entry[1] + g, False
+            if remaining is not None:
+                left = remaining.get(key)
+                if left is not None:
+                    if left > 1:
+                        remaining[key] = left - 1
+                    else:
+                        del remaining[key], hooked[key]
+                        finish_leaf(*entry)
             return
         deliver(t, g, shared)
 
@@ -118,16 +160,20 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
         else:
             grad._data += g
 
+    def finish_leaf(t, g, shared: bool):
+        for hook in tuple(t._hooks.pre):
+            r = hook(g if create_graph else wrap(g, False, None))
+            if r is not None:
+                g, shared = (r if create_graph else r._data), True
+        deliver(t, g, shared)
+        if accumulate:
+            for hook in tuple(t._hooks.post):
+                hook(t)
+
     def finish_hooked_leaves():
-        for t, g, shared in hooked.values():
-            for hook in tuple(t._hooks.pre):
-                r = hook(g if create_graph else wrap(g, False, None))
-                if r is not None:
-                    g, shared = (r if create_graph else r._data), True
-            deliver(t, g, shared)
-            if accumulate:
-                for hook in tuple(t._hooks.post):
-                    hook(t)
+        for entry in tuple(hooked.values()):
+            finish_leaf(*entry)
+        hooked.clear()
 
     for t, g in zip(roots, root_grads):
         if t.grad_fn is None:
@@ -226,6 +272,31 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
         if hooked:
             finish_hooked_leaves()
     return captured
+
+
+def _edges_into_hooked_leaves(roots: Sequence) -> dict:
+    """id(leaf) -> how many edges into it (from the nodes reachable from ``roots``) will carry a
+    gradient, for every leaf with hooks: when that many have arrived, its gradient is final."""
+    counts: dict = {}
+    stack = [t.grad_fn for t in roots if t.grad_fn is not None]
+    seen = set(stack)
+    push, pop, add = stack.append, stack.pop, seen.add
+    while stack:
+        node = pop()
+        inputs = node.inputs
+        if inputs is None:      # freed: the walk will report it
+            continue
+        for t, need in zip(inputs, node.needs_input_grad):
+            if need:
+                parent = t.grad_fn
+                if parent is None:
+                    if t._hooks is not None:
+                        key = id(t)
+                        counts[key] = counts.get(key, 0) + 1
+                elif parent not in seen:
+                    add(parent)
+                    push(parent)
+    return counts
 
 
 def _repeated(grads, gi) -> bool:

@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import Callable
 
-__all__ = ["HookHandle", "TensorHooks"]
+__all__ = ["HookHandle", "TensorHooks", "leaf_hook_count"]
+
+# How many hooks leaves hold now: while 0, backward skips counting the edges into hooked leaves.
+leaf_hook_count = [0]
 
 
 class HookHandle:
-    """Returned by ``register_hook``; ``remove()`` unregisters the hook."""
+    """Returned by ``register_hook``; ``remove()`` unregisters the hook. ``counter`` (a one-item
+    list) is decremented on removal when the hook was counted in it."""
 
-    def __init__(self, hooks: list, hook: Callable):
-        self._hooks, self._hook = hooks, hook
+    def __init__(self, hooks: list, hook: Callable, counter: list | None = None):
+        self._hooks, self._hook, self._counter = hooks, hook, counter
 
     def remove(self) -> None:
         if self._hook in self._hooks:
             self._hooks.remove(self._hook)
+            if self._counter is not None:
+                self._counter[0] -= 1
+                self._counter = None
 
 
 class TensorHooks:

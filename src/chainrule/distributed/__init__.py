@@ -23,3 +23,7 @@ __all__ = ["init", "is_initialized", "is_available", "init_process_group",
            "get_timeout", "ReduceOp", "group", "all_reduce", "broadcast", "reduce", "all_gather",
            "all_gather_into_tensor", "gather", "scatter", "barrier", "Work", "post_step",
            "DistributedSampler", "faults"]
+from .ddp import DistributedDataParallel
+from .sync_batchnorm import SyncBatchNorm
+
+__all__ += ["DistributedDataParallel", "SyncBatchNorm"]

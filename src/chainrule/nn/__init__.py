@@ -23,6 +23,8 @@ from .activation import SiLU, Hardswish
 from .conv import ConvTranspose1d, ConvTranspose2d
 from .normalization import GroupNorm
 from .upsampling import Upsample
+from ..distributed.sync_batchnorm import SyncBatchNorm  # noqa: E402 (needs .normalization)
+from . import parallel  # noqa: E402,F401
 
 __all__ = [
     "functional", "init", "utils", "Parameter", "Module", "RemovableHandle", "Sequential",
@@ -36,3 +38,4 @@ __all__ = [
     "LazyConv2d", "LazyBatchNorm1d", "LazyBatchNorm2d",
     "SiLU", "Hardswish", "ConvTranspose1d", "ConvTranspose2d", "GroupNorm", "Upsample",
 ]
+__all__ += ["SyncBatchNorm", "parallel"]

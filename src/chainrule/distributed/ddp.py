@@ -1,0 +1,264 @@
+"""DistributedDataParallel: one model replica per MPI rank, gradients averaged during backward.
+
+At construction every parameter and buffer is broadcast from rank 0, so all replicas start equal.
+The parameters that need a gradient are grouped, in reverse registration order (roughly the order
+backward produces their gradients), into flat buckets of about ``bucket_cap_mb``. A hook on each
+parameter fires as soon as its gradient is final; when the last gradient of a bucket is in, the
+bucket is copied into its flat buffer and a non-blocking MPI allreduce (sum) starts, while backward
+goes on computing earlier layers. Buckets start strictly in order (MPI needs every rank to issue
+its collectives in the same order). At the end of backward a queued callback waits for all of
+them and writes back g ← (Σ_ranks g) / d, with d the world size (the mean over replicas, as in
+PyTorch) or the divisor set by :meth:`DistributedDataParallel.set_gradient_divisor`.
+"""
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from typing import Any, Iterator
+
+import numpy as np
+
+from ..autograd import engine, grad_mode
+from ..nn.module import Module
+from ..tensor import Tensor
+from . import world
+
+__all__ = ["DistributedDataParallel"]
+
+
+class _Bucket:
+    """Parameters whose gradients travel together in one flat buffer and one allreduce."""
+
+    __slots__ = ("index", "params", "names", "slots", "spans", "buffer", "missing", "request")
+
+    def __init__(self, index: int, dtype):
+        self.index, self.params, self.names, self.slots, self.spans = index, [], [], [], []
+        self.buffer: Any = np.empty(0, dtype)
+        self.missing = 0          # gradients not yet final in this backward
+        self.request = None       # the MPI request while the allreduce is in flight
+
+
+def _broadcast_from_rank0(comm, tensors) -> None:
+    """Overwrite every tensor's array with rank 0's (one MPI broadcast per tensor)."""
+    for t in tensors:
+        a = t._data
+        if a.flags.c_contiguous:
+            comm.Bcast(a, root=0)
+        else:
+            b = np.ascontiguousarray(a)
+            comm.Bcast(b, root=0)
+            a[...] = b
+        t._bump_version()
+
+
+class DistributedDataParallel(Module):
+    """Wrap ``module`` for data-parallel training over the MPI world (``mpiexec -n N``).
+
+    ``forward`` calls the module; ``state_dict`` keys carry the ``module.`` prefix. Gradients are
+    averaged over the ranks during backward; inside :meth:`no_sync` they only accumulate locally.
+    ``find_unused_parameters=False`` makes a parameter without a gradient in a synced backward an
+    error; with ``True`` it contributes zeros (and a parameter no rank used keeps its ``.grad``).
+    ``device_ids``/``output_device`` are accepted for PyTorch compatibility (arrays stay where
+    they are)."""
+
+    def __init__(self, module: Module, device_ids=None, output_device=None, dim: int = 0,
+                 broadcast_buffers: bool = True, process_group=None, bucket_cap_mb: float = 25,
+                 find_unused_parameters: bool = False, check_reduction: bool = False,
+                 gradient_as_bucket_view: bool = False, static_graph: bool = False, **kwargs):
+        super().__init__()
+        if not isinstance(module, Module):
+            raise TypeError(f"DistributedDataParallel: expected a chainrule.nn.Module, got "
+                            f"{type(module).__name__}")
+        if process_group is not None:
+            raise ValueError("DistributedDataParallel: process_group is not supported; the "
+                             "model is replicated over the whole MPI world")
+        if not bucket_cap_mb or bucket_cap_mb <= 0:
+            raise ValueError(f"DistributedDataParallel: bucket_cap_mb must be positive, got "
+                             f"{bucket_cap_mb!r}")
+        world.init()
+        self.module = module
+        self.device_ids, self.output_device, self.dim = device_ids, output_device, dim
+        self.broadcast_buffers = broadcast_buffers
+        self.find_unused_parameters = find_unused_parameters
+        self.bucket_cap_mb = bucket_cap_mb
+        # A communicator of our own, so no other collective can interleave with the buckets'.
+        self._comm = world.comm().Dup()
+        self._world_size = self._comm.Get_size()
+        self._rank = self._comm.Get_rank()
+        self._divisor: float | None = None
+        self._require_sync = True
+        self._armed = False
+        self._queued = False
+        self.comm_stats = {"steps": 0, "wait_seconds": 0.0, "buckets": 0}
+        self._bucket_log: list | None = None     # tests: records ("start", index) events
+        with grad_mode.no_grad():
+            _broadcast_from_rank0(self._comm, list(module.parameters()) + [
+                b for b in module.buffers() if b is not None])
+        self._buckets = self._build_buckets(int(bucket_cap_mb * 1024 * 1024))
+        self._handles = []
+        for b in self._buckets:
+            for slot, p in zip(b.slots, b.params):
+                self._handles.append(p.register_post_accumulate_grad_hook(self._hook_for(b, slot)))
+        self._got = [False] * sum(len(b.params) for b in self._buckets)
+
+    # -- set-up ----------------------------------------------------------------------------------
+    def _build_buckets(self, cap_bytes: int) -> list:
+        named = [(n, p) for n, p in self.module.named_parameters() if p.requires_grad]
+        for n, p in named:
+            if not isinstance(p._data, np.ndarray):
+                raise NotImplementedError(
+                    f"DistributedDataParallel: parameter {n} is on {p.device}; only CPU "
+                    "(NumPy) parameters are supported (the MPI buffers are host arrays)")
+        buckets: list = []
+        size = 0
+        for slot, (name, p) in enumerate(reversed(named)):
+            a = p._data
+            b = buckets[-1] if buckets else None
+            if b is None or b.buffer.dtype != a.dtype or (b.params and size + a.nbytes > cap_bytes):
+                b = _Bucket(len(buckets), a.dtype)
+                buckets.append(b)
+                size = 0
+            start = sum(s[1] for s in b.spans)
+            b.params.append(p)
+            b.names.append(f"module.{name}")
+            b.slots.append(slot)
+            b.spans.append((start, a.size))
+            size += a.nbytes
+        for b in buckets:
+            b.buffer = np.zeros(sum(s[1] for s in b.spans), b.buffer.dtype)
+        return buckets
+
+    # -- the public surface ------------------------------------------------------------------------
+    def forward(self, *inputs, **kwargs):
+        if self.broadcast_buffers and self._world_size > 1:
+            buffers = [b for b in self.module.buffers() if b is not None]
+            if buffers:
+                _broadcast_from_rank0(self._comm, buffers)
+        if grad_mode.is_grad_enabled() and self._require_sync:
+            self._arm()
+        else:
+            self._armed = False
+        return self.module(*inputs, **kwargs)
+
+    @contextmanager
+    def no_sync(self) -> Iterator[None]:
+        """Backward passes of forwards run inside this block only accumulate gradients locally;
+        the first synced backward after it averages the accumulated sums."""
+        old = self._require_sync
+        self._require_sync = False
+        try:
+            yield
+        finally:
+            self._require_sync = old
+
+    def set_gradient_divisor(self, divisor: float | None) -> None:
+        """Make synced gradients Σ_ranks g / ``divisor`` (e.g. the global sample count, when each
+        rank's loss is a sum over its samples); None restores the mean over ranks."""
+        if divisor is not None and not (float(divisor) > 0):
+            raise ValueError(f"set_gradient_divisor: the divisor must be positive, got {divisor!r}")
+        self._divisor = None if divisor is None else float(divisor)
+
+    @property
+    def gradient_divisor(self) -> float:
+        return float(self._world_size) if self._divisor is None else self._divisor
+
+    # -- one synced backward ---------------------------------------------------------------------
+    def _arm(self) -> None:
+        """Reset the per-backward state: every bucket waits for all its gradients again."""
+        for b in self._buckets:
+            if b.request is not None:       # a previous backward never finished (it raised)
+                b.request.Wait()
+                b.request = None
+            b.missing = len(b.params)
+        self._got = [False] * len(self._got)
+        self._next = 0
+        self._armed, self._queued = True, False
+
+    def _hook_for(self, bucket: _Bucket, slot: int):
+        def hook(param: Tensor) -> None:
+            if not self._armed or self._got[slot]:
+                return
+            if not self._queued:
+                self._queued = True
+                engine.queue_callback(self._finish)
+            self._got[slot] = True
+            bucket.missing -= 1
+            self._progress()
+            if bucket.missing == 0:
+                self._start_ready_buckets()
+        return hook
+
+    def _progress(self) -> None:
+        """Let MPI move the allreduces in flight (MPICH progresses only inside MPI calls)."""
+        for b in self._buckets[:self._next]:
+            if b.request is not None:
+                b.request.Test()
+                return
+
+    def _start_ready_buckets(self) -> None:
+        buckets = self._buckets
+        while self._next < len(buckets) and buckets[self._next].missing == 0:
+            self._start(buckets[self._next])
+            self._next += 1
+
+    def _start(self, b: _Bucket) -> None:
+        buf = b.buffer
+        for p, (start, n) in zip(b.params, b.spans):
+            g = p.grad
+            if g is None:
+                buf[start:start + n] = 0
+            else:
+                buf[start:start + n] = g._data.reshape(-1)
+        if self._bucket_log is not None:
+            self._bucket_log.append(("start", b.index))
+        if self._world_size > 1:
+            from mpi4py import MPI
+            b.request = self._comm.Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
+
+    def _finish(self) -> None:
+        """End of backward: start what is left, wait for every bucket, write the averages back."""
+        self._armed = False
+        unused = [(b, i) for b in self._buckets for i, s in enumerate(b.slots) if not self._got[s]]
+        for b, _ in unused:
+            b.missing = 0
+        self._start_ready_buckets()
+        used_anywhere = None
+        if self.find_unused_parameters and self._world_size > 1:    # every rank, every step
+            from mpi4py import MPI
+            used = np.array(self._got, np.int32)
+            self._comm.Allreduce(MPI.IN_PLACE, used, op=MPI.SUM)
+            used_anywhere = used > 0
+        t0 = time.perf_counter()
+        for b in self._buckets:
+            if b.request is not None:
+                b.request.Wait()
+                b.request = None
+        self.comm_stats["wait_seconds"] += time.perf_counter() - t0
+        self.comm_stats["steps"] += 1
+        self.comm_stats["buckets"] += len(self._buckets)
+        d = self.gradient_divisor
+        skip = {id(b.params[i]) for b, i in unused} if used_anywhere is None else {
+            id(b.params[i]) for b, i in unused if not used_anywhere[b.slots[i]]}
+        for b in self._buckets:
+            buf = b.buffer
+            for p, (start, n) in zip(b.params, b.spans):
+                if id(p) in skip:
+                    continue
+                avg = buf[start:start + n].reshape(p._data.shape) / d
+                if p.grad is None:
+                    p.grad = Tensor._wrap(avg, False, None)
+                else:
+                    p.grad._data[...] = avg
+                    p.grad._bump_version()
+        if unused and not self.find_unused_parameters:
+            names = ", ".join(b.names[i] for b, i in unused)
+            raise RuntimeError(
+                f"DistributedDataParallel: on rank {self._rank} these parameters received no "
+                f"gradient in this backward: {names}. They were not used to compute the loss, "
+                "so the ranks cannot agree on their gradient; pass find_unused_parameters=True "
+                "to DistributedDataParallel (unused parameters then contribute zeros), or make "
+                "every parameter take part in the loss")
+
+    def __getstate__(self):
+        raise TypeError("DistributedDataParallel holds an MPI communicator and cannot be "
+                        "pickled; save ddp.module.state_dict() instead")
