@@ -15,10 +15,12 @@ from .backend import (get_default_dtype, set_default_dtype, manual_seed, get_rng
 from .tensor import Tensor
 from .devices import device, set_default_device, get_default_device, CUDAUnavailableError
 from . import cuda, accelerator
+from .size import Size
 from . import dtypes
 from .dtypes import (float16, half, float32, float64, double, int8, uint8, int16, short, int32,
                      int64, long, bool_)
 from .autograd import no_grad, enable_grad, set_grad_enabled, is_grad_enabled
+from .autograd.grad_mode import inference_mode, is_inference_mode_enabled
 from . import autograd, ops
 from .api import methods as _methods  # noqa: F401  (attaches Tensor operators and methods)
 from .api import inplace as _inplace  # noqa: F401  (attaches zero_, fill_, add_, ..., t[i] = v)
@@ -48,6 +50,13 @@ retain_freed_memory()
 
 def save(obj, path) -> None:
     """Write tensors and JSON-able state to a safetensors checkpoint, atomically (no pickle)."""
+    from .nn.module import Module
+    if isinstance(obj, Module):
+        raise TypeError(f"save: got a whole {type(obj).__name__} module; save its weights with "
+                        "chainrule.save(model.state_dict(), path) and rebuild the model in code "
+                        "before load_state_dict. Checkpoints are safetensors, which hold tensors "
+                        "and plain data only: a module object would need pickle, which can run "
+                        "arbitrary code when loaded")
     from .io import save as _save
     _save(obj, path)
 

@@ -11,34 +11,98 @@ import numpy as np
 
 from . import backend
 
-float16 = half = np.dtype(np.float16)
-float32 = np.dtype(np.float32)
-float64 = double = np.dtype(np.float64)
-int8 = np.dtype(np.int8)
-uint8 = np.dtype(np.uint8)
-int16 = short = np.dtype(np.int16)
-int32 = np.dtype(np.int32)
-int64 = long = np.dtype(np.int64)
-bool_ = np.dtype(np.bool_)
+
+class dtype:
+    """A chainrule dtype (``chainrule.float32``): prints as PyTorch's do, with chainrule's prefix,
+    and stands for its NumPy dtype everywhere else: equal to it and to the scalar type
+    (``cr.float32 == np.float32``), hashing as it, and accepted by NumPy wherever a dtype is
+    (NumPy reads the ``.dtype`` attribute). Other attributes are the NumPy dtype's.
+    ``format()`` (so f-strings in error messages) gives NumPy's plain name, 'float32'."""
+
+    __slots__ = ("dtype", "is_floating_point", "is_complex", "is_signed", "itemsize", "kind")
+
+    def __init__(self, np_dtype):
+        d = np.dtype(np_dtype)
+        self.dtype = d
+        self.is_floating_point = d.kind == "f"
+        self.is_complex = d.kind == "c"
+        self.is_signed = d.kind in "fic"
+        self.itemsize = d.itemsize
+        self.kind = d.kind
+
+    def __repr__(self) -> str:
+        return "chainrule." + ("bool" if self.dtype.kind == "b" else self.dtype.name)
+
+    __str__ = __repr__
+
+    def __format__(self, spec: str) -> str:
+        # f"{t.dtype}" in chainrule's error messages keeps NumPy's spelling ('float32')
+        return format(self.dtype.name, spec)
+
+    def __eq__(self, other) -> bool:
+        if other is self:
+            return True
+        if other is None or isinstance(other, (int, float)):
+            return False
+        try:
+            return self.dtype == np.dtype(other)
+        except (TypeError, ValueError):
+            return False
+
+    def __ne__(self, other) -> bool:
+        return not self.__eq__(other)
+
+    def __hash__(self) -> int:
+        return hash(self.dtype)
+
+    def __getattr__(self, name: str):
+        return getattr(self.dtype, name)
+
+    def to_real(self) -> "dtype":
+        return self
+
+
+_BY_NUMPY: dict = {}     # NumPy dtype -> the one chainrule dtype for it
+
+
+def wrap(np_dtype) -> dtype:
+    """The chainrule dtype for a NumPy dtype (one object per dtype, so ``is`` works)."""
+    d = np.dtype(np_dtype)
+    found = _BY_NUMPY.get(d)
+    if found is None:
+        found = _BY_NUMPY[d] = dtype(d)
+    return found
+
+
+float16 = half = wrap(np.dtype(np.float16))
+float32 = wrap(np.dtype(np.float32))
+float64 = double = wrap(np.dtype(np.float64))
+int8 = wrap(np.dtype(np.int8))
+uint8 = wrap(np.dtype(np.uint8))
+int16 = short = wrap(np.dtype(np.int16))
+int32 = wrap(np.dtype(np.int32))
+int64 = long = wrap(np.dtype(np.int64))
+bool_ = wrap(np.dtype(np.bool_))
 # torch.float / torch.int are exported by chainrule/__init__.py (here they would shadow builtins)
 
 _CATEGORY = {"b": 0, "u": 1, "i": 1, "f": 2, "c": 3}
 
 
-def category(dtype: np.dtype) -> int:
-    return _CATEGORY[dtype.kind]
+def category(dt: np.dtype) -> int:
+    return _CATEGORY[dt.kind]
 
 
-def is_floating(dtype: np.dtype) -> bool:
-    return dtype.kind == "f"
+def is_floating(dt: np.dtype) -> bool:
+    return dt.kind == "f"
 
 
-def to_dtype(dtype) -> np.dtype:
-    """Accept a NumPy dtype, a dtype name ('float32') or a Python type; return a NumPy dtype."""
+def to_dtype(dt) -> np.dtype:
+    """Accept a dtype (chainrule's or NumPy's), a dtype name ('float32') or a Python type;
+    return a NumPy dtype."""
     try:
-        return np.dtype(dtype)
+        return np.dtype(dt)
     except TypeError:
-        raise TypeError(f"unknown dtype {dtype!r}; use e.g. chainrule.float32 or 'float64'") from None
+        raise TypeError(f"unknown dtype {dt!r}; use e.g. chainrule.float32 or 'float64'") from None
 
 
 def scalar_dtype(value) -> np.dtype:

@@ -7,9 +7,9 @@
     >>> cr.func.hessian(f)(cr.tensor([2.0])).item()       # 6x
     12.0
 
-The transforms live in :mod:`chainrule.autograd.functional`.
+The transforms live in :mod:`chainrule.autograd.transforms`.
 """
-from .autograd.functional import (grad, grad_and_value, vjp, jacrev, jacobian, hessian,  # noqa: F401
+from .autograd.transforms import (grad, grad_and_value, vjp, jacrev, jacobian, hessian,  # noqa: F401
                                   hvp)
 
 __all__ = ["grad", "grad_and_value", "vjp", "jacrev", "jacobian", "hessian", "hvp"]

@@ -12,6 +12,7 @@ from typing import Any, Callable
 import numpy as np
 
 from . import backend, devices, dtypes
+from .size import Size
 from .autograd import grad_mode
 from .autograd.hooks import (HookHandle as _HookHandle, TensorHooks as _TensorHooks,
                              leaf_hook_count as _leaf_hook_count)
@@ -51,8 +52,12 @@ def _to_array(data: Any, dtype=None) -> np.ndarray:
 # a saved tensor stamped later was changed after being saved. When the counter has not moved
 # since an op ran, backward skips the check altogether.
 _modification_counter = [0]
+_dtype_of: dict = dtypes._BY_NUMPY
 # How many non-leaf tensors ever got a hook or retain_grad: while 0, backward skips looking for them.
 _nonleaf_watchers = [0]
+# How many in-place changes were recorded in a graph (api/inplace_graph.py): while 0, backward
+# does not look for rebased nodes.
+_rebased = [0]
 
 
 class Tensor:
@@ -109,12 +114,16 @@ class Tensor:
 
     # -- array facts -------------------------------------------------------------------------
     @property
-    def shape(self) -> tuple:
-        return self._data.shape
+    def shape(self) -> Size:
+        return Size(self._data.shape)
 
     @property
-    def dtype(self) -> np.dtype:
-        return self._data.dtype
+    def dtype(self) -> "dtypes.dtype":
+        """The chainrule dtype (equal to, and usable as, the array's NumPy dtype)."""
+        try:
+            return _dtype_of[self._data.dtype]
+        except KeyError:                        # a rarer dtype's first use
+            return dtypes.wrap(self._data.dtype)
 
     @property
     def ndim(self) -> int:
@@ -143,7 +152,7 @@ class Tensor:
         """The shape, or with ``dim`` (checked as every dim is) the size of that dimension."""
         shape = self._data.shape
         if dim is None:
-            return shape
+            return Size(shape)
         if type(dim) is int and -len(shape) <= dim < len(shape):
             return shape[dim]
         from .api._args import normalize_dim          # the error, or a NumPy integer
@@ -159,6 +168,31 @@ class Tensor:
         if self._data.ndim == 0:
             raise TypeError("len() of a 0-d tensor")
         return self._data.shape[0]
+
+    def __iter__(self):
+        """The sub-tensors along dim 0 (``for row in W``), each differentiable."""
+        if self._data.ndim == 0:
+            raise TypeError("iteration over a 0-d tensor")
+        return (self[i] for i in range(self._data.shape[0]))
+
+    def __format__(self, spec: str) -> str:
+        """``format(t, '.2f')`` formats a 0-d tensor's value; other tensors accept only ''."""
+        if self._data.ndim == 0:
+            return format(self.item(), spec)
+        if spec:
+            raise TypeError(f"unsupported format string passed to Tensor.__format__: {spec!r} "
+                            f"(only 0-d tensors format their value; this one has shape "
+                            f"{tuple(self._data.shape)})")
+        return repr(self)
+
+    def type(self, dtype=None, non_blocking: bool = False, **kwargs):
+        """No argument: the type name as PyTorch spells it with chainrule's prefix
+        ('chainrule.FloatTensor'). With a dtype or a type name ('chainrule.DoubleTensor',
+        'torch.LongTensor', 'float64'): the tensor cast to it."""
+        from . import tensor_types
+        if dtype is None:
+            return tensor_types.type_name(self._data.dtype)
+        return self.to(tensor_types.parse(dtype))
 
     # -- conversions -------------------------------------------------------------------------
     def item(self):
@@ -379,7 +413,7 @@ class Tensor:
         if not isinstance(self._data, (np.ndarray, np.generic)):
             extras.insert(0, f"device='{self.device}'")
         if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{type(self.grad_fn).__name__}Backward>")
+            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
         elif self.requires_grad:
             extras.append("requires_grad=True")
         return "tensor(" + body + "".join(", " + e for e in extras) + ")"

@@ -13,7 +13,7 @@ from ..ops.unary import Clone
 from ..tensor import Tensor
 from . import grids as _G, placing as _L, products as _P, transcendental as _T, unique as _U
 
-__all__ = (["clone", "numel", "allclose", "softmax", "log_softmax", "memory_format",
+__all__ = (["clone", "numel", "allclose", "equal", "softmax", "log_softmax", "memory_format",
             "contiguous_format", "preserve_format", "channels_last", "channels_last_3d"]
            + _T.__all__ + _P.__all__ + _L.__all__ + _U.__all__ + _G.__all__)
 
@@ -51,6 +51,20 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e
                            f"not broadcast") from None
     return bool(np.all(np.isclose(input._data, other._data, rtol=rtol, atol=atol,
                                   equal_nan=equal_nan)))
+
+
+def equal(input: Tensor, other: Tensor) -> bool:
+    """True when the two have the same shape and every element equal (no broadcasting; NaN is
+    never equal to itself, as in PyTorch)."""
+    for t, name in ((input, "input"), (other, "other")):
+        if not isinstance(t, Tensor):
+            raise TypeError(f"equal(): argument '{name}' must be a Tensor, not "
+                            f"{type(t).__name__}")
+    if tuple(input.shape) != tuple(other.shape):
+        return False
+    from ..backend import get_array_module
+    xp = get_array_module(input._data, other._data)
+    return bool(xp.all(input._data == other._data))
 
 
 def softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
@@ -94,6 +108,7 @@ def _attach() -> None:
     T.bmm = bmm
     T.true_divide = div
     T.allclose = allclose
+    T.equal = equal
     T.nelement = _nelement
     T.contiguous = _contiguous
     T.clone = clone       # the method of api.methods, with memory_format= accepted

@@ -1,30 +1,43 @@
 """In-place updates of a tensor's values (``zero_``, ``fill_``, ``copy_``, ``add_``, ...,
-``t[i] = v``): for parameters, initialisers and buffers. They are not recorded by autograd, so
-each first checks the tensor is not part of a graph being recorded, then stamps its version (and
-its views'), which is how backward notices a saved value that changed."""
+``t[i] = v``). Outside a graph (parameters under no_grad, initialisers, buffers) each stamps the
+tensor's version (and its views'), which is how backward notices a saved value that changed.
+Inside one (a non-leaf, or a value that requires grad) ``zero_``, ``fill_``, ``copy_``, ``add_``,
+``sub_``, ``mul_``, ``div_`` and ``t[i] = v`` are recorded as PyTorch records them (see
+:mod:`.inplace_graph`); the others refuse."""
 from __future__ import annotations
 
 import numpy as np
 
 from ..generator import numpy_generator
 from ..tensor import Tensor
+from .. import ops
+from .inplace_graph import must_record, rebase, assign
 
 
 def _operand(value):
     return value._data if isinstance(value, Tensor) else value
 
 def zero_(self) -> Tensor:
-    self._check_inplace("zero_")
+    if must_record(self, "zero_"):
+        return rebase(self, "zero_", lambda old: assign(old, 0))
     self._data[...] = 0
     return self
 
 def fill_(self, value) -> Tensor:
-    self._check_inplace("fill_")
+    if must_record(self, "fill_", value):
+        return rebase(self, "fill_", lambda old: assign(old, value))
     self._data[...] = _operand(value)
     return self
 
 def copy_(self, src) -> Tensor:
-    self._check_inplace("copy_")
+    if must_record(self, "copy_", src):
+        if tuple(np.shape(_operand(src))) != tuple(self.shape):
+            try:
+                np.broadcast_shapes(tuple(np.shape(_operand(src))), tuple(self.shape))
+            except ValueError:
+                raise ValueError(f"copy_: cannot copy a source of shape {np.shape(_operand(src))} "
+                                 f"into a tensor of shape {self.shape}") from None
+        return rebase(self, "copy_", lambda old: assign(old, src))
     src = _operand(src)
     try:
         self._data[...] = src
@@ -34,24 +47,28 @@ def copy_(self, src) -> Tensor:
     return self
 
 def add_(self, other, alpha=1) -> Tensor:
-    self._check_inplace("add_")
+    if must_record(self, "add_", other):
+        return rebase(self, "add_", lambda old: ops.add(old, other if alpha == 1 else other * alpha))
     other = _operand(other)
     self._data += other if alpha == 1 else alpha * other
     return self
 
 def sub_(self, other, alpha=1) -> Tensor:
-    self._check_inplace("sub_")
+    if must_record(self, "sub_", other):
+        return rebase(self, "sub_", lambda old: ops.subtract(old, other if alpha == 1 else other * alpha))
     other = _operand(other)
     self._data -= other if alpha == 1 else alpha * other
     return self
 
 def mul_(self, other) -> Tensor:
-    self._check_inplace("mul_")
+    if must_record(self, "mul_", other):
+        return rebase(self, "mul_", lambda old: ops.multiply(old, other), copy_old=True)
     self._data *= _operand(other)
     return self
 
 def div_(self, other) -> Tensor:
-    self._check_inplace("div_")
+    if must_record(self, "div_", other):
+        return rebase(self, "div_", lambda old: ops.divide(old, other), copy_old=True)
     self._data /= _operand(other)
     return self
 
@@ -71,11 +88,16 @@ def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Ten
     return self
 
 def __setitem__(self, index, value) -> None:
-    self._check_inplace("__setitem__")
     if isinstance(index, Tensor):
         index = index._data
     elif isinstance(index, tuple):
         index = tuple(i._data if isinstance(i, Tensor) else i for i in index)
+    if must_record(self, "__setitem__", value):
+        try:
+            rebase(self, "__setitem__", lambda old: assign(old, value, index))
+        except (ValueError, IndexError) as exc:
+            raise type(exc)(f"__setitem__: {exc} (tensor shape {self.shape})") from None
+        return
     try:
         self._data[index] = _operand(value)
     except (ValueError, IndexError) as exc:

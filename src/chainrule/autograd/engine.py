@@ -197,6 +197,8 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
     check = anomaly._enabled[0]
     plain_xp = np if "cupy" not in _modules else None   # CuPy arrays choose their own module
     from ..tensor import _modification_counter as counter, _nonleaf_watchers as watchers
+    from ..tensor import _rebased
+    rebased = _rebased[0]       # in-place ops recorded in a graph: see api/inplace_graph.py
 
     with grad_mode.set_grad_enabled(create_graph):
         # The node queued last and its gradient wait outside the heap and ``pending``: in a
@@ -252,6 +254,11 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
                 if gi.shape != shape:
                     gi = unbroadcast(xp or np, gi, shape)
                 parent = t.grad_fn
+                if rebased:
+                    # t was changed in place after this node used it: its value then was the
+                    # one before the change, made by the node the change replaced
+                    while parent is not None and parent._seq > node._seq:
+                        parent = getattr(parent, "_replaced", None)
                 if parent is None:
                     give_leaf(t, gi, gi is g or (len(grads) > 1 and _repeated(grads, gi)))
                     continue
@@ -366,10 +373,21 @@ def backward(tensors, grad_tensors=None, retain_graph: bool | None = None,
 
 
 def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
-         create_graph: bool = False, allow_unused: bool = False) -> tuple:
+         create_graph: bool = False, only_inputs: bool = True, allow_unused: bool | None = None,
+         is_grads_batched: bool = False, materialize_grads: bool = False) -> tuple:
     """Return d(outputs)/d(inputs) · grad_outputs without touching any ``.grad`` (PyTorch's
-    ``torch.autograd.grad``)."""
+    ``torch.autograd.grad``, same signature). ``materialize_grads`` gives zeros instead of None
+    for unused inputs (and implies ``allow_unused``); ``only_inputs`` is ignored as in PyTorch;
+    ``is_grads_batched=True`` is not supported."""
     from ..tensor import Tensor
+
+    if is_grads_batched:
+        raise NotImplementedError("grad: is_grads_batched=True is not supported; call grad once "
+                                  "per row of grad_outputs (or use chainrule.func.vjp)")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    elif materialize_grads and not allow_unused:
+        raise ValueError("grad: materialize_grads=True needs allow_unused to be None or True")
 
     single_out = isinstance(outputs, Tensor)
     outputs = [outputs] if single_out else list(outputs)
@@ -399,7 +417,8 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             if not allow_unused:
                 raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "
                                    "outputs; pass allow_unused=True to get None for it")
-            result.append(None)
+            result.append(Tensor._wrap(backend.get_array_module(t._data).zeros_like(t._data),
+                                       False, None) if materialize_grads else None)
         else:
             result.append(g if create_graph else Tensor._wrap(np.array(g, copy=True), False, None))
     return tuple(result)

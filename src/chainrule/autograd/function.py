@@ -48,11 +48,15 @@ def bind_tensor(tensor_cls, modification_counter: list) -> None:
     _wrap = tensor_cls._wrap
     _counter = modification_counter
 
-__all__ = ["Function", "OpError"]
+__all__ = ["Function", "OpError", "OpIndexError"]
 
 
 class OpError(ValueError):
     """An op was given inputs it cannot work on; the message names the op, shapes and dtypes."""
+
+
+class OpIndexError(OpError, IndexError):
+    """An index out of range (an IndexError, so ``for row in t`` and sequence protocols stop)."""
 
 
 def _describe(arrays) -> str:
@@ -65,8 +69,67 @@ def _describe(arrays) -> str:
     return ", ".join(parts)
 
 
+# PyTorch's grad_fn names for the primitives it also has. Any other primitive is named
+# ``<Class>Backward0``. Composed ops (mse_loss, gelu, ...) have no node of their own: their output's grad_fn is the *last primitive* the
+# composition ran (mse_loss prints ``MeanBackward0``, gelu ``MulBackward0``), which is the node
+# backward starts from. One name per primitive: reductions print PyTorch's full-reduction name
+# (``SumBackward0``) also when reducing over a dim (PyTorch: ``SumBackward1``), and GetItem
+# prints ``SelectBackward0`` for every index (PyTorch: Slice/Index for slices and arrays).
+_TORCH_NAMES = {
+    "Add": "AddBackward0", "Sub": "SubBackward0", "Mul": "MulBackward0", "Div": "DivBackward0",
+    "Neg": "NegBackward0", "Exp": "ExpBackward0", "Log": "LogBackward0",
+    "Log1p": "Log1PBackward0", "Sqrt": "SqrtBackward0", "Abs": "AbsBackward0",
+    "Sin": "SinBackward0", "Cos": "CosBackward0", "Tanh": "TanhBackward0",
+    "Sigmoid": "SigmoidBackward0", "Relu": "ReluBackward0", "Clip": "ClampBackward1",
+    "ClampBounds": "ClampBackward0", "Erf": "ErfBackward0", "Sign": "SignBackward0",
+    "Softplus": "SoftplusBackward0", "Clone": "CloneBackward0", "Cast": "ToCopyBackward0",
+    "GetItem": "SelectBackward0", "Sum": "SumBackward0", "Mean": "MeanBackward0",
+    "Amax": "AmaxBackward0", "LogSumExp": "LogsumexpBackward0", "Prod": "ProdBackward0",
+    "Reshape": "ViewBackward0", "Transpose": "PermuteBackward0",
+    "BroadcastTo": "ExpandBackward0", "Concatenate": "CatBackward0", "Pow": "PowBackward1",
+    "PowScalar": "PowBackward0", "PowScalarBase": "PowBackward2",
+    "Maximum": "MaximumBackward0", "Minimum": "MinimumBackward0", "Where": "WhereBackward0",
+    "MatMul": "MmBackward0", "Softmax": "SoftmaxBackward0", "LogSoftmax": "LogSoftmaxBackward0",
+    "Linear": "AddmmBackward0", "CumSum": "CumsumBackward0", "Pad": "ConstantPadNdBackward0",
+    "MaxPool": "MaxPool2DWithIndicesBackward0", "Conv": "ConvolutionBackward0",
+    "TakeAlongAxis": "GatherBackward0", "Einsum": "EinsumBackward0",
+    "BinaryCrossEntropy": "BinaryCrossEntropyBackward0",
+    "BinaryCrossEntropyWithLogits": "BinaryCrossEntropyWithLogitsBackward0",
+    "LogSoftmaxNLL": "NllLossBackward0", "IndexCrossEntropyMean": "NllLossBackward0",
+    "Assign": "CopySlices",
+}
+
+
+def _is_custom(cls) -> bool:
+    """A PyTorch-style custom function: its (nearest) ``forward`` is a staticmethod."""
+    for klass in cls.__mro__:
+        if "forward" in klass.__dict__:
+            return isinstance(klass.__dict__["forward"], staticmethod)
+    return False
+
+
+class OpName(str):
+    """A node's ``name``: the short lower-case string error messages use, and, called as
+    PyTorch's ``grad_fn.name()``, the PyTorch-style node name (``MulBackward0``). An op that
+    chainrule composes from primitives has no name of its own: its output's grad_fn is the last
+    primitive it ran (``mse_loss(...).grad_fn.name()`` is ``MeanBackward0``)."""
+
+    __slots__ = ("torch_name",)
+
+    def __new__(cls, short: str, torch_name: str):
+        s = super().__new__(cls, short)
+        s.torch_name = torch_name
+        return s
+
+    def __call__(self) -> str:
+        return self.torch_name
+
+
 class Function:
-    """Base class of differentiable primitives (one output each)."""
+    """Base class of differentiable primitives (one output each).
+
+    A subclass whose ``forward`` is a staticmethod taking ``ctx`` is a PyTorch-style custom
+    function instead (see :mod:`chainrule.autograd.custom_function`)."""
 
     __slots__ = ("inputs", "saved", "needs_input_grad", "_ran_at", "_out_ref", "_trace", "_seq",
                  "__weakref__", "__dict__")
@@ -79,8 +142,13 @@ class Function:
 
     def __init_subclass__(cls, **kw):
         super().__init_subclass__(**kw)
-        if not cls.__dict__.get("name"):
-            cls.name = cls.__name__.lower()
+        if _is_custom(cls):
+            from . import custom_function as cf
+            cls.apply = classmethod(cf.custom_apply)
+            cls.name = OpName(cls.__name__.lower(), cf.custom_name(cls))
+            return
+        short = cls.__dict__.get("name") or cls.__name__.lower()
+        cls.name = OpName(short, _TORCH_NAMES.get(cls.__name__, f"{cls.__name__}Backward0"))
 
     # -- to be written by each primitive -------------------------------------------------------
     def forward(self, xp, *arrays, **params):  # pragma: no cover - abstract
@@ -204,8 +272,15 @@ class Function:
         self.saved = None
         self.inputs = None
 
+    @property
+    def next_functions(self) -> tuple:
+        """((input's grad_fn or None, 0), ...) per input, as PyTorch's (leaves that require
+        grad appear as None here: chainrule has no AccumulateGrad node)."""
+        return tuple((x.grad_fn if isinstance(x, Tensor) else None, 0)
+                     for x in (self.inputs or ()))
+
     def __repr__(self) -> str:
-        return f"<{type(self).__name__} backward>"
+        return f"<{self.name()} object at {id(self):#x}>"
 
 
 def is_released(node: Any) -> bool:
@@ -292,5 +367,6 @@ def _forward_error(node: Function, arrays, params: dict, exc: Exception) -> Exce
     """The error to raise when an op's forward fails: NumPy's message with the op's context."""
     if isinstance(exc, OpError):
         return exc
-    return OpError(node.explain_error(arrays, params, exc) or (
+    kind = OpIndexError if isinstance(exc, IndexError) else OpError
+    return kind(node.explain_error(arrays, params, exc) or (
         f"{node.name}: {exc} (inputs: {_describe(arrays)})"))

@@ -8,7 +8,8 @@ from __future__ import annotations
 import functools
 from typing import Callable, TypeVar
 
-__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled"]
+__all__ = ["no_grad", "enable_grad", "set_grad_enabled", "is_grad_enabled", "inference_mode",
+           "is_inference_mode_enabled"]
 
 _grad_enabled = [True]
 F = TypeVar("F", bound=Callable)
@@ -73,3 +74,33 @@ class set_grad_enabled(_GradModeSwitch):
     def __call__(self, fn: F) -> F:
         _grad_enabled[0] = self._prev  # used as a decorator: do not flip the flag at decoration
         return super().__call__(fn)
+
+
+class inference_mode(_GradModeSwitch):
+    """PyTorch's ``inference_mode(mode=True)``: here the same as ``no_grad`` (``mode=False``: as
+    ``enable_grad`` is not implied, it leaves the current mode alone). A context manager and a
+    decorator, used bare (``@inference_mode``) or called (``@inference_mode()``). Tensors made
+    inside are ordinary tensors that do not require grad (chainrule has no separate
+    inference-tensor kind)."""
+
+    def __new__(cls, mode=True):
+        if callable(mode):                      # @inference_mode without parentheses
+            return cls()(mode)
+        return super().__new__(cls)
+
+    def __init__(self, mode: bool = True):
+        self.enabled = bool(mode)
+
+    def __enter__(self):
+        self._prev = _grad_enabled[0]
+        if self.enabled:
+            _grad_enabled[0] = False
+        return self
+
+    def _fresh(self) -> "_GradModeSwitch":
+        return inference_mode(self.enabled)
+
+
+def is_inference_mode_enabled() -> bool:
+    """True inside an active ``inference_mode()`` block (approximated by grad mode being off)."""
+    return not _grad_enabled[0]
