@@ -31,11 +31,13 @@ emit(run_fit(**kwargs))
 """
 
 
-@pytest.mark.parametrize("n, kwargs", [(2, {}), (3, {"n": 65})])
+@pytest.mark.parametrize("n, kwargs", [(2, {}), (3, {"n": 65}),
+                                       (2, {"plateau": True, "epochs": 12, "n": 40})])
 def test_fit_on_n_ranks_equals_one_process(n, kwargs):
     """SGD with momentum and two dropout layers, float64, a short last batch (n=65, batch 16:
     a last batch of 1, so two of three ranks hold none of it): parameters to 1e-10, and
-    every rank records the same, reduced history as one process."""
+    every rank records the same, reduced history as one process — and, with LR-on-plateau
+    and early stopping, takes the same decisions."""
     require_mpiexec()
     ref = run_fit(**kwargs)
     result = run_mpi(FIT, n=n, timeout=90, args=(json.dumps(kwargs),))
@@ -49,6 +51,10 @@ def test_fit_on_n_ranks_equals_one_process(n, kwargs):
                 assert mine[key] == pytest.approx(one[key], rel=1e-12, abs=0), key
             for key in ("train_accuracy", "train_error_rate", "val_accuracy"):
                 assert mine[key] == one[key], key
+        assert out["stop_reason"] == ref["stop_reason"]
+    if kwargs.get("plateau"):   # the reduced val_loss drove both decisions, on every rank
+        lrs = [r["lr"] for r in ref["history"]]
+        assert ref["stop_reason"] == "early_stopping" and min(lrs) < max(lrs), ref["history"]
     rows = [[{k: v for k, v in r.items() if "second" not in k} for r in o["history"]]
             for o in result.outputs]
     assert all(r == rows[0] for r in rows), "ranks disagree on the reduced history"

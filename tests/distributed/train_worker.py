@@ -26,14 +26,22 @@ def make_run(seed: int = 0, n: int = 75, batch: int = 16, dropout: float = 0.3,
     return model, nn.CrossEntropyLoss(), opt, train, val
 
 
-def run_fit(epochs: int = 3, callbacks=(), **kwargs) -> dict:
-    """Train; the final parameters (lists of float64) and the history rows."""
-    from chainrule.train import Trainer
+def run_fit(epochs: int = 3, callbacks=(), plateau: bool = False, **kwargs) -> dict:
+    """Train; the final parameters (lists of float64), the history rows and why it stopped.
+    ``plateau``: with ReduceLROnPlateau and EarlyStopping deciding on ``val_loss``."""
+    import chainrule as cr
+    from chainrule.train import EarlyStopping, Trainer
     model, loss_fn, opt, train, val = make_run(**kwargs)
-    trainer = Trainer(model, loss_fn, opt, handle_sigint=False, callbacks=callbacks)
+    scheduler = None
+    if plateau:
+        scheduler = cr.optim.lr_scheduler.ReduceLROnPlateau(opt, factor=0.5, patience=0)
+        callbacks = list(callbacks) + [EarlyStopping("val_loss", patience=2)]
+    trainer = Trainer(model, loss_fn, opt, handle_sigint=False, callbacks=callbacks,
+                      scheduler=scheduler)
     history = trainer.fit(train, epochs=epochs, val_loader=val)
     return {"params": {k: v.detach().numpy().tolist() for k, v in model.state_dict().items()},
-            "history": [dict(r) for r in history], "world": trainer.world_size}
+            "history": [dict(r) for r in history], "world": trainer.world_size,
+            "stop_reason": history.stop_reason}
 
 
 def max_param_diff(a: dict, b: dict) -> float:
