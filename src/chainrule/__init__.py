@@ -32,6 +32,7 @@ from .api.indexing import *  # noqa: F401,F403
 from .api.math import *  # noqa: F401,F403
 from .api.slicing import *  # noqa: F401,F403
 from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
+from ._blas import set_num_threads, get_num_threads  # BLAS thread policy (issue #17)
 
 float = float32  # noqa: A001 - PyTorch's aliases
 int = int32  # noqa: A001
