@@ -4,6 +4,8 @@
     python -m bench --only A,F --rounds 7
     python -m bench --quick              # a couple of steps each: checks the suite runs
     python -m bench --threads 1          # BLAS and PyTorch single-threaded (steadier under load)
+    python -m bench --only G --fraction 0.1   # G on a tenth of its 60,000-example epoch
+    python -m bench --only H --runs 2         # H with 2 runs per library and condition
 
 Prints a header (machine, load, versions), a table of medians, ratios and the targets, then one
 JSON line per row. See bench/RESULTS.md for the conventions and recorded runs.
@@ -23,13 +25,13 @@ if not __package__:  # run as a script: python bench/run.py
 
 from bench import suite  # noqa: E402
 
-ALL = ("A", "B", "C", "D", "E", "F")
+ALL = ("A", "B", "C", "D", "E", "F", "G", "H")
 
 
 def _versions() -> dict:
-    code = ("import json, os, numpy, torch, chainrule; print(json.dumps({'numpy': "
-            "numpy.__version__, 'torch': torch.__version__, "
-            "'chainrule_path': os.path.dirname(chainrule.__file__)}))")
+    code = ("import json, os, numpy, torch, chainrule, chainrule._blas as b; print(json.dumps("
+            "{'numpy': numpy.__version__, 'torch': torch.__version__, "
+            "'chainrule_path': os.path.dirname(chainrule.__file__), 'blas': b.blas_info()}))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -43,6 +45,31 @@ def _git_head() -> str:
         return "?"
 
 
+def cpu_model() -> str:
+    """lscpu's model name (else /proc/cpuinfo's), for every row."""
+    try:
+        out = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
+        for line in out.splitlines():
+            if line.startswith("Model name:"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return "unknown"
+
+
+def machine(v: dict | None = None) -> dict:
+    """The fields every row carries: CPU model, the BLAS chainrule drives, its thread count."""
+    b = (v or _versions())["blas"]
+    return {"cpu": cpu_model(), "blas": b["library"], "blas_threads": b["num_threads"]}
+
+
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -53,8 +80,11 @@ def header(cfg: suite.Config) -> str:
                                       "MKL_NUM_THREADS") if k in os.environ}
     threads = (f"threads={cfg.threads} (BLAS and PyTorch)" if cfg.threads else
                f"PyTorch threads={os.cpu_count()}, BLAS default")
+    m = machine(v)
     return (f"chainrule vs PyTorch, issue #9 suite — {datetime.datetime.now():%Y-%m-%d %H:%M}, "
             f"cpus={os.cpu_count()}, {threads}{' ' + str(env) if env else ''}\n"
+            f"CPU {m['cpu']}; BLAS {m['blas']}, {m['blas_threads']} threads "
+            f"(one below m·n·k {v['blas']['threshold']:,})\n"
             f"numpy {v['numpy']}, torch {v['torch']}, chainrule from {v['chainrule_path']} "
             f"(repo HEAD {_git_head()}); rounds={cfg.rounds}{', QUICK' if cfg.quick else ''}; "
             f"load average at start {_load()}")
@@ -117,6 +147,18 @@ def notes(rows: list) -> list:
                        f"{f(r['chainrule_ms_per_step'])} vs {f(r['torch_ms_per_step'])} ms per "
                        f"step with evaluations (ratio {f(r['ms_per_step_ratio'])}); best "
                        f"accuracy {r['chainrule_best_accuracy']} vs {r['torch_best_accuracy']}")
+        elif w == "G":
+            out.append(f"G ({r['case']}): {r['examples']:,} examples, epoch "
+                       f"{f(r['chainrule_epoch_s'])} s vs {f(r['torch_epoch_s'])} s, step "
+                       f"{f(r['chainrule_step_ms'])} vs {f(r['torch_step_ms'])} ms"
+                       + ("; same first loss" if r["same_start"] else
+                          f"; WARNING: first losses differ by {r['first_loss_gap']}"))
+        elif w == "H":
+            out.append(f"H ({r['condition']}, {r['runs']} runs each): median "
+                       f"{f(r['chainrule_median'])} s vs {f(r['torch_median'])} s; chainrule's "
+                       f"worst {f(r['worst_over_idle_median'])}x its idle median (target <= 3: "
+                       f"{'met' if r['worst_over_idle_met'] else 'not met'}); test accuracy "
+                       f"{r['chainrule_test_accuracy']} vs {r['torch_test_accuracy']}")
         elif w == "F":
             out.append(f"F: NumPy sgemm 128x784x512 {f(r['gemm_gflops'])} GFLOP/s "
                        f"({f(r['gemm_ms'])} ms) → roofline step {f(r['roofline_step_ms'])} ms "
@@ -131,7 +173,7 @@ def main(argv=None) -> list:
     ap = argparse.ArgumentParser(prog="python -m bench",
                                  description="chainrule vs PyTorch: issue #9's benchmark suite")
     ap.add_argument("--only", default=",".join(ALL),
-                    help="comma-separated workloads to run (A-F; F brings A along)")
+                    help="comma-separated workloads to run (A-H; F brings A along)")
     ap.add_argument("--rounds", type=int, default=None,
                     help="alternating fresh-process rounds per side (default 5; 1 with --quick)")
     ap.add_argument("--quick", action="store_true",
@@ -139,7 +181,15 @@ def main(argv=None) -> list:
     ap.add_argument("--threads", type=int, default=None,
                     help="limit BLAS (OPENBLAS/OMP/MKL_NUM_THREADS) and PyTorch to this many "
                          "threads (default: PyTorch uses every CPU, BLAS its default)")
+    ap.add_argument("--fraction", type=float, default=None,
+                    help="G: train on this fraction of the 60,000-example epoch (0 < F <= 1)")
+    ap.add_argument("--runs", type=int, default=None,
+                    help="H: runs per library and condition (default 10; 1 with --quick)")
     args = ap.parse_args(argv)
+    if args.fraction is not None and not 0 < args.fraction <= 1:
+        ap.error(f"--fraction must lie in (0, 1], got {args.fraction}")
+    if args.runs is not None and args.runs < 1:
+        ap.error(f"--runs must be at least 1, got {args.runs}")
     only = tuple(w.strip().upper() for w in args.only.split(",") if w.strip())
     bad = [w for w in only if w not in ALL]
     if bad:
@@ -148,10 +198,13 @@ def main(argv=None) -> list:
     if rounds < 1:
         ap.error("--rounds must be at least 1")
     cfg = suite.Config(only=only, rounds=rounds, quick=args.quick, threads=args.threads,
+                       fraction=args.fraction, runs=args.runs,
                        progress=lambda msg: print(f"  ... {msg}  (load {_load()})",
                                                   file=sys.stderr, flush=True))
     print(header(cfg), flush=True)
     rows = suite.run(cfg)
+    where = machine()
+    rows = [dict(r, **where) for r in rows]
     print(f"load average at end {_load()}")
     print(table(rows))
     for line in notes(rows):

@@ -27,6 +27,8 @@ FULL = {
     "D": dict(batch=128, steps=50, lr=0.01, momentum=0.9),
     "E": dict(target=0.93, batch=100, lr=1e-2, eval_every=50, max_seconds=120.0,
               max_steps=4000),
+    "G": dict(examples=60000, batch=128, lr=0.1),
+    "H": dict(runs=10),
 }
 QUICK = {
     "A": dict(FULL["A"], warmup=1, steps=2, gemm_reps=2),
@@ -34,6 +36,8 @@ QUICK = {
     "C": dict(ops=30, reps=2),
     "D": dict(FULL["D"], steps=2),
     "E": dict(FULL["E"], eval_every=2, max_steps=4, max_seconds=30.0),
+    "G": dict(FULL["G"], examples=1280),
+    "H": dict(runs=1),
 }
 
 
@@ -53,31 +57,41 @@ class Target:
 
 
 TARGETS = {"A": Target(">=", 1.10), "B": Target(">=", 0.8), "C": Target("<=", 0.7),
-           "D": Target("<=", 0.35), "E": Target("<=", 1.0), "F": Target("<=", 1.15)}
+           "D": Target("<=", 0.35), "E": Target("<=", 1.0), "F": Target("<=", 1.15),
+           "G": Target(">=", 0.8), "H": Target("<=", 1.0)}
 TITLES = {"A": "MLP 784-512-512-10, SGD momentum, batch 128",
           "B": "CNN conv5-16/pool/conv5-32/pool/linear, batch 64",
           "C": "per-op overhead, 1,000-op chain (mul, add, tanh)",
           "D": "peak RSS of a fresh process training A",
           "E": "MNIST-1D Conv1d CNN, Adam 1e-2, batch 100: time to 93 % test accuracy",
-          "F": "A's step time / roofline (A's FLOPs at NumPy sgemm 128x784x512)"}
+          "F": "A's step time / roofline (A's FLOPs at NumPy sgemm 128x784x512)",
+          "G": "textbook LeNet (5x5 convs, batch norm, sigmoid, avg pool), batch 128, 1 epoch",
+          "H": "digits main job (chainrule train defaults): training seconds, idle / 2 busy"}
 
 
 @dataclass
 class Config:
     """What to run: ``only`` (workload letters), ``rounds``, ``quick`` parameters, ``threads``
     (None: PyTorch gets every CPU and BLAS its default, as issue #9 specifies)."""
-    only: tuple = ("A", "B", "C", "D", "E", "F")
+    only: tuple = ("A", "B", "C", "D", "E", "F", "G", "H")
     rounds: int = 5
     quick: bool = False
     threads: int | None = None
     progress: object = None
     params: dict = field(default_factory=dict)
+    fraction: float | None = None  # G: this fraction of the 60,000-example epoch
+    runs: int | None = None  # H: runs per library and condition
 
     def __post_init__(self):
         base = QUICK if self.quick else FULL
         self.params = {k: dict(v, seed=SEED) if k != "C" else dict(v) for k, v in base.items()}
+        if self.fraction:
+            self.params["G"]["examples"] = max(self.params["G"]["batch"],
+                                               round(FULL["G"]["examples"] * self.fraction))
+        if self.runs:
+            self.params["H"]["runs"] = self.runs
         if self.threads:
-            for k in ("A", "B", "D", "E"):
+            for k in ("A", "B", "D", "E", "G"):
                 self.params[k]["threads"] = self.threads
 
 
@@ -196,8 +210,68 @@ def _accuracy(cfg: Config) -> list:
                  max_seconds=p["max_seconds"], max_steps=p["max_steps"])]
 
 
+def _lenet(cfg: Config) -> list:
+    rows = []
+    for bn, case in (("nn", "nn.BatchNorm"), ("textbook", "BN from tensor ops")):
+        params = dict(cfg.params["G"], bn=bn)
+        res = harness.alternate("lenet", {lib: params for lib in LIBS}, cfg.rounds, cfg.threads,
+                                progress=cfg.progress)
+        cr, pt = res["chainrule"], res["torch"]
+        gap = max(abs(a["first_loss"] - b["first_loss"]) for a, b in zip(cr, pt))
+        rows.append(_row("G", f"samples/s, {case}", "samples/s", cr, pt, "samples_per_s",
+                         "cpu_samples_per_s", cfg.rounds, case=bn,
+                         examples=params["examples"], chainrule_step_ms=median(cr, "step_ms"),
+                         torch_step_ms=median(pt, "step_ms"),
+                         chainrule_epoch_s=median(cr, "epoch_s"),
+                         torch_epoch_s=median(pt, "epoch_s"), first_loss_gap=gap,
+                         same_start=gap < 1e-4))
+    return rows
+
+
+def _digits(cfg: Config) -> list:
+    """H: ``runs`` alternating runs per library idle, then as many beside two busy processes.
+    The busy row's ratio is chainrule's worst over PyTorch's worst (target ≤ 1); it also
+    carries chainrule's worst over its idle median (target ≤ 3)."""
+    import contextlib
+    from .digits_job import busy, chainrule_digits
+    runs = cfg.params["H"]["runs"]
+    res: dict = {}
+    for cond in ("idle", "busy"):
+        out = res[cond] = {lib: [] for lib in LIBS}
+        with busy(2) if cond == "busy" else contextlib.nullcontext():
+            for r in range(runs):
+                for lib in (LIBS if r % 2 == 0 else LIBS[::-1]):
+                    if lib == "chainrule":
+                        out[lib].append(chainrule_digits(harness.ROOT))
+                    else:
+                        out[lib].append(harness.run_worker(
+                            "digits_torch", "torch", {"seed": SEED}, cfg.threads))
+                    if cfg.progress:
+                        cfg.progress(f"digits {cond} {lib} run {r + 1}/{runs}")
+    rows = []
+    idle_median = median(res["idle"]["chainrule"], "train_seconds")
+    for cond in ("idle", "busy"):
+        cr, pt = res[cond]["chainrule"], res[cond]["torch"]
+        cw = max(x["train_seconds"] for x in cr)
+        pw = max(x["train_seconds"] for x in pt)
+        c, p = median(cr, "train_seconds"), median(pt, "train_seconds")
+        row = {"bench": "suite", "workload": "H", "title": TITLES["H"],
+               "metric": f"worst train s, {cond}", "unit": "s", "chainrule": cw, "torch": pw,
+               "ratio": ratio(cw, pw), "target": str(TARGETS["H"]),
+               "met": TARGETS["H"].met(ratio(cw, pw)), "condition": cond,
+               "chainrule_median": c, "torch_median": p, "median_ratio": ratio(c, p),
+               "worst_over_idle_median": cw / idle_median,
+               "worst_over_idle_met": cw / idle_median <= 3.0, "runs": runs,
+               "chainrule_rounds": [x["train_seconds"] for x in cr],
+               "torch_rounds": [x["train_seconds"] for x in pt],
+               "chainrule_test_accuracy": median(cr, "test_accuracy"),
+               "torch_test_accuracy": median(pt, "test_accuracy")}
+        rows.append({k: rounded(v) for k, v in row.items()})
+    return rows
+
+
 def run(cfg: Config) -> list:
-    """Run the selected workloads (F brings A along); returns the rows in A–F order."""
+    """Run the selected workloads (F brings A along); returns the rows in A–H order."""
     only = set(cfg.only)
     rows = []
     if "A" in only or "F" in only:
@@ -214,4 +288,8 @@ def run(cfg: Config) -> list:
         rows += _accuracy(cfg)
     if "F" in only:
         rows.append(_roofline(a_res, cfg))
+    if "G" in only:
+        rows += _lenet(cfg)
+    if "H" in only:
+        rows += _digits(cfg)
     return rows

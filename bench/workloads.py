@@ -167,8 +167,20 @@ def op_overhead(lib: str, case: str, ops: int, reps: int) -> dict:
     return oo.measure(lib, case, ops, reps)
 
 
+def lenet(lib: str, **params) -> dict:
+    """G: one epoch of the textbook LeNet (bench/textbook.py)."""
+    from .textbook import lenet_epoch
+    return lenet_epoch(lib, **params)
+
+
+def digits_torch(lib: str, **params) -> dict:
+    """H's PyTorch side: the digits job written in PyTorch (bench/digits_job.py)."""
+    from .digits_job import torch_digits
+    return torch_digits(**params)
+
+
 MEASURES = {"train": train_throughput, "memory": peak_memory, "accuracy": time_to_accuracy,
-            "op_overhead": op_overhead}
+            "op_overhead": op_overhead, "lenet": lenet, "digits_torch": digits_torch}
 
 
 def measure(kind: str, lib: str, params: dict) -> dict:

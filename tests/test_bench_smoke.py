@@ -21,6 +21,9 @@ sys.path.insert(0, str(REPO))  # bench/ is a top-level package beside src/
 from bench import harness, models, run, suite, workloads  # noqa: E402
 
 
+BLAS = {"library": "b", "num_threads": 1, "threshold": 1, "in_force": 1, "per_gemm": True}
+
+
 @pytest.fixture
 def torch_threads():
     """The suite sets PyTorch's thread count; give the test session its own back."""
@@ -47,8 +50,9 @@ def test_quick_suite_in_process(monkeypatch, capsys, torch_threads):
                         lambda kind, lib, params, threads=None, timeout=0:
                         workloads.measure(kind, lib, params))
     monkeypatch.setattr(run, "_versions", lambda: {"numpy": np.__version__, "torch": "t",
-                                                   "chainrule_path": "p"})
-    rows = run.main(["--quick", "--threads", "1"])  # one thread: no pool stalls on a busy CI
+                                                   "chainrule_path": "p", "blas": BLAS})
+    rows = run.main(["--quick", "--threads", "1", "--only", "A,B,C,D,E,F"])  # G, H: their own
+    # tests (tests/test_bench_textbook.py); one thread: no pool stalls on a busy CI
     out = capsys.readouterr().out
     by = {(r["workload"], r.get("case")): r for r in rows}
     assert [r["workload"] for r in rows] == ["A", "B", "C", "C", "D", "E", "F"]
@@ -62,7 +66,7 @@ def test_quick_suite_in_process(monkeypatch, capsys, torch_threads):
         assert e["chainrule_reached"] == 0 and e["chainrule"] is None and e["met"] is None
         assert e["chainrule_steps"] == e["torch_steps"] == suite.QUICK["E"]["max_steps"]
     json_lines = [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-    assert json_lines == rows
+    assert json_lines == rows and all(r["blas"] == "b" and r["cpu"] for r in rows)
     assert "target" in out and ("not reached" in out or "skipped" in out)
 
 

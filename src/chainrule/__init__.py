@@ -36,6 +36,7 @@ from .api.slicing import *  # noqa: F401,F403
 from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
 from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_, exponential_)
 from .generator import Generator, default_generator, seed, initial_seed
+from ._blas import set_num_threads, get_num_threads  # BLAS thread policy (issue #17)
 
 float = float32  # noqa: A001 - PyTorch's aliases
 int = int32  # noqa: A001

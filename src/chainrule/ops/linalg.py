@@ -5,6 +5,7 @@ summed back by the engine). A 1-D operand is treated as a row (left) or column (
 """
 from __future__ import annotations
 
+from .._blas.threads import blas_threads_for
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _operands as O
@@ -15,6 +16,7 @@ class MatMul(Function):
 
     def forward(self, xp, x, y):
         self.saved = (x, y)
+        _threads_for(x, y)
         return xp.matmul(x, y)
 
     def explain_error(self, arrays, params, exc):
@@ -30,6 +32,7 @@ class MatMul(Function):
     def backward(self, xp, g):
         x, y = self.saved
         nx, ny = self.needs_input_grad
+        _threads_for(x, y)  # the backward products have the forward's m·n·k
         if x.ndim == 1 and y.ndim == 1:  # dot product
             return (g * y if nx else None), (g * x if ny else None)
         if x.ndim == 1:  # (k,) @ (..., k, m) -> (..., m)
@@ -45,6 +48,15 @@ class MatMul(Function):
         gx = xp.matmul(g, xp.swapaxes(y, -1, -2)) if nx else None
         gy = xp.matmul(xp.swapaxes(x, -1, -2), g) if ny else None
         return gx, gy
+
+
+def _threads_for(x, y) -> None:
+    """BLAS threads for one (m×k)·(k×n) product of x @ y (a 1-D operand: m or n is 1)."""
+    if x.ndim == 2 and y.ndim == 2:
+        blas_threads_for(x.shape[0], y.shape[1], x.shape[1])
+    elif x.ndim and y.ndim:
+        blas_threads_for(x.shape[-2] if x.ndim > 1 else 1, y.shape[-1] if y.ndim > 1 else 1,
+                         x.shape[-1])
 
 
 def matmul(x, y):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import math
 
+from ..._blas.threads import blas_threads_for
 from ...autograd.function import Function
 from ...ops._operands import ones_constant
 from ...tensor import Tensor
@@ -16,6 +17,7 @@ class Linear(Function):
 
     def forward(self, xp, x, w, b=None):
         self.save(x, w)
+        blas_threads_for(x.size, w.shape[0], 1)  # m·k = x.size, n = out_features
         y = xp.matmul(x, w.T)
         if b is not None:
             y += b
@@ -24,8 +26,10 @@ class Linear(Function):
     def backward(self, xp, g):
         x, w = self.saved
         needs = self.needs_input_grad
-        if not isinstance(g, Tensor) and not g.flags.c_contiguous:
-            g = xp.ascontiguousarray(g)  # e.g. broadcast by sum(): BLAS needs real strides
+        if not isinstance(g, Tensor):  # (a Tensor's products pass through MatMul's policy)
+            blas_threads_for(x.size, w.shape[0], 1)  # all three products have forward's m·n·k
+            if not g.flags.c_contiguous:
+                g = xp.ascontiguousarray(g)  # e.g. broadcast by sum(): BLAS needs real strides
         gx = xp.matmul(g, w) if needs[0] else None
         gw = gb = None
         g2 = _rows(g)
