@@ -34,7 +34,7 @@ for dtype in DTYPES:
         t = chainrule.tensor(value(r, dtype))
         try:
             dist.all_reduce(t, op=getattr(dist.ReduceOp, op))
-            out[f"all_reduce/{op}/{dtype}"] = [str(t.dtype), t.numpy().tolist()]
+            out[f"all_reduce/{op}/{dtype}"] = [np.dtype(t.dtype).name, t.numpy().tolist()]
         except ValueError as e:
             out[f"all_reduce/{op}/{dtype}"] = ["error", str(e)]
     t = chainrule.tensor(value(r, dtype))
