@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "get_array_module", "op_array_module", "is_array", "get_default_dtype", "set_default_dtype",
     "manual_seed", "default_generator", "get_rng_state", "set_rng_state", "retain_freed_memory",
+    "update_kernels", "register_cpu_updates", "cuda_kernels",
 ]
 
 _default_dtype = np.dtype(np.float32)
@@ -41,6 +42,35 @@ def op_array_module(op: str, *arrays: Any):
                 check_same_device(op, arrays)
                 return cupy
     return np
+
+
+# -- device-specific kernels -------------------------------------------------------------------
+_cpu_updates: list = []
+
+
+def register_cpu_updates(module: Any) -> None:
+    """Name the CPU's optimizer-update kernels (``optim/_axpy``, BLAS ``axpy``/``axpby``); called
+    by that module on import, so this lower layer never imports the optimizers."""
+    _cpu_updates[:] = [module]
+
+
+def update_kernels(array: Any):
+    """The optimizer-update kernels for ``array``'s device: on the CPU the BLAS ``axpy_`` /
+    ``axpby_`` module, on CUDA :mod:`chainrule._cuda_kernels.optim_updates` (those two plus
+    one fused kernel per optimizer: ``sgd_``, ``adam_``, ``rmsprop_``, ...)."""
+    if type(array) is np.ndarray or get_array_module(array) is np:
+        if not _cpu_updates:
+            import importlib
+            importlib.import_module("chainrule.optim._axpy")   # registers itself
+        return _cpu_updates[0]
+    return cuda_kernels("optim_updates")
+
+
+def cuda_kernels(name: str):
+    """The CUDA kernel module ``chainrule._cuda_kernels.<name>`` (imported on first use; only
+    ever reached with CuPy arrays in hand)."""
+    import importlib
+    return importlib.import_module(f"chainrule._cuda_kernels.{name}")
 
 
 def is_array(x: Any) -> bool:
