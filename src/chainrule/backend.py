@@ -96,6 +96,8 @@ def set_default_dtype(dtype) -> None:
 
 
 _generator = np.random.Generator(np.random.PCG64(0))
+_seed = [0]                   # the last manual_seed, which each GPU's generator starts from
+_gpu_seeded: set = set()      # GPUs whose generator has been seeded since then
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -104,6 +106,8 @@ def manual_seed(seed: int) -> np.random.Generator:
     if not isinstance(seed, (int, np.integer)) or isinstance(seed, bool) or seed < 0:
         raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
     _generator = np.random.Generator(np.random.PCG64(int(seed)))
+    _seed[0] = int(seed)
+    _gpu_seeded.clear()
     cupy = sys.modules.get("cupy")             # the GPU's generator too, once CuPy is in use
     if cupy is not None and hasattr(cupy, "random"):
         from .cuda import manual_seed_all
@@ -114,6 +118,40 @@ def manual_seed(seed: int) -> np.random.Generator:
 def default_generator() -> np.random.Generator:
     """The generator random ops draw from (replaced by :func:`manual_seed`)."""
     return _generator
+
+
+def mark_gpu_seeded(index: int) -> None:
+    """Note that GPU ``index``'s generator was seeded directly (``cuda.manual_seed``)."""
+    _gpu_seeded.add(int(index))
+
+
+def gpu_generator(index: int = 0):
+    """CuPy's generator for GPU ``index``, seeded from the last :func:`manual_seed` on its first
+    use (so the same seed on the same GPU gives the same draws, whenever CuPy was loaded)."""
+    cupy = sys.modules["cupy"]
+    with cupy.cuda.Device(index):
+        if index not in _gpu_seeded:
+            cupy.random.seed(_seed[0])
+            _gpu_seeded.add(index)
+        return cupy.random.get_random_state()
+
+
+def random_like(like: Any, kind: str, shape, dtype):
+    """Draws on ``like``'s device: ``kind`` 'random' (uniform [0, 1)) or 'standard_normal', from
+    the CPU generator for NumPy, from the GPU's own generator for CuPy (no host copy)."""
+    if type(like) is np.ndarray or get_array_module(like) is np:
+        return getattr(_generator, kind)(shape, dtype=dtype)
+    return random_on(like.device.id, kind, shape, dtype)
+
+
+def random_on(index: int, kind: str, shape, dtype):
+    """Draws made on GPU ``index`` by its generator (see :func:`random_like`)."""
+    state = gpu_generator(index)
+    cupy = sys.modules["cupy"]
+    with cupy.cuda.Device(index):
+        if kind == "random":
+            return state.random_sample(shape, dtype=dtype)
+        return state.standard_normal(shape, dtype=dtype)
 
 
 def get_rng_state() -> dict:

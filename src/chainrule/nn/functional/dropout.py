@@ -27,10 +27,11 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     dtype = input.dtype
     if p == 1:
-        mask = np.zeros(input.shape, dtype=dtype)
+        mask = backend.get_array_module(input._data).zeros(input.shape, dtype=dtype)
         return _apply(input, mask, inplace)
-    u = backend.default_generator().random(input.shape, dtype=np.float32 if dtype != np.float64
-                                           else np.float64)
+    # drawn on the input's device (a CUDA input: by the GPU's generator, no host copy)
+    u = backend.random_like(input._data, "random", input.shape,
+                            np.float32 if dtype != np.float64 else np.float64)
     mask = (u >= p).astype(dtype)
     mask *= dtype.type(1.0 / (1.0 - p))
     return _apply(input, mask, inplace)
