@@ -100,7 +100,7 @@ class IndexCrossEntropyMean(Function):
         x, p = self.saved
         n = x.shape[0]
         if isinstance(g, Tensor):  # create_graph: a softmax that is itself differentiable
-            onehot = np.zeros(x.shape, dtype=x.dtype)
+            onehot = backend.get_array_module(self.rows).zeros(x.shape, dtype=x.dtype)
             onehot[self.rows, self.t] = 1
             return (g / n * (xp.exp(_log_softmax_raw(xp, x, -1)) - onehot),)
         gx = p.copy()
