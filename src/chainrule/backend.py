@@ -14,7 +14,7 @@ import numpy as np
 __all__ = [
     "get_array_module", "op_array_module", "is_array", "get_default_dtype", "set_default_dtype",
     "manual_seed", "default_generator", "get_rng_state", "set_rng_state", "retain_freed_memory",
-    "update_kernels", "register_cpu_updates", "cuda_kernels",
+    "update_kernels", "register_cpu_updates", "cuda_kernels", "device_operands",
 ]
 
 _default_dtype = np.dtype(np.float32)
@@ -71,6 +71,20 @@ def cuda_kernels(name: str):
     ever reached with CuPy arrays in hand)."""
     import importlib
     return importlib.import_module(f"chainrule._cuda_kernels.{name}")
+
+
+def device_operands(op: str, arrays):
+    """``(xp, arrays)`` for the inputs of op ``op`` once CuPy is loaded: with a CuPy array among
+    them, CPU 0-d arrays become Python scalars (PyTorch lets a CPU scalar tensor join a CUDA
+    op) and any other mix of devices is an error naming the op and two devices."""
+    cupy = sys.modules.get("cupy")
+    if cupy is None or not any(isinstance(a, cupy.ndarray) for a in arrays):
+        return np, arrays
+    if any(type(a) is np.ndarray and a.ndim == 0 for a in arrays):
+        arrays = [a.item() if type(a) is np.ndarray and a.ndim == 0 else a for a in arrays]
+    from .devices import check_same_device
+    check_same_device(op, arrays)
+    return cupy, arrays
 
 
 def is_array(x: Any) -> bool:

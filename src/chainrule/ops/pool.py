@@ -54,7 +54,7 @@ class MaxPool(Function):
         z = None
         for off in self.offsets():
             p = self._part(x, off)
-            z = p.copy() if z is None else np.maximum(z, p, out=z)
+            z = p.copy() if z is None else xp.maximum(z, p, out=z)
         self._xpad = None
         self.save(x, z)
         return z
