@@ -9,7 +9,9 @@ import chainrule as cr
 def host(x) -> np.ndarray:
     """A tensor's or array's values on the host (a copy for GPU data)."""
     data = x._data if isinstance(x, cr.Tensor) else x
-    return data if isinstance(data, np.ndarray) else data.get()
+    if isinstance(data, (np.ndarray, np.generic, float, int)):
+        return np.asarray(data)
+    return data.get()
 
 
 def on_gpu(x) -> bool:

@@ -78,19 +78,20 @@ def counting_transfers():
 
     def seen_call(fn, arg0):
         owner = getattr(fn, "__self__", None)
-        name = getattr(fn, "__name__", "")
-        if isinstance(owner, cupy.ndarray):
-            if name in D2H_METHODS:
-                note("d2h", f"ndarray.{name}")
-            elif name in H2D_METHODS:
-                note("h2d", f"ndarray.{name}")
-        elif fn in (float, int, bool) and isinstance(arg0, cupy.ndarray):
+        target = owner if isinstance(owner, cupy.ndarray) else \
+            (arg0 if isinstance(arg0, cupy.ndarray) else None)
+        if target is None:
+            return
+        if fn is float or fn is int or fn is bool:
             note("d2h", f"{fn.__name__}(ndarray)")
-        elif getattr(fn, "__objclass__", None) is cupy.ndarray and isinstance(arg0, cupy.ndarray):
-            if name in D2H_METHODS:
-                note("d2h", f"ndarray.{name}")
-            elif name in H2D_METHODS:
-                note("h2d", f"ndarray.{name}")
+            return
+        name = getattr(fn, "__name__", "")
+        method = owner is target or getattr(fn, "__qualname__", "").startswith("ndarray.") \
+            or getattr(fn, "__objclass__", None) is cupy.ndarray
+        if method and name in D2H_METHODS:
+            note("d2h", f"ndarray.{name}")
+        elif method and name in H2D_METHODS:
+            note("h2d", f"ndarray.{name}")
 
     monitoring = getattr(sys, "monitoring", None)
     tool = None
