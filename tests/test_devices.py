@@ -255,6 +255,12 @@ def fake_gpu(monkeypatch):
     fake.asarray = lambda a: a if isinstance(a, _FakeDeviceArray) else _FakeDeviceArray(a)
     fake.cuda = types.SimpleNamespace(Device=_Device,
                                       runtime=types.SimpleNamespace(getDeviceCount=lambda: 1))
+    rng = np.random.default_rng(0)          # the GPU's generator: draws made "on the device"
+    state = types.SimpleNamespace(
+        random_sample=lambda shape, dtype: _FakeDeviceArray(rng.random(shape, dtype=dtype)),
+        standard_normal=lambda shape, dtype: _FakeDeviceArray(
+            rng.standard_normal(shape, dtype=dtype)))
+    fake.random = types.SimpleNamespace(seed=lambda s: None, get_random_state=lambda: state)
     monkeypatch.setattr(devices, "_import_cupy", lambda: fake)
     monkeypatch.setitem(sys.modules, "cupy", fake)
     return fake

@@ -14,6 +14,7 @@ import numpy as np
 __all__ = [
     "get_array_module", "op_array_module", "is_array", "get_default_dtype", "set_default_dtype",
     "manual_seed", "default_generator", "get_rng_state", "set_rng_state", "retain_freed_memory",
+    "update_kernels", "register_cpu_updates", "cuda_kernels", "device_operands",
 ]
 
 _default_dtype = np.dtype(np.float32)
@@ -43,6 +44,49 @@ def op_array_module(op: str, *arrays: Any):
     return np
 
 
+# -- device-specific kernels -------------------------------------------------------------------
+_cpu_updates: list = []
+
+
+def register_cpu_updates(module: Any) -> None:
+    """Name the CPU's optimizer-update kernels (``optim/_axpy``, BLAS ``axpy``/``axpby``); called
+    by that module on import, so this lower layer never imports the optimizers."""
+    _cpu_updates[:] = [module]
+
+
+def update_kernels(array: Any):
+    """The optimizer-update kernels for ``array``'s device: on the CPU the BLAS ``axpy_`` /
+    ``axpby_`` module, on CUDA :mod:`chainrule._cuda_kernels.optim_updates` (those two plus
+    one fused kernel per optimizer: ``sgd_``, ``adam_``, ``rmsprop_``, ...)."""
+    if type(array) is np.ndarray or get_array_module(array) is np:
+        if not _cpu_updates:
+            import importlib
+            importlib.import_module("chainrule.optim._axpy")   # registers itself
+        return _cpu_updates[0]
+    return cuda_kernels("optim_updates")
+
+
+def cuda_kernels(name: str):
+    """The CUDA kernel module ``chainrule._cuda_kernels.<name>`` (imported on first use; only
+    ever reached with CuPy arrays in hand)."""
+    import importlib
+    return importlib.import_module(f"chainrule._cuda_kernels.{name}")
+
+
+def device_operands(op: str, arrays):
+    """``(xp, arrays)`` for the inputs of op ``op`` once CuPy is loaded: with a CuPy array among
+    them, CPU 0-d arrays become Python scalars (PyTorch lets a CPU scalar tensor join a CUDA
+    op) and any other mix of devices is an error naming the op and two devices."""
+    cupy = sys.modules.get("cupy")
+    if cupy is None or not any(isinstance(a, cupy.ndarray) for a in arrays):
+        return np, arrays
+    if any(type(a) is np.ndarray and a.ndim == 0 for a in arrays):
+        arrays = [a.item() if type(a) is np.ndarray and a.ndim == 0 else a for a in arrays]
+    from .devices import check_same_device
+    check_same_device(op, arrays)
+    return cupy, arrays
+
+
 def is_array(x: Any) -> bool:
     """True for a NumPy array or, when CuPy is loaded, a CuPy array."""
     if isinstance(x, np.ndarray):
@@ -67,6 +111,8 @@ def set_default_dtype(dtype) -> None:
 
 _generator = np.random.Generator(np.random.PCG64(0))
 _initial_seed = 0
+_seed = [0]                   # the last manual_seed, which each GPU's generator starts from
+_gpu_seeded: set = set()      # GPUs whose generator has been seeded since then
 
 
 def manual_seed(seed: int) -> np.random.Generator:
@@ -76,6 +122,8 @@ def manual_seed(seed: int) -> np.random.Generator:
         raise ValueError(f"manual_seed: seed must be a non-negative integer, got {seed!r}")
     _generator = np.random.Generator(np.random.PCG64(int(seed)))
     _initial_seed = int(seed)
+    _seed[0] = int(seed)
+    _gpu_seeded.clear()
     cupy = sys.modules.get("cupy")             # the GPU's generator too, once CuPy is in use
     if cupy is not None and hasattr(cupy, "random"):
         from .cuda import manual_seed_all
@@ -97,6 +145,40 @@ def set_initial_seed(seed: int) -> None:
 def default_generator() -> np.random.Generator:
     """The generator random ops draw from (replaced by :func:`manual_seed`)."""
     return _generator
+
+
+def mark_gpu_seeded(index: int) -> None:
+    """Note that GPU ``index``'s generator was seeded directly (``cuda.manual_seed``)."""
+    _gpu_seeded.add(int(index))
+
+
+def gpu_generator(index: int = 0):
+    """CuPy's generator for GPU ``index``, seeded from the last :func:`manual_seed` on its first
+    use (so the same seed on the same GPU gives the same draws, whenever CuPy was loaded)."""
+    cupy = sys.modules["cupy"]
+    with cupy.cuda.Device(index):
+        if index not in _gpu_seeded:
+            cupy.random.seed(_seed[0])
+            _gpu_seeded.add(index)
+        return cupy.random.get_random_state()
+
+
+def random_like(like: Any, kind: str, shape, dtype):
+    """Draws on ``like``'s device: ``kind`` 'random' (uniform [0, 1)) or 'standard_normal', from
+    the CPU generator for NumPy, from the GPU's own generator for CuPy (no host copy)."""
+    if type(like) is np.ndarray or get_array_module(like) is np:
+        return getattr(_generator, kind)(shape, dtype=dtype)
+    return random_on(like.device.id, kind, shape, dtype)
+
+
+def random_on(index: int, kind: str, shape, dtype):
+    """Draws made on GPU ``index`` by its generator (see :func:`random_like`)."""
+    state = gpu_generator(index)
+    cupy = sys.modules["cupy"]
+    with cupy.cuda.Device(index):
+        if kind == "random":
+            return state.random_sample(shape, dtype=dtype)
+        return state.standard_normal(shape, dtype=dtype)
 
 
 def get_rng_state() -> dict:

@@ -56,6 +56,7 @@ def synchronize(device: Any = None) -> None:
     cupy = devices.require_cuda("cuda.synchronize()", index)
     with cupy.cuda.Device(index):
         cupy.cuda.Device(index).synchronize()
+    devices.raise_deferred()
 
 
 def memory_allocated(device: Any = None) -> int:
@@ -93,13 +94,17 @@ def manual_seed(seed: int) -> None:
     PyTorch's does, so CPU-only scripts can call it."""
     cupy, why = devices.cupy_status()
     if why is None:
+        from . import backend
         cupy.random.seed(int(seed))
+        backend.mark_gpu_seeded(_current[0])
 
 
 def manual_seed_all(seed: int) -> None:
     """Seed every GPU's generator (CuPy keeps one per device)."""
     cupy, why = devices.cupy_status()
     if why is None:
+        from . import backend
         for index in range(devices._gpu_count(cupy)):
             with cupy.cuda.Device(index):
                 cupy.random.seed(int(seed))
+            backend.mark_gpu_seeded(index)

@@ -15,7 +15,8 @@ import numpy as np
 
 __all__ = ["device", "CUDAUnavailableError", "DeviceMismatchError", "as_device",
            "device_of_array", "move_array", "set_default_device", "get_default_device",
-           "require_cuda", "is_device_like", "mixed_device_error"]
+           "require_cuda", "is_device_like", "mixed_device_error", "defer_check",
+           "raise_deferred", "item_checked"]
 
 _TYPES = ("cpu", "cuda")
 # device types PyTorch knows but chainrule has no backend for (named in the error, not accepted)
@@ -285,3 +286,50 @@ def parse_to_args(what: str, args: tuple, kwargs: dict) -> tuple[device | None, 
         raise TypeError(f"{what}: too many positional arguments {args!r}")
     copy = bool(kwargs.get("copy", flags[1] if len(flags) > 1 else False))
     return (None if dev is None else as_device(dev)), dtype, copy
+
+
+# -- checks deferred to the next sync ------------------------------------------------------------
+# On a GPU a check such as "every target is a valid class" would stall the step waiting for the
+# device; it is computed on the device instead (a 0-d bool array, True = failed) and read at the
+# next point that synchronises anyway (``Tensor.item()``, ``bool()``, ``cuda.synchronize()``).
+# Flags with the same message are OR-ed together on the device, so the list stays short.
+_pending: dict = {}
+
+
+def defer_check(failed: Any, message: str) -> None:
+    """Remember device flag ``failed`` (0-d bool array); ``message`` is raised (IndexError) at the
+    next sync if it turned out True."""
+    before = _pending.get(message)
+    _pending[message] = failed if before is None else (before | failed)
+
+
+def raise_deferred() -> None:
+    """Read every pending flag (one transfer) and raise the first failed check's message."""
+    if not _pending:
+        return
+    items = list(_pending.items())
+    _pending.clear()
+    cupy = sys.modules["cupy"]
+    flags = cupy.stack([f.reshape(()) for _, f in items]).get()
+    for (message, _), failed in zip(items, flags):
+        if failed:
+            raise IndexError(message)
+
+
+def item_checked(arr: Any):
+    """``arr.item()`` for a one-element device array, reading the pending checks' flags in the
+    same transfer; raises the first failed check's message."""
+    items = list(_pending.items())
+    _pending.clear()
+    cupy = sys.modules["cupy"]
+    if arr.dtype.kind not in "fb":            # integers keep their precision: two reads
+        value = arr.reshape(()).item()
+        _pending.update(items)
+        raise_deferred()
+        return value
+    packed = cupy.concatenate([arr.reshape(1).astype(np.float64)]
+                              + [f.reshape(1).astype(np.float64) for _, f in items]).get()
+    for (message, _), failed in zip(items, packed[1:]):
+        if failed:
+            raise IndexError(message)
+    return bool(packed[0]) if arr.dtype.kind == "b" else float(arr.dtype.type(packed[0]))

@@ -199,6 +199,8 @@ class Tensor:
         if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python "
                              f"number, this one has shape {self.shape}")
+        if devices._pending:                      # a GPU check waiting for this sync
+            return devices.item_checked(self._data)
         return self._data.reshape(()).item()
 
     def numpy(self, *, force: bool = False) -> np.ndarray:
@@ -230,6 +232,8 @@ class Tensor:
         if self._data.size != 1:
             raise RuntimeError(f"the truth value of a tensor with {self._data.size} elements is "
                                "ambiguous; use .any() or .all()")
+        if devices._pending:
+            devices.raise_deferred()
         return bool(self._data.reshape(()))
 
     def __index__(self) -> int:

@@ -103,17 +103,31 @@ def eye(n: int, m: int | None = None, *, dtype=None, device=None,
     return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
 
 
+def _draw(kind: str, shape, dt, device, generator, who: str):
+    """Random floats made where they will live: a GPU's own generator for a CUDA device (no
+    host copy; seeded by manual_seed), the CPU generator (or ``generator``) otherwise."""
+    if device is not None or devices._default[0] is not devices.CPU:
+        target = devices.resolve(device)
+        if target is not None:
+            devices.require_cuda(f"{who}(device={str(target)!r})", target.index or 0)
+            if generator is not None:
+                raise RuntimeError(f"{who}: generator= is a CPU generator; it cannot draw on "
+                                   f"{target}")
+            return backend.random_on(target.index or 0, kind, shape, dt)
+    return getattr(numpy_generator(generator, who), kind)(shape, dtype=dt)
+
+
 def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Uniform on [0, 1)."""
     dt = _float_dtype(dtype)
-    return _make(numpy_generator(generator, "rand").random(size_arg(size), dtype=dt),
-                 requires_grad, device)
+    return _make(_draw("random", size_arg(size), dt, device, generator, "rand"), requires_grad,
+                 device)
 
 
 def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     """Standard normal."""
     dt = _float_dtype(dtype)
-    return _make(numpy_generator(generator, "randn").standard_normal(size_arg(size), dtype=dt),
+    return _make(_draw("standard_normal", size_arg(size), dt, device, generator, "randn"),
                  requires_grad, device)
 
 

@@ -79,11 +79,19 @@ def clamp_(self, min=None, max=None) -> Tensor:
 
 def uniform_(self, a: float = 0.0, b: float = 1.0, *, generator=None) -> Tensor:
     self._check_inplace("uniform_")
+    if type(self._data) is not np.ndarray:     # a GPU tensor: drawn there, by its generator
+        u = backend.random_like(self._data, "random", self.shape, self._data.dtype)
+        self._data[...] = u * (b - a) + a
+        return self
     self._data[...] = numpy_generator(generator, "uniform_").uniform(a, b, self.shape)
     return self
 
 def normal_(self, mean: float = 0.0, std: float = 1.0, *, generator=None) -> Tensor:
     self._check_inplace("normal_")
+    if type(self._data) is not np.ndarray:
+        z = backend.random_like(self._data, "standard_normal", self.shape, self._data.dtype)
+        self._data[...] = z * std + mean
+        return self
     self._data[...] = numpy_generator(generator, "normal_").normal(mean, std, self.shape)
     return self
 

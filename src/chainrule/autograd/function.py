@@ -182,7 +182,10 @@ class Function:
             flags = tuple([isinstance(x, Tensor) and x.requires_grad for x in inputs])
             if True in flags:
                 needs = flags
-        xp = _np if "cupy" not in _modules else backend.op_array_module(cls.name, *arrays)
+        if "cupy" in _modules:      # CPU 0-d inputs of a GPU op travel as scalars, as in torch
+            xp, arrays = backend.device_operands(cls.name, arrays)
+        else:
+            xp = _np
         try:
             out = node.forward(xp, *arrays, **params)
         except (ValueError, TypeError, IndexError) as exc:
@@ -203,9 +206,11 @@ class Function:
         node.saved = ()
         ta, tb = isinstance(a, Tensor), isinstance(b, Tensor)
         x, y = (a._data if ta else a), (b._data if tb else b)
+        xp = _np
+        if "cupy" in _modules:
+            xp, (x, y) = backend.device_operands(cls.name, (x, y))
         try:
-            out = node.forward(_np if "cupy" not in _modules
-                               else backend.op_array_module(cls.name, x, y), x, y)
+            out = node.forward(xp, x, y)
         except (ValueError, TypeError, IndexError) as exc:
             raise _forward_error(node, (x, y), {}, exc) from exc
         if _recording[0] is not None:

@@ -65,8 +65,9 @@ class DataLoader:
     loaded mid-epoch state continues its pass) — so any worker count gives the batches of
     ``num_workers=0``, and a new pass never repeats an earlier one's draws. Batchable datasets are fetched with
     one ``get_batch`` per batch in the worker too, without a per-sample stream: their batch
-    transforms are deterministic. ``pin_memory`` and ``pin_memory_device`` are accepted and do
-    nothing (there is no pinned host memory on the CPU); ``in_order=False`` is accepted, and
+    transforms are deterministic. ``pin_memory=True`` puts batches in page-locked host memory
+    when CUDA is available (faster, asynchronous copies to the GPU) and does nothing on a
+    CPU-only machine, as in PyTorch; ``pin_memory_device`` is accepted; ``in_order=False`` is accepted, and
     batches still come in order.
 
     ``state_dict()`` records the completed epochs, the batches handed out in the current one,
@@ -291,6 +292,10 @@ class DataLoader:
         if fetched is None:
             get_batch = self.dataset.get_batch
             fetched = (to_tensors(get_batch(idx)) for idx in batches)
+        if self.pin_memory:                   # page-locked copies when CUDA is there, else as is
+            from .prefetch import pin_batch, pinning_available
+            if pinning_available():
+                fetched = (pin_batch(batch) for batch in fetched)
         for b, batch in enumerate(fetched, start):
             if self._token is token:  # only the newest iterator moves the loader's state
                 self._position = b + 1

@@ -9,6 +9,9 @@ was read, looping over the K kernel offsets and adding strided slices, never ove
 Each of the pair is the other's backward, so convolution is differentiable to any order.
 
 The raw helpers (``pad_array``, ``window_view``, ``fold_windows``) are shared with pooling.
+Everything runs on NumPy or CuPy alike (``xp`` from the backend); the two NumPy-only pieces get
+CuPy counterparts from the backend's CUDA kernels: strided views (CuPy's ``as_strided``) and the
+input gradient's col2im (one GEMM for all kernel offsets, then one gather kernel).
 """
 from __future__ import annotations
 
@@ -17,12 +20,20 @@ import math
 import weakref
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
+from numpy.lib.stride_tricks import as_strided as _np_as_strided
 
+from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .linalg import matmul
 from .shape import reshape, transpose
+
+
+def as_strided(x, shape, strides, writeable: bool = False):
+    """A strided view of ``x``: NumPy's ``as_strided``, or the CUDA kernels' for CuPy arrays."""
+    if type(x) is np.ndarray:
+        return _np_as_strided(x, shape, strides, writeable=writeable)
+    return backend.cuda_kernels("conv").as_strided(x, shape, strides)
 
 
 def out_size(n: int, k: int, stride: int, dilation: int, lo: int, hi: int) -> int:
@@ -38,7 +49,7 @@ def pad_array(x, pads, value=0.0, channel_major: bool | None = None):
     """
     if not any(lo or hi for lo, hi in pads):
         return x
-    xp = np
+    xp = backend.get_array_module(x)
     shape = tuple(x.shape[:2]) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
     inner = tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[2:], pads))
     if channel_major is None:
@@ -71,10 +82,13 @@ def offset_slices(offset, stride, dilation, out):
 def fold_windows(gwin_of, lead, padded, kernel, stride, dilation, out, dtype):
     """Σ over kernel offsets κ of ``gwin_of(κ)`` (shape (*lead, *out)) added into a zero array
     (*lead, *padded) at the slice offset κ reads — the adjoint of taking windows."""
-    acc = np.zeros(tuple(lead) + tuple(padded), dtype=dtype)
+    acc = None
     head = (slice(None),) * len(lead)
     for off in itertools.product(*(range(k) for k in kernel)):
-        acc[head + offset_slices(off, stride, dilation, out)] += gwin_of(off)
+        part = gwin_of(off)
+        if acc is None:                     # on the device the windows' gradient lives on
+            acc = backend.get_array_module(part).zeros(tuple(lead) + tuple(padded), dtype=dtype)
+        acc[head + offset_slices(off, stride, dilation, out)] += part
     return acc
 
 
@@ -111,7 +125,7 @@ def unfold_cols(x, kernel, stride, dilation, pads):
     win = window_view(pad_array(x, pads), kernel, stride, dilation, out)       # (N, C, *o, *k)
     nd = len(kernel)
     order = (1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) + tuple(range(2, 2 + nd))
-    return np.ascontiguousarray(win.transpose(order))
+    return backend.get_array_module(x).ascontiguousarray(win.transpose(order))
 
 
 def fold_cols(g, in_shape, kernel, stride, dilation, pads):
@@ -147,7 +161,9 @@ _free: dict = {}
 _FREE_MAX = 64 << 20
 
 
-def _take(shape, dtype) -> np.ndarray:
+def _take(shape, dtype, xp=np) -> np.ndarray:
+    if xp is not np:      # CuPy's memory pool already reuses device blocks
+        return xp.empty(shape, dtype)
     lst = _free.get((shape, np.dtype(dtype)))
     return lst.pop() if lst else np.empty(shape, dtype)
 
@@ -158,18 +174,25 @@ def _give(a: np.ndarray) -> None:
         lst.append(a)
 
 
-def _pooled(shape, dtype) -> tuple:
+def _pooled(shape, dtype, xp=np) -> tuple:
     """A workspace of ``shape`` and a function that registers the view that owns it: once that
-    view is garbage-collected the workspace returns to the free list."""
-    buf = _take(tuple(shape), dtype)
+    view is garbage-collected the workspace returns to the free list (NumPy only)."""
+    buf = _take(tuple(shape), dtype, xp)
+    if xp is not np:
+        return buf, _keep
     return buf, (lambda view: weakref.finalize(view, _give, buf))
+
+
+def _keep(view) -> None:
+    """The CuPy workspace's owner hook: nothing to do."""
 
 
 def _unfold_rows(x, kernel, stride, dilation, pads, out):
     """im2col channels-last: (N, C, *S) -> rows (N·L, K·C), row (n, *o), column (*κ, c)."""
     nd = len(kernel)
+    xp = backend.get_array_module(x)
     xt = x.transpose((0,) + tuple(range(2, 2 + nd)) + (1,))                   # (N, *S, C)
-    xl = (np.zeros if any(lo or hi for lo, hi in pads) else np.empty)(
+    xl = (xp.zeros if any(lo or hi for lo, hi in pads) else xp.empty)(
         (x.shape[0],) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)) +
         (x.shape[1],), x.dtype)
     xl[(slice(None),) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[2:], pads))] = xt
@@ -178,8 +201,8 @@ def _unfold_rows(x, kernel, stride, dilation, pads, out):
                      (st[0],) + tuple(t * s for t, s in zip(st[1:-1], stride)) +
                      tuple(t * d for t, d in zip(st[1:-1], dilation)) + (st[-1],),
                      writeable=False)                                       # (N, *o, *k, C)
-    cols, own = _pooled(win.shape, x.dtype)
-    np.copyto(cols, win)
+    cols, own = _pooled(win.shape, x.dtype, xp)
+    xp.copyto(cols, win)
     return cols.reshape(xl.shape[0] * math.prod(out), -1), own
 
 
@@ -209,25 +232,25 @@ class Conv(Function):
         if m == 0:   # an empty batch: an empty output, zero gradients (PyTorch's behaviour)
             self.rows = None
             self.save(x, w, None)
-            return np.zeros((n, o) + out, x.dtype)
+            return xp.zeros((n, o) + out, x.dtype)
         self.rows = x.shape[1] > 1
         if self.rows:
             cols, own = _unfold_rows(x, w.shape[2:], stride, dilation, pads, out)  # (M, K·C)
             wr = w.transpose(tuple(range(2, 2 + nd)) + (1, 0)).reshape(-1, o)   # (K·C, O)
-            zt = np.matmul(cols, wr, out=np.empty((m, o), x.dtype))            # (M, O)
+            zt = xp.matmul(cols, wr, out=xp.empty((m, o), x.dtype))            # (M, O)
             if b is not None:
                 zt += b
-            z = np.ascontiguousarray(zt.reshape(n, m // n, o).transpose(0, 2, 1))
+            z = xp.ascontiguousarray(zt.reshape(n, m // n, o).transpose(0, 2, 1))
         else:
             win = window_view(pad_array(x, pads), w.shape[2:], stride, dilation, out)
             win = win.transpose((1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) +
                                 tuple(range(2, 2 + nd)))                        # (C, *k, N, *o)
-            cols, own = _pooled(win.shape, x.dtype)
-            np.copyto(cols, win)
+            cols, own = _pooled(win.shape, x.dtype, xp)
+            xp.copyto(cols, win)
             cols = cols.reshape(-1, m)                                          # (C·K, M)
             # one GEMM per sample writing (N, O, L) directly: no (O, M) product to transpose
-            z = np.matmul(w.reshape(o, -1), cols.reshape(-1, n, m // n).swapaxes(0, 1),
-                          out=np.empty((n, o, m // n), x.dtype))
+            z = xp.matmul(w.reshape(o, -1), cols.reshape(-1, n, m // n).swapaxes(0, 1),
+                          out=xp.empty((n, o, m // n), x.dtype))
             if b is not None:
                 z += b.reshape(o, 1)
         self.save(x, w, cols)       # saved, so the engine frees the columns after backward
@@ -242,20 +265,20 @@ class Conv(Function):
         if isinstance(g, Tensor):
             return self._backward_graph(x, w, g, need)
         if self.rows is None:   # the empty batch: nothing reached the output
-            grads = (np.zeros(x.shape, g.dtype), np.zeros(w.shape, g.dtype), np.zeros(o, g.dtype))
+            grads = (xp.zeros(x.shape, g.dtype), xp.zeros(w.shape, g.dtype), xp.zeros(o, g.dtype))
             return tuple(gr if nd_ else None for gr, nd_ in zip(grads, need))
         n = g.shape[0]
         gx = gw = gb = None
         gmo = None
         if self.rows or need[0]:
-            gmo = np.empty((cols.shape[0] if self.rows else cols.shape[1], o), g.dtype)
-            np.copyto(gmo.reshape(n, -1, o), g.reshape(n, o, -1).transpose(0, 2, 1))
+            gmo = xp.empty((cols.shape[0] if self.rows else cols.shape[1], o), g.dtype)
+            xp.copyto(gmo.reshape(n, -1, o), g.reshape(n, o, -1).transpose(0, 2, 1))
         if need[1]:
             if self.rows:
                 gw = (cols.T @ gmo).reshape(tuple(w.shape[2:]) + (w.shape[1], o))
-                gw = np.ascontiguousarray(gw.transpose((nd + 1, nd) + tuple(range(nd))))
+                gw = xp.ascontiguousarray(gw.transpose((nd + 1, nd) + tuple(range(nd))))
             else:
-                gw = np.matmul(g.reshape(n, o, -1), cols.reshape(
+                gw = xp.matmul(g.reshape(n, o, -1), cols.reshape(
                     -1, n, cols.shape[1] // n).transpose(1, 2, 0)).sum(0).reshape(w.shape)
         if len(need) > 2 and need[2]:
             gb = g.sum(axis=(0,) + tuple(range(2, 2 + nd)))
@@ -269,6 +292,12 @@ class Conv(Function):
         p = self.params
         nd, c = w.ndim - 2, w.shape[1]
         padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.in_shape[2:], p["pads"]))
+        if type(gmo) is not np.ndarray:        # CUDA: one GEMM for every offset, one col2im
+            wt = w.transpose((0,) + tuple(range(2, 2 + nd)) + (1,)).reshape(w.shape[0], -1)
+            acc = backend.cuda_kernels("conv").col2im_rows(
+                gmo @ wt, n, padded, p["kernel"], p["stride"], p["dilation"], self.out, c)
+            acc = crop(acc, p["pads"], 1)
+            return acc.transpose((0, nd + 1) + tuple(range(1, nd + 1)))
         acc = np.zeros((n,) + padded + (c,), dtype=gmo.dtype)
         tmp = np.empty((gmo.shape[0], c), gmo.dtype)
         part = tmp.reshape((n,) + self.out + (c,))

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from .. import backend
+
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .conv import pad_array, fold_windows, offset_slices, crop
@@ -52,7 +54,7 @@ class MaxPool(Function):
         z = None
         for off in self.offsets():
             p = self._part(x, off)
-            z = p.copy() if z is None else np.maximum(z, p, out=z)
+            z = p.copy() if z is None else xp.maximum(z, p, out=z)
         self._xpad = None
         self.save(x, z)
         return z
@@ -79,11 +81,12 @@ class MaxPool(Function):
         if self._arg is None:
             x, z = (s._data if isinstance(s, Tensor) else s for s in self.saved)
             offsets = self.offsets()
-            arg = np.zeros(z.shape, dtype=np.int8 if len(offsets) < 128 else np.int64)
+            xp = backend.get_array_module(z)
+            arg = xp.zeros(z.shape, dtype=np.int8 if len(offsets) < 128 else np.int64)
             below = None
             for off in offsets[:-1]:
                 lt = self._part(x, off) < z
-                below = lt if below is None else np.logical_and(below, lt, out=below)
+                below = lt if below is None else xp.logical_and(below, lt, out=below)
                 arg += below
             self._xpad = None
             self._arg = arg
@@ -95,14 +98,15 @@ class MaxPool(Function):
         sizes = self.in_shape[2:]
         nd = len(sizes)
         arg = self.argmax()
-        base = np.arange(self.in_shape[0] * self.in_shape[1]).reshape(arg.shape[:2] + (1,) * nd)
+        xp = backend.get_array_module(arg)
+        base = xp.arange(self.in_shape[0] * self.in_shape[1]).reshape(arg.shape[:2] + (1,) * nd)
         for d in range(nd):
-            o = np.arange(arg.shape[2 + d]).reshape((-1,) + (1,) * (nd - 1 - d))
+            o = xp.arange(arg.shape[2 + d]).reshape((-1,) + (1,) * (nd - 1 - d))
             base = base * sizes[d] + (o * self.stride[d] - self.pads[d][0])
         step = np.cumprod((1,) + tuple(sizes[::-1]))[:nd][::-1]        # flat stride of each axis
-        delta = np.array([sum(k * dl * st for k, dl, st in zip(off, self.dilation, step))
-                          for off in self.offsets()])
-        return np.clip(base + delta[arg], 0, math.prod(self.in_shape) - 1)
+        delta = xp.asarray([sum(int(k * dl * st) for k, dl, st in zip(off, self.dilation, step))
+                            for off in self.offsets()])
+        return xp.clip(base + delta[arg], 0, math.prod(self.in_shape) - 1)
 
     def indices(self) -> np.ndarray:
         """PyTorch's return_indices: the flat position of each maximum within its (*S) plane."""
@@ -114,16 +118,16 @@ class MaxPool(Function):
                                     basic=False)
             return (reshape(gx, self.in_shape),)
         arg = self.argmax()
-        g = np.ascontiguousarray(g)          # one cheap copy beats K passes over a strided view
+        g = xp.ascontiguousarray(g)          # one cheap copy beats K passes over a strided view
         t_of = {off: t for t, off in enumerate(self.offsets())}
         out = g.shape[2:]
         if tiles_exactly(self.kernel, self.stride, self.dilation, self.pads) and \
                 all(o * k == n for o, k, n in zip(out, self.kernel, self.in_shape[2:])):
-            gx = np.empty(self.in_shape, dtype=g.dtype)    # the blocks cover x exactly
+            gx = xp.empty(self.in_shape, dtype=g.dtype)    # the blocks cover x exactly
             blocks = gx.reshape(tuple(self.in_shape[:2]) + tuple(
                 v for o, k in zip(out, self.kernel) for v in (o, k)))
             for off, t in t_of.items():
-                np.multiply(g, arg == t, out=blocks[(slice(None), slice(None)) + tuple(
+                xp.multiply(g, arg == t, out=blocks[(slice(None), slice(None)) + tuple(
                     v for k in off for v in (slice(None), k))])
             return (gx,)
         padded = tuple(n + lo + hi for n, (lo, hi) in zip(self.in_shape[2:], self.pads))
@@ -151,12 +155,13 @@ def _window_spread(g, in_shape, kernel, stride, pads):
     out = g.shape[2:]
     if tiles_exactly(kernel, stride, (1,) * nd, pads):
         lead = tuple(g.shape[:2])
-        blocks = np.broadcast_to(g.reshape(lead + tuple(v for o in out for v in (o, 1))),
+        xp = backend.get_array_module(g)
+        blocks = xp.broadcast_to(g.reshape(lead + tuple(v for o in out for v in (o, 1))),
                                  lead + tuple(v for o, k in zip(out, kernel) for v in (o, k)))
         tiled = blocks.reshape(lead + tuple(o * k for o, k in zip(out, kernel)))
         if tiled.shape == tuple(in_shape):
             return tiled
-        spread = np.zeros(in_shape, dtype=g.dtype)
+        spread = xp.zeros(in_shape, dtype=g.dtype)
         spread[(slice(None), slice(None)) + tuple(slice(n) for n in tiled.shape[2:])] = tiled
         return spread
     padded = tuple(n + lo + hi for n, (lo, hi) in zip(in_shape[2:], pads))

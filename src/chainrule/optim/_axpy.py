@@ -19,8 +19,11 @@ from __future__ import annotations
 import ctypes
 import glob
 import os
+import sys
 
 import numpy as np
+
+from .. import backend
 
 __all__ = ["axpy_", "axpby_", "blas_axpy_available", "set_blas_axpy"]
 
@@ -118,7 +121,10 @@ def _fitting(scratch: np.ndarray | None, y: np.ndarray) -> np.ndarray | None:
 
 def axpy_(y: np.ndarray, alpha: float, x: np.ndarray, scratch: np.ndarray | None = None) -> None:
     """y ← y + α·x in place (``y.add_(x, alpha=α)``). ``scratch``, shaped like ``y``, is
-    work space (a C-ordered copy of ``x``, or α·x on the NumPy fallback); else it is allocated."""
+    work space (a C-ordered copy of ``x``, or α·x on the NumPy fallback); else it is allocated.
+    A CuPy ``y`` goes to the backend's fused CUDA kernel."""
+    if type(y) is not np.ndarray and backend.get_array_module(y) is not np:
+        return backend.update_kernels(y).axpy_(y, alpha, x)
     scratch = _fitting(scratch, y)
     if y.size >= MIN_BLAS_SIZE:
         fn, x_c = _blas_operand("axpy", y, x, scratch)
@@ -137,6 +143,8 @@ def axpby_(y: np.ndarray, alpha: float, x: np.ndarray, beta: float,
            scratch: np.ndarray | None = None) -> None:
     """y ← α·x + β·y in place, in one pass (PyTorch's ``y.mul_(β).add_(x, alpha=α)`` in two; the
     BLAS kernel may round β·y and the sum once instead of twice)."""
+    if type(y) is not np.ndarray and backend.get_array_module(y) is not np:
+        return backend.update_kernels(y).axpby_(y, alpha, x, beta)
     if y.size >= MIN_BLAS_SIZE:
         scratch = _fitting(scratch, y)
         fn, x_c = _blas_operand("axpby", y, x, scratch)
@@ -145,3 +153,6 @@ def axpby_(y: np.ndarray, alpha: float, x: np.ndarray, beta: float,
             return
     y *= beta
     axpy_(y, alpha, x, scratch)
+
+
+backend.register_cpu_updates(sys.modules[__name__])

@@ -5,8 +5,9 @@ from typing import Iterable
 
 import numpy as np
 
+from .. import backend
 from .optimizer import (Optimizer, check_interval, check_nonnegative, check_positive,
-                        effective_grad, ema_square_)
+                        device_grad, effective_grad, ema_square_, on_device, zeros_state)
 
 __all__ = ["Adadelta"]
 
@@ -40,13 +41,19 @@ class Adadelta(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            d, _ = effective_grad(p, weight_decay, group["maximize"])
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["square_avg"] = np.zeros_like(p._data)
-                state["acc_delta"] = np.zeros_like(p._data)
+                state["square_avg"] = zeros_state(p)
+                state["acc_delta"] = zeros_state(p)
             state["step"] += 1
+            if on_device(p):                      # one fused kernel on the GPU
+                backend.update_kernels(p._data).adadelta_(
+                    p._data, device_grad(p), state["square_avg"], state["acc_delta"], lr=lr,
+                    rho=rho, eps=eps, weight_decay=weight_decay, maximize=group["maximize"])
+                p._bump_version()
+                continue
+            d, _ = effective_grad(p, weight_decay, group["maximize"])
             square_avg, acc_delta = state["square_avg"], state["acc_delta"]
             tmp = ema_square_(square_avg, d, rho)
             std = np.add(square_avg, eps, out=tmp)

@@ -5,7 +5,9 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import Optimizer, check_nonnegative, check_positive, effective_grad
+from .. import backend
+from .optimizer import (Optimizer, check_nonnegative, check_positive, device_grad,
+                        effective_grad, on_device)
 
 __all__ = ["Adagrad"]
 
@@ -39,13 +41,20 @@ class Adagrad(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            d, _ = effective_grad(p, weight_decay, group["maximize"])
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["sum"] = np.full_like(p._data, group["initial_accumulator_value"])
+                xp = backend.get_array_module(p._data)
+                state["sum"] = xp.full_like(p._data, group["initial_accumulator_value"])
             state["step"] += 1
             clr = lr / (1 + (state["step"] - 1) * lr_decay)
+            if on_device(p):                      # one fused kernel on the GPU
+                backend.update_kernels(p._data).adagrad_(
+                    p._data, device_grad(p), state["sum"], clr=clr, eps=eps,
+                    weight_decay=weight_decay, maximize=group["maximize"])
+                p._bump_version()
+                continue
+            d, _ = effective_grad(p, weight_decay, group["maximize"])
             total = state["sum"]
             tmp = np.multiply(d, d)
             total += tmp

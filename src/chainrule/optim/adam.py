@@ -5,8 +5,9 @@ from typing import Iterable
 
 import numpy as np
 
+from .. import backend
 from .optimizer import (Optimizer, check_betas, check_nonnegative, check_positive,
-                        decayed_grad, ema_square_, lerp_)
+                        decayed_grad, device_grad, ema_square_, lerp_, on_device, zeros_state)
 
 __all__ = ["Adam", "AdamW"]
 
@@ -52,12 +53,20 @@ class Adam(Optimizer):
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["exp_avg"] = np.zeros_like(p._data)
-                state["exp_avg_sq"] = np.zeros_like(p._data)
+                state["exp_avg"] = zeros_state(p)
+                state["exp_avg_sq"] = zeros_state(p)
                 if amsgrad:
-                    state["max_exp_avg_sq"] = np.zeros_like(p._data)
+                    state["max_exp_avg_sq"] = zeros_state(p)
             state["step"] += 1
             step = state["step"]
+            if on_device(p):                      # one fused kernel on the GPU
+                backend.update_kernels(p._data).adam_(
+                    p._data, device_grad(p), state["exp_avg"], state["exp_avg_sq"],
+                    state.get("max_exp_avg_sq") if amsgrad else None, lr=lr, beta1=beta1,
+                    beta2=beta2, eps=eps, weight_decay=weight_decay, decoupled=decoupled,
+                    maximize=group["maximize"], step=step)
+                p._bump_version()
+                continue
             d, _ = decayed_grad(p, lr, weight_decay, decoupled, group["maximize"])
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             tmp = self.scratch_like(p)

@@ -5,8 +5,9 @@ from typing import Iterable
 
 import numpy as np
 
+from .. import backend
 from .optimizer import (Optimizer, check_betas, check_nonnegative, check_positive,
-                        decayed_grad, ema_square_, lerp_)
+                        decayed_grad, device_grad, ema_square_, lerp_, on_device, zeros_state)
 
 __all__ = ["NAdam"]
 
@@ -53,14 +54,22 @@ class NAdam(Optimizer):
             if not state:
                 state["step"] = 0
                 state["mu_product"] = 1.0
-                state["exp_avg"] = np.zeros_like(p._data)
-                state["exp_avg_sq"] = np.zeros_like(p._data)
+                state["exp_avg"] = zeros_state(p)
+                state["exp_avg_sq"] = zeros_state(p)
             state["step"] += 1
             step = state["step"]
-            d, owned = decayed_grad(p, lr, weight_decay, decoupled, group["maximize"])
             mu = beta1 * (1.0 - 0.5 * 0.96 ** (step * psi))
             mu_next = beta1 * (1.0 - 0.5 * 0.96 ** ((step + 1) * psi))
             mu_product = state["mu_product"] = state["mu_product"] * mu
+            if on_device(p):                      # one fused kernel on the GPU
+                backend.update_kernels(p._data).nadam_(
+                    p._data, device_grad(p), state["exp_avg"], state["exp_avg_sq"], lr=lr,
+                    beta1=beta1, beta2=beta2, eps=eps, weight_decay=weight_decay,
+                    decoupled=decoupled, maximize=group["maximize"], step=step, mu=mu,
+                    mu_next=mu_next, mu_product=mu_product)
+                p._bump_version()
+                continue
+            d, owned = decayed_grad(p, lr, weight_decay, decoupled, group["maximize"])
             exp_avg, exp_avg_sq = state["exp_avg"], state["exp_avg_sq"]
             tmp = self.scratch_like(p)
             lerp_(exp_avg, d, 1 - beta1, tmp)

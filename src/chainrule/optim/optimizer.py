@@ -102,6 +102,25 @@ def effective_grad(p: Tensor, weight_decay: float, maximize: bool):
     return g, False
 
 
+def device_grad(p: Tensor):
+    """``p``'s gradient array for a fused device kernel: shape checked, cast to ``p``'s dtype."""
+    g = p.grad._data
+    if g.shape != p._data.shape:
+        raise RuntimeError(f"optimizer step: a parameter of shape {p._data.shape} has a gradient "
+                           f"of shape {g.shape}")
+    return g if g.dtype == p._data.dtype else g.astype(p._data.dtype)
+
+
+def on_device(p: Tensor) -> bool:
+    """True when ``p`` lives on a GPU (its update then runs as one fused backend kernel)."""
+    return type(p._data) is not np.ndarray
+
+
+def zeros_state(p: Tensor):
+    """A zero array shaped, typed and placed like ``p`` (optimizer state)."""
+    return backend.get_array_module(p._data).zeros_like(p._data)
+
+
 def decayed_grad(p: Tensor, lr: float, weight_decay: float, decoupled: bool, maximize: bool):
     """Adam-style weight decay, then the gradient to use: decoupled (AdamW) shrinks θ by
     (1 − lr·λ) in place and returns ±g; coupled (L2) returns ±g + λθ. Returns ``(d, owned)``

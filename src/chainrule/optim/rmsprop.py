@@ -5,8 +5,9 @@ from typing import Iterable
 
 import numpy as np
 
-from .optimizer import (Optimizer, check_nonnegative, check_positive, effective_grad,
-                        ema_square_, lerp_)
+from .. import backend
+from .optimizer import (Optimizer, check_nonnegative, check_positive, device_grad,
+                        effective_grad, ema_square_, lerp_, on_device, zeros_state)
 
 __all__ = ["RMSprop"]
 
@@ -46,16 +47,25 @@ class RMSprop(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
-            d, _ = effective_grad(p, weight_decay, group["maximize"])
             state = self.state[p]
             if not state:
                 state["step"] = 0
-                state["square_avg"] = np.zeros_like(p._data)
+                state["square_avg"] = zeros_state(p)
                 if momentum > 0:
-                    state["momentum_buffer"] = np.zeros_like(p._data)
+                    state["momentum_buffer"] = zeros_state(p)
                 if centered:
-                    state["grad_avg"] = np.zeros_like(p._data)
+                    state["grad_avg"] = zeros_state(p)
             state["step"] += 1
+            if on_device(p):                      # one fused kernel on the GPU
+                backend.update_kernels(p._data).rmsprop_(
+                    p._data, device_grad(p), state["square_avg"],
+                    state["grad_avg"] if centered else None,
+                    state["momentum_buffer"] if momentum > 0 else None, lr=lr, alpha=alpha,
+                    eps=eps, weight_decay=weight_decay, momentum=momentum,
+                    maximize=group["maximize"])
+                p._bump_version()
+                continue
+            d, _ = effective_grad(p, weight_decay, group["maximize"])
             square_avg = state["square_avg"]
             avg = ema_square_(square_avg, d, alpha)
             if centered:

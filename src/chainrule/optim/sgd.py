@@ -4,7 +4,9 @@ from __future__ import annotations
 from typing import Iterable
 
 from ._axpy import axpby_, axpy_
-from .optimizer import Optimizer, check_nonnegative, effective_grad
+from .. import backend
+from .optimizer import (Optimizer, check_nonnegative, device_grad, effective_grad, on_device,
+                        zeros_state)
 
 __all__ = ["SGD"]
 
@@ -55,6 +57,9 @@ class SGD(Optimizer):
         for p in group["params"]:
             if p.grad is None:
                 continue
+            if on_device(p):
+                self._fused_update(p, lr, momentum, dampening, weight_decay, nesterov, maximize)
+                continue
             d, owned = effective_grad(p, weight_decay, maximize)
             if momentum != 0:
                 state = self.state[p]
@@ -71,3 +76,17 @@ class SGD(Optimizer):
                     d = buf
             axpy_(p._data, -lr, d, self.scratch_like(p))  # θ ← θ − η·d in one pass
             p._bump_version()
+
+    def _fused_update(self, p, lr: float, momentum: float, dampening: float, weight_decay: float,
+                      nesterov: bool, maximize: bool) -> None:
+        """The whole update of one GPU parameter in one backend kernel."""
+        buf, first = None, False
+        if momentum != 0:
+            state = self.state[p]
+            buf = state.get("momentum_buffer")
+            if buf is None:
+                buf, first = state.setdefault("momentum_buffer", zeros_state(p)), True
+        backend.update_kernels(p._data).sgd_(
+            p._data, device_grad(p), buf, lr=lr, momentum=momentum, dampening=dampening,
+            weight_decay=weight_decay, nesterov=nesterov, maximize=maximize, first=first)
+        p._bump_version()

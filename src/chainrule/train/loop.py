@@ -25,6 +25,7 @@ from ..data import batch_rng
 from .callbacks.base import CallbackList
 from .callbacks.lr import LRSchedulerCallback
 from .checkpointing import load_checkpoint, save_checkpoint
+from ..data.prefetch import prefetch_to
 from .evaluation import (batch_size_of, check_scalar_loss, eval_loader, evaluate, model_device,
                          unpack_batch)
 from .history import History
@@ -261,7 +262,7 @@ class Trainer:
         model.train()
         device = model_device(model)                # None on the CPU: batches stay put
         start = time.perf_counter()
-        for batch in self.train_loader:
+        for batch in prefetch_to(self.train_loader, device):    # GPU: next batch copied early
             index = sums["batches"]
             cbs.call("on_batch_begin", self, index)
             inputs, target = unpack_batch(batch, "fit", device)

@@ -6,12 +6,16 @@ per-class weights of sample i. For a class index t it is w_t·onehot(t) (zero fo
 label smoothing ε mixes in ε/C of every class, q = (1 − ε)·w_t·onehot(t) + (ε/C)·w; probability
 targets give q = w ⊙ ((1 − ε)·p + ε/C). The gradient is then ∂ℓᵢ/∂xᵢ = (Σ_c q_ic)·softmax(xᵢ) − qᵢ:
 one pass forward, one backward, finite at any logit.
+
+On a GPU nothing here waits for the device: targets are checked there and a bad one is reported
+at the next sync (the logged loss's ``.item()``), and the fused path handles ``ignore_index`` on
+the device instead of being chosen by host reductions.
 """
 from __future__ import annotations
 
 import numpy as np
 
-from ... import ops
+from ... import backend, devices, ops
 from ...autograd.function import Function
 from ...tensor import Tensor
 from .activation import _log_softmax_raw
@@ -96,13 +100,61 @@ class IndexCrossEntropyMean(Function):
         x, p = self.saved
         n = x.shape[0]
         if isinstance(g, Tensor):  # create_graph: a softmax that is itself differentiable
-            onehot = np.zeros(x.shape, dtype=x.dtype)
+            onehot = backend.get_array_module(self.rows).zeros(x.shape, dtype=x.dtype)
             onehot[self.rows, self.t] = 1
             return (g / n * (xp.exp(_log_softmax_raw(xp, x, -1)) - onehot),)
         gx = p.copy()
         gx[self.rows, self.t] -= 1
         gx *= g / n
         return (gx,)
+
+
+class IndexCrossEntropyMeanMasked(Function):
+    """The fused mean over targets that are not ``ignore_index``, with no host decision (the
+    GPU's path): with v_i = [t_i ≠ ignore] and V = Σ v_i,
+    L = −(1/V) Σᵢ v_i·log softmax(xᵢ)_{tᵢ};  ∂L/∂xᵢ = v_i·(softmax(xᵢ) − onehot(tᵢ)) / V
+    (V = 0 gives NaN, as in PyTorch)."""
+
+    def forward(self, xp, x, t, ignore_index=-100):
+        n, c = x.shape
+        valid = t != ignore_index
+        bad = valid & ((t < 0) | (t >= c))
+        if type(t) is np.ndarray:
+            if bad.any():
+                raise IndexError(f"cross_entropy: target {t[bad][0]} is out of bounds for {c} "
+                                 f"classes (ignore_index={ignore_index})")
+        else:
+            devices.defer_check(bad.any(), _bad_target_message("cross_entropy", c, ignore_index))
+        safe = xp.where(valid & ~bad, t, 0)      # a bad target reads class 0 until reported
+        z = x - x.max(axis=1, keepdims=True)
+        e = xp.exp(z)
+        s = e.sum(axis=1, keepdims=True)
+        rows = xp.arange(n)
+        vf = valid.astype(x.dtype)
+        count = vf.sum()
+        loss = ((xp.log(s[:, 0]) - z[rows, safe]) * vf).sum() / count
+        e /= s
+        self.rows, self.safe, self.vf, self.count = rows, safe, vf, count
+        self.saved = (x, e)
+        return xp.asarray(loss, dtype=x.dtype)
+
+    def backward(self, xp, g):
+        x, p = self.saved
+        scale = (self.vf / self.count)[:, None]
+        if isinstance(g, Tensor):  # create_graph: a softmax that is itself differentiable
+            am = backend.get_array_module(self.vf)
+            onehot = am.zeros(x.shape, dtype=x.dtype)
+            onehot[self.rows, self.safe] = 1
+            return ((g * scale) * (xp.exp(_log_softmax_raw(xp, x, -1)) - onehot),)
+        gx = p.copy()
+        gx[self.rows, self.safe] -= 1
+        gx *= g * scale
+        return (gx,)
+
+
+def _bad_target_message(name: str, c: int, ignore_index: int) -> str:
+    return (f"{name}: a target is out of bounds for {c} classes (ignore_index={ignore_index}); "
+            "found on the GPU and reported at this sync")
 
 
 def _classes_last(x: Tensor) -> Tensor:
@@ -123,7 +175,9 @@ def _batch_shape(x: Tensor) -> tuple:
 def _class_weight(name: str, weight, c: int, dtype) -> np.ndarray | None:
     if weight is None:
         return None
-    w = np.asarray(weight._data if isinstance(weight, Tensor) else weight)
+    w = weight._data if isinstance(weight, Tensor) else weight
+    if not backend.is_array(w):
+        w = np.asarray(w)
     if w.shape != (c,):
         raise ValueError(f"{name}: weight must have one entry per class, shape ({c},), got "
                          f"{w.shape}")
@@ -131,7 +185,9 @@ def _class_weight(name: str, weight, c: int, dtype) -> np.ndarray | None:
 
 
 def _indices(name: str, input: Tensor, target) -> np.ndarray:
-    t = np.asarray(target._data if isinstance(target, Tensor) else target)
+    t = target._data if isinstance(target, Tensor) else target
+    if not backend.is_array(t):
+        t = np.asarray(t)
     if t.dtype.kind not in "iu":
         raise TypeError(f"{name}: class-index targets must be integers, got dtype {t.dtype}")
     expected = _batch_shape(input)
@@ -143,18 +199,24 @@ def _indices(name: str, input: Tensor, target) -> np.ndarray:
 
 def _index_weights(name: str, t: np.ndarray, c: int, w, ignore_index: int, dtype):
     """(safe indices, per-sample weight w_t — 0 where ignored, the valid mask)."""
+    xp = np if type(t) is np.ndarray else backend.get_array_module(t)
     valid = t != ignore_index
     bad = valid & ((t < 0) | (t >= c))
-    if bad.any():
+    if xp is not np:                      # checked on the device, reported at the next sync
+        devices.defer_check(bad.any(), _bad_target_message(name, c, ignore_index))
+    elif bad.any():
         raise IndexError(f"{name}: target {t[bad][0]} is out of bounds for {c} classes "
                          f"(ignore_index={ignore_index})")
-    safe = np.where(valid, t, 0)
-    wt = (w[safe] if w is not None else np.ones(t.shape, dtype)) * valid
+    safe = xp.where(valid & ~bad, t, 0) if xp is not np else xp.where(valid, t, 0)
+    wt = (w[safe] if w is not None else xp.ones(t.shape, dtype)) * valid
     return safe, wt.astype(dtype, copy=False), valid
 
 
 def _mean(total: Tensor, denom: float) -> Tensor:
-    """total / denom; 0/0 (every target ignored) is NaN, as in PyTorch, without a warning."""
+    """total / denom; 0/0 (every target ignored) is NaN, as in PyTorch, without a warning. A
+    device ``denom`` stays on the device (no sync)."""
+    if not isinstance(denom, (int, float, np.generic, np.ndarray)):
+        return ops.divide(total, Tensor._wrap(denom, False, None))
     with np.errstate(invalid="ignore", divide="ignore"):
         return ops.divide(total, float(denom))
 
@@ -192,18 +254,23 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
         denom = x.shape[0]
     else:
         t = _indices(name, input, target)
+        if type(t) is not np.ndarray or not isinstance(input._data, np.ndarray):
+            devices.check_same_device(name, (input._data, t))
+            if reduction == "mean" and input.ndim == 2 and w is None and label_smoothing == 0:
+                return IndexCrossEntropyMeanMasked.apply(input, t, ignore_index=ignore_index)
         if (reduction == "mean" and input.ndim == 2 and w is None and label_smoothing == 0
                 and t.size and 0 <= np.minimum.reduce(t) and np.maximum.reduce(t) < c
                 and (not 0 <= ignore_index < c or not (t == ignore_index).any())):
             return IndexCrossEntropyMean.apply(input, t)    # every target a class, none ignored
         safe, wt, valid = _index_weights(name, t, c, w, ignore_index, dtype)
+        xp = np if type(t) is np.ndarray else backend.get_array_module(t)
         if label_smoothing > 0:  # ε/C of every class (weighted), then the target's share
-            q = np.empty(x.shape, dtype=dtype)
+            q = xp.empty(x.shape, dtype=dtype)
             q[...] = (label_smoothing / c) * (w if w is not None else 1.0)
             q[~valid] = 0
         else:
-            q = np.zeros(x.shape, dtype=dtype)
-        q[np.arange(t.size), safe] += (1.0 - label_smoothing) * wt
+            q = xp.zeros(x.shape, dtype=dtype)
+        q[xp.arange(t.size), safe] += (1.0 - label_smoothing) * wt
         loss = LogSoftmaxNLL.apply(x, q)
         denom = wt.sum(dtype=dtype)
     if reduction == "none":

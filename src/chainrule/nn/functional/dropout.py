@@ -30,13 +30,16 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
         return input
     dtype = input.dtype
     if p == 1:
-        mask = np.zeros(input.shape, dtype=dtype)
+        mask = backend.get_array_module(input._data).zeros(input.shape, dtype=dtype)
         return _apply(input, mask, inplace)
     udtype = np.float32 if dtype != np.float64 else np.float64
     batch = batch_rng.current()   # inside fit: drawn per global sample (any number of ranks)
-    u = batch.uniform(input.shape, udtype) if batch is not None else None
+    u = None
+    if batch is not None and type(input._data) is np.ndarray:   # CPU: the rank-free masks
+        u = batch.uniform(input.shape, udtype)
     if u is None:
-        u = backend.default_generator().random(input.shape, dtype=udtype)
+        # drawn on the input's device (a CUDA input: by the GPU's generator, no host copy)
+        u = backend.random_like(input._data, "random", input.shape, udtype)
     mask = (u >= p).astype(dtype)
     mask *= dtype.type(1.0 / (1.0 - p))
     return _apply(input, mask, inplace)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 import math
 
+import numpy as np
+
 from ..._blas.threads import blas_threads_for
 from ...autograd.function import Function
 from ...ops._operands import ones_constant
@@ -38,7 +40,7 @@ class Linear(Function):
         if len(needs) > 2 and needs[2]:
             if g.ndim == 1:
                 gb = g
-            elif isinstance(g, Tensor):
+            elif isinstance(g, Tensor) or xp is not np:     # GPU: one reduction kernel
                 gb = xp.sum(g2, axis=0)
             else:           # 1ᵀ·G: BLAS gemv, about twice as fast as NumPy's column sum
                 gb = xp.matmul(ones_constant((g2.shape[0],), g2.dtype), g2)

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ... import ops
+from ... import backend, ops
 from ...autograd.function import Function
 from ...tensor import Tensor
 
@@ -113,7 +113,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         raise ValueError(f"{name}: running_mean and running_var are needed when training=False")
     # Evaluation: a fixed per-channel affine map x·s + t, s = γ/√(var + ε), t = β − mean·s.
     dt = input.dtype
-    r = 1.0 / np.sqrt(running_var._data.astype(dt, copy=False) + np.asarray(eps, dt))
+    rv = running_var._data
+    xp = np if type(rv) is np.ndarray else backend.get_array_module(rv)
+    r = 1.0 / xp.sqrt(rv.astype(dt, copy=False) + dt.type(eps))
     mean = running_mean._data.astype(dt, copy=False)
     scale = ops.multiply(weight, r) if weight is not None else Tensor._wrap(r, False, None)
     shift = ops.multiply(scale, -mean)

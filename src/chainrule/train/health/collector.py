@@ -60,10 +60,18 @@ SATURATION_SIGMOID = (0.03, 0.97)
 _SAFE_SQUARES = (1e-30, 1e30)
 
 
+def _host(array: Any) -> np.ndarray:
+    """``array`` on the host: a GPU array is copied (only on the batches the monitor samples)."""
+    if isinstance(array, np.ndarray):
+        return array
+    get = getattr(array, "get", None)
+    return get() if callable(get) else np.asarray(array)
+
+
 def _norm(array: Any) -> float:
     """‖a‖ (Frobenius): a sum of squares in the array's own precision, redone in float64 when
     it lands where float32 squares under- or overflow (a δ of 1e-25 squares to 0 in float32)."""
-    a = np.asarray(array)
+    a = _host(array)
     if a.size == 0:
         return 0.0
     flat = a.reshape(-1)
@@ -281,7 +289,7 @@ class LayerCollector:
 
     @staticmethod
     def _activation_numbers(rec: _Record, a: np.ndarray) -> None:
-        a = np.asarray(a)
+        a = _host(a)
         if a.size == 0:
             return
         mean, std = _mean_std(a)
