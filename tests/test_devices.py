@@ -161,9 +161,7 @@ def _refusals():
             "set_default_device": lambda: cr.set_default_device("cuda"),
             "cuda.synchronize": cr.cuda.synchronize,
             "cuda.current_device": cr.cuda.current_device,
-            "cuda.max_memory_allocated": cr.cuda.max_memory_allocated,
-            "cuda.reset_peak_memory_stats": cr.cuda.reset_peak_memory_stats,
-            "cuda.empty_cache": cr.cuda.empty_cache}
+            "cuda.reset_peak_memory_stats": cr.cuda.reset_peak_memory_stats}
 
 
 @pytest.mark.parametrize("what", list(_refusals()))
@@ -210,7 +208,30 @@ def test_accelerator_answers_as_torch_cpu_build(no_cupy):
 
 
 def test_this_machine_has_no_cuda():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the CPU-build answers are checked only without it")
     assert cr.cuda.is_available() is torch.cuda.is_available() is False
+
+
+def _outcome(fn):
+    try:
+        return ("returns", fn())
+    except Exception as exc:  # noqa: BLE001 - the type is what is compared
+        return ("raises", type(exc))
+
+
+@pytest.mark.parametrize("name", ["empty_cache", "memory_allocated", "max_memory_allocated",
+                                  "reset_peak_memory_stats", "synchronize", "device_count",
+                                  "current_device", "is_available"])
+def test_cuda_functions_answer_as_torchs_cpu_build(name, no_cupy):
+    if torch.cuda.is_available():
+        pytest.skip("torch here has CUDA: its CPU-build answers cannot be observed")
+    ours, theirs = _outcome(getattr(cr.cuda, name)), _outcome(getattr(torch.cuda, name))
+    assert ours[0] == theirs[0], (name, ours, theirs)
+    if ours[0] == "returns":
+        assert ours[1] == theirs[1] and type(ours[1]) is type(theirs[1])
+    else:
+        assert issubclass(ours[1], theirs[1]) and issubclass(ours[1], cr.CUDAUnavailableError)
 
 
 # -- a fake GPU: the moving code, identity, gradients -----------------------------------------
