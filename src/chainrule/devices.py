@@ -123,6 +123,10 @@ class CUDAUnavailableError(RuntimeError):
     visible GPU is missing, and how to get it."""
 
 
+class InvalidDeviceStringError(ValueError, RuntimeError):
+    """A string that names no device where only a device may go (PyTorch raises RuntimeError)."""
+
+
 class DeviceMismatchError(RuntimeError):
     """One op was given tensors on different devices."""
 
@@ -269,9 +273,13 @@ def parse_to_args(what: str, args: tuple, kwargs: dict) -> tuple[device | None, 
     if rest and hasattr(rest[0], "_data") and hasattr(rest[0], "grad_fn"):   # a Tensor
         other = rest.pop(0)
         dev, dtype = other.device, other.dtype
-    elif rest and rest[0] is not None and (is_device_like(rest[0]) or (
+    elif rest and (rest[0] is None or isinstance(rest[0], (str, device)) or (
             isinstance(rest[0], (int, np.integer)) and not isinstance(rest[0], bool))):
-        dev = rest.pop(0)
+        dev = rest.pop(0)                   # to(None, dtype) is to(dtype), as in PyTorch
+        if isinstance(dev, str) and not is_device_like(dev):
+            raise InvalidDeviceStringError(
+                f"{what}: {dev!r} is not a device (a string passed to .to() always names one: "
+                "'cpu', 'cuda', 'cuda:N'); for a dtype pass chainrule.float64 and the like")
         if rest and not isinstance(rest[0], bool):
             dtype = rest.pop(0)
     elif rest and not isinstance(rest[0], bool):
