@@ -403,3 +403,13 @@ def test_load_refuses_bad_forms(tmp_path, no_cupy):
         cr.load(path, weights_only="yes")
     with pytest.raises(cr.CUDAUnavailableError):
         cr.load(path, map_location="cuda")
+
+
+def test_explicit_cpu_device_moves_a_cuda_tensor(fake_gpu):
+    x = cr.tensor([1.0, 2.0]).cuda()
+    for y in (cr.tensor(x, device="cpu"), cr.as_tensor(x, device="cpu"),
+              cr.tensor(x, device=cr.device("cpu"))):
+        assert isinstance(y._data, np.ndarray) and y.device == cr.device("cpu")
+        assert y.tolist() == [1.0, 2.0]
+    assert isinstance(cr.tensor(x)._data, _FakeDeviceArray)      # no device=: stays (as torch)
+    assert x.to(None, cr.float64).dtype == np.float64 and x.to(None).device == x.device
