@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import numpy as _np
 
-from .backend import (get_default_dtype, set_default_dtype, manual_seed, get_rng_state,
+from .backend import (set_default_dtype, manual_seed, get_rng_state,
                       set_rng_state, retain_freed_memory)
+from .dtypes import get_default_dtype   # the chainrule dtype object, as torch's
 from .tensor import Tensor
 from .devices import device, set_default_device, get_default_device, CUDAUnavailableError
 from . import cuda, accelerator

@@ -89,3 +89,16 @@ def test_unique_dim_errors_are_runtime_errors():
         cr.unique(cr.zeros((0, 2)), dim=1)
     with pytest.raises(NotImplementedError, match="softmax.*int64"):
         cr.softmax(cr.arange(3), 0)
+
+
+# -- item 12: get_default_dtype -------------------------------------------------------------
+def test_get_default_dtype_is_the_chainrule_dtype_and_equals_numpys():
+    d = cr.get_default_dtype()
+    assert d is cr.float32 and repr(d) == repr(torch.get_default_dtype()).replace("torch", "chainrule")
+    assert d == np.float32 and d == np.dtype("float32") and np.zeros(1, d).dtype == np.float32
+    cr.set_default_dtype(cr.float64)
+    try:
+        assert cr.get_default_dtype() is cr.float64 and cr.get_default_dtype() == np.float64
+        assert cr.ones(1).dtype == cr.get_default_dtype()
+    finally:
+        cr.set_default_dtype(cr.float32)
