@@ -413,3 +413,10 @@ def test_explicit_cpu_device_moves_a_cuda_tensor(fake_gpu):
         assert y.tolist() == [1.0, 2.0]
     assert isinstance(cr.tensor(x)._data, _FakeDeviceArray)      # no device=: stays (as torch)
     assert x.to(None, cr.float64).dtype == np.float64 and x.to(None).device == x.device
+
+
+def test_device_context_manager_on_a_fake_gpu(fake_gpu):
+    with cr.device("cuda"):
+        assert isinstance(cr.zeros(2)._data, _FakeDeviceArray)
+        assert cr.get_default_device() == cr.device("cuda")
+    assert cr.get_default_device() == cr.device("cpu") and isinstance(cr.zeros(2)._data, np.ndarray)

@@ -16,6 +16,7 @@ from .dtypes import get_default_dtype   # the chainrule dtype object, as torch's
 from .tensor import Tensor
 from .devices import device, set_default_device, get_default_device, CUDAUnavailableError
 from . import cuda, accelerator
+from . import backends  # noqa: E402  (PyTorch's switches; no effect here)
 from .size import Size
 from . import dtypes
 from .dtypes import (float16, half, float32, float64, double, int8, uint8, int16, short, int32,
@@ -35,6 +36,7 @@ from .api.indexing import *  # noqa: F401,F403
 from .api.math import *  # noqa: F401,F403
 from .api.slicing import *  # noqa: F401,F403
 from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
+from .api.inplace_more import scatter, scatter_add  # noqa: F401,E402 (reduce=; methods)
 from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_, exponential_)
 from .generator import Generator, default_generator, seed, initial_seed
 

@@ -87,6 +87,17 @@ class device:
     def __reduce__(self):
         return (device, (self._type, self._index))
 
+    def __enter__(self) -> "device":
+        """``with chainrule.device('cpu'):`` makes this the default device inside the block (as
+        :func:`set_default_device`; CUDA is checked now), restored on leaving it."""
+        previous = _default[0]
+        set_default_device(self)
+        _entered.append(previous)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _default[0] = _entered.pop()
+
 
 builtins_type = type
 
@@ -231,6 +242,7 @@ def check_same_device(op: str, arrays) -> None:
 
 # -- the default device ------------------------------------------------------------------------
 _default = [CPU]
+_entered: list = []          # the default devices that `with device(...)` blocks replaced
 
 
 def set_default_device(dev: Any) -> None:

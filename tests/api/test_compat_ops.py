@@ -206,8 +206,8 @@ def test_scatter_and_index_add_errors():
     idx = cr.tensor([[0, 1]])
     with pytest.raises(TypeError, match="self.dtype to be equal to src.dtype"):
         cr.scatter(x, 1, idx, cr.ones(1, 2, dtype=cr.float64))
-    with pytest.raises(NotImplementedError, match="reduce"):
-        cr.scatter(x, 1, idx, cr.ones(1, 2), reduce="add")
+    with pytest.raises(RuntimeError, match="reduce must be 'add' or 'multiply'"):
+        cr.scatter(x, 1, idx, cr.ones(1, 2), reduce="sum")
     with pytest.raises(IndexError, match="scatter: index 4 is out of bounds"):
         cr.scatter(x, 1, cr.tensor([[4]]), 1.0)
     with pytest.raises(TypeError, match="index_add.*same scalar type"):

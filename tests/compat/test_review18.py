@@ -2,6 +2,8 @@
 and the two agree (values, dtypes, or the type of the error torch raises)."""
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import pytest
 import torch
@@ -11,7 +13,9 @@ import chainrule as cr
 
 def _outcome(lib, fn):
     try:
-        out = fn(lib)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")         # torch's deprecation of scatter(reduce=)
+            out = fn(lib)
     except Exception as exc:  # noqa: BLE001 - the error type is compared
         return "raises", exc
     return "returns", out
@@ -102,3 +106,117 @@ def test_get_default_dtype_is_the_chainrule_dtype_and_equals_numpys():
         assert cr.ones(1).dtype == cr.get_default_dtype()
     finally:
         cr.set_default_dtype(cr.float32)
+
+
+# -- item 7: the in-place companions and scatter's reduce= ------------------------------------
+_IDX = np.array([[0, 1, 0], [2, 0, 2]])
+
+
+def _pair(lib, a):
+    return lib.tensor(np.array(a, dtype=np.float64))
+
+
+@pytest.mark.parametrize("fn", [
+    lambda lib: lib.zeros(4, 3).scatter_(1, lib.tensor([0, 2, 1, 2]).unsqueeze(1), 1),
+    lambda lib: lib.zeros(4, 3).scatter_(1, lib.tensor([[0], [2], [1], [2]]), 2.5),
+    lambda lib: lib.zeros(2, 3).scatter_(1, lib.tensor(_IDX), lib.arange(6.0).reshape(2, 3)),
+    lambda lib: lib.zeros(3, 3).scatter_(0, lib.tensor(_IDX), lib.arange(9.0).reshape(3, 3)),
+    lambda lib: lib.ones(2, 3).scatter_add(1, lib.tensor(_IDX), lib.arange(6.0).reshape(2, 3)),
+    lambda lib: lib.ones(2, 3).scatter_add_(1, lib.tensor(_IDX[:, :2]), lib.ones(2, 3)),
+    lambda lib: lib.scatter_add(lib.ones(3, 3), 0, lib.tensor(_IDX), lib.ones(2, 3)),
+    lambda lib: lib.ones(2, 3).scatter(1, lib.tensor(_IDX), 2.0, reduce="add"),
+    lambda lib: lib.ones(2, 3).scatter(1, lib.tensor(_IDX), 2.0, reduce="multiply"),
+    lambda lib: lib.ones(2, 3).scatter(1, lib.tensor(_IDX), lib.arange(1.0, 7.0).reshape(2, 3),
+                                       reduce="multiply"),
+    lambda lib: lib.scatter(lib.ones(2, 3), 1, lib.tensor(_IDX), lib.ones(2, 3), reduce="add"),
+    lambda lib: lib.ones(2, 3).scatter_(1, lib.tensor(_IDX), 3.0, reduce="add"),
+    lambda lib: lib.ones(2, 3).scatter(1, lib.tensor(_IDX), 2.0, reduce="sum"),
+    lambda lib: lib.zeros(3, 2).index_add_(0, lib.tensor([0, 2, 0]), lib.ones(3, 2)),
+    lambda lib: lib.zeros(3, 2).index_add_(1, lib.tensor([1, 1]), lib.ones(3, 2), alpha=2),
+    lambda lib: lib.ones(3, 4).tril_(),
+    lambda lib: lib.ones(3, 4).triu_(1),
+    lambda lib: lib.ones(2, 3, 3).tril_(-1),
+], ids=lambda f: None)
+def test_inplace_companions_and_reduce_as_torch(fn):
+    _same(fn)
+
+
+def test_inplace_companions_return_self_and_bump_the_version():
+    for name, args in [("scatter_", (1, cr.tensor([[0], [1]]), 1.0)),
+                       ("scatter_add_", (1, cr.tensor([[0], [1]]), cr.ones(2, 1))),
+                       ("index_add_", (0, cr.tensor([1]), cr.ones(1, 3))),
+                       ("tril_", ()), ("triu_", ())]:
+        x = cr.zeros(2, 3)
+        v = x._version
+        assert getattr(x, name)(*args) is x and x._version != v, name
+
+
+def test_scatter_add_and_recorded_inplace_gradients_match_torch():
+    src = np.random.default_rng(0).standard_normal((2, 3))
+    grads = {}
+    for lib in (cr, torch):
+        s = lib.tensor(src, requires_grad=True)
+        base = lib.tensor(np.ones((2, 3)), requires_grad=True)
+        y = (base * 2).scatter_add_(1, lib.tensor(_IDX), s)
+        z = (base * 3).tril_().scatter_(1, lib.tensor(_IDX[:, :1]), s[:, :1] * 1)
+        ((y * y).sum() + (z * z).sum()).backward()
+        grads[lib.__name__] = (s.grad.numpy(), base.grad.numpy())
+    for a, b in zip(grads["chainrule"], grads["torch"]):
+        np.testing.assert_allclose(a, b, rtol=1e-10)
+
+
+def test_scatter_reduce_has_no_derivative_as_torch():
+    for lib in (cr, torch):
+        x = lib.ones(2, 3, requires_grad=True)
+        y = (x * 1).scatter(1, lib.tensor(_IDX), 2.0, reduce="add")
+        with pytest.raises(RuntimeError, match="(?i)derivative"):
+            y.sum().backward()
+
+
+@pytest.mark.parametrize("shape", [(2, 3), (3,), (1, 2, 3, 4), (2, 1, 3, 3), (2, 3, 1, 1)])
+def test_is_contiguous_as_torch(shape):
+    a = np.ones(shape)
+    for fmt in (None, "contiguous_format", "channels_last"):
+        kw = {} if fmt is None else {"memory_format": getattr(cr, fmt)}
+        tkw = {} if fmt is None else {"memory_format": getattr(torch, fmt)}
+        assert cr.tensor(a).is_contiguous(**kw) == torch.tensor(a).is_contiguous(**tkw)
+    if len(shape) == 2:
+        assert cr.tensor(a).t().is_contiguous() == torch.tensor(a).t().is_contiguous()
+
+
+# -- item 7: backends and the device context manager -----------------------------------------
+def test_backends_switches_exist_settable_with_torchs_defaults():
+    assert cr.backends.mps.is_available() is torch.backends.mps.is_available() is False
+    assert cr.backends.cuda.matmul.allow_tf32 == torch.backends.cuda.matmul.allow_tf32
+    for name in ("benchmark", "deterministic", "enabled", "allow_tf32"):
+        assert getattr(cr.backends.cudnn, name) == getattr(torch.backends.cudnn, name), name
+    assert cr.backends.cudnn.is_available() is False
+    import chainrule.backends.cudnn as cudnn
+    old = cudnn.benchmark, cudnn.deterministic, cr.backends.cuda.matmul.allow_tf32
+    try:
+        cudnn.benchmark, cudnn.deterministic = True, True
+        cr.backends.cuda.matmul.allow_tf32 = True
+        assert cr.backends.cudnn.benchmark and cr.backends.cudnn.deterministic
+        np.testing.assert_array_equal((cr.ones(2, 3) @ cr.ones(3, 2)).numpy(), np.full((2, 2), 3.0))
+    finally:
+        cudnn.benchmark, cudnn.deterministic, cr.backends.cuda.matmul.allow_tf32 = old
+
+
+def test_device_as_a_context_manager_sets_the_default_inside_the_block():
+    for lib in (cr, torch):
+        with lib.device("cpu") as d:
+            assert lib.zeros(1).device == lib.device("cpu") and d == lib.device("cpu")
+            assert lib.get_default_device() == lib.device("cpu")
+        assert lib.get_default_device() == lib.device("cpu")
+
+
+def test_device_context_refuses_cuda_without_it_and_leaves_the_default(monkeypatch):
+    from chainrule import devices
+
+    def no_cupy():
+        raise ModuleNotFoundError("No module named 'cupy'")
+    monkeypatch.setattr(devices, "_import_cupy", no_cupy)
+    with pytest.raises(cr.CUDAUnavailableError):
+        with cr.device("cuda"):
+            pass
+    assert cr.get_default_device() == cr.device("cpu") and devices._entered == []
