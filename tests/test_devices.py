@@ -420,3 +420,13 @@ def test_device_context_manager_on_a_fake_gpu(fake_gpu):
         assert isinstance(cr.zeros(2)._data, _FakeDeviceArray)
         assert cr.get_default_device() == cr.device("cuda")
     assert cr.get_default_device() == cr.device("cpu") and isinstance(cr.zeros(2)._data, np.ndarray)
+
+
+def test_lazy_module_moved_to_the_gpu_materializes_there(fake_gpu):
+    m = cr.nn.LazyLinear(3)
+    assert m.cuda() is m and m.weight.device == cr.device("cuda")
+    m.weight.materialize((3, 4))                  # what the first forward does, before init
+    assert isinstance(m.weight._data, _FakeDeviceArray) and m.weight.shape == (3, 4)
+    m2 = cr.nn.LazyLinear(3).cuda().cpu()
+    m2(cr.ones(2, 4))
+    assert isinstance(m2.weight._data, np.ndarray)

@@ -220,3 +220,38 @@ def test_device_context_refuses_cuda_without_it_and_leaves_the_default(monkeypat
         with cr.device("cuda"):
             pass
     assert cr.get_default_device() == cr.device("cpu") and devices._entered == []
+
+
+# -- item 1: moving a lazy module before its first forward ---------------------------------
+@pytest.mark.parametrize("move", [
+    lambda lib, m: m.to("cpu"), lambda lib, m: m.cpu(), lambda lib, m: m.to("cpu", lib.float64),
+    lambda lib, m: m.to(lib.float64), lambda lib, m: m.double().cpu(),
+    lambda lib, m: m.to(device="cpu", dtype=lib.float64), lambda lib, m: m.half().float(),
+], ids=["to-cpu", "cpu", "to-cpu-f64", "to-f64", "double-cpu", "kw", "half-float"])
+@pytest.mark.parametrize("layer", ["LazyLinear", "LazyConv1d", "LazyBatchNorm1d"])
+def test_lazy_module_moved_before_its_first_forward_as_torch(move, layer):
+    out = {}
+    for lib in (cr, torch):
+        nn = lib.nn
+        make = {"LazyLinear": lambda: nn.LazyLinear(3), "LazyConv1d": lambda: nn.LazyConv1d(2, 3),
+                "LazyBatchNorm1d": lambda: nn.LazyBatchNorm1d()}[layer]
+        m = nn.Sequential(make())
+        assert move(lib, m) is m
+        dtype = next(iter(m.parameters())).dtype
+        x = lib.ones((2, 4, 5) if layer == "LazyConv1d" else (2, 4), dtype=dtype)
+        y = m(x)
+        out[lib.__name__] = (str(y.dtype).split(".")[-1], tuple(y.shape),
+                             [str(p.dtype).split(".")[-1] for p in m.parameters()],
+                             [str(b.dtype).split(".")[-1] for b in m.buffers()])
+        assert y.device == lib.device("cpu")
+    assert out["chainrule"] == out["torch"]
+
+
+def test_lazy_module_cuda_without_cupy_still_refused(monkeypatch):
+    from chainrule import devices
+
+    def no_cupy():
+        raise ModuleNotFoundError("No module named 'cupy'")
+    monkeypatch.setattr(devices, "_import_cupy", no_cupy)
+    with pytest.raises(cr.CUDAUnavailableError, match="CuPy package is not installed"):
+        cr.nn.LazyLinear(3).cuda()

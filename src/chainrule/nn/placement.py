@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import devices, dtypes
 from ..tensor import Tensor
+from .parameter import UninitializedArray
 
 __all__ = ["move_module", "module_to"]
 
@@ -18,6 +19,9 @@ __all__ = ["move_module", "module_to"]
 def _moved(arr, device, dtype, what: str):
     if dtype is not None and arr.dtype.kind == "f" and arr.dtype != dtype:
         arr = arr.astype(dtype)
+    if device is not None and isinstance(arr, UninitializedArray):
+        arr.target = None if device.type == "cpu" else device   # a lazy placeholder: recorded,
+        return arr                                                # used when it materializes
     return arr if device is None else devices.move_array(arr, device, what)
 
 
