@@ -430,3 +430,26 @@ def test_lazy_module_moved_to_the_gpu_materializes_there(fake_gpu):
     m2 = cr.nn.LazyLinear(3).cuda().cpu()
     m2(cr.ones(2, 4))
     assert isinstance(m2.weight._data, np.ndarray)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: cr.nn.Linear(3, 2, **kw), lambda **kw: cr.nn.Conv2d(2, 3, 3, **kw),
+    lambda **kw: cr.nn.BatchNorm1d(3, **kw), lambda **kw: cr.nn.LayerNorm(4, **kw),
+    lambda **kw: cr.nn.Embedding(5, 2, **kw), lambda **kw: cr.nn.GroupNorm(2, 4, **kw),
+    lambda **kw: cr.nn.ConvTranspose1d(2, 3, 3, **kw)])
+def test_layers_are_created_on_the_given_or_default_device(make, fake_gpu):
+    for m in (make(device="cuda"), make(device=cr.device("cuda:0"))):
+        assert all(isinstance(t._data, _FakeDeviceArray) for t in m.state_dict().values())
+    cr.set_default_device("cuda")
+    try:
+        m = make()
+        assert all(isinstance(t._data, _FakeDeviceArray) for t in m.state_dict().values())
+        assert all(isinstance(t._data, np.ndarray) for t in make(device="cpu").state_dict().values())
+    finally:
+        cr.set_default_device(None)
+
+
+def test_lazy_layer_device_is_recorded_on_the_placeholders(fake_gpu):
+    m = cr.nn.LazyLinear(2, device="cuda")
+    assert m.weight.device == cr.device("cuda") and m.bias.device == cr.device("cuda")
+    assert cr.nn.LazyBatchNorm1d(device="cpu").weight.device == cr.device("cpu")

@@ -255,3 +255,43 @@ def test_lazy_module_cuda_without_cupy_still_refused(monkeypatch):
     monkeypatch.setattr(devices, "_import_cupy", no_cupy)
     with pytest.raises(cr.CUDAUnavailableError, match="CuPy package is not installed"):
         cr.nn.LazyLinear(3).cuda()
+
+
+# -- item 2: device= on layers --------------------------------------------------------------
+LAYERS = {
+    "Linear": lambda nn, **kw: nn.Linear(3, 2, **kw),
+    "Conv1d": lambda nn, **kw: nn.Conv1d(2, 3, 3, **kw),
+    "Conv2d": lambda nn, **kw: nn.Conv2d(2, 3, 3, **kw),
+    "ConvTranspose1d": lambda nn, **kw: nn.ConvTranspose1d(2, 3, 3, **kw),
+    "ConvTranspose2d": lambda nn, **kw: nn.ConvTranspose2d(2, 3, 3, **kw),
+    "BatchNorm1d": lambda nn, **kw: nn.BatchNorm1d(3, **kw),
+    "BatchNorm2d": lambda nn, **kw: nn.BatchNorm2d(3, **kw),
+    "LayerNorm": lambda nn, **kw: nn.LayerNorm(4, **kw),
+    "GroupNorm": lambda nn, **kw: nn.GroupNorm(2, 4, **kw),
+    "Embedding": lambda nn, **kw: nn.Embedding(5, 2, **kw),
+    "PReLU": lambda nn, **kw: nn.PReLU(**kw),
+    "LazyLinear": lambda nn, **kw: nn.LazyLinear(2, **kw),
+    "LazyConv1d": lambda nn, **kw: nn.LazyConv1d(3, 3, **kw),
+    "LazyConv2d": lambda nn, **kw: nn.LazyConv2d(3, 3, **kw),
+    "LazyBatchNorm1d": lambda nn, **kw: nn.LazyBatchNorm1d(**kw),
+    "LazyBatchNorm2d": lambda nn, **kw: nn.LazyBatchNorm2d(**kw),
+}
+
+
+@pytest.mark.parametrize("name", list(LAYERS))
+@pytest.mark.parametrize("device", ["cpu", "device"])
+def test_layers_take_device_as_torch(name, device):
+    got = {}
+    for lib in (cr, torch):
+        dev = lib.device("cpu") if device == "device" else device
+        m = LAYERS[name](lib.nn, device=dev, dtype=lib.float64)
+        got[lib.__name__] = sorted((k, str(v.dtype).split(".")[-1], str(v.device))
+                                   for k, v in m.state_dict().items()
+                                   if not isinstance(v, lib.nn.parameter.UninitializedTensorMixin))
+    assert got["chainrule"] == got["torch"]
+
+
+def test_linear_device_is_positional_before_dtype_as_torch():
+    for lib in (cr, torch):
+        m = lib.nn.Linear(3, 2, True, "cpu", lib.float64)
+        assert str(m.weight.dtype).endswith("float64") and m.weight.device == lib.device("cpu")

@@ -48,3 +48,16 @@ def module_to(module, args: tuple, kwargs: dict):
     if device is not None or dtype is not None:
         move_module(module, device, dtype)
     return module
+
+
+def place_new(module, device) -> None:
+    """End of a layer's ``__init__``: put its new parameters and buffers on ``device`` (PyTorch's
+    ``factory_kwargs``), or on the default device when None; nothing to do for the CPU. The values
+    are drawn on the host first, so a seed gives the same weights on every device."""
+    if device is None:
+        target = devices.get_default_device()
+        if target.type == "cpu":
+            return
+    else:
+        target = devices.as_device(device)
+    move_module(module, target, None, f"{type(module).__name__}(device=...)")
