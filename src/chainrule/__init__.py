@@ -36,7 +36,7 @@ from .api.indexing import *  # noqa: F401,F403
 from .api.math import *  # noqa: F401,F403
 from .api.slicing import *  # noqa: F401,F403
 from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
-from .api.inplace_more import scatter, scatter_add  # noqa: F401,E402 (reduce=; methods)
+from .api.inplace_more import scatter  # noqa: F401,E402 (reduce=; attaches the methods)
 from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_, exponential_)
 from .generator import Generator, default_generator, seed, initial_seed
 

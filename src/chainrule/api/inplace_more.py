@@ -1,5 +1,4 @@
-"""More of PyTorch's placing ops and their in-place companions: ``scatter_add`` (z = input with
-src added at index along dim: ∂L/∂input = ∂L/∂z, ∂L/∂src = (∂L/∂z) gathered at index),
+"""More of PyTorch's placing ops and their in-place companions:
 ``scatter(reduce='add'|'multiply')`` (no derivative, as in PyTorch), and ``scatter_``,
 ``scatter_add_``, ``index_add_``, ``tril_``, ``triu_``; plus ``Tensor.is_contiguous``.
 
@@ -13,13 +12,14 @@ import numpy as np
 from .. import ops
 from ..autograd import grad_mode
 from ..autograd.function import Function
-from ..ops.indexing import IndexScatter, _along_index, _check_bounds, _int_index
+from ..ops.indexing import _along_index, _check_bounds, _int_index
 from ..tensor import Tensor
 from . import placing
+from .indexing import scatter_add
 from ._args import normalize_dim
 from .inplace_graph import must_record, rebase
 
-__all__ = ["scatter_add", "scatter"]
+__all__ = ["scatter"]
 
 
 def _check_scatter_operands(op: str, input: Tensor, d: int, idx: np.ndarray, src) -> None:
@@ -37,25 +37,6 @@ def _check_scatter_operands(op: str, input: Tensor, d: int, idx: np.ndarray, src
         raise RuntimeError(f"{op}: index shape {tuple(idx.shape)} must not exceed input shape "
                            f"{tuple(input.shape)} outside dim {d}")
     _check_bounds(idx, input.shape[d] if input.ndim else 1, op, d)
-
-
-def scatter_add(input: Tensor, dim: int, index, src: Tensor) -> Tensor:
-    """A copy of input with src[i][j][k] added at [i][index[i][j][k]][k] for dim=1 (likewise for
-    other dims); repeated positions add up."""
-    if not isinstance(src, Tensor):
-        raise TypeError(f"scatter_add(): argument 'src' must be a Tensor, not "
-                        f"{type(src).__name__}")
-    if input.ndim == 0:
-        flat = scatter_add(ops.reshape(input, (1,)), 0, _int_index(index, "scatter_add")
-                           .reshape(-1), ops.reshape(src, (-1,)))
-        return ops.reshape(flat, ())
-    d = normalize_dim(dim, input.ndim, "scatter_add")
-    idx = _int_index(index, "scatter_add")
-    _check_scatter_operands("scatter_add", input, d, idx, src)
-    part = src if tuple(src.shape) == idx.shape else src[tuple(slice(n) for n in idx.shape)]
-    placed = IndexScatter.apply(part, shape=tuple(input.shape), index=_along_index(idx, d),
-                                basic=False)
-    return ops.add(input, placed)
 
 
 class _ScatterReduce(Function):
@@ -136,7 +117,6 @@ def is_contiguous(self, memory_format=None) -> bool:
 
 def _attach() -> None:
     T = Tensor
-    T.scatter_add = scatter_add
     T.scatter = lambda self, dim, index, src=None, *, value=None, reduce=None: scatter(
         self, dim, index, src, value=value, reduce=reduce)
     T.scatter_ = _inplace("scatter_", scatter)
