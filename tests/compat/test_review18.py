@@ -295,3 +295,19 @@ def test_linear_device_is_positional_before_dtype_as_torch():
     for lib in (cr, torch):
         m = lib.nn.Linear(3, 2, True, "cpu", lib.float64)
         assert str(m.weight.dtype).endswith("float64") and m.weight.device == lib.device("cpu")
+
+
+# -- item 6: PolynomialLR(total_iters=4.0) ---------------------------------------------------
+@pytest.mark.parametrize("total_iters", [4.0, 4.5, 3])
+def test_polynomial_lr_float_total_iters_as_torch(total_iters):
+    seqs = {}
+    for lib in (cr, torch):
+        opt = lib.optim.SGD([lib.zeros(1, requires_grad=True)], lr=1.0)
+        sched = lib.optim.lr_scheduler.PolynomialLR(opt, total_iters=total_iters, power=2.0)
+        seq = []
+        for _ in range(8):
+            opt.step()
+            sched.step()
+            seq.append(sched.get_last_lr()[0])
+        seqs[lib.__name__] = seq
+    np.testing.assert_allclose(seqs["chainrule"], seqs["torch"], rtol=1e-12, atol=1e-15)
