@@ -161,9 +161,7 @@ def _refusals():
             "set_default_device": lambda: cr.set_default_device("cuda"),
             "cuda.synchronize": cr.cuda.synchronize,
             "cuda.current_device": cr.cuda.current_device,
-            "cuda.max_memory_allocated": cr.cuda.max_memory_allocated,
-            "cuda.reset_peak_memory_stats": cr.cuda.reset_peak_memory_stats,
-            "cuda.empty_cache": cr.cuda.empty_cache}
+            "cuda.reset_peak_memory_stats": cr.cuda.reset_peak_memory_stats}
 
 
 @pytest.mark.parametrize("what", list(_refusals()))
@@ -210,7 +208,30 @@ def test_accelerator_answers_as_torch_cpu_build(no_cupy):
 
 
 def test_this_machine_has_no_cuda():
+    if torch.cuda.is_available():
+        pytest.skip("this machine has CUDA: the CPU-build answers are checked only without it")
     assert cr.cuda.is_available() is torch.cuda.is_available() is False
+
+
+def _outcome(fn):
+    try:
+        return ("returns", fn())
+    except Exception as exc:  # noqa: BLE001 - the type is what is compared
+        return ("raises", type(exc))
+
+
+@pytest.mark.parametrize("name", ["empty_cache", "memory_allocated", "max_memory_allocated",
+                                  "reset_peak_memory_stats", "synchronize", "device_count",
+                                  "current_device", "is_available"])
+def test_cuda_functions_answer_as_torchs_cpu_build(name, no_cupy):
+    if torch.cuda.is_available():
+        pytest.skip("torch here has CUDA: its CPU-build answers cannot be observed")
+    ours, theirs = _outcome(getattr(cr.cuda, name)), _outcome(getattr(torch.cuda, name))
+    assert ours[0] == theirs[0], (name, ours, theirs)
+    if ours[0] == "returns":
+        assert ours[1] == theirs[1] and type(ours[1]) is type(theirs[1])
+    else:
+        assert issubclass(ours[1], theirs[1]) and issubclass(ours[1], cr.CUDAUnavailableError)
 
 
 # -- a fake GPU: the moving code, identity, gradients -----------------------------------------
@@ -388,3 +409,53 @@ def test_load_refuses_bad_forms(tmp_path, no_cupy):
         cr.load(path, weights_only="yes")
     with pytest.raises(cr.CUDAUnavailableError):
         cr.load(path, map_location="cuda")
+
+
+def test_explicit_cpu_device_moves_a_cuda_tensor(fake_gpu):
+    x = cr.tensor([1.0, 2.0]).cuda()
+    for y in (cr.tensor(x, device="cpu"), cr.as_tensor(x, device="cpu"),
+              cr.tensor(x, device=cr.device("cpu"))):
+        assert isinstance(y._data, np.ndarray) and y.device == cr.device("cpu")
+        assert y.tolist() == [1.0, 2.0]
+    assert isinstance(cr.tensor(x)._data, _FakeDeviceArray)      # no device=: stays (as torch)
+    assert x.to(None, cr.float64).dtype == np.float64 and x.to(None).device == x.device
+
+
+def test_device_context_manager_on_a_fake_gpu(fake_gpu):
+    with cr.device("cuda"):
+        assert isinstance(cr.zeros(2)._data, _FakeDeviceArray)
+        assert cr.get_default_device() == cr.device("cuda")
+    assert cr.get_default_device() == cr.device("cpu") and isinstance(cr.zeros(2)._data, np.ndarray)
+
+
+def test_lazy_module_moved_to_the_gpu_materializes_there(fake_gpu):
+    m = cr.nn.LazyLinear(3)
+    assert m.cuda() is m and m.weight.device == cr.device("cuda")
+    m.weight.materialize((3, 4))                  # what the first forward does, before init
+    assert isinstance(m.weight._data, _FakeDeviceArray) and m.weight.shape == (3, 4)
+    m2 = cr.nn.LazyLinear(3).cuda().cpu()
+    m2(cr.ones(2, 4))
+    assert isinstance(m2.weight._data, np.ndarray)
+
+
+@pytest.mark.parametrize("make", [
+    lambda **kw: cr.nn.Linear(3, 2, **kw), lambda **kw: cr.nn.Conv2d(2, 3, 3, **kw),
+    lambda **kw: cr.nn.BatchNorm1d(3, **kw), lambda **kw: cr.nn.LayerNorm(4, **kw),
+    lambda **kw: cr.nn.Embedding(5, 2, **kw), lambda **kw: cr.nn.GroupNorm(2, 4, **kw),
+    lambda **kw: cr.nn.ConvTranspose1d(2, 3, 3, **kw)])
+def test_layers_are_created_on_the_given_or_default_device(make, fake_gpu):
+    for m in (make(device="cuda"), make(device=cr.device("cuda:0"))):
+        assert all(isinstance(t._data, _FakeDeviceArray) for t in m.state_dict().values())
+    cr.set_default_device("cuda")
+    try:
+        m = make()
+        assert all(isinstance(t._data, _FakeDeviceArray) for t in m.state_dict().values())
+        assert all(isinstance(t._data, np.ndarray) for t in make(device="cpu").state_dict().values())
+    finally:
+        cr.set_default_device(None)
+
+
+def test_lazy_layer_device_is_recorded_on_the_placeholders(fake_gpu):
+    m = cr.nn.LazyLinear(2, device="cuda")
+    assert m.weight.device == cr.device("cuda") and m.bias.device == cr.device("cuda")
+    assert cr.nn.LazyBatchNorm1d(device="cpu").weight.device == cr.device("cpu")

@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import numpy as _np
 
-from .backend import (get_default_dtype, set_default_dtype, manual_seed, get_rng_state,
+from .backend import (set_default_dtype, manual_seed, get_rng_state,
                       set_rng_state, retain_freed_memory)
+from .dtypes import get_default_dtype   # the chainrule dtype object, as torch's
 from .tensor import Tensor
 from .devices import device, set_default_device, get_default_device, CUDAUnavailableError
 from . import cuda, accelerator
+from . import backends  # noqa: E402  (PyTorch's switches; no effect here)
 from .size import Size
 from . import dtypes
 from .dtypes import (float16, half, float32, float64, double, int8, uint8, int16, short, int32,
@@ -34,6 +36,7 @@ from .api.indexing import *  # noqa: F401,F403
 from .api.math import *  # noqa: F401,F403
 from .api.slicing import *  # noqa: F401,F403
 from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
+from .api.inplace_more import scatter  # noqa: F401,E402 (reduce=; attaches the methods)
 from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_, exponential_)
 from .generator import Generator, default_generator, seed, initial_seed
 from ._blas import set_num_threads, get_num_threads  # BLAS thread policy (issue #17)

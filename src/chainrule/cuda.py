@@ -1,8 +1,12 @@
 """``chainrule.cuda``: is CUDA usable, how many GPUs, synchronising and memory statistics.
 
 Everything goes through CuPy, imported on first use. :func:`is_available` and
-:func:`device_count` never raise (False / 0 without CuPy or without a GPU); the rest need a GPU
-and raise :class:`~chainrule.devices.CUDAUnavailableError` saying what is missing.
+:func:`device_count` never raise (False / 0 without CuPy or without a GPU). Without a GPU the rest
+answer as PyTorch's CPU build does: ``memory_allocated``/``max_memory_allocated`` return 0 and
+``empty_cache`` returns None; ``synchronize``/``current_device`` raise
+:class:`CUDANotCompiledError` (an AssertionError, as PyTorch) and ``reset_peak_memory_stats``
+:class:`CUDAStatsUnavailableError` (an AttributeError, as PyTorch), both
+:class:`~chainrule.devices.CUDAUnavailableError` errors saying what is missing.
 """
 from __future__ import annotations
 
@@ -19,6 +23,35 @@ _current = [0]
 _peak = [0]
 
 
+class CUDANotCompiledError(CUDAUnavailableError, AssertionError):
+    """What :func:`synchronize` and :func:`current_device` raise without CUDA: also an
+    AssertionError, the type PyTorch's CPU build raises there ("not compiled with CUDA")."""
+
+
+class CUDAStatsUnavailableError(CUDAUnavailableError, AttributeError):
+    """What :func:`reset_peak_memory_stats` raises without CUDA: also an AttributeError, the type
+    PyTorch's CPU build raises there."""
+
+
+def _cpu_build(answer=None, error: type | None = None):
+    """Without a usable GPU, answer as PyTorch's CPU build does: return ``answer`` (0 for the
+    memory counters, None for ``empty_cache``) or raise ``error`` with chainrule's message."""
+    def wrap(fn):
+        def inner(*args, **kwargs):
+            if devices.cupy_status()[1] is None:
+                return fn(*args, **kwargs)
+            if error is None:
+                return answer
+            try:
+                devices.require_cuda(f"cuda.{fn.__name__}()")
+            except CUDAUnavailableError as exc:
+                raise error(str(exc)) from None
+        inner.__name__, inner.__qualname__, inner.__doc__ = fn.__name__, fn.__qualname__, fn.__doc__
+        inner.__wrapped__ = fn
+        return inner
+    return wrap
+
+
 def is_available() -> bool:
     """True when CuPy imports and sees at least one GPU (never raises)."""
     return devices.cupy_status()[1] is None
@@ -30,6 +63,7 @@ def device_count() -> int:
     return 0 if why is not None else devices._gpu_count(cupy)
 
 
+@_cpu_build(error=CUDANotCompiledError)
 def current_device() -> int:
     """The index of the GPU that ``'cuda'`` means (0 unless :func:`set_device` changed it)."""
     devices.require_cuda("cuda.current_device()")
@@ -50,6 +84,7 @@ def _index(dev: Any) -> int:
     return dev if isinstance(dev, int) else (devices.as_device(dev).index or 0)
 
 
+@_cpu_build(error=CUDANotCompiledError)
 def synchronize(device: Any = None) -> None:
     """Wait until every kernel queued on the GPU has finished (timings need this)."""
     index = _index(device)
@@ -59,6 +94,7 @@ def synchronize(device: Any = None) -> None:
     devices.raise_deferred()
 
 
+@_cpu_build(0)
 def memory_allocated(device: Any = None) -> int:
     """Bytes held by arrays now, as CuPy's memory pool counts them."""
     cupy = devices.require_cuda("cuda.memory_allocated()", _index(device))
@@ -67,6 +103,7 @@ def memory_allocated(device: Any = None) -> int:
     return used
 
 
+@_cpu_build(0)
 def max_memory_allocated(device: Any = None) -> int:
     """The most bytes seen in use since the start or :func:`reset_peak_memory_stats`: the pool's
     total (held, including cached blocks), an upper bound on the arrays' own peak."""
@@ -76,12 +113,14 @@ def max_memory_allocated(device: Any = None) -> int:
     return _peak[0]
 
 
+@_cpu_build(error=CUDAStatsUnavailableError)
 def reset_peak_memory_stats(device: Any = None) -> None:
     """Start counting the peak again from what is in use now."""
     cupy = devices.require_cuda("cuda.reset_peak_memory_stats()", _index(device))
     _peak[0] = int(cupy.get_default_memory_pool().used_bytes())
 
 
+@_cpu_build(None)
 def empty_cache() -> None:
     """Give the memory pool's unused blocks back to the driver."""
     cupy = devices.require_cuda("cuda.empty_cache()")

@@ -88,6 +88,17 @@ class device:
     def __reduce__(self):
         return (device, (self._type, self._index))
 
+    def __enter__(self) -> "device":
+        """``with chainrule.device('cpu'):`` makes this the default device inside the block (as
+        :func:`set_default_device`; CUDA is checked now), restored on leaving it."""
+        previous = _default[0]
+        set_default_device(self)
+        _entered.append(previous)
+        return self
+
+    def __exit__(self, *exc) -> None:
+        _default[0] = _entered.pop()
+
 
 builtins_type = type
 
@@ -122,6 +133,10 @@ def is_device_like(value: Any) -> bool:
 class CUDAUnavailableError(RuntimeError):
     """CUDA was asked for but cannot be used: the message says whether the CuPy package or a
     visible GPU is missing, and how to get it."""
+
+
+class InvalidDeviceStringError(ValueError, RuntimeError):
+    """A string that names no device where only a device may go (PyTorch raises RuntimeError)."""
 
 
 class DeviceMismatchError(RuntimeError):
@@ -228,6 +243,7 @@ def check_same_device(op: str, arrays) -> None:
 
 # -- the default device ------------------------------------------------------------------------
 _default = [CPU]
+_entered: list = []          # the default devices that `with device(...)` blocks replaced
 
 
 def set_default_device(dev: Any) -> None:
@@ -270,9 +286,13 @@ def parse_to_args(what: str, args: tuple, kwargs: dict) -> tuple[device | None, 
     if rest and hasattr(rest[0], "_data") and hasattr(rest[0], "grad_fn"):   # a Tensor
         other = rest.pop(0)
         dev, dtype = other.device, other.dtype
-    elif rest and rest[0] is not None and (is_device_like(rest[0]) or (
+    elif rest and (rest[0] is None or isinstance(rest[0], (str, device)) or (
             isinstance(rest[0], (int, np.integer)) and not isinstance(rest[0], bool))):
-        dev = rest.pop(0)
+        dev = rest.pop(0)                   # to(None, dtype) is to(dtype), as in PyTorch
+        if isinstance(dev, str) and not is_device_like(dev):
+            raise InvalidDeviceStringError(
+                f"{what}: {dev!r} is not a device (a string passed to .to() always names one: "
+                "'cpu', 'cuda', 'cuda:N'); for a dtype pass chainrule.float64 and the like")
         if rest and not isinstance(rest[0], bool):
             dtype = rest.pop(0)
     elif rest and not isinstance(rest[0], bool):

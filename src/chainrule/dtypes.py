@@ -134,3 +134,10 @@ def result_type(a, b) -> np.dtype:
     if top_prio == 0:  # only a Python scalar carries the top category
         return backend.get_default_dtype() if top_cat == 2 else dts[0]
     return np.result_type(*dts)
+
+
+def get_default_dtype() -> dtype:
+    """The floating dtype factories use (``chainrule.float32`` unless changed), as the chainrule
+    dtype object PyTorch code expects (it equals the NumPy dtype too, so either comparison holds);
+    ``backend.get_default_dtype`` gives the plain NumPy dtype for internal use."""
+    return wrap(backend.get_default_dtype())

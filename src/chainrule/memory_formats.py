@@ -25,8 +25,20 @@ channels_last = memory_format("channels_last")
 channels_last_3d = memory_format("channels_last_3d")
 
 
-def check_memory_format(value, op: str) -> None:
-    """TypeError naming ``op`` unless ``value`` is None or one of the markers above."""
-    if value is not None and not isinstance(value, memory_format):
+_RANK = {"channels_last": 4, "channels_last_3d": 5}
+
+
+def check_memory_format(value, op: str, ndim: int | None = None) -> None:
+    """TypeError naming ``op`` unless ``value`` is None or one of the markers above; with
+    ``ndim`` (the tensor's rank), RuntimeError where PyTorch refuses the layout for that rank
+    (``channels_last`` needs 4 dims, ``channels_last_3d`` 5)."""
+    if value is None:
+        return
+    if not isinstance(value, memory_format):
         raise TypeError(f"{op}(): argument 'memory_format' must be a memory format such as "
                         f"chainrule.contiguous_format, not {type(value).__name__}")
+    rank = _RANK.get(value._name)
+    if ndim is not None and rank is not None and ndim != rank:
+        raise RuntimeError(f"{op}: memory_format=chainrule.{value._name} needs a {rank}-D tensor "
+                           f"({'N, C, H, W' if rank == 4 else 'N, C, D, H, W'}), got a "
+                           f"{ndim}-D one")

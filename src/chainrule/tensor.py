@@ -354,6 +354,9 @@ class Tensor:
         dtype), with ``non_blocking=`` (accepted) and ``copy=``: differentiable (a gradient goes back to
         this tensor's device and dtype); returns ``self`` when nothing would change."""
         dev, dtype, copy = devices.parse_to_args("Tensor.to", args, kwargs)
+        if kwargs and kwargs.get("memory_format") is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(kwargs["memory_format"], "to", self._data.ndim)
         out = self
         if dtype is not None:
             dtype = dtypes.to_dtype(dtype)
@@ -374,23 +377,29 @@ class Tensor:
             raise ValueError(f"cuda: expected a CUDA device, got {dev}")
         return self.to(dev)
 
-    def cpu(self) -> "Tensor":
+    def cpu(self, memory_format=None) -> "Tensor":
         """This tensor on the CPU (itself when it is there already)."""
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "cpu", self._data.ndim)
         return self if isinstance(self._data, (np.ndarray, np.generic)) else self.to(devices.CPU)
 
     def float(self, memory_format=None) -> "Tensor":
         if memory_format is not None:   # accepted for PyTorch code; one layout here
             from .memory_formats import check_memory_format
-            check_memory_format(memory_format, "float")
+            check_memory_format(memory_format, "float", self._data.ndim)
         return self.to(np.float32)
 
     def double(self, memory_format=None) -> "Tensor":
         if memory_format is not None:
             from .memory_formats import check_memory_format
-            check_memory_format(memory_format, "double")
+            check_memory_format(memory_format, "double", self._data.ndim)
         return self.to(np.float64)
 
-    def half(self) -> "Tensor":
+    def half(self, memory_format=None) -> "Tensor":
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "half", self._data.ndim)
         return self.to(np.float16)
 
     def long(self) -> "Tensor":

@@ -117,17 +117,51 @@ def test_numel_function_and_nelement_method():
 
 # -- memory_format= and contiguous ------------------------------------------------------------------
 def test_memory_format_is_accepted_where_torch_code_passes_it():
-    x = cr.randn(2, 3, requires_grad=True)
+    x = cr.randn(2, 3, 4, 5, requires_grad=True)
     for fmt in (cr.contiguous_format, cr.preserve_format, cr.channels_last):
         assert x.float(memory_format=fmt) is x          # already float32: self, as torch's
         assert x.double(memory_format=fmt).dtype == np.float64
+        assert x.half(memory_format=fmt).dtype == np.float16
+        assert x.cpu(memory_format=fmt) is x
         assert x.contiguous(memory_format=fmt) is x
         assert cr.clone(x, memory_format=fmt) is not x
         assert x.clone(memory_format=fmt).grad_fn is not None
+        for like in (cr.empty_like, cr.zeros_like, cr.ones_like, cr.rand_like, cr.randn_like):
+            assert like(x, memory_format=fmt).shape == x.shape
+        assert cr.full_like(x, 2.0, memory_format=fmt).shape == x.shape
+        assert cr.empty(2, 3, 4, 5, memory_format=fmt).shape == (2, 3, 4, 5)
     with pytest.raises(TypeError, match="memory_format"):
         x.contiguous(memory_format="channels_last")
     with pytest.raises(TypeError, match="memory_format"):
         x.float(memory_format=1)
+
+
+_RANKED_FORMAT_CALLS = {
+    "to": lambda lib, x, f: x.to(memory_format=f),
+    "contiguous": lambda lib, x, f: x.contiguous(memory_format=f),
+    "float": lambda lib, x, f: x.float(memory_format=f),
+    "double": lambda lib, x, f: x.double(memory_format=f),
+    "half": lambda lib, x, f: x.half(memory_format=f),
+    "cpu": lambda lib, x, f: x.cpu(memory_format=f),
+    "clone": lambda lib, x, f: lib.clone(x, memory_format=f),
+    "empty_like": lambda lib, x, f: lib.empty_like(x, memory_format=f),
+    "zeros_like": lambda lib, x, f: lib.zeros_like(x, memory_format=f),
+    "empty": lambda lib, x, f: lib.empty(*x.shape, memory_format=f),
+}
+
+
+@pytest.mark.parametrize("call", list(_RANKED_FORMAT_CALLS))
+@pytest.mark.parametrize("shape, fmt", [((2, 3, 4), "channels_last"),
+                                        ((1, 2, 3, 4, 5), "channels_last"),
+                                        ((1, 2, 3, 4), "channels_last_3d"),
+                                        ((2, 3), "channels_last")])
+def test_channels_last_on_the_wrong_rank_is_refused_as_torch(call, shape, fmt):
+    fn = _RANKED_FORMAT_CALLS[call]
+    with pytest.raises(RuntimeError, match="rank"):
+        fn(torch, torch.ones(shape), getattr(torch, fmt))
+    with pytest.raises(RuntimeError) as info:
+        fn(cr, cr.ones(shape), getattr(cr, fmt))
+    assert fmt in str(info.value) and f"{len(shape)}-D" in str(info.value)
 
 
 def test_contiguous_copies_only_a_strided_tensor_and_keeps_the_gradient():
@@ -172,8 +206,8 @@ def test_scatter_and_index_add_errors():
     idx = cr.tensor([[0, 1]])
     with pytest.raises(TypeError, match="self.dtype to be equal to src.dtype"):
         cr.scatter(x, 1, idx, cr.ones(1, 2, dtype=cr.float64))
-    with pytest.raises(NotImplementedError, match="reduce"):
-        cr.scatter(x, 1, idx, cr.ones(1, 2), reduce="add")
+    with pytest.raises(RuntimeError, match="reduce must be 'add' or 'multiply'"):
+        cr.scatter(x, 1, idx, cr.ones(1, 2), reduce="sum")
     with pytest.raises(IndexError, match="scatter: index 4 is out of bounds"):
         cr.scatter(x, 1, cr.tensor([[4]]), 1.0)
     with pytest.raises(TypeError, match="index_add.*same scalar type"):

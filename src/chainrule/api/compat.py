@@ -23,7 +23,7 @@ globals().update({name: getattr(mod, name) for mod in (_T, _P, _L, _U, _G)
 
 def clone(input: Tensor, *, memory_format=None) -> Tensor:
     """A copy of ``input`` (a new tensor, in the graph: ∂L/∂input = ∂L/∂z)."""
-    check_memory_format(memory_format, "clone")
+    check_memory_format(memory_format, "clone", input._data.ndim)
     return Clone.apply(input)
 
 
@@ -82,7 +82,7 @@ def log_softmax(input: Tensor, dim: int, dtype=None) -> Tensor:
 def _contiguous(self, memory_format=None) -> Tensor:
     """``self`` when its array is C-contiguous (PyTorch's rule: no copy), else a contiguous
     copy in the graph."""
-    check_memory_format(memory_format, "contiguous")
+    check_memory_format(memory_format, "contiguous", self._data.ndim)
     flags = getattr(self._data, "flags", None)
     if flags is None or flags.c_contiguous:
         return self

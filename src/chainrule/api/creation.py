@@ -9,6 +9,7 @@ import numpy as np
 from .. import backend, devices, dtypes
 from ..tensor import Tensor
 from ..generator import numpy_generator
+from ..memory_formats import check_memory_format
 from ._args import size_arg
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange",
@@ -22,8 +23,10 @@ def _float_dtype(dtype) -> np.dtype:
 
 def _make(array, requires_grad: bool, device=None) -> Tensor:
     """Wrap ``array``, moved to ``device`` (or the default device) unless that is the CPU."""
-    if device is not None or devices._default[0] is not devices.CPU:
-        target = devices.resolve(device)
+    if device is not None:                  # an explicit device, the CPU too, moves it there
+        array = devices.move_array(array, devices.as_device(device), "device=")
+    elif devices._default[0] is not devices.CPU:
+        target = devices.resolve(None)
         if target is not None:
             array = devices.move_array(array, target, "device=")
     t = Tensor._wrap(array, False, None)
@@ -68,8 +71,11 @@ def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
     return _make(np.ones(size_arg(size), dtype=_float_dtype(dtype)), requires_grad, device)
 
 
-def empty(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def empty(*size, dtype=None, device=None, requires_grad: bool = False, memory_format=None,
+          pin_memory: bool = False) -> Tensor:
     """Like zeros (chainrule never hands out uninitialised memory)."""
+    if memory_format is not None:
+        check_memory_format(memory_format, "empty", len(size_arg(size)))
     return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
 
 
@@ -144,8 +150,10 @@ def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
         dtype or np.int64), False, device)
 
 
-def _like(input, fn, dtype, requires_grad, device):
+def _like(input, fn, dtype, requires_grad, device, memory_format=None, op="*_like"):
     """``fn`` for ``input``'s shape, with its dtype and device unless given."""
+    if memory_format is not None:
+        check_memory_format(memory_format, op, len(input.shape))
     return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
               device=_like_device(input, device))
 
@@ -156,27 +164,34 @@ def _like_device(input, device):
     return input.device if isinstance(input, Tensor) else devices.CPU
 
 
-def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, zeros, dtype, requires_grad, device)
+def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False,
+                  memory_format=None) -> Tensor:
+    return _like(input, zeros, dtype, requires_grad, device, memory_format, "zeros_like")
 
 
-def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, ones, dtype, requires_grad, device)
+def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False,
+                 memory_format=None) -> Tensor:
+    return _like(input, ones, dtype, requires_grad, device, memory_format, "ones_like")
 
 
-def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, zeros, dtype, requires_grad, device)
+def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False,
+                  memory_format=None) -> Tensor:
+    return _like(input, zeros, dtype, requires_grad, device, memory_format, "empty_like")
 
 
 def full_like(input, fill_value, *, dtype=None, device=None,
-              requires_grad: bool = False) -> Tensor:
+              requires_grad: bool = False, memory_format=None) -> Tensor:
+    if memory_format is not None:
+        check_memory_format(memory_format, "full_like", len(input.shape))
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad,
                 device=_like_device(input, device))
 
 
-def rand_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, rand, dtype, requires_grad, device)
+def rand_like(input, *, dtype=None, device=None, requires_grad: bool = False,
+                 memory_format=None) -> Tensor:
+    return _like(input, rand, dtype, requires_grad, device, memory_format, "rand_like")
 
 
-def randn_like(input, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _like(input, randn, dtype, requires_grad, device)
+def randn_like(input, *, dtype=None, device=None, requires_grad: bool = False,
+                  memory_format=None) -> Tensor:
+    return _like(input, randn, dtype, requires_grad, device, memory_format, "randn_like")

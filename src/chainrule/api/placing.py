@@ -47,7 +47,13 @@ def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Ten
     if source.dtype != input.dtype:
         raise TypeError(f"index_add(): self ({input.dtype}) and source ({source.dtype}) must "
                         f"have the same scalar type")
-    if input.ndim == 0:
+    if input.ndim == 0:                 # PyTorch: a 0-d source and one index (0) only
+        if source.ndim != 0:
+            raise RuntimeError(f"index_add(): source of shape {tuple(source.shape)} must have "
+                               "the 0-d input's shape ()")
+        if idx.size != 1:
+            raise IndexError(f"index_add(): a 0-d input takes exactly one index, got "
+                             f"{idx.size}")
         return ops.reshape(index_add(ops.reshape(input, (1,)), 0, idx,
                                      ops.reshape(source, (-1,)), alpha=alpha), ())
     want = input.shape[:d] + (idx.size,) + input.shape[d + 1:]

@@ -40,6 +40,10 @@ def addmm(input: Tensor, mat1: Tensor, mat2: Tensor, *, beta=1, alpha=1) -> Tens
                            f"({mat1.shape[0]}x{mat1.shape[1]} and "
                            f"{mat2.shape[0]}x{mat2.shape[1]})")
     _same_dtype("addmm", input, mat1, mat2)
+    if input.dtype == np.bool_:
+        raise NotImplementedError("addmm: not implemented for bool tensors; cast them first")
+    if input.dtype.kind in "iu":        # PyTorch casts β and α to the integer dtype (truncates)
+        beta, alpha = int(beta), int(alpha)
     out_shape = (mat1.shape[0], mat2.shape[1])
     try:
         ok = tuple(np.broadcast_shapes(tuple(input.shape), out_shape)) == out_shape
@@ -69,6 +73,9 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
         raise RuntimeError(f"dot: inconsistent tensor size, expected tensor [{input.shape[0]}] "
                            f"and src [{tensor.shape[0]}] to have the same number of elements")
     _same_dtype("dot", input, tensor)
+    if input.dtype == np.bool_:
+        raise NotImplementedError("dot: not implemented for bool tensors (PyTorch has no bool "
+                                  "dot); cast them first, e.g. .long() or .float()")
     return ops.matmul(input, tensor)
 
 

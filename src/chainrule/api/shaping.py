@@ -241,6 +241,13 @@ def mm(input, mat2):
 def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
         raise ValueError(f"bmm: expects two 3-D tensors, got shapes {input.shape} and {mat2.shape}")
+    if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
+        raise RuntimeError(f"bmm: batch2 must have shape [{input.shape[0]}, {input.shape[2]}, m] "
+                           f"for batch1 of shape {tuple(input.shape)} (same batch size, no "
+                           f"broadcasting), got {tuple(mat2.shape)}")
+    if input.dtype != mat2.dtype:
+        raise RuntimeError(f"bmm: expected both tensors to have the same dtype, got "
+                           f"{input.dtype} and {mat2.dtype}")
     return ops.matmul(input, mat2)
 
 

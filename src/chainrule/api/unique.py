@@ -30,6 +30,11 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
         inverse = inverse.reshape(a.shape)
     else:
         d = normalize_dim(dim, input.ndim, "unique", wrap_scalar=False)
+        empty = [i for i, n in enumerate(a.shape) if n == 0]
+        if len(empty) > 1 or (empty and empty[0] != d):
+            raise RuntimeError(f"unique: input of shape {tuple(a.shape)} has size-0 dims "
+                               f"{empty}; with dim={dim} only the selected dim may be empty "
+                               "(its slices would have no elements to compare)")
         if a.shape[d] == 0:
             values = a
             inverse, counts = np.zeros(0, np.int64), np.zeros(0, np.int64)

@@ -92,11 +92,12 @@ class SyncBatchNorm(_BatchNorm):
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
                  affine: bool = True, track_running_stats: bool = True, process_group=None,
-                 dtype=None):
+                 device=None, dtype=None):
         if process_group is not None:
             raise ValueError("SyncBatchNorm: process_group is not supported; statistics are "
                              "reduced over the whole MPI world")
-        super().__init__(num_features, eps, momentum, affine, track_running_stats, dtype)
+        super().__init__(num_features, eps, momentum, affine, track_running_stats,
+                         device=device, dtype=dtype)
 
     def _check_input_dim(self, input: Tensor) -> None:
         if input.ndim < 2:

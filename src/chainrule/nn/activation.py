@@ -6,6 +6,7 @@ from .. import ops
 from ..tensor import Tensor
 from . import functional as F
 from .linear import Identity, empty_parameter
+from . import placement
 from .module import Module
 
 __all__ = ["ReLU", "LeakyReLU", "PReLU", "ELU", "GELU", "Sigmoid", "Tanh", "Softplus", "Softmax",
@@ -44,11 +45,12 @@ class PReLU(Module):
     """y = max(0, x) + a·min(0, x) with a learnable slope a — one shared (num_parameters=1) or one
     per channel (dim 1) — initialised to ``init`` (0.25);  ∂y/∂a = min(0, x)."""
 
-    def __init__(self, num_parameters: int = 1, init: float = 0.25, dtype=None):
+    def __init__(self, num_parameters: int = 1, init: float = 0.25, device=None, dtype=None):
         super().__init__()
         self.num_parameters, self.init = num_parameters, init
         self.weight = empty_parameter((num_parameters,), dtype)
         self.reset_parameters()
+        placement.place_new(self, device)
 
     def reset_parameters(self) -> None:
         self.weight._data[...] = self.init

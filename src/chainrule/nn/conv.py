@@ -8,6 +8,7 @@ from __future__ import annotations
 from ..tensor import Tensor
 from . import functional as F
 from .linear import empty_parameter, init_fan_in_uniform
+from . import placement
 from .module import Module
 
 __all__ = ["Conv1d", "Conv2d", "ConvTranspose1d", "ConvTranspose2d"]
@@ -26,7 +27,7 @@ class _ConvNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  dilation=1, groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
         n, name = self._dims, type(self).__name__
         if groups <= 0 or in_channels % groups or out_channels % groups:
@@ -55,6 +56,7 @@ class _ConvNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        placement.place_new(self, device)
 
     def reset_parameters(self) -> None:
         init_fan_in_uniform(self.weight, self.bias)
@@ -107,7 +109,7 @@ class _ConvTransposeNd(Module):
 
     def __init__(self, in_channels: int, out_channels: int, kernel_size, stride=1, padding=0,
                  output_padding=0, groups: int = 1, bias: bool = True, dilation=1,
-                 padding_mode: str = "zeros", dtype=None):
+                 padding_mode: str = "zeros", device=None, dtype=None):
         super().__init__()
         n, name = self._dims, type(self).__name__
         if groups <= 0 or in_channels % groups or out_channels % groups:
@@ -130,6 +132,7 @@ class _ConvTransposeNd(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        placement.place_new(self, device)
 
     def reset_parameters(self) -> None:
         init_fan_in_uniform(self.weight, self.bias)

@@ -23,6 +23,7 @@ from ..tensor import Tensor
 from .conv import Conv1d, Conv2d
 from .linear import Linear
 from .normalization import BatchNorm1d, BatchNorm2d
+from .placement import place_new
 from .parameter import UninitializedBuffer, UninitializedParameter, is_lazy
 
 __all__ = ["LazyModuleMixin", "LazyLinear", "LazyConv1d", "LazyConv2d", "LazyBatchNorm1d",
@@ -150,12 +151,13 @@ class LazyLinear(LazyModuleMixin, Linear):
     cls_to_become = Linear
     _size_attr = "in_features"
 
-    def __init__(self, out_features: int, bias: bool = True, dtype=None) -> None:
+    def __init__(self, out_features: int, bias: bool = True, device=None, dtype=None) -> None:
         super().__init__(0, 0, False)
         self.out_features = out_features
         self.weight = UninitializedParameter(dtype=dtype)
         if bias:
             self.bias = UninitializedParameter(dtype=dtype)
+        place_new(self, device)
 
     def _size_from_input(self, input: Tensor) -> int:
         if input.ndim == 0:
@@ -178,12 +180,13 @@ class _LazyConvNd(LazyModuleMixin):
 
     def __init__(self, out_channels: int, kernel_size, stride=1, padding=0, dilation=1,
                  groups: int = 1, bias: bool = True, padding_mode: str = "zeros",
-                 dtype=None) -> None:
+                 device=None, dtype=None) -> None:
         super().__init__(0, out_channels, kernel_size, stride, padding, dilation, groups, False,
                          padding_mode)
         self.weight = UninitializedParameter(dtype=dtype)
         if bias:
             self.bias = UninitializedParameter(dtype=dtype)
+        place_new(self, device)
 
     def _size_from_input(self, input: Tensor) -> int:
         n = self._dims
@@ -224,14 +227,15 @@ class _LazyBatchNorm(LazyModuleMixin):
     _size_attr = "num_features"
 
     def __init__(self, eps: float = 1e-5, momentum: float | None = 0.1, affine: bool = True,
-                 track_running_stats: bool = True, dtype=None) -> None:
-        super().__init__(0, eps, momentum, affine, track_running_stats, dtype)
+                 track_running_stats: bool = True, device=None, dtype=None) -> None:
+        super().__init__(0, eps, momentum, affine, track_running_stats, dtype=dtype)
         if affine:
             self.weight = UninitializedParameter(dtype=dtype)
             self.bias = UninitializedParameter(dtype=dtype)
         if track_running_stats:
             self.running_mean = UninitializedBuffer(dtype=dtype)
             self.running_var = UninitializedBuffer(dtype=dtype)
+        place_new(self, device)
 
     def _size_from_input(self, input: Tensor) -> int:
         _check_ndim(self, input, self._expected_dims, "channels in dim 1")

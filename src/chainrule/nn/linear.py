@@ -8,6 +8,7 @@ import numpy as np
 from .. import backend, dtypes
 from ..tensor import Tensor
 from . import functional as F, init
+from . import placement
 from .module import Module
 from .parameter import Parameter
 
@@ -35,7 +36,8 @@ class Linear(Module):
     """y = x·Wᵀ + b with W of shape (out_features, in_features) (PyTorch's layout);
     input (…, in_features) → output (…, out_features)."""
 
-    def __init__(self, in_features: int, out_features: int, bias: bool = True, dtype=None):
+    def __init__(self, in_features: int, out_features: int, bias: bool = True, device=None,
+                 dtype=None):
         super().__init__()
         self.in_features, self.out_features = in_features, out_features
         self.weight = empty_parameter((out_features, in_features), dtype)
@@ -44,6 +46,7 @@ class Linear(Module):
         else:
             self.register_parameter("bias", None)
         self.reset_parameters()
+        placement.place_new(self, device)
 
     def reset_parameters(self) -> None:
         init_fan_in_uniform(self.weight, self.bias)

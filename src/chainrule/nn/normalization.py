@@ -13,6 +13,7 @@ from .. import backend, dtypes
 from ..tensor import Tensor
 from . import functional as F, init
 from .linear import empty_parameter
+from . import placement
 from .module import Module
 
 __all__ = ["BatchNorm1d", "BatchNorm2d", "LayerNorm", "GroupNorm"]
@@ -22,7 +23,7 @@ class _BatchNorm(Module):
     _expected_dims: tuple = ()
 
     def __init__(self, num_features: int, eps: float = 1e-5, momentum: float | None = 0.1,
-                 affine: bool = True, track_running_stats: bool = True, dtype=None, *,
+                 affine: bool = True, track_running_stats: bool = True, device=None, dtype=None, *,
                  bias: bool = True):
         super().__init__()
         self.num_features, self.eps, self.momentum = num_features, eps, momentum
@@ -46,6 +47,7 @@ class _BatchNorm(Module):
             self.register_buffer("running_var", None)
             self.register_buffer("num_batches_tracked", None)
         self.reset_parameters()
+        placement.place_new(self, device)
 
     def reset_running_stats(self) -> None:
         if self.track_running_stats:
@@ -107,7 +109,7 @@ class LayerNorm(Module):
     elementwise (γ initialised to 1, β to 0)."""
 
     def __init__(self, normalized_shape, eps: float = 1e-5, elementwise_affine: bool = True,
-                 bias: bool = True, dtype=None):
+                 bias: bool = True, device=None, dtype=None):
         super().__init__()
         if isinstance(normalized_shape, (int, np.integer)):
             normalized_shape = (int(normalized_shape),)
@@ -123,6 +125,7 @@ class LayerNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         self.reset_parameters()
+        placement.place_new(self, device)
 
     def reset_parameters(self) -> None:
         if self.weight is not None:
@@ -160,8 +163,7 @@ class GroupNorm(Module):
             self.register_parameter("weight", None)
             self.register_parameter("bias", None)
         self.reset_parameters()
-        if device is not None:
-            self.to(device)
+        placement.place_new(self, device)
 
     def reset_parameters(self) -> None:
         if self.weight is not None:

@@ -55,13 +55,14 @@ class UninitializedArray:
     """Stands in for the array of an uninitialized tensor: it knows its dtype, and any other use
     (its shape, NumPy functions, arithmetic, indexing, conversion) raises UninitializedError."""
 
-    __slots__ = ("dtype",)
+    __slots__ = ("dtype", "target")
 
-    def __init__(self, dtype) -> None:
+    def __init__(self, dtype, target=None) -> None:
         self.dtype = np.dtype(dtype)
+        self.target = target        # the device a Module.to/cuda/cpu asked for (None: the CPU)
 
     def astype(self, dtype, copy: bool = True) -> "UninitializedArray":
-        return UninitializedArray(dtype)
+        return UninitializedArray(dtype, self.target)
 
     def _refuse(self, *args, **kwargs):
         raise UninitializedError(_uninitialized_message("an array operation"))
@@ -109,12 +110,19 @@ class UninitializedTensorMixin:
         """Give the tensor ``shape`` (zero-filled, in its dtype unless ``dtype``) and make it an
         ordinary ``cls_to_become`` (Parameter or Tensor) in place."""
         dt = self._data.dtype if dtype is None else dtypes.to_dtype(dtype)
-        self._data = np.zeros(tuple(int(s) for s in shape), dtype=dt)
+        target = getattr(self._data, "target", None)
+        data = np.zeros(tuple(int(s) for s in shape), dtype=dt)
+        if target is not None:          # a Module.to('cuda') before the first forward
+            from .. import devices
+            data = devices.move_array(data, target, "materialize")
+        self._data = data
         self.__class__ = self.cls_to_become
 
     @property
-    def device(self) -> str:
-        return "cpu"
+    def device(self):
+        from .. import devices
+        target = getattr(self._data, "target", None)
+        return devices.CPU if target is None else target
 
     def detach(self):
         """Itself: an uninitialized tensor has no values to share (state_dict lists it as is)."""

@@ -11,6 +11,7 @@ import numpy as np
 
 from .. import devices, dtypes
 from ..tensor import Tensor
+from .parameter import UninitializedArray
 
 __all__ = ["move_module", "module_to"]
 
@@ -18,6 +19,9 @@ __all__ = ["move_module", "module_to"]
 def _moved(arr, device, dtype, what: str):
     if dtype is not None and arr.dtype.kind == "f" and arr.dtype != dtype:
         arr = arr.astype(dtype)
+    if device is not None and isinstance(arr, UninitializedArray):
+        arr.target = None if device.type == "cpu" else device   # a lazy placeholder: recorded,
+        return arr                                                # used when it materializes
     return arr if device is None else devices.move_array(arr, device, what)
 
 
@@ -44,3 +48,16 @@ def module_to(module, args: tuple, kwargs: dict):
     if device is not None or dtype is not None:
         move_module(module, device, dtype)
     return module
+
+
+def place_new(module, device) -> None:
+    """End of a layer's ``__init__``: put its new parameters and buffers on ``device`` (PyTorch's
+    ``factory_kwargs``), or on the default device when None; nothing to do for the CPU. The values
+    are drawn on the host first, so a seed gives the same weights on every device."""
+    if device is None:
+        target = devices.get_default_device()
+        if target.type == "cpu":
+            return
+    else:
+        target = devices.as_device(device)
+    move_module(module, target, None, f"{type(module).__name__}(device=...)")

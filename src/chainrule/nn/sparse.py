@@ -6,6 +6,7 @@ import numpy as np
 from ..tensor import Tensor
 from . import functional as F, init
 from .linear import empty_parameter
+from . import placement
 from .module import Module
 from .parameter import Parameter
 
@@ -19,7 +20,7 @@ class Embedding(Module):
     def __init__(self, num_embeddings: int, embedding_dim: int, padding_idx: int | None = None,
                  max_norm=None, norm_type: float = 2.0, scale_grad_by_freq: bool = False,
                  sparse: bool = False, _weight: Tensor | None = None, _freeze: bool = False,
-                 dtype=None):
+                 device=None, dtype=None):
         super().__init__()
         if padding_idx is not None:
             if not -num_embeddings <= padding_idx < num_embeddings:
@@ -37,6 +38,7 @@ class Embedding(Module):
                 raise ValueError(f"Embedding: _weight shape {tuple(_weight.shape)} does not "
                                  f"match ({num_embeddings}, {embedding_dim})")
             self.weight = Parameter(_weight, requires_grad=not _freeze)
+        placement.place_new(self, device)
 
     def reset_parameters(self) -> None:
         init.normal_(self.weight)

@@ -264,8 +264,9 @@ class PolynomialLR(LRScheduler):
 
     def _check_shape(self, shape: dict[str, Any]) -> None:
         n = shape["total_iters"]
-        _check(isinstance(n, int) and n > 0,
-               f"PolynomialLR: total_iters must be a positive integer, got {n!r}")
+        _check(isinstance(n, (int, float)) and not isinstance(n, bool) and n > 0,
+               f"PolynomialLR: total_iters must be a positive number (PyTorch takes 4.0 too), "
+               f"got {n!r}")
 
     def get_lr(self) -> list[float]:
         t, n = self.last_epoch, self.total_iters
