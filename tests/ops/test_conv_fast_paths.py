@@ -85,7 +85,11 @@ def _composed_conv(x, w, b, stride, pads, dilation):
     ((2, 3, 9, 8), (5, 3, 3, 3), (2, 1), ((1, 2), (0, 1)), (1, 2), False),   # strided, padded
     ((2, 1, 7, 6), (2, 1, 2, 3), (1, 2), ((2, 1), (1, 1)), (2, 1), False),
     ((2, 4, 11), (3, 4, 3), (2,), ((1, 1),), (2,), True),                    # 1-D
-], ids=["c1", "cl", "cl_strided_padded", "c1_strided_padded", "conv1d"])
+    ((3, 4, 7, 9), (5, 4, 4, 3), (1, 1), ((2, 1), (0, 2)), (1, 1), True),    # row shifts, padded
+    ((2, 1, 6, 5), (3, 1, 2, 4), (1, 1), ((1, 0), (2, 2)), (1, 1), False),
+    ((2, 3, 5, 6), (2, 3, 1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), True),    # 1×1 kernel
+], ids=["c1", "cl", "cl_strided_padded", "c1_strided_padded", "conv1d", "cl_row_shifts_padded",
+        "c1_row_shifts_padded", "cl_1x1"])
 def test_fused_conv_equals_composed_reference(xs, ws, stride, pads, dilation, bias, dtype, tol):
     """Conv (channels-last im2col, in-place bias, per-offset input gradient) gives the reference
     path's output and gradients for x, w and b."""

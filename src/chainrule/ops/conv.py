@@ -23,6 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided as _np_as_strided
 
 from .. import backend
+from .._blas.threads import blas_threads_for
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .linalg import matmul
@@ -209,7 +210,9 @@ def _unfold_rows(x, kernel, stride, dilation, pads, out):
 class Conv(Function):
     """z[n, o, *p] = b[o] + Σ_{c, κ} w[o, c, *κ] · x_pad[n, c, *(p·stride + κ·dilation)], groups 1,
     as im2col + one GEMM + an in-place bias, returning a contiguous (N, O, *out);
-    ∂L/∂w = G·colsᵀ, ∂L/∂b = Σ G, ∂L/∂x = Σ_κ W_κᵀ·G added into the padded input (per offset).
+    ∂L/∂w = G·colsᵀ, ∂L/∂b = Σ G, ∂L/∂x = Σ_κ W_κᵀ·G added into the padded input (per offset;
+    for 2-D, stride 1, dilation 1 as one GEMM over width-windows of G and kh row-shifted adds).
+    Every NumPy GEMM first asks the BLAS thread policy (:func:`blas_threads_for`) for its shape.
 
     Columns are channels-last (rows N·L, columns K·C) when C > 1 — long contiguous runs — and the
     classic (C·K, N·L) for one channel. Under create_graph backward is spelled with Unfold/Fold
@@ -237,6 +240,7 @@ class Conv(Function):
         if self.rows:
             cols, own = _unfold_rows(x, w.shape[2:], stride, dilation, pads, out)  # (M, K·C)
             wr = w.transpose(tuple(range(2, 2 + nd)) + (1, 0)).reshape(-1, o)   # (K·C, O)
+            blas_threads_for(m, o, wr.shape[0])
             zt = xp.matmul(cols, wr, out=xp.empty((m, o), x.dtype))            # (M, O)
             if b is not None:
                 zt += b
@@ -249,6 +253,7 @@ class Conv(Function):
             xp.copyto(cols, win)
             cols = cols.reshape(-1, m)                                          # (C·K, M)
             # one GEMM per sample writing (N, O, L) directly: no (O, M) product to transpose
+            blas_threads_for(o, m // n, cols.shape[0])
             z = xp.matmul(w.reshape(o, -1), cols.reshape(-1, n, m // n).swapaxes(0, 1),
                           out=xp.empty((n, o, m // n), x.dtype))
             if b is not None:
@@ -270,42 +275,77 @@ class Conv(Function):
         n = g.shape[0]
         gx = gw = gb = None
         gmo = None
-        if self.rows or need[0]:
+        if self.rows or (need[0] and not self._row_shifts(xp)):
             gmo = xp.empty((cols.shape[0] if self.rows else cols.shape[1], o), g.dtype)
             xp.copyto(gmo.reshape(n, -1, o), g.reshape(n, o, -1).transpose(0, 2, 1))
         if need[1]:
             if self.rows:
+                blas_threads_for(cols.shape[1], o, cols.shape[0])
                 gw = (cols.T @ gmo).reshape(tuple(w.shape[2:]) + (w.shape[1], o))
                 gw = xp.ascontiguousarray(gw.transpose((nd + 1, nd) + tuple(range(nd))))
             else:
+                blas_threads_for(o, cols.shape[0], cols.shape[1] // n)
                 gw = xp.matmul(g.reshape(n, o, -1), cols.reshape(
                     -1, n, cols.shape[1] // n).transpose(1, 2, 0)).sum(0).reshape(w.shape)
         if len(need) > 2 and need[2]:
             gb = g.sum(axis=(0,) + tuple(range(2, 2 + nd)))
         if need[0]:
-            gx = self._input_grad(gmo, w, n)
+            gx = self._input_grad(g, gmo, w, n)
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
 
-    def _input_grad(self, gmo, w, n):
+    def _input_grad(self, g, gmo, w, n):
         """Σ_κ (G·W_κ) (shape (N, *out, C)) added into a channels-last padded zero array at the
         slice offset κ reads, cropped and returned as (N, C, *S)."""
         p = self.params
         nd, c = w.ndim - 2, w.shape[1]
         padded = tuple(s + lo + hi for s, (lo, hi) in zip(self.in_shape[2:], p["pads"]))
-        if type(gmo) is not np.ndarray:        # CUDA: one GEMM for every offset, one col2im
+        if type(g) is not np.ndarray:          # CUDA: one GEMM for every offset, one col2im
             wt = w.transpose((0,) + tuple(range(2, 2 + nd)) + (1,)).reshape(w.shape[0], -1)
             acc = backend.cuda_kernels("conv").col2im_rows(
                 gmo @ wt, n, padded, p["kernel"], p["stride"], p["dilation"], self.out, c)
             acc = crop(acc, p["pads"], 1)
             return acc.transpose((0, nd + 1) + tuple(range(1, nd + 1)))
+        if self._row_shifts(np):
+            return self._input_grad_row_shifts(g, w, padded)
+        kk = math.prod(p["kernel"])
+        wk = np.ascontiguousarray(w.transpose(tuple(range(2, 2 + nd)) + (0, 1))).reshape(
+            kk, w.shape[0], c)                                                  # (K, O, C)
         acc = np.zeros((n,) + padded + (c,), dtype=gmo.dtype)
         tmp = np.empty((gmo.shape[0], c), gmo.dtype)
         part = tmp.reshape((n,) + self.out + (c,))
-        for off in itertools.product(*(range(k) for k in p["kernel"])):
-            np.matmul(gmo, w[(slice(None), slice(None)) + off], out=tmp)
+        blas_threads_for(gmo.shape[0], c, w.shape[0])
+        for i, off in enumerate(itertools.product(*(range(k) for k in p["kernel"]))):
+            np.matmul(gmo, wk[i], out=tmp)
             acc[(slice(None),) + offset_slices(off, p["stride"], p["dilation"], self.out)] += part
         acc = crop(acc, p["pads"], 1)
         return acc.transpose((0, nd + 1) + tuple(range(1, nd + 1)))
+
+    def _input_grad_row_shifts(self, g, w, padded):
+        """2-D, stride 1, dilation 1: gx_pad[n, c, y, x] = Σ_a T[a, c, n, y − a, x] with
+        T = W_b · cols, cols[(b, o), (n, y, x)] = g[n, o, y, x − b] (zero outside) — im2col
+        along the width only, one GEMM of (kh·C) × (kw·O) × (N·OH·Wp), then kh shifted row adds
+        (each a contiguous run of OH·Wp per (c, n))."""
+        o, c, kh, kw = w.shape
+        n, (oh, ow), (hp, wp) = g.shape[0], self.out, padded
+        gp = np.zeros((o, n, oh, ow + 2 * (kw - 1)), g.dtype)
+        gp[:, :, :, kw - 1:kw - 1 + ow] = g.transpose(1, 0, 2, 3)
+        s = gp.strides                     # window b' = kw − 1 − b reads gp[o, n, y, x + b']
+        cols = np.empty((kw, o, n, oh, wp), g.dtype)
+        np.copyto(cols, as_strided(gp, cols.shape, (s[3], s[0], s[1], s[2], s[3])))
+        wb = w[:, :, :, ::-1].transpose(2, 1, 3, 0).reshape(kh * c, kw * o)   # (a, c) × (b', o)
+        blas_threads_for(kh * c, n * oh * wp, kw * o)
+        t = np.matmul(wb, cols.reshape(kw * o, -1)).reshape(kh, c, n, oh, wp)
+        acc = np.zeros((c, n, hp, wp), g.dtype)
+        for a in range(kh):
+            acc[:, :, a:a + oh] += t[a]
+        return crop(acc, self.params["pads"], 2).transpose(1, 0, 2, 3)
+
+    def _row_shifts(self, xp) -> bool:
+        """Whether the input gradient takes :meth:`_input_grad_row_shifts` (NumPy, 2-D,
+        stride 1, dilation 1), which reads G in NCHW and needs no channels-last copy of it."""
+        p = self.params
+        return xp is np and len(p["kernel"]) == 2 and p["stride"] == (1, 1) and \
+            p["dilation"] == (1, 1)
 
     def _backward_graph(self, x, w, g, need):
         """The same gradients with differentiable ops (create_graph)."""
