@@ -199,7 +199,7 @@ def test_corrupted_or_stale_cache_recalibrates(monkeypatch, tmp_path, damage):
     path = info["cache"]
     data = json.loads(open(path).read())
     if damage == "garbage":
-        text = '{"format": 1, "plans": {'
+        text = '{"format": 2, "plans": {'
     elif damage == "empty":
         text = ""
     elif damage == "wrong library":
