@@ -33,6 +33,7 @@ _enabled = bool(_present)
 _plan: dict | None = None  # bucket -> CblasLibrary, for _plan_threads threads
 _plan_threads = 0
 _state: dict = {}  # what gemm_info reports about the plan in force
+_memo: dict = {}  # (m, n, k, ta, tb, dtype) -> library or None, for the plan in force
 
 
 def bucket(dtype_char: str, m: int, n: int, k: int, ta: bool, tb: bool) -> str:
@@ -66,7 +67,14 @@ def _library_for(a, b):
         return None
     if _plan is None or _plan_threads != _threads.get_num_threads():
         _load_plan()
-    return _plan.get(bucket(dt.char, m, n, k, ta, tb))
+    shape = (m, n, k, ta, tb, dt)
+    try:
+        return _memo[shape]
+    except KeyError:
+        lib = _memo[shape] = _plan.get(bucket(dt.char, m, n, k, ta, tb))
+        if len(_memo) > 4096:
+            _memo.clear()
+        return lib
 
 
 def matmul(xp, a, b):
@@ -89,6 +97,7 @@ def _load_plan() -> None:
         return
     plan, info = calibration.plan_for(libs)
     _plan, _plan_threads = plan, _threads.get_num_threads()
+    _memo.clear()
     _state.clear()
     _state.update(info)
 
@@ -102,6 +111,7 @@ def calibrate_gemm(force: bool = True) -> dict:
     if libs:
         plan, info = calibration.plan_for(libs, force=force)
         _plan, _plan_threads = plan, _threads.get_num_threads()
+        _memo.clear()
         _state.clear()
         _state.update(info)
     return gemm_info()
