@@ -7,8 +7,10 @@ call sites lay them out (``F.linear``'s ``x @ W.T``, ``G @ W``, ``Gᵀ @ x``; im
 few repetitions, in short blocks (alternating calls would let one library's spinning helper
 threads slow the next), the order reversed halfway; a library wins a shape when its median time
 is below 0.95 of NumPy's *best* (within 5 % counts as noise and NumPy keeps it; a stall in
-NumPy's runs, as a machine busy with other processes causes, does not make the library win). A bucket goes to the library that
-wins every calibrated shape in it with the least total time; otherwise to NumPy.
+NumPy's runs, as a machine busy with other processes causes, does not make the library win).
+A bucket goes to the library that wins every calibrated shape in it; a plan uses one library
+besides NumPy at most (the one saving the most time), so no more than two thread pools take
+turns; a bucket that library did not win stays with NumPy.
 
 The plan is kept in ``$XDG_CACHE_HOME/chainrule`` (else ``~/.cache/chainrule``) as
 ``gemm-<cpu hash>-<libraries hash>.json`` — one file per CPU model and library set (paths,
@@ -147,7 +149,8 @@ def cpu_key() -> str:
     except OSError:
         import platform
         model = platform.processor() or platform.machine()
-    return f"{model} | {os.cpu_count()} cpus | flags {hashlib.sha1(flags.encode()).hexdigest()[:12]}"
+    digest = hashlib.sha1(flags.encode()).hexdigest()[:12]
+    return f"{model} | {os.cpu_count()} cpus | flags {digest}"
 
 
 def libraries_key(libs: Sequence) -> list[str]:
@@ -166,7 +169,8 @@ def libraries_key(libs: Sequence) -> list[str]:
 def cache_path(libs: Sequence) -> str:
     """``<cache dir>/gemm-<cpu hash>-<libraries hash>.json``."""
     h = lambda s: hashlib.sha1(s.encode()).hexdigest()[:10]  # noqa: E731
-    return os.path.join(cache_dir(), f"gemm-{h(cpu_key())}-{h(json.dumps(libraries_key(libs)))}.json")
+    name = f"gemm-{h(cpu_key())}-{h(json.dumps(libraries_key(libs)))}.json"
+    return os.path.join(cache_dir(), name)
 
 
 def _read(path: str, libs: Sequence) -> dict | None:

@@ -37,8 +37,8 @@ _memo: dict = {}  # (m, n, k, ta, tb, dtype) -> library or None, for the plan in
 
 
 def bucket(dtype_char: str, m: int, n: int, k: int, ta: bool, tb: bool) -> str:
-    """The calibration bucket of an (m×k)·(k×n) product: dtype, ⌊log₄ m·n·k⌋, skinny (a side
-    under 32) or wide, and whether each operand comes transposed (F-contiguous)."""
+    """The calibration bucket of an (m×k)·(k×n) product: dtype, ⌊log₄ m·n·k⌋, skinny (a
+    side under 32) or wide, and whether each operand comes transposed (F-contiguous)."""
     return (f"{dtype_char}{(m * n * k).bit_length() // 2}{'s' if min(m, n, k) < 32 else 'w'}"
             f"{'T' if ta else 'N'}{'T' if tb else 'N'}")
 
