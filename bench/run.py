@@ -31,7 +31,8 @@ ALL = ("A", "B", "C", "D", "E", "F", "G", "H")
 def _versions() -> dict:
     code = ("import json, os, numpy, torch, chainrule, chainrule._blas as b; print(json.dumps("
             "{'numpy': numpy.__version__, 'torch': torch.__version__, "
-            "'chainrule_path': os.path.dirname(chainrule.__file__), 'blas': b.blas_info()}))")
+            "'chainrule_path': os.path.dirname(chainrule.__file__), 'blas': b.blas_info(), "
+            "'gemm': {k: v for k, v in b.gemm_info(calibrate=True).items() if k != 'records'}}))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -70,6 +71,17 @@ def machine(v: dict | None = None) -> dict:
     return {"cpu": cpu_model(), "blas": b["library"], "blas_threads": b["num_threads"]}
 
 
+def gemm_line(g: dict) -> str:
+    """Which library runs which GEMM bucket (chainrule._blas.gemm_info)."""
+    if not g.get("enabled"):
+        return "NumPy's @ for all (no fast library installed or enabled)"
+    by_lib: dict = {}
+    for bucket, lib in sorted(g.get("buckets", {}).items()):
+        by_lib.setdefault(lib, []).append(bucket)
+    return ("; ".join(f"{lib}: {' '.join(bs)}" for lib, bs in by_lib.items())
+            + f"; NumPy elsewhere; plan {'calibrated now' if g.get('calibrated') else 'cached'}")
+
+
 def _load() -> str:
     return " ".join(f"{x:.2f}" for x in os.getloadavg())
 
@@ -85,6 +97,7 @@ def header(cfg: suite.Config) -> str:
             f"cpus={os.cpu_count()}, {threads}{' ' + str(env) if env else ''}\n"
             f"CPU {m['cpu']}; BLAS {m['blas']}, {m['blas_threads']} threads "
             f"(one below m·n·k {v['blas']['threshold']:,})\n"
+            f"GEMM {gemm_line(v.get('gemm', {}))}\n"
             f"numpy {v['numpy']}, torch {v['torch']}, chainrule from {v['chainrule_path']} "
             f"(repo HEAD {_git_head()}); rounds={cfg.rounds}{', QUICK' if cfg.quick else ''}; "
             f"load average at start {_load()}")

@@ -5,6 +5,7 @@ summed back by the engine). A 1-D operand is treated as a row (left) or column (
 """
 from __future__ import annotations
 
+from .._blas.gemm import matmul as _gemm
 from .._blas.threads import blas_threads_for
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -17,7 +18,7 @@ class MatMul(Function):
     def forward(self, xp, x, y):
         self.saved = (x, y)
         _threads_for(x, y)
-        return xp.matmul(x, y)
+        return _gemm(xp, x, y)
 
     def explain_error(self, arrays, params, exc):
         x, y = arrays
@@ -45,8 +46,8 @@ class MatMul(Function):
             gx = xp.matmul(g2, xp.expand_dims(y, -2)) if nx else None
             gy = xp.matmul(xp.swapaxes(x, -1, -2), g2)[..., 0] if ny else None
             return gx, gy
-        gx = xp.matmul(g, xp.swapaxes(y, -1, -2)) if nx else None
-        gy = xp.matmul(xp.swapaxes(x, -1, -2), g) if ny else None
+        gx = _gemm(xp, g, xp.swapaxes(y, -1, -2)) if nx else None
+        gy = _gemm(xp, xp.swapaxes(x, -1, -2), g) if ny else None
         return gx, gy
 
 

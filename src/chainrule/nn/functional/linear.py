@@ -5,6 +5,7 @@ import math
 
 import numpy as np
 
+from ..._blas.gemm import matmul as _gemm
 from ..._blas.threads import blas_threads_for
 from ...autograd.function import Function
 from ...ops._operands import ones_constant
@@ -20,7 +21,7 @@ class Linear(Function):
     def forward(self, xp, x, w, b=None):
         self.save(x, w)
         blas_threads_for(x.size, w.shape[0], 1)  # m·k = x.size, n = out_features
-        y = xp.matmul(x, w.T)
+        y = _gemm(xp, x, w.T) if x.ndim == 2 else xp.matmul(x, w.T)
         if b is not None:
             y += b
         return y
@@ -32,11 +33,11 @@ class Linear(Function):
             blas_threads_for(x.size, w.shape[0], 1)  # all three products have forward's m·n·k
             if not g.flags.c_contiguous:
                 g = xp.ascontiguousarray(g)  # e.g. broadcast by sum(): BLAS needs real strides
-        gx = xp.matmul(g, w) if needs[0] else None
+        gx = (_gemm(xp, g, w) if g.ndim == 2 else xp.matmul(g, w)) if needs[0] else None
         gw = gb = None
         g2 = _rows(g)
         if needs[1]:
-            gw = xp.matmul(g2.T, _rows(x))
+            gw = _gemm(xp, g2.T, _rows(x))
         if len(needs) > 2 and needs[2]:
             if g.ndim == 1:
                 gb = g
