@@ -15,7 +15,7 @@ from . import backend, devices, dtypes
 from .size import Size
 from .autograd import grad_mode
 from .autograd.hooks import (HookHandle as _HookHandle, TensorHooks as _TensorHooks,
-                             leaf_hook_count as _leaf_hook_count)
+                             add_leaf_hook as _add_leaf_hook)
 
 __all__ = ["Tensor"]
 
@@ -280,11 +280,10 @@ class Tensor:
             raise RuntimeError("register_hook: this tensor does not require grad")
         if self._hooks is None:
             self._hooks = _TensorHooks()
+        if self.grad_fn is None:
+            return _add_leaf_hook(self._hooks, self._hooks.pre, hook)
         self._hooks.pre.append(hook)
         self._watch_output()
-        if self.grad_fn is None:
-            _leaf_hook_count[0] += 1
-            return _HookHandle(self._hooks.pre, hook, _leaf_hook_count)
         return _HookHandle(self._hooks.pre, hook)
 
     def register_post_accumulate_grad_hook(self, hook: Callable) -> _HookHandle:
@@ -301,9 +300,7 @@ class Tensor:
                                f"{self.grad_fn.name} (use register_hook on a non-leaf)")
         if self._hooks is None:
             self._hooks = _TensorHooks()
-        self._hooks.post.append(hook)
-        _leaf_hook_count[0] += 1
-        return _HookHandle(self._hooks.post, hook, _leaf_hook_count)
+        return _add_leaf_hook(self._hooks, self._hooks.post, hook)
 
     def _watch_output(self) -> None:
         """Let backward find this non-leaf tensor (for its hooks and retained grad)."""

@@ -292,6 +292,63 @@ def buckets_start_before_backward_ends_in_reverse_order():
     assert starts[-1] < log.index(("end", None))
 
 
+def _grads(model):
+    return {n: p.grad._data.copy() for n, p in model.named_parameters()}
+
+
+@scenario
+def a_no_grad_or_no_sync_forward_before_backward_keeps_the_sync():
+    """PyTorch: a grad-mode synced forward prepares the backward; a later no-grad forward or
+    a no_sync forward in the same graph does not undo it (the whole gradient is averaged)."""
+    sizes = [4] * SIZE
+    for case in ("no_grad_between", "no_sync_in_graph"):
+        ref, model = mlp(7, np.float64), mlp(7 + RANK, np.float64)
+        ddp = dist.DistributedDataParallel(model)
+        x, y = next(batches(np.float64, sizes, steps=1, seed=5))
+        x2, y2 = next(batches(np.float64, sizes, steps=1, seed=6))
+        loss = nn.functional.mse_loss(ddp(cr.tensor(local(x, sizes))), cr.tensor(local(y, sizes)))
+        ref_loss = nn.functional.mse_loss(ref(cr.tensor(x)), cr.tensor(y))
+        if case == "no_grad_between":
+            with cr.no_grad():
+                ddp(cr.tensor(local(x2, sizes)))
+        else:
+            with ddp.no_sync():
+                loss = loss + nn.functional.mse_loss(ddp(cr.tensor(local(x2, sizes))),
+                                                     cr.tensor(local(y2, sizes)))
+            ref_loss = ref_loss + nn.functional.mse_loss(ref(cr.tensor(x2)), cr.tensor(y2))
+        loss.backward()
+        ref_loss.backward()
+        assert_close(_grads(model), _grads(ref), 1e-12, case)
+
+
+@scenario
+def buffers_are_broadcast_before_a_forward_exactly_when_pytorch_does():
+    """Before a forward, buffers come from rank 0 when the previous forward was a grad-mode
+    synced one (or there was none): seen as "running stats equal on every rank on entry"."""
+    model = mlp(3, np.float64, bn=True)
+    ddp = dist.DistributedDataParallel(model)
+    seen = []
+
+    def on_entry(module, args):
+        gathered = COMM.allgather(module[1].running_mean._data.copy())
+        seen.append(all(np.array_equal(gathered[0], g) for g in gathered))
+    model.register_forward_pre_hook(on_entry)
+    rng = np.random.default_rng(RANK)
+
+    def fwd():
+        return ddp(cr.tensor(rng.standard_normal((4, 5))))
+    fwd().sum().backward()          # the first: synced
+    with cr.no_grad():
+        fwd()                       # after a synced one: synced
+        fwd()                       # after a no-grad one: not
+    fwd().sum().backward()          # not
+    fwd().sum().backward()          # synced
+    with ddp.no_sync():
+        fwd().sum().backward()      # synced (the previous was)
+    fwd().sum().backward()          # after a no_sync one: not
+    assert seen == [True, True, False, False, True, True, False], seen
+
+
 def main() -> int:
     names = sys.argv[1:]
     failed = 0

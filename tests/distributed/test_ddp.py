@@ -30,6 +30,8 @@ SCENARIOS = [
     "an_unused_parameter_is_a_clear_error_by_default",
     "find_unused_parameters_true_contributes_zeros",
     "buckets_start_before_backward_ends_in_reverse_order",
+    "a_no_grad_or_no_sync_forward_before_backward_keeps_the_sync",
+    "buffers_are_broadcast_before_a_forward_exactly_when_pytorch_does",
 ]
 
 

@@ -114,14 +114,16 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
     root_nodes = []
     wrap = Tensor._wrap
 
-    # Leaves with hooks collect their gradient over every path first; their hooks then run
-    # once, on the total (PyTorch's rule), as soon as it is final: id(leaf) -> [leaf, grad, shared].
+    # While some leaf has a hook, every leaf collects its gradient over every path first; its
+    # hooks (even ones registered during this backward) then run once, on the total (PyTorch's
+    # rule), as soon as it is final: id(leaf) -> [leaf, grad, shared].
     hooked: dict = {}
-    # id(hooked leaf) -> edges still to deliver into it; None while no leaf has a hook.
-    remaining = _edges_into_hooked_leaves(roots) if _leaf_watchers[0] else None
+    # id(leaf) -> edges (and roots) still to deliver into it; None while no leaf has a hook.
+    remaining = _edges_into_leaves(roots) if _leaf_watchers[0] else None
 
     def give_leaf(t, g, shared: bool):
-        if t._hooks is not None:
+        if (remaining is not None or t._hooks is not None) and (
+                accumulate or id(t) in capture):    # grad(): only its inputs' hooks run
             key = id(t)
             entry = hooked.get(key)
             if entry is None:
@@ -161,12 +163,15 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
             grad._data += g
 
     def finish_leaf(t, g, shared: bool):
+        if t._hooks is None:
+            deliver(t, g, shared)
+            return
         for hook in tuple(t._hooks.pre):
             r = hook(g if create_graph else wrap(g, False, None))
             if r is not None:
                 g, shared = (r if create_graph else r._data), True
         deliver(t, g, shared)
-        if accumulate:
+        if accumulate and t._hooks is not None:
             for hook in tuple(t._hooks.post):
                 hook(t)
 
@@ -281,10 +286,14 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
     return captured
 
 
-def _edges_into_hooked_leaves(roots: Sequence) -> dict:
-    """id(leaf) -> how many edges into it (from the nodes reachable from ``roots``) will carry a
-    gradient, for every leaf with hooks: when that many have arrived, its gradient is final."""
+def _edges_into_leaves(roots: Sequence) -> dict:
+    """id(leaf) -> how many edges into it (from the nodes reachable from ``roots``, plus the
+    times it is itself a root) will carry a gradient: when that many have arrived, its gradient
+    is final. Every leaf is counted, so a hook registered during the backward sees the total."""
     counts: dict = {}
+    for t in roots:
+        if t.grad_fn is None:
+            counts[id(t)] = counts.get(id(t), 0) + 1
     stack = [t.grad_fn for t in roots if t.grad_fn is not None]
     seen = set(stack)
     push, pop, add = stack.append, stack.pop, seen.add
@@ -297,9 +306,8 @@ def _edges_into_hooked_leaves(roots: Sequence) -> dict:
             if need:
                 parent = t.grad_fn
                 if parent is None:
-                    if t._hooks is not None:
-                        key = id(t)
-                        counts[key] = counts.get(key, 0) + 1
+                    key = id(t)
+                    counts[key] = counts.get(key, 0) + 1
                 elif parent not in seen:
                     add(parent)
                     push(parent)

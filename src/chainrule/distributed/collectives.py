@@ -18,7 +18,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from . import world
+from . import agreement, world
 from .work import Work
 
 
@@ -59,6 +59,10 @@ def _mpi_op(op, dtype: np.dtype, who: str):
     if op in (ReduceOp.BAND, ReduceOp.BOR, ReduceOp.BXOR) and dtype.kind not in "iub":
         raise ValueError(f"{who}: ReduceOp.{op.name} needs an integer or bool tensor, got "
                          f"dtype {dtype}")
+    if dtype.kind == "b":       # as gloo: SUM and MAX are a logical or, PRODUCT and MIN an and
+        return {ReduceOp.SUM: MPI.LOR, ReduceOp.MAX: MPI.LOR, ReduceOp.BOR: MPI.LOR,
+                ReduceOp.PRODUCT: MPI.LAND, ReduceOp.MIN: MPI.LAND, ReduceOp.BAND: MPI.LAND,
+                ReduceOp.BXOR: MPI.LXOR}[op]
     return {ReduceOp.SUM: MPI.SUM, ReduceOp.AVG: MPI.SUM, ReduceOp.PRODUCT: MPI.PROD,
             ReduceOp.MIN: MPI.MIN, ReduceOp.MAX: MPI.MAX, ReduceOp.BAND: MPI.BAND,
             ReduceOp.BOR: MPI.BOR, ReduceOp.BXOR: MPI.BXOR}[op]
@@ -119,9 +123,13 @@ class _Buffer:
 
 
 def _post(who: str, start: Callable[[], Any], finish: Callable[[], None] | None,
-          async_op: bool, detail: str) -> Work | None:
+          async_op: bool, detail: str, agree: Any = None) -> Work | None:
+    """Post one collective (after checking, when ``agree`` is (shape, dtype), that every rank
+    passes the same) and wait for it, or return its Work when ``async_op``."""
     world.comm()
     seq = world.next_seq()
+    if agree is not None and world.get_world_size() > 1:
+        agreement.check(world.comm(), who, seq, *agree)
     try:
         request = start()
     except Exception as exc:  # MPI's own error, with what was asked of it
@@ -131,6 +139,10 @@ def _post(who: str, start: Callable[[], Any], finish: Callable[[], None] | None,
         return work
     work.wait()
     return None
+
+
+def _meta(arr) -> tuple:
+    return tuple(arr.shape), arr.dtype
 
 
 def _describe(arr) -> str:
@@ -151,7 +163,7 @@ def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool =
 
     from mpi4py import MPI
     return _post(who, lambda: world.comm().Iallreduce(MPI.IN_PLACE, b.buf, mpi_op), finish,
-                 async_op, _describe(b.buf))
+                 async_op, _describe(b.buf), _meta(b.buf))
 
 
 def broadcast(tensor, src: int, group=None, async_op: bool = False):
@@ -161,7 +173,7 @@ def broadcast(tensor, src: int, group=None, async_op: bool = False):
     src = _check_rank(src, "src", who)
     b = _Buffer(tensor, who)
     return _post(who, lambda: world.comm().Ibcast(b.buf, root=src), b.write_back, async_op,
-                 _describe(b.buf))
+                 _describe(b.buf), _meta(b.buf))
 
 
 def reduce(tensor, dst: int, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):
@@ -185,7 +197,7 @@ def reduce(tensor, dst: int, op: ReduceOp = ReduceOp.SUM, group=None, async_op: 
                 b.buf /= size
             b.write_back()
 
-    return _post(who, start, finish, async_op, _describe(b.buf))
+    return _post(who, start, finish, async_op, _describe(b.buf), _meta(b.buf))
 
 
 def _check_list(tensors, arr, who: str, what: str) -> list:
@@ -217,7 +229,8 @@ def all_gather(tensor_list: list, tensor, group=None, async_op: bool = False):
     outs = _check_list(tensor_list, b.buf, who, "tensor_list")
     stacked = np.empty((len(outs),) + b.buf.shape, b.buf.dtype)
     return _post(who, lambda: world.comm().Iallgather(b.buf, stacked),
-                 lambda: _scatter_into(outs, stacked, who), async_op, _describe(b.buf))
+                 lambda: _scatter_into(outs, stacked, who), async_op, _describe(b.buf),
+                 _meta(b.buf))
 
 
 def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bool = False):
@@ -237,7 +250,7 @@ def all_gather_into_tensor(output_tensor, input_tensor, group=None, async_op: bo
                          f"{(size * shape[0],) + shape[1:] if shape else (size,)} (or "
                          f"{(size,) + shape}) and the same dtype")
     return _post(who, lambda: world.comm().Iallgather(b.buf, out.buf), out.write_back,
-                 async_op, _describe(b.buf))
+                 async_op, _describe(b.buf), _meta(b.buf))
 
 
 def gather(tensor, gather_list: list | None = None, dst: int = 0, group=None,
@@ -252,12 +265,13 @@ def gather(tensor, gather_list: list | None = None, dst: int = 0, group=None,
         outs = _check_list(gather_list, b.buf, who, "gather_list")
         stacked = np.empty((len(outs),) + b.buf.shape, b.buf.dtype)
         return _post(who, lambda: world.comm().Igather(b.buf, stacked, root=dst),
-                     lambda: _scatter_into(outs, stacked, who), async_op, _describe(b.buf))
+                     lambda: _scatter_into(outs, stacked, who), async_op, _describe(b.buf),
+                 _meta(b.buf))
     if gather_list:
         raise ValueError(f"{who}: gather_list is for rank dst={dst} only; rank {here} should "
                          "pass None")
     return _post(who, lambda: world.comm().Igather(b.buf, None, root=dst), None, async_op,
-                 _describe(b.buf))
+                 _describe(b.buf), _meta(b.buf))
 
 
 def scatter(tensor, scatter_list: list | None = None, src: int = 0, group=None,
@@ -272,12 +286,12 @@ def scatter(tensor, scatter_list: list | None = None, src: int = 0, group=None,
         ins = _check_list(scatter_list, out.buf, who, "scatter_list")
         stacked = np.stack([np.asarray(_array(t, who)) for t in ins]) if ins else None
         return _post(who, lambda: world.comm().Iscatter(stacked, out.buf, root=src),
-                     out.write_back, async_op, _describe(out.buf))
+                     out.write_back, async_op, _describe(out.buf), _meta(out.buf))
     if scatter_list:
         raise ValueError(f"{who}: scatter_list is for rank src={src} only; rank {here} should "
                          "pass None")
     return _post(who, lambda: world.comm().Iscatter(None, out.buf, root=src), out.write_back,
-                 async_op, _describe(out.buf))
+                 async_op, _describe(out.buf), _meta(out.buf))
 
 
 def barrier(group=None, async_op: bool = False, device_ids=None):

@@ -9,10 +9,18 @@ goes on computing earlier layers. Buckets start strictly in order (MPI needs eve
 its collectives in the same order). At the end of backward a queued callback waits for all of
 them and writes back g ← (Σ_ranks g) / d, with d the world size (the mean over replicas, as in
 PyTorch) or the divisor set by :meth:`DistributedDataParallel.set_gradient_divisor`.
+
+As in PyTorch, a forward under grad mode outside :meth:`~DistributedDataParallel.no_sync`
+prepares the next backward to be synced (a later no-grad or no_sync forward does not undo that),
+and buffers are broadcast from rank 0 before a forward exactly when the previous forward was such
+a synced one (or there was none). Every wait is polled against the deadline
+(:mod:`chainrule.distributed.work`), and the hooks hold the DDP weakly: once it is garbage, its
+hooks are removed.
 """
 from __future__ import annotations
 
 import time
+import weakref
 from contextlib import contextmanager
 from typing import Any, Iterator
 
@@ -21,7 +29,8 @@ import numpy as np
 from ..autograd import engine, grad_mode
 from ..nn.module import Module
 from ..tensor import Tensor
-from . import world
+from . import agreement, faults, world
+from .work import Work, wait_request
 
 __all__ = ["DistributedDataParallel"]
 
@@ -38,17 +47,52 @@ class _Bucket:
         self.request = None       # the MPI request while the allreduce is in flight
 
 
+BROADCAST = "DistributedDataParallel broadcast"
+GRADIENTS = "DistributedDataParallel gradient allreduce"
+UNUSED = "DistributedDataParallel unused-parameter allreduce"
+CHECK = "DistributedDataParallel parameter check"
+
+
 def _broadcast_from_rank0(comm, tensors) -> None:
-    """Overwrite every tensor's array with rank 0's (one MPI broadcast per tensor)."""
+    """Overwrite every tensor's array with rank 0's (one non-blocking broadcast per tensor,
+    all in flight together, then waited against the deadline)."""
+    posted = []
     for t in tensors:
         a = t._data
-        if a.flags.c_contiguous:
-            comm.Bcast(a, root=0)
-        else:
-            b = np.ascontiguousarray(a)
-            comm.Bcast(b, root=0)
-            a[...] = b
+        buf = a if a.flags.c_contiguous else np.ascontiguousarray(a)
+        posted.append((t, buf, comm.Ibcast(buf, root=0)))
+    for t, buf, request in posted:
+        wait_request(request, BROADCAST)
+        if buf is not t._data:
+            t._data[...] = buf
         t._bump_version()
+
+
+def _check_same_on_every_rank(comm, named: list) -> None:
+    """Raise on every rank alike unless every rank's parameters and buffers have the same
+    names' count, shapes and dtypes (PyTorch checks this at construction too)."""
+    rows = [agreement.header(tuple(t.shape), t._data.dtype) for _, _, t in named]
+    seq = world.next_seq()
+    hi, lo = agreement.max_min(comm, np.array([len(rows)], np.int64), CHECK, seq)
+    if hi[0] != lo[0]:
+        raise ValueError(f"DistributedDataParallel: the ranks' models differ: they have "
+                         f"between {lo[0]} and {hi[0]} parameters and buffers (rank "
+                         f"{comm.Get_rank()} has {len(rows)}); wrap the same model on every rank")
+    if not rows:
+        return
+    hi, lo = agreement.max_min(comm, np.concatenate(rows), CHECK, seq)
+    differs = np.flatnonzero(hi != lo)
+    if differs.size:
+        kind, name, t = named[int(differs[0]) // agreement.HEADER_LEN]
+        raise ValueError(
+            f"DistributedDataParallel: {kind} {name} differs across ranks: rank "
+            f"{comm.Get_rank()} has shape {tuple(t.shape)}, dtype {t._data.dtype}, and some "
+            "other rank has a different shape or dtype; wrap the same model on every rank")
+
+
+def _remove_hooks(handles: list) -> None:
+    for h in handles:
+        h.remove()
 
 
 class DistributedDataParallel(Module):
@@ -87,18 +131,25 @@ class DistributedDataParallel(Module):
         self._rank = self._comm.Get_rank()
         self._divisor: float | None = None
         self._require_sync = True
+        self._sync_buffers_next = True      # PyTorch's require_forward_param_sync
         self._armed = False
         self._queued = False
         self.comm_stats = {"steps": 0, "wait_seconds": 0.0, "buckets": 0}
         self._bucket_log: list | None = None     # tests: records ("start", index) events
+        if self._world_size > 1:
+            _check_same_on_every_rank(self._comm, [
+                ("parameter", n, p) for n, p in module.named_parameters()] + [
+                ("buffer", n, b) for n, b in module.named_buffers() if b is not None])
         with grad_mode.no_grad():
             _broadcast_from_rank0(self._comm, list(module.parameters()) + [
                 b for b in module.buffers() if b is not None])
         self._buckets = self._build_buckets(int(bucket_cap_mb * 1024 * 1024))
         self._handles = []
+        me = weakref.ref(self)
         for b in self._buckets:
             for slot, p in zip(b.slots, b.params):
-                self._handles.append(p.register_post_accumulate_grad_hook(self._hook_for(b, slot)))
+                self._handles.append(p.register_post_accumulate_grad_hook(_hook_for(me, b, slot)))
+        weakref.finalize(self, _remove_hooks, self._handles)
         self._got = [False] * sum(len(b.params) for b in self._buckets)
 
     # -- set-up ----------------------------------------------------------------------------------
@@ -130,15 +181,16 @@ class DistributedDataParallel(Module):
 
     # -- the public surface ------------------------------------------------------------------------
     def forward(self, *inputs, **kwargs):
-        if self.broadcast_buffers and self._world_size > 1:
+        if self._sync_buffers_next and self.broadcast_buffers and self._world_size > 1:
             buffers = [b for b in self.module.buffers() if b is not None]
             if buffers:
                 _broadcast_from_rank0(self._comm, buffers)
-        if grad_mode.is_grad_enabled() and self._require_sync:
+        synced = grad_mode.is_grad_enabled() and self._require_sync
+        if synced:
             self._arm()
-        else:
-            self._armed = False
-        return self.module(*inputs, **kwargs)
+        out = self.module(*inputs, **kwargs)
+        self._sync_buffers_next = synced
+        return out
 
     @contextmanager
     def no_sync(self) -> Iterator[None]:
@@ -167,32 +219,18 @@ class DistributedDataParallel(Module):
         """Reset the per-backward state: every bucket waits for all its gradients again."""
         for b in self._buckets:
             if b.request is not None:       # a previous backward never finished (it raised)
-                b.request.Wait()
+                b.request.wait()
                 b.request = None
             b.missing = len(b.params)
         self._got = [False] * len(self._got)
         self._next = 0
         self._armed, self._queued = True, False
 
-    def _hook_for(self, bucket: _Bucket, slot: int):
-        def hook(param: Tensor) -> None:
-            if not self._armed or self._got[slot]:
-                return
-            if not self._queued:
-                self._queued = True
-                engine.queue_callback(self._finish)
-            self._got[slot] = True
-            bucket.missing -= 1
-            self._progress()
-            if bucket.missing == 0:
-                self._start_ready_buckets()
-        return hook
-
     def _progress(self) -> None:
         """Let MPI move the allreduces in flight (MPICH progresses only inside MPI calls)."""
         for b in self._buckets[:self._next]:
-            if b.request is not None:
-                b.request.Test()
+            if b.request is not None and not b.request._done:
+                b.request.is_completed()
                 return
 
     def _start_ready_buckets(self) -> None:
@@ -213,7 +251,8 @@ class DistributedDataParallel(Module):
             self._bucket_log.append(("start", b.index))
         if self._world_size > 1:
             from mpi4py import MPI
-            b.request = self._comm.Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM)
+            b.request = Work(self._comm.Iallreduce(MPI.IN_PLACE, buf, op=MPI.SUM), GRADIENTS,
+                             world.next_seq())
 
     def _finish(self) -> None:
         """End of backward: start what is left, wait for every bucket, write the averages back."""
@@ -226,14 +265,15 @@ class DistributedDataParallel(Module):
         if self.find_unused_parameters and self._world_size > 1:    # every rank, every step
             from mpi4py import MPI
             used = np.array(self._got, np.int32)
-            self._comm.Allreduce(MPI.IN_PLACE, used, op=MPI.SUM)
+            wait_request(self._comm.Iallreduce(MPI.IN_PLACE, used, op=MPI.SUM), UNUSED)
             used_anywhere = used > 0
         t0 = time.perf_counter()
         for b in self._buckets:
             if b.request is not None:
-                b.request.Wait()
+                b.request.wait()
                 b.request = None
         self.comm_stats["wait_seconds"] += time.perf_counter() - t0
+        faults.post_next_step()
         self.comm_stats["steps"] += 1
         self.comm_stats["buckets"] += len(self._buckets)
         d = self.gradient_divisor
@@ -262,3 +302,21 @@ class DistributedDataParallel(Module):
     def __getstate__(self):
         raise TypeError("DistributedDataParallel holds an MPI communicator and cannot be "
                         "pickled; save ddp.module.state_dict() instead")
+
+
+def _hook_for(ddp_ref, bucket: _Bucket, slot: int):
+    """The post-accumulate hook of one parameter: count its gradient in, start full buckets.
+    It holds the DDP weakly, so a discarded DDP is freed (and its hooks removed)."""
+    def hook(param: Tensor) -> None:
+        ddp = ddp_ref()
+        if ddp is None or not ddp._armed or ddp._got[slot]:
+            return
+        if not ddp._queued:
+            ddp._queued = True
+            engine.queue_callback(ddp._finish)
+        ddp._got[slot] = True
+        bucket.missing -= 1
+        ddp._progress()
+        if bucket.missing == 0:
+            ddp._start_ready_buckets()
+    return hook

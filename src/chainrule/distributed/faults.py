@@ -8,6 +8,10 @@
   process by pid and host — not always the one that died. So that its pid reads as a rank,
   :func:`install` prints the rank → pid map once, from rank 0, at start-up (silence it with
   ``$CHAINRULE_DIST_QUIET=1``).
+- A rank that exits (``sys.exit``, the end of its program) while the others still wait for it
+  in a collective: at exit it tells every rank how many collectives it issued; a rank waiting
+  in a later one names it and aborts the job at once (when every rank ends normally, nobody
+  waits on it and the program exits as usual).
 - A rank that stops calling collectives (a hang, a rank-dependent branch): every collective
   waits against a deadline (:func:`chainrule.distributed.set_timeout`); when it passes, rank 0
   asks every rank, on a private communicator, whether it is waiting in a collective. Those that
@@ -16,6 +20,7 @@
 """
 from __future__ import annotations
 
+import atexit
 import os
 import socket
 import sys
@@ -27,14 +32,19 @@ import numpy as np
 
 from . import world
 
-TAG_STEP, TAG_PING, TAG_PONG = 7101, 7102, 7103
+TAG_STEP, TAG_PING, TAG_PONG, TAG_EXIT = 7101, 7102, 7103, 7104
 PING_WAIT_S = 2.0      # how long rank 0 waits for the answers after its deadline
 GRACE_S = PING_WAIT_S + 3.0  # the other ranks wait this much longer, so rank 0 reports first
 QUIET_ENV = "CHAINRULE_DIST_QUIET"
 OP_NAMES = ("all_reduce", "broadcast", "all_gather", "all_gather_into_tensor", "reduce",
-            "gather", "scatter", "barrier")
+            "gather", "scatter", "barrier", "DistributedDataParallel gradient allreduce",
+            "DistributedDataParallel unused-parameter allreduce",
+            "DistributedDataParallel broadcast", "DistributedDataParallel parameter check",
+            "SyncBatchNorm allreduce")
+EXIT_SEND_WAIT_S = 1.0  # how long an exiting rank tries to get its "I exited" out
 
-_hooks: dict = {"sys": None, "threading": None}
+_hooks: dict = {"sys": None, "threading": None, "atexit": False}
+_exited: dict = {}     # rank -> how many collectives it had issued when it exited
 _steps: dict = {"mine": -1, "last": {}, "sends": []}  # rank 0 keeps "last": rank -> step
 
 
@@ -49,6 +59,7 @@ ABORT_DELAY_S = 0.3  # lets the launcher forward what was just written before MP
 
 def _abort() -> None:
     from mpi4py import MPI
+    _hooks["aborting"] = True   # no "I exited" announcement on the way out
     sys.stdout.flush()
     sys.stderr.flush()
     time.sleep(ABORT_DELAY_S)
@@ -95,9 +106,13 @@ def install() -> None:
     """Called by :func:`chainrule.distributed.init`: in a world of more than one, abort every
     rank on an uncaught exception, and print the rank → pid map."""
     _steps.update(mine=-1, last={}, sends=[])
+    _exited.clear()
     if world.get_world_size() == 1 or _hooks["sys"] is not None:
         return
     _hooks["sys"], _hooks["threading"] = sys.excepthook, threading.excepthook
+    if not _hooks["atexit"]:    # runs before mpi4py's MPI_Finalize (atexit is last-in first-out)
+        atexit.register(_announce_exit)
+        _hooks["atexit"] = True
     sys.excepthook, threading.excepthook = _on_exception, _on_thread_exception
     _announce_pids()
 
@@ -115,6 +130,8 @@ def uninstall() -> None:
 def post_step(step: int) -> None:
     """Tell rank 0 this rank has reached training step ``step`` (call once per step; DDP and
     the Trainer do). Non-blocking: a small send that rank 0 collects when it next posts."""
+    if int(step) == _steps["mine"]:
+        return              # already posted (DDP's synced backward and the Trainer's step)
     _steps["mine"] = int(step)
     if not world.is_initialized() or world.get_world_size() == 1:
         return
@@ -125,6 +142,12 @@ def post_step(step: int) -> None:
     buf = np.array([step], dtype=np.int64)
     sends.append((world.control().Isend(buf, dest=0, tag=TAG_STEP), buf))
     _steps["sends"] = sends
+
+
+def post_next_step() -> None:
+    """Post one step more than this rank last posted (DDP, once per synced backward): with a
+    Trainer posting the same step number too, the rank still keeps one counter."""
+    post_step(_steps["mine"] + 1)
 
 
 def last_steps() -> dict:
@@ -150,6 +173,42 @@ def answer_pings(op: str, seq: int) -> None:
         ctl.Recv(np.zeros(1, dtype=np.int64), source=0, tag=TAG_PING)
         buf = np.array([_steps["mine"], seq, OP_NAMES.index(op)], dtype=np.int64)
         ctl.Send(buf, dest=0, tag=TAG_PONG)
+
+
+def _announce_exit() -> None:
+    """At interpreter exit: tell every other rank how many collectives this one issued."""
+    if not world.is_initialized() or world.get_world_size() == 1 or _hooks["sys"] is None \
+            or _hooks.get("aborting"):
+        return
+    try:
+        ctl, here = world.control(), world.get_rank()
+        buf = np.array([world._state["seq"]], dtype=np.int64)
+        sends = [ctl.Isend(buf, dest=r, tag=TAG_EXIT)
+                 for r in range(world.get_world_size()) if r != here]
+        end = time.monotonic() + EXIT_SEND_WAIT_S
+        while sends and time.monotonic() < end:
+            sends = [s for s in sends if not s.Test()]
+            time.sleep(0.001)
+    except Exception:  # pragma: no cover - MPI already finalizing
+        pass
+
+
+def check_exits(op: str, seq: int) -> None:
+    """While waiting in this rank's ``seq``-th collective: a rank that exited after issuing
+    fewer collectives will never join it — name it and abort every rank."""
+    from mpi4py import MPI
+    ctl, status, buf = world.control(), MPI.Status(), np.zeros(1, dtype=np.int64)
+    while ctl.Iprobe(source=MPI.ANY_SOURCE, tag=TAG_EXIT, status=status):
+        ctl.Recv(buf, source=status.Get_source(), tag=TAG_EXIT)
+        _exited[status.Get_source()] = int(buf[0])
+    gone = sorted(r for r, issued in _exited.items() if issued < seq)
+    if not gone:
+        return
+    who = "; ".join(f"rank {r} (after {_exited[r]} collectives)" for r in gone)
+    _say(f"chainrule.distributed: {who} exited (sys.exit or the end of its program) while "
+         f"{_rank_line()} waits for it in {op} (collective #{seq}), which it never joined; "
+         "aborting every rank")
+    _abort()
 
 
 def deadline_for_this_rank(timeout: float) -> float:

@@ -15,14 +15,16 @@ from ..nn.module import Module
 from ..nn.normalization import _BatchNorm
 from ..tensor import Tensor
 from . import world
+from .work import wait_request
 
 __all__ = ["SyncBatchNorm"]
 
 
 def _allreduce_sum(comm, a: np.ndarray) -> np.ndarray:
+    """Σ over the ranks of ``a`` (non-blocking, waited against the deadline)."""
     from mpi4py import MPI
     a = np.ascontiguousarray(a)
-    comm.Allreduce(MPI.IN_PLACE, a, op=MPI.SUM)
+    wait_request(comm.Iallreduce(MPI.IN_PLACE, a, op=MPI.SUM), "SyncBatchNorm allreduce")
     return a
 
 

@@ -66,6 +66,7 @@ class Work:
                 continue
             if answers:
                 faults.answer_pings(self._op, self._seq)
+            faults.check_exits(self._op, self._seq)
             time.sleep(LONG_SLEEP_S)
         self._complete()
         return True
@@ -73,3 +74,9 @@ class Work:
     def __repr__(self) -> str:
         state = "completed" if self._done else "in flight"
         return f"Work({self._op} #{self._seq}, {state})"
+
+
+def wait_request(request, op: str) -> None:
+    """Wait for an MPI request chainrule posted itself (DDP, SyncBatchNorm) against the
+    deadline, as the collective ``op`` (a name in ``faults.OP_NAMES``)."""
+    Work(request, op, world.next_seq()).wait()
