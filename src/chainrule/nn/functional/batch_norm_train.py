@@ -29,14 +29,19 @@ def _channel_dots(xp, a, b):
     return xp.einsum("ncs,ncs->c", a, b)
 
 
+def _as_rows(x):
+    """An (N, C, *S) array viewed as (N, C, S)."""
+    return x.reshape(x.shape[0], x.shape[1], -1)
+
+
 def batch_moments(xp, x):
-    """(μ, σ², x − μ) of an (N, C, *S) array per channel: μ and the biased σ² of shape (C,), and
-    x − μ as a fresh (N, C, S) array (which :class:`NativeBatchNorm` scales into x̂ in place)."""
-    x3 = x.reshape(x.shape[0], x.shape[1], -1)
+    """(μ, σ²) of an (N, C, *S) array per channel, shape (C,): the mean and the biased variance,
+    the latter from the centred values (two passes: no cancellation)."""
+    x3 = _as_rows(x)
     n = x3.shape[0] * x3.shape[2]
     mu = _channel_sums(x3) / n
     centred = x3 - mu[:, None]
-    return mu, _channel_dots(xp, centred, centred) / n, centred
+    return mu, _channel_dots(xp, centred, centred) / n
 
 
 class NativeBatchNorm(Function):
@@ -44,16 +49,13 @@ class NativeBatchNorm(Function):
     ∂L/∂β = Σg, ∂L/∂γ = Σg·x̂, ∂L/∂x = (γ/√(σ² + ε))·(g − (Σg + x̂·Σg·x̂)/n). (PyTorch's node
     for the same computation is NativeBatchNormBackward0.)"""
 
-    def forward(self, xp, x, weight, bias, eps=1e-5, stats=None, centred=None):
-        """``stats`` = (μ, σ²) and ``centred`` = x − μ from :func:`batch_moments`, when the
-        caller has them (it needs μ, σ² for the running estimates); else computed here."""
-        if stats is None:
-            mu, var, centred = batch_moments(xp, x)
-        else:
-            mu, var = stats
+    def forward(self, xp, x, weight, bias, eps=1e-5, stats=None):
+        """``stats``: (μ, σ²) from :func:`batch_moments` when the caller has them (it needs them
+        for the running estimates); else computed here."""
+        mu, var = batch_moments(xp, x) if stats is None else stats
         self.eps = eps
         r = 1 / xp.sqrt(var + eps)
-        xhat = centred                              # fresh: x − μ, scaled in place to x̂
+        xhat = _as_rows(x) - mu[:, None]
         xhat *= r[:, None]
         if weight is not None:
             y = xhat * weight[:, None]

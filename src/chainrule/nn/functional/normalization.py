@@ -98,7 +98,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if n <= 1:
             raise ValueError(f"{name}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(input.shape)}")
-        mu, var, centred = batch_moments(backend.get_array_module(input._data), input._data)
+        mu, var = batch_moments(backend.get_array_module(input._data), input._data)
         if running_mean is not None:
             rm = running_mean._data
             rm *= 1 - momentum
@@ -109,8 +109,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             rv *= 1 - momentum
             rv += (momentum * n / (n - 1)) * var.reshape(c).astype(rv.dtype, copy=False)
             running_var._bump_version()
-        return NativeBatchNorm.apply(input, weight, bias, eps=eps, stats=(mu, var),
-                                     centred=centred)
+        return NativeBatchNorm.apply(input, weight, bias, eps=eps, stats=(mu, var))
     if running_mean is None or running_var is None:
         raise ValueError(f"{name}: running_mean and running_var are needed when training=False")
     # Evaluation: a fixed per-channel affine map x·s + t, s = γ/√(var + ε), t = β − mean·s.
