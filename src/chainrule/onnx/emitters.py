@@ -229,6 +229,13 @@ def _normalize(g, op):
     return g.node("Div", [centred, std], "normalized")
 
 
+@_register("nativebatchnorm")
+def _native_batch_norm(g, op):
+    """Batch norm with the batch's own statistics (training mode): refused, as above."""
+    raise ExportError(f"onnx.export: cannot export {g.where}: it normalises with the batch's "
+                      "statistics (batch norm in training mode, or without running stats)")
+
+
 # -- reductions --------------------------------------------------------------------------------
 def _reduction(onnx_op: str) -> Emitter:
     def emit(g: GraphBuilder, op: RecordedOp) -> str:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend
+from ..axis_sums import sum_of_products_to_shape, sum_to_shape
 from ..autograd.function import Function
 from ..tensor import Tensor
 from . import _operands as O
@@ -35,7 +36,15 @@ class Sub(Function):
         return x - y
 
     def backward(self, xp, g):
-        return g, (-g if self.needs_input_grad[1] else None)
+        if not self.needs_input_grad[1]:
+            return g, None
+        try:
+            shape = self.inputs[1]._data.shape
+        except (AttributeError, TypeError):     # a node rebuilt without inputs (explain)
+            shape = g.shape
+        if shape != g.shape and not isinstance(g, Tensor):
+            return g, -sum_to_shape(g, shape)   # Σ first, then negate the small result
+        return g, -g
 
 
 class Mul(Function):
@@ -61,6 +70,12 @@ class Div(Function):
     def backward(self, xp, g):
         x, y = self.saved
         nx, ny = self.needs_input_grad
+        if ny and y.shape != g.shape and y.ndim == g.ndim and x.shape == g.shape \
+                and not isinstance(g, Tensor):
+            # a broadcast divisor (√(σ² + ε) of (1, C, 1, 1)): −Σ(g·x)/y², formed on y's shape
+            gy = sum_of_products_to_shape(g, x, y.shape)
+            gy /= -(y * y)
+            return (g / y if nx else None), gy
         return (g / y if nx else None), (-g * x / (y * y) if ny else None)
 
 
@@ -126,7 +141,13 @@ class PowScalar(Function):
         p = self.p
         if p == 0:
             return (xp.zeros_like(g),)
-        return (g * (p * x ** (p - 1)),)
+        if isinstance(g, Tensor) or x.shape != g.shape or x.dtype != g.dtype:
+            return (g * (p * x ** (p - 1)),)
+        d = x * 2 if p == 2 else x ** (p - 1)     # the same roundings, one array
+        if p != 2:
+            d *= p
+        d *= g
+        return (d,)
 
 
 class Maximum(Function):

@@ -6,10 +6,12 @@ Every reduction's backward puts the gradient back on the reduced axes (re-insert
 from __future__ import annotations
 
 import builtins
+import math
 
 import numpy as np
 
 from ..autograd.function import Function
+from ..axis_sums import mean_over, sum_over
 from ..tensor import Tensor
 from . import _operands as O
 
@@ -53,6 +55,8 @@ class Sum(_Reduction):
 
     def forward(self, xp, x, axis=None, keepdims=False):
         axis = self._setup(x, axis, keepdims)
+        if axis is not None and len(axis) > 1 and xp is np:
+            return sum_over(x, axis, keepdims)
         return xp.sum(x, axis=axis, keepdims=keepdims)
 
     def backward(self, xp, g):
@@ -64,7 +68,9 @@ class Mean(_Reduction):
 
     def forward(self, xp, x, axis=None, keepdims=False):
         axis = self._setup(x, axis, keepdims)
-        self.count = x.size if axis is None else int(np.prod([x.shape[a] for a in axis]))
+        self.count = x.size if axis is None else math.prod([x.shape[a] for a in axis])
+        if axis is not None and len(axis) > 1 and xp is np:
+            return mean_over(x, axis, keepdims)
         return xp.mean(x, axis=axis, keepdims=keepdims)
 
     def backward(self, xp, g):

@@ -10,6 +10,7 @@ import math
 import numpy as np
 
 from ..autograd.function import Function
+from ..tensor import Tensor
 from ._operands import ones_constant
 
 
@@ -117,17 +118,30 @@ class Tanh(Function):
 
 
 class Sigmoid(Function):
-    """z = σ(x) = 1/(1 + e⁻ˣ);  ∂z/∂x = z(1 − z).  Fused: exact and overflow-free at any |x|."""
+    """z = σ(x) = 1/(1 + e⁻ˣ);  ∂z/∂x = z(1 − z).
+
+    Four passes into one buffer (−x, exp, +1, 1/·), PyTorch's formula and rounding: e⁻ˣ
+    overflows to ∞ for x below ≈ −88.7 (float32), where 1/(1 + ∞) = 0 is σ's value rounded."""
 
     def forward(self, xp, x):
-        e = xp.exp(-xp.abs(x))          # e^(−|x|) ∈ (0, 1]: never overflows
-        out = xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
-        self.saved = (out,)
-        return out
+        one = x.dtype.type(1)
+        z = xp.empty_like(x)
+        xp.negative(x, out=z)
+        with np.errstate(over="ignore", under="ignore"):
+            xp.exp(z, out=z)
+            z += one
+            xp.divide(one, z, out=z)
+        self.saved = (z,)
+        return z
 
     def backward(self, xp, g):
-        out = self.saved[0]
-        return (g * (1 - out) * out,)
+        z = self.saved[0]
+        if isinstance(g, Tensor) or g.dtype != z.dtype:   # create_graph: differentiable ops
+            return (g * (1 - z) * z,)
+        d = xp.subtract(z.dtype.type(1), z)     # (g·(1 − z))·z, rounded as PyTorch's
+        d *= g
+        d *= z
+        return (d,)
 
 
 #: a row of float32 zeros for :func:`relu_array`

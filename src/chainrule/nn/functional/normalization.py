@@ -1,13 +1,14 @@
-"""batch_norm and layer_norm: one fused normalising primitive, then a per-feature affine map.
+"""batch_norm, layer_norm and group_norm: fused normalising primitives, a per-feature affine map.
 
-Both standardise x over some axes, x̂ = (x − μ)/√(σ² + ε) with the biased variance σ² (PyTorch's
+All standardise x over some axes, x̂ = (x − μ)/√(σ² + ε) with the biased variance σ² (PyTorch's
 definition), and then apply y = γ·x̂ + β. The notes write x̂ = (x − μ)/(σ + ε); the two agree
 as ε → 0, and PyTorch's form is the one implemented (so results and checkpoints match it): its ε
 sits under the square root, keeping the map smooth even when σ = 0.
 
-Batch norm normalises each channel over the batch and spatial axes; in training it also updates
-the running estimates with the *unbiased* variance σ²·n/(n − 1), and in evaluation it uses those
-estimates instead of the batch's. Layer norm normalises each sample over its trailing
+Batch norm normalises each channel over the batch and spatial axes (in training one primitive,
+:class:`~.batch_norm_train.NativeBatchNorm`, standardises and applies γ, β); in training it also
+updates the running estimates with the *unbiased* variance σ²·n/(n − 1), and in evaluation it
+uses those estimates instead of the batch's. Layer norm normalises each sample over its trailing
 ``normalized_shape`` axes, the same in training and evaluation.
 """
 from __future__ import annotations
@@ -19,6 +20,7 @@ import numpy as np
 from ... import backend, ops
 from ...autograd.function import Function
 from ...tensor import Tensor
+from .batch_norm_train import NativeBatchNorm, batch_moments
 
 __all__ = ["batch_norm", "layer_norm", "group_norm"]
 
@@ -96,7 +98,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if n <= 1:
             raise ValueError(f"{name}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(input.shape)}")
-        mu, var = _moments(np, input._data, axes)
+        mu, var = batch_moments(backend.get_array_module(input._data), input._data)
         if running_mean is not None:
             rm = running_mean._data
             rm *= 1 - momentum
@@ -107,8 +109,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             rv *= 1 - momentum
             rv += (momentum * n / (n - 1)) * var.reshape(c).astype(rv.dtype, copy=False)
             running_var._bump_version()
-        y = Normalize.apply(input, axes=axes, eps=eps, stats=(mu, var))
-        return _affine(y, weight, bias, shape)
+        return NativeBatchNorm.apply(input, weight, bias, eps=eps, stats=(mu, var))
     if running_mean is None or running_var is None:
         raise ValueError(f"{name}: running_mean and running_var are needed when training=False")
     # Evaluation: a fixed per-channel affine map x·s + t, s = γ/√(var + ε), t = β − mean·s.
