@@ -23,6 +23,7 @@ import numpy as np
 from numpy.lib.stride_tricks import as_strided as _np_as_strided
 
 from .. import backend
+from .._blas.gemm import matmul as gemm
 from .._blas.threads import blas_threads_for
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -212,7 +213,8 @@ class Conv(Function):
     as im2col + one GEMM + an in-place bias, returning a contiguous (N, O, *out);
     ∂L/∂w = G·colsᵀ, ∂L/∂b = Σ G, ∂L/∂x = Σ_κ W_κᵀ·G added into the padded input (per offset;
     for 2-D, stride 1, dilation 1 as one GEMM over width-windows of G and kh row-shifted adds).
-    Every NumPy GEMM first asks the BLAS thread policy (:func:`blas_threads_for`) for its shape.
+    Every NumPy GEMM first asks the BLAS thread policy (:func:`blas_threads_for`) for its shape;
+    the 2-D products go through the GEMM dispatch (:func:`chainrule._blas.gemm.matmul`).
 
     Columns are channels-last (rows N·L, columns K·C) when C > 1 — long contiguous runs — and the
     classic (C·K, N·L) for one channel. Under create_graph backward is spelled with Unfold/Fold
@@ -241,7 +243,7 @@ class Conv(Function):
             cols, own = _unfold_rows(x, w.shape[2:], stride, dilation, pads, out)  # (M, K·C)
             wr = w.transpose(tuple(range(2, 2 + nd)) + (1, 0)).reshape(-1, o)   # (K·C, O)
             blas_threads_for(m, o, wr.shape[0])
-            zt = xp.matmul(cols, wr, out=xp.empty((m, o), x.dtype))            # (M, O)
+            zt = gemm(xp, cols, wr)                                             # (M, O)
             if b is not None:
                 zt += b
             z = xp.ascontiguousarray(zt.reshape(n, m // n, o).transpose(0, 2, 1))
@@ -281,7 +283,7 @@ class Conv(Function):
         if need[1]:
             if self.rows:
                 blas_threads_for(cols.shape[1], o, cols.shape[0])
-                gw = (cols.T @ gmo).reshape(tuple(w.shape[2:]) + (w.shape[1], o))
+                gw = gemm(xp, cols.T, gmo).reshape(tuple(w.shape[2:]) + (w.shape[1], o))
                 gw = xp.ascontiguousarray(gw.transpose((nd + 1, nd) + tuple(range(nd))))
             else:
                 blas_threads_for(o, cols.shape[0], cols.shape[1] // n)
@@ -334,7 +336,7 @@ class Conv(Function):
         np.copyto(cols, as_strided(gp, cols.shape, (s[3], s[0], s[1], s[2], s[3])))
         wb = w[:, :, :, ::-1].transpose(2, 1, 3, 0).reshape(kh * c, kw * o)   # (a, c) × (b', o)
         blas_threads_for(kh * c, n * oh * wp, kw * o)
-        t = np.matmul(wb, cols.reshape(kw * o, -1)).reshape(kh, c, n, oh, wp)
+        t = gemm(np, wb, cols.reshape(kw * o, -1)).reshape(kh, c, n, oh, wp)
         acc = np.zeros((c, n, hp, wp), g.dtype)
         for a in range(kh):
             acc[:, :, a:a + oh] += t[a]
