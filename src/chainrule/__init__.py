@@ -18,6 +18,7 @@ from .devices import device, set_default_device, get_default_device, CUDAUnavail
 from . import cuda, accelerator
 from . import backends  # noqa: E402  (PyTorch's switches; no effect here)
 from .size import Size
+from .layouts import layout, strided  # noqa: E402  (dense tensors only)
 from . import dtypes
 from .dtypes import (float16, half, float32, float64, double, int8, uint8, int16, short, int32,
                      int64, long, bool_)
@@ -38,6 +39,7 @@ from .api.slicing import *  # noqa: F401,F403
 from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
 from .api.inplace_more import scatter  # noqa: F401,E402 (reduce=; attaches the methods)
 from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_, exponential_)
+from .api import view_dtype as _view_dtype  # noqa: F401,E402 (Tensor.view(dtype))
 from .generator import Generator, default_generator, seed, initial_seed
 from ._blas import set_num_threads, get_num_threads  # BLAS thread policy (issue #17)
 

@@ -267,8 +267,12 @@ class Tensor:
 
     # -- autograd ----------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` for non-scalars)."""
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` for non-scalars);
+        with ``inputs``, into those tensors' ``.grad`` only (leaves or not), as PyTorch."""
+        if inputs is not None:
+            from .autograd.backward_inputs import backward_into
+            return backward_into(self, gradient, inputs, retain_graph, create_graph)
         from .autograd import engine
         engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
