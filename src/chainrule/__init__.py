@@ -54,8 +54,14 @@ __version__ = "0.1.0"
 retain_freed_memory()
 
 
-def save(obj, path) -> None:
-    """Write tensors and JSON-able state to a safetensors checkpoint, atomically (no pickle)."""
+def save(obj, f, pickle_module=None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True, _disable_byteorder_record: bool = False
+         ) -> None:
+    """Write tensors and JSON-able state to a safetensors checkpoint ``f`` (a path, atomically,
+    or a binary file object). PyTorch's pickle arguments are accepted: nothing is pickled."""
+    from .io.torch_args import check_pickle_module
+    check_pickle_module(pickle_module, "save")
+    path = f
     from .nn.module import Module
     if isinstance(obj, Module):
         raise TypeError(f"save: got a whole {type(obj).__name__} module; save its weights with "
@@ -67,12 +73,16 @@ def save(obj, path) -> None:
     _save(obj, path)
 
 
-def load(path, map_location=None, *, weights_only=True, mmap=None):
-    """Read a checkpoint written by :func:`save`; errors name the file and the damage. Tensors
-    load on the CPU unless ``map_location`` says otherwise; nothing is unpickled, so
-    ``weights_only`` is always effectively True."""
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
+    """Read a checkpoint written by :func:`save` from ``f`` (a path or a binary file object);
+    errors name the file and the damage. Tensors load on the CPU unless ``map_location`` says
+    otherwise; nothing is unpickled, so ``weights_only`` is always effectively True."""
     from .io import load as _load
-    return _load(path, map_location, weights_only=weights_only, mmap=mmap)
+    from .io.torch_args import check_pickle_module, check_pickle_load_args
+    check_pickle_module(pickle_module, "load")
+    check_pickle_load_args(pickle_load_args)
+    return _load(f, map_location, weights_only=weights_only, mmap=mmap)
 
 
 def diagnose(model, batch, loss_fn):
