@@ -374,8 +374,11 @@ class Tensor:
             out = self.clone()
         return out
 
-    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> "Tensor":
         """A copy on the GPU (``cuda:N`` for ``device=N``); refused clearly without CUDA."""
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "cuda", self._data.ndim)
         dev = devices.device("cuda") if device is None else devices.as_device(device)
         if dev.type != "cuda":
             raise ValueError(f"cuda: expected a CUDA device, got {dev}")
@@ -406,13 +409,22 @@ class Tensor:
             check_memory_format(memory_format, "half", self._data.ndim)
         return self.to(np.float16)
 
-    def long(self) -> "Tensor":
+    def long(self, memory_format=None) -> "Tensor":
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "long", self._data.ndim)
         return self.to(np.int64)
 
-    def int(self) -> "Tensor":
+    def int(self, memory_format=None) -> "Tensor":
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "int", self._data.ndim)
         return self.to(np.int32)
 
-    def bool(self) -> "Tensor":
+    def bool(self, memory_format=None) -> "Tensor":
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "bool", self._data.ndim)
         return self.to(np.bool_)
 
     def type_as(self, other: "Tensor") -> "Tensor":
