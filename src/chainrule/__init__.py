@@ -19,6 +19,7 @@ from . import cuda, accelerator
 from . import backends  # noqa: E402  (PyTorch's switches; no effect here)
 from .size import Size
 from .layouts import layout, strided  # noqa: E402  (dense tensors only)
+Tensor.layout = strided  # every tensor is dense (PyTorch: torch.strided)
 from . import dtypes
 from .dtypes import (float16, half, float32, float64, double, int8, uint8, int16, short, int32,
                      int64, long, bool_)
