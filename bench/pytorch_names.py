@@ -4,7 +4,8 @@ Walks PyTorch's documented public namespaces (:data:`NAMESPACES`), looks each na
 corresponding chainrule path and compares the parameter names the two accept; the result is the
 page docs/pytorch.md, rewritten atomically. Nothing here is a frozen list of chainrule's names: rerun
 it after chainrule gains names and the page follows. The hand-kept parts are :data:`NOTES` (how a
-name differs, in a phrase), :data:`OUT_OF_SCOPE` (whole families, one summary line each) and
+name differs, in a phrase), :data:`REMARKS` (how a supported name is done, in a phrase),
+:data:`OUT_OF_SCOPE` (whole families, one summary line each) and
 :data:`TRAINING` (the names a training script uses); the walking rules are in
 :mod:`bench.pytorch_names_walk`.
 
@@ -19,18 +20,26 @@ from pathlib import Path
 
 from .pytorch_names_walk import Entry, NAMESPACES, RULES, TRAINING, classify, walk
 
-__all__ = ["NOTES", "OUT_OF_SCOPE", "render", "main", "PAGE"]
+__all__ = ["NOTES", "REMARKS", "OUT_OF_SCOPE", "render", "main", "PAGE"]
 
 REPO = Path(__file__).resolve().parent.parent
 PAGE = REPO / "docs" / "pytorch.md"
 
 # How a name chainrule has differs from PyTorch's, keyed by qualified PyTorch name. A note makes
 # the name "partly" even where every parameter is accepted.
-NOTES: dict[str, str] = {
-    "torch.save": "writes a safetensors file of tensors and JSON-able state, never pickle",
-    "torch.load": "reads chainrule's safetensors checkpoints, never pickle",
-    "torch.utils.data.DataLoader": "pin_memory is accepted and does nothing; in_order=False "
-                                   "still yields batches in order",
+NOTES: dict[str, str] = {}
+
+# How a supported name is implemented where a reader might expect otherwise: shown in the table,
+# the name stays "supported" (PyTorch's parameters are accepted with PyTorch's meaning).
+REMARKS: dict[str, str] = {
+    "torch.save": "writes a safetensors file of tensors and JSON-able state, never pickle "
+                  "(pickle_module: None or pickle only; pickle_protocol changes nothing)",
+    "torch.load": "reads chainrule's safetensors checkpoints, never pickle, so weights_only is "
+                  "always effectively True",
+    "torch.utils.data.DataLoader": "pin_memory=True pins batches when CUDA is available (a "
+                                   "CPU-only machine has nothing to pin, as in PyTorch); "
+                                   "in_order=False yields batches in order, which PyTorch "
+                                   "allows: out-of-order delivery is only an optimisation",
 }
 
 # Whole families outside chainrule's scope: (family, why, predicate on the qualified name).
@@ -93,7 +102,8 @@ def render(namespaces: dict[str, dict], training: list[Entry], versions: dict[st
         "",
         "- **supported**: chainrule has the name and, where both signatures can be read "
         "(Python's `inspect`, or the signature lines that open PyTorch's docstring), accepts "
-        "every parameter name PyTorch's does.",
+        "every parameter name PyTorch's does; a remark in the last column says how, where "
+        "the implementation differs in a way PyTorch permits (safetensors for save/load).",
         "- **partly**: chainrule has the name but misses parameters (listed), or a note says how "
         "it differs.",
         "- **not yet**: chainrule has no such name.",
@@ -167,9 +177,9 @@ def generate() -> str:
     for ns in NAMESPACES:
         walked = walk(ns, lambda q, n: next((f for f, _, test in OUT_OF_SCOPE if test(q, n)),
                                             None))
-        walked["entries"] = [classify(q, NOTES) for q in walked["names"]]
+        walked["entries"] = [classify(q, NOTES, REMARKS) for q in walked["names"]]
         namespaces[ns] = walked
-    training = [classify(q, NOTES) for q in TRAINING]
+    training = [classify(q, NOTES, REMARKS) for q in TRAINING]
     return render(namespaces, training, {"torch": torch.__version__.split("+")[0],
                                          "chainrule": chainrule.__version__})
 

@@ -247,8 +247,10 @@ def _kind(qualname: str, obj: Any) -> str:
     return "function" if callable(obj) else "object"
 
 
-def classify(qualname: str, notes: dict[str, str]) -> Entry:
-    """How chainrule stands on one qualified PyTorch name."""
+def classify(qualname: str, notes: dict[str, str],
+             remarks: dict[str, str] | None = None) -> Entry:
+    """How chainrule stands on one qualified PyTorch name (a note makes it partly, a remark is
+    shown and changes nothing)."""
     import torch
     parent, _, name = qualname.rpartition(".")
     theirs = inspect.getattr_static(torch.Tensor, name) if parent == "torch.Tensor" \
@@ -271,8 +273,10 @@ def classify(qualname: str, notes: dict[str, str]) -> Entry:
                            + ", ".join(f"`{m}`" for m in missing))
     if qualname in notes:
         details.append(notes[qualname])
-    return Entry(qualname, kind, "partly" if details else "supported", "; ".join(details),
-                 takes_out)
+    state = "partly" if details else "supported"
+    if remarks and qualname in remarks:
+        details.append(remarks[qualname])
+    return Entry(qualname, kind, state, "; ".join(details), takes_out)
 
 
 # The names a training script of the notes' scope (dense and conv nets) uses.

@@ -8,7 +8,8 @@ from .conftest import REPO
 
 torch = pytest.importorskip("torch", reason="the PyTorch names page is generated from torch")
 
-from bench.pytorch_names import NOTES, generate  # noqa: E402
+from bench.pytorch_names import NOTES, REMARKS, generate  # noqa: E402
+from bench.pytorch_names_walk import TRAINING  # noqa: E402
 from bench.pytorch_names_walk import classify  # noqa: E402
 
 
@@ -42,14 +43,26 @@ def test_a_name_chainrule_lacks_is_not_yet(page):
 
 
 def test_a_missing_parameter_is_named():
-    # chainrule's SGD has no fused CUDA kernel switch
-    entry = classify("torch.optim.SGD", NOTES)
-    assert entry.state == "partly" and "`fused`" in entry.detail, entry
+    # chainrule's mm has no out_dtype (PyTorch's CPU build has no kernel for it either)
+    entry = classify("torch.mm", NOTES)
+    assert entry.state == "partly" and "`out_dtype`" in entry.detail, entry
 
 
 def test_a_hand_note_makes_a_name_partly():
-    entry = classify("torch.save", NOTES)
-    assert entry.state == "partly" and NOTES["torch.save"] in entry.detail, entry
+    entry = classify("torch.matmul", {"torch.matmul": "differs somehow"})
+    assert entry.state == "partly" and "differs somehow" in entry.detail, entry
+
+
+def test_a_remark_is_shown_and_keeps_the_name_supported(page):
+    entry = classify("torch.save", NOTES, REMARKS)
+    assert entry.state == "supported" and REMARKS["torch.save"] in entry.detail, entry
+    assert "safetensors" in REMARKS["torch.save"] and "never pickle" in REMARKS["torch.load"]
+
+
+def test_everything_a_training_script_uses_is_supported(page):
+    entries = [classify(q, NOTES, REMARKS) for q in TRAINING]
+    assert [e for e in entries if e.state != "supported"] == []
+    assert f"{len(TRAINING)} in all: {len(TRAINING)} supported, 0 partly, 0 not yet." in page
 
 
 def test_out_of_scope_families_are_counted_not_listed(page):

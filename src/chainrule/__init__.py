@@ -18,6 +18,8 @@ from .devices import device, set_default_device, get_default_device, CUDAUnavail
 from . import cuda, accelerator
 from . import backends  # noqa: E402  (PyTorch's switches; no effect here)
 from .size import Size
+from .layouts import layout, strided  # noqa: E402  (dense tensors only)
+Tensor.layout = strided  # every tensor is dense (PyTorch: torch.strided)
 from . import dtypes
 from .dtypes import (float16, half, float32, float64, double, int8, uint8, int16, short, int32,
                      int64, long, bool_)
@@ -38,6 +40,7 @@ from .api.slicing import *  # noqa: F401,F403
 from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
 from .api.inplace_more import scatter  # noqa: F401,E402 (reduce=; attaches the methods)
 from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_, exponential_)
+from .api import view_dtype as _view_dtype  # noqa: F401,E402 (Tensor.view(dtype))
 from .generator import Generator, default_generator, seed, initial_seed
 from ._blas import set_num_threads, get_num_threads  # BLAS thread policy (issue #17)
 
@@ -52,8 +55,14 @@ __version__ = "0.1.0"
 retain_freed_memory()
 
 
-def save(obj, path) -> None:
-    """Write tensors and JSON-able state to a safetensors checkpoint, atomically (no pickle)."""
+def save(obj, f, pickle_module=None, pickle_protocol: int = 2,
+         _use_new_zipfile_serialization: bool = True, _disable_byteorder_record: bool = False
+         ) -> None:
+    """Write tensors and JSON-able state to a safetensors checkpoint ``f`` (a path, atomically,
+    or a binary file object). PyTorch's pickle arguments are accepted: nothing is pickled."""
+    from .io.torch_args import check_pickle_module
+    check_pickle_module(pickle_module, "save")
+    path = f
     from .nn.module import Module
     if isinstance(obj, Module):
         raise TypeError(f"save: got a whole {type(obj).__name__} module; save its weights with "
@@ -65,12 +74,16 @@ def save(obj, path) -> None:
     _save(obj, path)
 
 
-def load(path, map_location=None, *, weights_only=True, mmap=None):
-    """Read a checkpoint written by :func:`save`; errors name the file and the damage. Tensors
-    load on the CPU unless ``map_location`` says otherwise; nothing is unpickled, so
-    ``weights_only`` is always effectively True."""
+def load(f, map_location=None, pickle_module=None, *, weights_only=None, mmap=None,
+         **pickle_load_args):
+    """Read a checkpoint written by :func:`save` from ``f`` (a path or a binary file object);
+    errors name the file and the damage. Tensors load on the CPU unless ``map_location`` says
+    otherwise; nothing is unpickled, so ``weights_only`` is always effectively True."""
     from .io import load as _load
-    return _load(path, map_location, weights_only=weights_only, mmap=mmap)
+    from .io.torch_args import check_pickle_module, check_pickle_load_args
+    check_pickle_module(pickle_module, "load")
+    check_pickle_load_args(pickle_load_args)
+    return _load(f, map_location, weights_only=weights_only, mmap=mmap)
 
 
 def diagnose(model, batch, loss_fn):

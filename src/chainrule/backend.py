@@ -186,9 +186,9 @@ def get_rng_state() -> dict:
     return _generator.bit_generator.state
 
 
-def set_rng_state(state: dict) -> None:
+def set_rng_state(new_state: dict) -> None:
     """Restore a state taken with :func:`get_rng_state`."""
-    _generator.bit_generator.state = state
+    _generator.bit_generator.state = new_state
 
 
 # -- host memory ------------------------------------------------------------------------------------

@@ -246,10 +246,10 @@ _default = [CPU]
 _entered: list = []          # the default devices that `with device(...)` blocks replaced
 
 
-def set_default_device(dev: Any) -> None:
+def set_default_device(device: Any) -> None:
     """Make factories (``zeros``, ``randn``, ``tensor``, ...) without ``device=`` create tensors on
-    ``dev`` (``None`` means the CPU again). CUDA is checked now, so a missing GPU fails here."""
-    dev = CPU if dev is None else as_device(dev)
+    ``device`` (``None`` means the CPU again). CUDA is checked now, so a missing GPU fails here."""
+    dev = CPU if device is None else as_device(device)
     if dev._type == "cuda":
         require_cuda(f"set_default_device({str(dev)!r})", dev._index or 0)
     _default[0] = dev

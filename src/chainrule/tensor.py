@@ -267,8 +267,12 @@ class Tensor:
 
     # -- autograd ----------------------------------------------------------------------------
     def backward(self, gradient=None, retain_graph: bool | None = None,
-                 create_graph: bool = False) -> None:
-        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` for non-scalars)."""
+                 create_graph: bool = False, inputs=None) -> None:
+        """Accumulate d(self)/d(leaf) into every leaf's ``.grad`` (``gradient`` for non-scalars);
+        with ``inputs``, into those tensors' ``.grad`` only (leaves or not), as PyTorch."""
+        if inputs is not None:
+            from .autograd.backward_inputs import backward_into
+            return backward_into(self, gradient, inputs, retain_graph, create_graph)
         from .autograd import engine
         engine.backward(self, gradient, retain_graph=retain_graph, create_graph=create_graph)
 
@@ -367,8 +371,11 @@ class Tensor:
             out = self.clone()
         return out
 
-    def cuda(self, device=None, non_blocking: bool = False) -> "Tensor":
+    def cuda(self, device=None, non_blocking: bool = False, memory_format=None) -> "Tensor":
         """A copy on the GPU (``cuda:N`` for ``device=N``); refused clearly without CUDA."""
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "cuda", self._data.ndim)
         dev = devices.device("cuda") if device is None else devices.as_device(device)
         if dev.type != "cuda":
             raise ValueError(f"cuda: expected a CUDA device, got {dev}")
@@ -399,13 +406,22 @@ class Tensor:
             check_memory_format(memory_format, "half", self._data.ndim)
         return self.to(np.float16)
 
-    def long(self) -> "Tensor":
+    def long(self, memory_format=None) -> "Tensor":
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "long", self._data.ndim)
         return self.to(np.int64)
 
-    def int(self) -> "Tensor":
+    def int(self, memory_format=None) -> "Tensor":
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "int", self._data.ndim)
         return self.to(np.int32)
 
-    def bool(self) -> "Tensor":
+    def bool(self, memory_format=None) -> "Tensor":
+        if memory_format is not None:
+            from .memory_formats import check_memory_format
+            check_memory_format(memory_format, "bool", self._data.ndim)
         return self.to(np.bool_)
 
     def type_as(self, other: "Tensor") -> "Tensor":

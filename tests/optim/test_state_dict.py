@@ -50,7 +50,7 @@ def test_layout_matches_torch_and_loads_both_ways(cid, name, kwargs):
         kwargs = dict(kwargs, weight_decay=0.05)
         w = mlp.initial_weights()
         ps, tps = mlp.cr_params(w), mlp.torch_params(w)
-        opt = getattr(optim, name)(ps, **kwargs)
+        opt = getattr(optim, name)(ps, foreach=False, **kwargs)
         topt = getattr(torch.optim, name)(tps, foreach=False, **kwargs)
         mlp.cr_train(opt, ps, data, 0, 60)
         mlp.torch_train(topt, tps, data, 0, 60)

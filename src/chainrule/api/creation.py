@@ -10,6 +10,7 @@ from .. import backend, devices, dtypes
 from ..tensor import Tensor
 from ..generator import numpy_generator
 from ..memory_formats import check_memory_format
+from ..layouts import check_layout, pin_result
 from ._args import size_arg
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange",
@@ -21,8 +22,12 @@ def _float_dtype(dtype) -> np.dtype:
     return backend.get_default_dtype() if dtype is None else dtypes.to_dtype(dtype)
 
 
-def _make(array, requires_grad: bool, device=None) -> Tensor:
-    """Wrap ``array``, moved to ``device`` (or the default device) unless that is the CPU."""
+def _make(array, requires_grad: bool, device=None, layout=None, pin_memory: bool = False,
+          op: str = "tensor") -> Tensor:
+    """Wrap ``array``, moved to ``device`` (or the default device) unless that is the CPU;
+    ``layout`` checked (strided only), ``pin_memory=True`` pins it (see :mod:`..layouts`)."""
+    if layout is not None:
+        check_layout(layout, op)
     if device is not None:                  # an explicit device, the CPU too, moves it there
         array = devices.move_array(array, devices.as_device(device), "device=")
     elif devices._default[0] is not devices.CPU:
@@ -30,6 +35,8 @@ def _make(array, requires_grad: bool, device=None) -> Tensor:
         if target is not None:
             array = devices.move_array(array, target, "device=")
     t = Tensor._wrap(array, False, None)
+    if pin_memory:
+        pin_result(t, op)
     if requires_grad:
         t.requires_grad_(True)
     return t
@@ -44,7 +51,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
     arr = Tensor(data, dtype=dtype)._data
     if arr is data or (isinstance(data, np.ndarray) and np.shares_memory(arr, data)):
         arr = arr.copy()
-    return _make(arr, requires_grad, device)
+    return _make(arr, requires_grad, device, None, pin_memory, "tensor")
 
 
 def as_tensor(data, dtype=None, device=None) -> Tensor:
@@ -63,31 +70,37 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array, False, None)
 
 
-def zeros(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.zeros(size_arg(size), dtype=_float_dtype(dtype)), requires_grad, device)
-
-
-def ones(*size, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
-    return _make(np.ones(size_arg(size), dtype=_float_dtype(dtype)), requires_grad, device)
-
-
-def empty(*size, dtype=None, device=None, requires_grad: bool = False, memory_format=None,
+def zeros(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
           pin_memory: bool = False) -> Tensor:
+    return _make(np.zeros(size_arg(size), dtype=_float_dtype(dtype)), requires_grad, device,
+                 layout, pin_memory, "zeros")
+
+
+def ones(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
+    return _make(np.ones(size_arg(size), dtype=_float_dtype(dtype)), requires_grad, device,
+                 layout, pin_memory, "ones")
+
+
+def empty(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
+          memory_format=None, pin_memory: bool = False) -> Tensor:
     """Like zeros (chainrule never hands out uninitialised memory)."""
     if memory_format is not None:
         check_memory_format(memory_format, "empty", len(size_arg(size)))
-    return zeros(*size, dtype=dtype, device=device, requires_grad=requires_grad)
+    return _make(np.zeros(size_arg(size), dtype=_float_dtype(dtype)), requires_grad, device,
+                 layout, pin_memory, "empty")
 
 
-def full(size, fill_value, *, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def full(size, fill_value, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+         pin_memory: bool = False) -> Tensor:
     if dtype is None:
         dtype = dtypes.scalar_dtype(fill_value)
     return _make(np.full(size_arg((size,)), fill_value, dtype=dtypes.to_dtype(dtype)),
-                 requires_grad, device)
+                 requires_grad, device, layout, pin_memory, "full")
 
 
-def arange(start, end=None, step=1, *, dtype=None, device=None,
-           requires_grad: bool = False) -> Tensor:
+def arange(start, end=None, step=1, *, dtype=None, layout=None, device=None,
+           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """[start, end) in steps of ``step``; int64 when all three are integers."""
     if end is None:
         start, end = 0, start
@@ -95,18 +108,19 @@ def arange(start, end=None, step=1, *, dtype=None, device=None,
         ints = all(isinstance(v, (int, np.integer)) for v in (start, end, step))
         dtype = np.int64 if ints else backend.get_default_dtype()
     return _make(np.arange(start, end, step).astype(dtypes.to_dtype(dtype)), requires_grad,
-                 device)
+                 device, layout, pin_memory, "arange")
 
 
-def linspace(start, end, steps: int, *, dtype=None, device=None,
-             requires_grad: bool = False) -> Tensor:
+def linspace(start, end, steps: int, *, dtype=None, layout=None, device=None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     return _make(np.linspace(start, end, steps).astype(_float_dtype(dtype)), requires_grad,
-                 device)
+                 device, layout, pin_memory, "linspace")
 
 
-def eye(n: int, m: int | None = None, *, dtype=None, device=None,
-        requires_grad: bool = False) -> Tensor:
-    return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device)
+def eye(n: int, m: int | None = None, *, dtype=None, layout=None, device=None,
+        requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
+    return _make(np.eye(n, m, dtype=_float_dtype(dtype)), requires_grad, device, layout,
+                 pin_memory, "eye")
 
 
 def _draw(kind: str, shape, dt, device, generator, who: str):
@@ -123,39 +137,48 @@ def _draw(kind: str, shape, dt, device, generator, who: str):
     return getattr(numpy_generator(generator, who), kind)(shape, dtype=dt)
 
 
-def rand(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def rand(*size, generator=None, dtype=None, layout=None, device=None,
+         requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Uniform on [0, 1)."""
     dt = _float_dtype(dtype)
     return _make(_draw("random", size_arg(size), dt, device, generator, "rand"), requires_grad,
-                 device)
+                 device, layout, pin_memory, "rand")
 
 
-def randn(*size, generator=None, dtype=None, device=None, requires_grad: bool = False) -> Tensor:
+def randn(*size, generator=None, dtype=None, layout=None, device=None,
+          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Standard normal."""
     dt = _float_dtype(dtype)
     return _make(_draw("standard_normal", size_arg(size), dt, device, generator, "randn"),
-                 requires_grad, device)
+                 requires_grad, device, layout, pin_memory, "randn")
 
 
-def randint(low, high=None, size=(), *, generator=None, dtype=None, device=None) -> Tensor:
+def randint(low, high=None, size=(), *, generator=None, dtype=None, layout=None, device=None,
+            requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Integers uniform on [low, high) (``randint(high, size)`` also works)."""
     if high is None or isinstance(high, (tuple, list)):
         low, high, size = 0, low, (high if high is not None else size)
     arr = numpy_generator(generator, "randint").integers(low, high, size_arg((size,)))
-    return _make(arr.astype(dtypes.to_dtype(dtype or np.int64)), False, device)
+    return _make(arr.astype(dtypes.to_dtype(dtype or np.int64)), requires_grad, device, layout,
+                 pin_memory, "randint")
 
 
-def randperm(n: int, *, generator=None, dtype=None, device=None) -> Tensor:
+def randperm(n: int, *, generator=None, dtype=None, layout=None, device=None,
+             requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     return _make(numpy_generator(generator, "randperm").permutation(n).astype(
-        dtype or np.int64), False, device)
+        dtypes.to_dtype(dtype or np.int64)), requires_grad, device, layout, pin_memory,
+        "randperm")
 
 
-def _like(input, fn, dtype, requires_grad, device, memory_format=None, op="*_like"):
+def _like(input, fn, dtype, requires_grad, device, memory_format=None, op="*_like",
+          layout=None, pin_memory: bool = False, **draw):
     """``fn`` for ``input``'s shape, with its dtype and device unless given."""
     if memory_format is not None:
         check_memory_format(memory_format, op, len(input.shape))
+    if layout is not None:
+        check_layout(layout, op)
     return fn(input.shape, dtype=dtype or input.dtype, requires_grad=requires_grad,
-              device=_like_device(input, device))
+              device=_like_device(input, device), pin_memory=pin_memory, **draw)
 
 
 def _like_device(input, device):
@@ -164,34 +187,43 @@ def _like_device(input, device):
     return input.device if isinstance(input, Tensor) else devices.CPU
 
 
-def zeros_like(input, *, dtype=None, device=None, requires_grad: bool = False,
-                  memory_format=None) -> Tensor:
-    return _like(input, zeros, dtype, requires_grad, device, memory_format, "zeros_like")
+def zeros_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None, pin_memory: bool = False) -> Tensor:
+    return _like(input, zeros, dtype, requires_grad, device, memory_format, "zeros_like", layout,
+                 pin_memory)
 
 
-def ones_like(input, *, dtype=None, device=None, requires_grad: bool = False,
-                 memory_format=None) -> Tensor:
-    return _like(input, ones, dtype, requires_grad, device, memory_format, "ones_like")
+def ones_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+              memory_format=None, pin_memory: bool = False) -> Tensor:
+    return _like(input, ones, dtype, requires_grad, device, memory_format, "ones_like", layout,
+                 pin_memory)
 
 
-def empty_like(input, *, dtype=None, device=None, requires_grad: bool = False,
-                  memory_format=None) -> Tensor:
-    return _like(input, zeros, dtype, requires_grad, device, memory_format, "empty_like")
+def empty_like(input, *, dtype=None, layout=None, device=None, requires_grad: bool = False,
+               memory_format=None, pin_memory: bool = False) -> Tensor:
+    return _like(input, zeros, dtype, requires_grad, device, memory_format, "empty_like", layout,
+                 pin_memory)
 
 
-def full_like(input, fill_value, *, dtype=None, device=None,
-              requires_grad: bool = False, memory_format=None) -> Tensor:
+def full_like(input, fill_value, *, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None,
+              pin_memory: bool = False) -> Tensor:
     if memory_format is not None:
         check_memory_format(memory_format, "full_like", len(input.shape))
+    check_layout(layout, "full_like")
     return full(input.shape, fill_value, dtype=dtype or input.dtype, requires_grad=requires_grad,
-                device=_like_device(input, device))
+                device=_like_device(input, device), pin_memory=pin_memory)
 
 
-def rand_like(input, *, dtype=None, device=None, requires_grad: bool = False,
-                 memory_format=None) -> Tensor:
-    return _like(input, rand, dtype, requires_grad, device, memory_format, "rand_like")
+def rand_like(input, *, generator=None, dtype=None, layout=None, device=None,
+              requires_grad: bool = False, memory_format=None,
+              pin_memory: bool = False) -> Tensor:
+    return _like(input, rand, dtype, requires_grad, device, memory_format, "rand_like", layout,
+                 pin_memory, generator=generator)
 
 
-def randn_like(input, *, dtype=None, device=None, requires_grad: bool = False,
-                  memory_format=None) -> Tensor:
-    return _like(input, randn, dtype, requires_grad, device, memory_format, "randn_like")
+def randn_like(input, *, generator=None, dtype=None, layout=None, device=None,
+               requires_grad: bool = False, memory_format=None,
+               pin_memory: bool = False) -> Tensor:
+    return _like(input, randn, dtype, requires_grad, device, memory_format, "randn_like", layout,
+                 pin_memory, generator=generator)

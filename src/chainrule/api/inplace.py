@@ -29,7 +29,9 @@ def fill_(self, value) -> Tensor:
     self._data[...] = _operand(value)
     return self
 
-def copy_(self, src) -> Tensor:
+def copy_(self, src, non_blocking: bool = False) -> Tensor:
+    """Write ``src`` (broadcast) into this tensor; ``non_blocking`` is accepted (host copies
+    here are synchronous, which PyTorch's non_blocking=True permits)."""
     if must_record(self, "copy_", src):
         if tuple(np.shape(_operand(src))) != tuple(self.shape):
             try:
@@ -66,7 +68,15 @@ def mul_(self, other) -> Tensor:
     self._data *= _operand(other)
     return self
 
-def div_(self, other) -> Tensor:
+def div_(self, other, *, rounding_mode=None) -> Tensor:
+    """In-place division; ``rounding_mode`` 'floor' or 'trunc' as :func:`chainrule.div`."""
+    if rounding_mode is not None:
+        from .pointwise import div
+        if must_record(self, "div_", other):
+            return rebase(self, "div_", lambda old: div(old, other, rounding_mode=rounding_mode),
+                          copy_old=True)
+        self._data[...] = div(self, other, rounding_mode=rounding_mode)._data
+        return self
     if must_record(self, "div_", other):
         return rebase(self, "div_", lambda old: ops.divide(old, other), copy_old=True)
     self._data /= _operand(other)

@@ -37,8 +37,8 @@ def tile(input: Tensor, dims) -> Tensor:
     return ops.tile(input, size_arg((dims,)) if not isinstance(dims, int) else (dims,))
 
 
-def _tile_method(self, *dims):
-    return tile(self, size_arg(dims))
+def _tile_method(self, *dims_, dims=None):
+    return tile(self, size_arg(dims_) if dims is None else dims)
 
 
 def flip(input: Tensor, dims) -> Tensor:

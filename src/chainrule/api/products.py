@@ -79,7 +79,9 @@ def dot(input: Tensor, tensor: Tensor) -> Tensor:  # noqa: A002 - PyTorch's name
     return ops.matmul(input, tensor)
 
 
-vdot = dot   # real tensors only: no conjugation to do
+def vdot(input: Tensor, other: Tensor) -> Tensor:
+    """Σᵢ xᵢyᵢ of two 1-D tensors (real tensors only: no conjugation to do)."""
+    return dot(input, other)
 
 
 def mv(input: Tensor, vec: Tensor) -> Tensor:

@@ -59,16 +59,21 @@ def _extreme(input, dim, keepdim, largest: bool):
     return ValuesIndices(values, indices)
 
 
-def max(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
+def max(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):  # noqa: A001
     """The largest element, or with ``dim`` the (values, indices) of the largest along it.
-    ``max(a, b)`` with a tensor second argument is the elementwise maximum."""
+    ``max(a, b)`` (or ``other=b``) with a tensor b is the elementwise maximum."""
+    if other is not None:
+        return ops.maximum(input, other)
     if isinstance(dim, Tensor):
         return ops.maximum(input, dim)
     return _extreme(input, dim_arg(dim, axis), keep_arg(keepdim, keepdims), True)
 
 
-def min(input, dim=None, keepdim=False, *, axis=None, keepdims=None):  # noqa: A001
-    """The smallest element, or with ``dim`` the (values, indices) of the smallest along it."""
+def min(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):  # noqa: A001
+    """The smallest element, or with ``dim`` the (values, indices) of the smallest along it;
+    ``min(a, b)`` (or ``other=b``) with a tensor b is the elementwise minimum."""
+    if other is not None:
+        return ops.minimum(input, other)
     if isinstance(dim, Tensor):
         return ops.minimum(input, dim)
     return _extreme(input, dim_arg(dim, axis), keep_arg(keepdim, keepdims), False)

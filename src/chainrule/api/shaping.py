@@ -28,8 +28,9 @@ def _resolve_shape(input, shape: tuple) -> tuple:
     return shape
 
 
-def reshape(input, *shape):
-    """The same elements in a new shape (one dimension may be -1)."""
+def reshape(input, *shape_, shape=None):
+    """The same elements in a new shape (one dimension may be -1); ``shape=`` as torch's."""
+    shape = shape_ if shape is None else (shape,)
     shape = _resolve_shape(input, size_arg(shape))
     return ops.reshape(input, shape)   # a new tensor even for the same shape (PyTorch's view)
 
@@ -69,8 +70,10 @@ def unflatten(input, dim: int, sizes) -> Tensor:
     return ops.reshape(input, input.shape[:d] + sizes + input.shape[d + 1:])
 
 
-def permute(input, *dims):
-    """The dimensions reordered: output dim i is input dim dims[i]."""
+def permute(input, *dims_, dims=None):
+    """The dimensions reordered: output dim i is input dim dims[i] (``permute(x, 1, 0)`` or
+    ``permute(x, dims=(1, 0))``)."""
+    dims = dims_ if dims is None else (dims,)
     order = normalize_dims(dims_arg(dims), input.ndim, "permute")
     if len(order) != input.ndim:
         raise RuntimeError(f"permute: {len(order)} dims {dims_arg(dims)} given for a tensor of "

@@ -49,10 +49,11 @@ def _collate_numbers(samples: list) -> Tensor:
     return Tensor(np.asarray(samples, dtype=np.int64))
 
 
-def default_collate(samples: list) -> Any:
+def default_collate(batch: list) -> Any:
     """Stack a list of items into a batch: arrays/Tensors are stacked on a new axis 0, Python
     ints become int64 and floats the default dtype (a mix with any float: floats), and tuples,
     lists and dicts are collated field by field. Returns chainrule Tensors."""
+    samples = batch
     if not samples:
         raise ValueError("default_collate: empty batch")
     elem = samples[0]

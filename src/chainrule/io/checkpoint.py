@@ -121,9 +121,22 @@ def _legacy_digest(arrays: dict) -> str:
     return h.hexdigest()
 
 
+def _is_file_object(f: Any) -> bool:
+    return not isinstance(f, (str, bytes, os.PathLike)) and (hasattr(f, "write") or
+                                                               hasattr(f, "read"))
+
+
+def _label(f: Any) -> Path:
+    """A path for messages: the file's own, or the file object's name."""
+    return Path(getattr(f, "name", None) or f"<{type(f).__name__}>") if _is_file_object(f) \
+        else Path(f)
+
+
 def save(obj: Any, path: str | os.PathLike) -> None:
     """Write ``obj`` (tensors, arrays, numbers, strings, lists, dicts) to ``path`` atomically,
-    as a safetensors file whose header and data are covered by one SHA-256."""
+    as a safetensors file whose header and data are covered by one SHA-256. ``path`` may also
+    be a file object opened for binary writing (written at its position, not atomically: the
+    caller owns it)."""
     arrays: dict = {}
     tree = _encode(obj, "", arrays)
     meta = {_META_KEY: json.dumps({"format": _FORMAT, "tree": tree}, allow_nan=True,
@@ -131,12 +144,21 @@ def save(obj: Any, path: str | os.PathLike) -> None:
     # the package lays the tensors out; the checksum covers that layout, so it is computed on a
     # draft and written into the same file again (the digest moves no offsets)
     draft = to_bytes(arrays, meta)
-    header, start = read_header(draft, Path(path))
+    header, start = read_header(draft, _label(path))
     meta[_DIGEST_KEY] = _digest(header, (memoryview(draft)[start:],))
     size = len(draft) - start
     del draft
     data = to_bytes(arrays, meta)
     count = f"{len(arrays)} tensor" + ("" if len(arrays) == 1 else "s")
+    if _is_file_object(path):
+        if not hasattr(path, "write"):
+            raise TypeError(f"save: {_label(path)} is not open for writing")
+        try:
+            path.write(data)
+        except TypeError:
+            raise TypeError(f"save: {_label(path)} must be opened in binary mode ('wb'); a "
+                            "checkpoint is bytes") from None
+        return
     with atomic_open(path, "wb", what=f"a checkpoint ({count}, {size} bytes of data)") as f:
         f.write(data)
 
@@ -149,16 +171,26 @@ def load(path: str | os.PathLike, map_location: Any = None, *, weights_only: boo
     Tensors load on the CPU; ``map_location`` moves them (see :mod:`chainrule.io.map_location`).
     ``weights_only`` is accepted for PyTorch's sake and is always effectively True: a checkpoint
     holds only arrays and JSON, nothing is unpickled, so no file can run code when loaded.
-    ``mmap`` is accepted and ignored (the file is read whole)."""
+    ``mmap`` is accepted and ignored (the file is read whole). ``path`` may also be a file
+    object opened for binary reading."""
     if weights_only is not None and not isinstance(weights_only, bool):
         raise TypeError(f"load: weights_only must be True, False or None, got {weights_only!r}")
+    if _is_file_object(path):
+        if not hasattr(path, "read"):
+            raise TypeError(f"load: {_label(path)} is not open for reading")
+        raw = path.read()
+        if isinstance(raw, str):
+            raise TypeError(f"load: {_label(path)} must be opened in binary mode ('rb'); a "
+                            "checkpoint is bytes")
+        return place(_load(_label(path), bytes(raw)), placer(map_location))
     return place(_load(Path(path)), placer(map_location))
 
 
-def _load(path: Path) -> Any:
-    if not path.is_file():
-        raise CheckpointError(f"load: no checkpoint at {path}")
-    raw = path.read_bytes()
+def _load(path: Path, raw: bytes | None = None) -> Any:
+    if raw is None:
+        if not path.is_file():
+            raise CheckpointError(f"load: no checkpoint at {path}")
+        raw = path.read_bytes()
     header, start = read_header(raw, path)
     arrays = from_bytes(raw, header, path)
     meta = header.get(METADATA, {})

@@ -36,7 +36,7 @@ class Dropout(Module):
         if fn is None:
             raise NotImplementedError("Dropout: chainrule.nn.functional.dropout is not "
                                       "available yet")
-        return fn(input, self.p, self.training)
+        return fn(input, self.p, self.training, self.inplace)
 
     def extra_repr(self) -> str:
         return f"p={self.p}, inplace={self.inplace}"

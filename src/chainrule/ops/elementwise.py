@@ -259,26 +259,26 @@ def negative(x):
     return Neg._apply1(x)
 
 
-def maximum(x, y):
-    return Maximum._apply2(*O.binary(x, y, "maximum"))
+def maximum(input, other):
+    return Maximum._apply2(*O.binary(input, other, "maximum"))
 
 
-def minimum(x, y):
-    return Minimum._apply2(*O.binary(x, y, "minimum"))
+def minimum(input, other):
+    return Minimum._apply2(*O.binary(input, other, "minimum"))
 
 
-def where(cond, x, y):
-    cond = cond._data if isinstance(cond, Tensor) else np.asarray(cond)
+def where(condition, input, other):
+    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
-    return Where.apply(cond, *O.binary(x, y, "where"))
+    return Where.apply(cond, *O.binary(input, other, "where"))
 
 
 def _unary(cls):
     name = cls.__name__.lower()
 
-    def fn(x):
-        return cls._apply1(O.float_operand(x, name))
+    def fn(input):  # PyTorch's parameter name, so fn(input=t) works as torch's
+        return cls._apply1(O.float_operand(input, name))
     fn.__name__ = cls.__name__.lower()
     fn.__doc__ = cls.__doc__
     return fn

@@ -28,13 +28,13 @@ class Ceil(Function):
 
 
 def _rounding(cls, name: str):
-    def fn(x):
-        if not isinstance(x, Tensor):
+    def fn(input):
+        if not isinstance(input, Tensor):
             raise TypeError(f"{name}(): argument 'input' must be a Tensor, not "
-                            f"{type(x).__name__}")
-        if x._data.dtype.kind not in "fc":
-            return fresh(x)          # integers and bools are already whole: a copy, as torch's
-        return cls._apply1(x)
+                            f"{type(input).__name__}")
+        if input._data.dtype.kind not in "fc":
+            return fresh(input)      # integers and bools are already whole: a copy, as torch's
+        return cls._apply1(input)
     fn.__name__ = name
     fn.__doc__ = cls.__doc__
     return fn

@@ -6,6 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from .. import backend
+from ._flags import implementation_flags
 from .optimizer import (Optimizer, check_interval, check_nonnegative, check_positive,
                         device_grad, effective_grad, ema_square_, on_device, zeros_state)
 
@@ -25,8 +26,12 @@ class Adadelta(Optimizer):
     """
 
     def __init__(self, params: Iterable, lr: float = 1.0, rho: float = 0.9, eps: float = 1e-6,
-                 weight_decay: float = 0, *, maximize: bool = False):
-        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize)
+                 weight_decay: float = 0, foreach: bool | None = None, *,
+                 capturable: bool = False, maximize: bool = False, differentiable: bool = False):
+        defaults = dict(lr=lr, rho=rho, eps=eps, weight_decay=weight_decay, maximize=maximize,
+                        **implementation_flags("Adadelta", foreach=foreach,
+                                               differentiable=differentiable,
+                                               capturable=capturable, has_fused=False))
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:

@@ -6,6 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from .. import backend
+from ._flags import implementation_flags
 from .optimizer import (Optimizer, check_nonnegative, check_positive, device_grad,
                         effective_grad, on_device)
 
@@ -24,10 +25,14 @@ class Adagrad(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, lr_decay: float = 0,
                  weight_decay: float = 0, initial_accumulator_value: float = 0,
-                 eps: float = 1e-10, *, maximize: bool = False):
+                 eps: float = 1e-10, foreach: bool | None = None, *, maximize: bool = False,
+                 differentiable: bool = False, fused: bool | None = None):
         defaults = dict(lr=lr, lr_decay=lr_decay, eps=eps, weight_decay=weight_decay,
                         initial_accumulator_value=initial_accumulator_value,
-                        maximize=maximize)
+                        maximize=maximize,
+                        **implementation_flags("Adagrad", foreach=foreach, fused=fused,
+                                               differentiable=differentiable,
+                                               has_capturable=False))
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:

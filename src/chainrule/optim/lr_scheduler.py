@@ -7,17 +7,23 @@ constructor takes the first step (epoch 0). ``state_dict()`` holds only numbers,
 so it fits a checkpoint's JSON metadata (schedules built from callables — LambdaLR,
 MultiplicativeLR, CyclicLR's scale_fn — keep only a callable object's JSON-able attributes; see
 ``_lr_lambda``). LambdaLR/MultiplicativeLR live in ``_lr_lambda.py``, CyclicLR/OneCycleLR (which
-also cycle the momentum) in ``_lr_cyclic.py``; all are importable from here.
+also cycle the momentum) in ``_lr_cyclic.py``, SequentialLR/ChainedScheduler in
+``_lr_compose.py``; all are importable from here.
 """
 from __future__ import annotations
 
 import math
-from bisect import bisect_right
+import warnings
 from typing import Any, Sequence
 
 __all__ = ["LRScheduler", "StepLR", "MultiStepLR", "ExponentialLR", "CosineAnnealingLR",
            "LinearLR", "SequentialLR", "ReduceLROnPlateau", "PolynomialLR", "LambdaLR",
-           "MultiplicativeLR", "CyclicLR", "OneCycleLR"]
+           "MultiplicativeLR", "CyclicLR", "OneCycleLR", "ChainedScheduler"]
+
+EPOCH_DEPRECATION_WARNING = (
+    "step(epoch) is deprecated (as in PyTorch): call step() once per epoch instead. With an "
+    "epoch given, last_epoch is set to it and the schedule's closed form is used where it has "
+    "one (else its chainable rule at that epoch).")
 
 
 def _check(cond: bool, msg: str) -> None:
@@ -61,11 +67,25 @@ class LRScheduler:
     def _current(self) -> list[float]:
         return [group["lr"] for group in self.optimizer.param_groups]
 
-    def step(self) -> None:
-        """Advance one epoch (or batch) and write the new learning rates into the optimizer."""
+    def step(self, epoch: int | None = None) -> None:
+        """Advance one epoch (or batch) and write the new learning rates into the optimizer.
+        ``step(epoch)``, PyTorch's deprecated form, warns, jumps to ``epoch`` and takes the
+        closed form there where the schedule has one (PyTorch's values)."""
         self._step_count += 1
-        self.last_epoch += 1
-        self._apply(self.get_lr())
+        if epoch is not None:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self._update_lr(epoch)
+
+    def _update_lr(self, epoch: int | None = None) -> None:
+        """One step's new rates: the chainable rule at the next epoch, or at ``epoch`` the
+        closed form where there is one, else the chainable rule (PyTorch's ``_update_lr``)."""
+        if epoch is None:
+            self.last_epoch += 1
+            self._apply(self.get_lr())
+            return
+        self.last_epoch = epoch
+        closed = type(self)._closed_form is not LRScheduler._closed_form
+        self._apply(self._closed_form() if closed else self.get_lr())
 
     def _apply(self, values: Sequence[float]) -> None:
         for group, lr in zip(self.optimizer.param_groups, values):
@@ -280,57 +300,6 @@ class PolynomialLR(LRScheduler):
         return [b * (1.0 - min(n, self.last_epoch) / n) ** self.power for b in self.base_lrs]
 
 
-class SequentialLR(LRScheduler):
-    """Run ``schedulers[0]`` until ``milestones[0]``, then ``schedulers[1]``, and so on (e.g.
-    LinearLR warm-up followed by cosine annealing)."""
-
-    def __init__(self, optimizer, schedulers: Sequence[LRScheduler], milestones: Sequence[int],
-                 last_epoch: int = -1):
-        _check(len(schedulers) >= 1, "SequentialLR: expects at least one scheduler")
-        _check(len(milestones) == len(schedulers) - 1,
-               f"SequentialLR: needs one milestone fewer than schedulers, got {len(milestones)} "
-               f"milestones for {len(schedulers)} schedulers")
-        for i, s in enumerate(schedulers):
-            _check(not isinstance(s, ReduceLROnPlateau),
-                   f"SequentialLR: scheduler {i} is ReduceLROnPlateau, which needs a metric")
-            _check(s.optimizer is optimizer,
-                   f"SequentialLR: scheduler {i} belongs to a different optimizer")
-        self._schedulers = list(schedulers)
-        self._milestones = list(milestones)
-        self.last_epoch = last_epoch + 1
-        self.optimizer = optimizer
-        for group in optimizer.param_groups:
-            group["lr"] = group["initial_lr"]
-        for s in self._schedulers:  # undo the step each one took when it was built
-            s.last_epoch -= 1
-        first = self._schedulers[bisect_right(self._milestones, 0)]
-        first._initial_step()
-        self._last_lr = first.get_last_lr()
-
-    def step(self) -> None:
-        self.last_epoch += 1
-        idx = bisect_right(self._milestones, self.last_epoch)
-        sched = self._schedulers[idx]
-        if idx > 0 and self._milestones[idx - 1] == self.last_epoch:
-            sched.last_epoch = 0           # start the next schedule afresh at its epoch 0
-            sched._apply(sched._closed_form())
-        else:
-            sched.step()
-        self._last_lr = sched.get_last_lr()
-
-    def state_dict(self) -> dict[str, Any]:
-        state = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "_schedulers")}
-        state["_schedulers"] = [s.state_dict() for s in self._schedulers]
-        return state
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state = dict(state_dict)
-        inner = state.pop("_schedulers")
-        self.__dict__.update(state)
-        for s, sd in zip(self._schedulers, inner):
-            s.load_state_dict(sd)
-
-
 class ReduceLROnPlateau:
     """lr ← max(lr·factor, min_lr) when the monitored metric has not improved for ``patience``
     epochs (improvement: better than best by ``threshold``, relative or absolute); then wait
@@ -367,9 +336,14 @@ class ReduceLROnPlateau:
         return a > (best * (1 + self.threshold) if self.threshold_mode == "rel"
                     else best + self.threshold)
 
-    def step(self, metrics: float) -> None:
+    def step(self, metrics: float, epoch: int | None = None) -> None:
+        """One epoch's metric; ``epoch`` (deprecated, as in PyTorch) sets ``last_epoch``."""
         current = float(metrics)
-        self.last_epoch += 1
+        if epoch is None:
+            epoch = self.last_epoch + 1
+        else:
+            warnings.warn(EPOCH_DEPRECATION_WARNING, UserWarning, stacklevel=2)
+        self.last_epoch = epoch
         if self._is_better(current, self.best):
             self.best, self.num_bad_epochs = current, 0
         else:
@@ -400,3 +374,4 @@ class ReduceLROnPlateau:
 # as in PyTorch.
 from ._lr_lambda import LambdaLR, MultiplicativeLR  # noqa: E402
 from ._lr_cyclic import CyclicLR, OneCycleLR  # noqa: E402
+from ._lr_compose import SequentialLR, ChainedScheduler  # noqa: E402

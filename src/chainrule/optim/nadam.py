@@ -6,6 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from .. import backend
+from ._flags import implementation_flags
 from .optimizer import (Optimizer, check_betas, check_nonnegative, check_positive,
                         decayed_grad, device_grad, ema_square_, lerp_, on_device, zeros_state)
 
@@ -29,10 +30,15 @@ class NAdam(Optimizer):
     def __init__(self, params: Iterable, lr: float = 2e-3,
                  betas: tuple[float, float] = (0.9, 0.999), eps: float = 1e-8,
                  weight_decay: float = 0, momentum_decay: float = 4e-3,
-                 decoupled_weight_decay: bool = False, *, maximize: bool = False):
+                 decoupled_weight_decay: bool = False, *, foreach: bool | None = None,
+                 maximize: bool = False, capturable: bool = False,
+                 differentiable: bool = False):
         defaults = dict(lr=lr, betas=tuple(betas) if isinstance(betas, list) else betas,
                         eps=eps, weight_decay=weight_decay, momentum_decay=momentum_decay,
-                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize)
+                        decoupled_weight_decay=decoupled_weight_decay, maximize=maximize,
+                        **implementation_flags("NAdam", foreach=foreach,
+                                               differentiable=differentiable,
+                                               capturable=capturable, has_fused=False))
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:

@@ -6,6 +6,7 @@ from typing import Iterable
 import numpy as np
 
 from .. import backend
+from ._flags import implementation_flags
 from .optimizer import (Optimizer, check_nonnegative, check_positive, device_grad,
                         effective_grad, ema_square_, lerp_, on_device, zeros_state)
 
@@ -30,9 +31,13 @@ class RMSprop(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-2, alpha: float = 0.99,
                  eps: float = 1e-8, weight_decay: float = 0, momentum: float = 0,
-                 centered: bool = False, *, maximize: bool = False):
+                 centered: bool = False, capturable: bool = False, foreach: bool | None = None,
+                 maximize: bool = False, differentiable: bool = False):
         defaults = dict(lr=lr, alpha=alpha, eps=eps, weight_decay=weight_decay,
-                        momentum=momentum, centered=centered, maximize=maximize)
+                        momentum=momentum, centered=centered, maximize=maximize,
+                        **implementation_flags("RMSprop", foreach=foreach,
+                                               differentiable=differentiable,
+                                               capturable=capturable, has_fused=False))
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:

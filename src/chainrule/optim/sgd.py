@@ -5,6 +5,7 @@ from typing import Iterable
 
 from ._axpy import axpby_, axpy_
 from .. import backend
+from ._flags import implementation_flags
 from .optimizer import (Optimizer, check_nonnegative, device_grad, effective_grad, on_device,
                         zeros_state)
 
@@ -34,9 +35,13 @@ class SGD(Optimizer):
 
     def __init__(self, params: Iterable, lr: float = 1e-3, momentum: float = 0,
                  dampening: float = 0, weight_decay: float = 0, nesterov: bool = False, *,
-                 maximize: bool = False):
+                 maximize: bool = False, foreach: bool | None = None,
+                 differentiable: bool = False, fused: bool | None = None):
         defaults = dict(lr=lr, momentum=momentum, dampening=dampening,
-                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize)
+                        weight_decay=weight_decay, nesterov=nesterov, maximize=maximize,
+                        **implementation_flags("SGD", foreach=foreach, fused=fused,
+                                               differentiable=differentiable,
+                                               has_capturable=False))
         super().__init__(params, defaults)
 
     def _check_hyperparameters(self, group: dict) -> None:

@@ -14,3 +14,4 @@ from .linear import *  # noqa: F401,F403  linear
 from .gated import *  # noqa: F401,F403  silu, hardswish
 from .conv_transpose import *  # noqa: F401,F403  conv_transpose1d, conv_transpose2d
 from .upsampling import *  # noqa: F401,F403  interpolate, upsample
+from .inplace_activations import *  # noqa: F401,F403  relu, elu, silu, ... with inplace=

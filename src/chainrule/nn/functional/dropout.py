@@ -19,7 +19,7 @@ __all__ = ["dropout"]
 
 def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool = False) -> Tensor:
     """Zero each element with probability p and scale the survivors by 1/(1 − p)
-    (``inplace=True`` multiplies ``input`` itself unless it requires grad)."""
+    (``inplace=True`` multiplies ``input`` itself and returns it, as PyTorch)."""
     if isinstance(p, bool) or not isinstance(p, (int, float, np.floating)) or not 0 <= p <= 1:
         raise ValueError(f"dropout: probability has to be between 0 and 1, but got {p!r}")
     if not isinstance(input, Tensor):
@@ -46,6 +46,6 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
 
 
 def _apply(input, mask, inplace):
-    if inplace and not input.requires_grad:
+    if inplace:    # into input itself, as PyTorch (recorded in the graph for a non-leaf)
         return input.mul_(mask)
     return ops.multiply(input, mask)
