@@ -6,7 +6,7 @@ import numpy as np
 
 
 def make_run(seed: int = 0, n: int = 75, batch: int = 16, dropout: float = 0.3,
-             momentum: float = 0.9):
+             momentum: float = 0.9, batch_norm: bool = False):
     """(trainer pieces, loaders) for a float64 MLP with dropout on synthetic 3-class data; the
     global batch ``batch`` does not divide ``n``, so the last batch is short."""
     import chainrule as cr
@@ -17,8 +17,9 @@ def make_run(seed: int = 0, n: int = 75, batch: int = 16, dropout: float = 0.3,
     rng = np.random.default_rng(seed)
     x = rng.standard_normal((n, 6))
     y = (x[:, 0] + 0.5 * x[:, 1] > 0).astype(np.int64) + (x[:, 2] > 0.8)
-    model = nn.Sequential(nn.Linear(6, 12), nn.ReLU(), nn.Dropout(dropout), nn.Linear(12, 8),
-                          nn.Tanh(), nn.Dropout(dropout), nn.Linear(8, 3))
+    norm = [nn.BatchNorm1d(12)] if batch_norm else []
+    model = nn.Sequential(nn.Linear(6, 12), *norm, nn.ReLU(), nn.Dropout(dropout),
+                          nn.Linear(12, 8), nn.Tanh(), nn.Dropout(dropout), nn.Linear(8, 3))
     opt = cr.optim.SGD(model.parameters(), lr=0.1, momentum=momentum)
     train = DataLoader(TensorDataset(cr.tensor(x), cr.tensor(y)), batch_size=batch,
                        shuffle=True, generator=seed + 1)
@@ -41,7 +42,8 @@ def run_fit(epochs: int = 3, callbacks=(), plateau: bool = False, **kwargs) -> d
     history = trainer.fit(train, epochs=epochs, val_loader=val)
     return {"params": {k: v.detach().numpy().tolist() for k, v in model.state_dict().items()},
             "history": [dict(r) for r in history], "world": trainer.world_size,
-            "stop_reason": history.stop_reason}
+            "stop_reason": history.stop_reason,
+            "modules": [type(m).__name__ for m in model.modules()]}
 
 
 def max_param_diff(a: dict, b: dict) -> float:

@@ -59,6 +59,7 @@ class _Stored:
         self.lr_now: float | None = None
         self.epoch = 0
         self.stopped: str | None = None  # why its training ended early (early stopping)
+        self.health: bool | None = None  # the stored run's --health / --no-health
         self.invocations: list[dict[str, Any]] = []  # the option sets of its commands
 
     def __call__(self, path: str) -> dict[str, Any]:
@@ -71,6 +72,9 @@ class _Stored:
             if isinstance(stored, list) else []
         if not self.invocations and self.options:  # a checkpoint from before they were kept
             self.invocations = [dict(self.options)]
+        report = (ckpt.config or {}).get("report") if isinstance(ckpt.config, dict) else None
+        if isinstance(report, dict) and isinstance(report.get("health"), bool):
+            self.health = report["health"]
         if (ckpt.extra or {}).get("stop_training"):
             self.stopped = getattr(ckpt.history, "stop_reason", None) or "a stop"
         groups = (ckpt.optimizer_state or {}).get("param_groups") or [{}]
@@ -221,6 +225,8 @@ def _run_train(args, rank: int, world_size: int) -> int:
 
     stored, sources = _Stored(), {}
     o = resolve_options(args, stored, sources)
+    if stored.health is not None and "health" not in sources:
+        o["health"] = stored.health   # a resume keeps the run's --no-health unless told
     check_options(o, sources)
     if rank != 0:   # under mpiexec: rank 0 alone prints (errors included: every rank fails)
         o["quiet"] = True
@@ -277,7 +283,7 @@ def _run_train(args, rank: int, world_size: int) -> int:
     invocations = (stored.invocations if resume is not None else []) + \
         [{k: o[k] for k in RUN_KEYS}]
     config = {"model": model.config, "run": {k: o[k] for k in RUN_KEYS},
-              "invocations": invocations}
+              "invocations": invocations, "report": {"health": bool(o["health"])}}
     if rank == 0:
         out.mkdir(parents=True, exist_ok=True)
         _remove_stale_health(out, o["health"], resume is not None)

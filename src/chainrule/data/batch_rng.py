@@ -23,7 +23,7 @@ class GlobalBatch:
     """This step's global batch: ``global_size`` samples, of which this process holds the
     rows ``rows`` (a slice), drawn for from the stream of (seed, step)."""
 
-    __slots__ = ("seed", "step", "global_size", "rows", "local_size", "_gen")
+    __slots__ = ("seed", "step", "global_size", "rows", "local_size", "_gen", "borrowed")
 
     def __init__(self, seed: int, step: int, global_size: int, rank: int = 0, world: int = 1,
                  local_size: int | None = None):
@@ -34,6 +34,7 @@ class GlobalBatch:
         if self.local_size != n:     # a process with no row of its own borrows the first
             self.rows = slice(0, self.local_size)
         self._gen = None
+        self.borrowed = False    # True: this process's rows are a stand-in (it holds none)
 
     def generator(self) -> np.random.Generator:
         """The step's generator: PCG64 of the SeedSequence (seed, step), built on first use

@@ -296,8 +296,9 @@ class DistributedDataParallel(Module):
                 f"DistributedDataParallel: on rank {self._rank} these parameters received no "
                 f"gradient in this backward: {names}. They were not used to compute the loss, "
                 "so the ranks cannot agree on their gradient; pass find_unused_parameters=True "
-                "to DistributedDataParallel (unused parameters then contribute zeros), or make "
-                "every parameter take part in the loss")
+                "to DistributedDataParallel (under fit/Trainer: fit(..., ddp_kwargs="
+                "{'find_unused_parameters': True}); unused parameters then contribute zeros), "
+                "or make every parameter take part in the loss")
 
     def __getstate__(self):
         raise TypeError("DistributedDataParallel holds an MPI communicator and cannot be "

@@ -65,6 +65,10 @@ def sync_batch_norm(input: Tensor, running_mean, running_var, weight, bias, mome
                                   "ranks yet (the MPI buffers are host arrays)")
     axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
+    from ..data import batch_rng
+    step = batch_rng.current()
+    if step is not None and step.borrowed:   # fit's stand-in row: this rank holds no sample
+        x = np.zeros((0,) + x.shape[1:], x.dtype)
     first = _allreduce_sum(comm, np.concatenate([x.sum(axis=axes), [x.size // c]]).astype(x.dtype))
     n = int(round(float(first[c])))
     if n <= 1:
@@ -73,6 +77,7 @@ def sync_batch_norm(input: Tensor, running_mean, running_var, weight, bias, mome
     mu = (first[:c] / n).astype(x.dtype, copy=False).reshape(shape)
     dev = x - mu
     var = (_allreduce_sum(comm, (dev * dev).sum(axis=axes)) / n).astype(x.dtype, copy=False)
+    x = input._data
     var = var.reshape(shape)
     if running_mean is not None:
         rm = running_mean._data

@@ -11,6 +11,37 @@ __all__ = ["MSELoss", "L1Loss", "HuberLoss", "SmoothL1Loss", "CrossEntropyLoss",
            "BCELoss", "BCEWithLogitsLoss", "HingeLoss", "MultiMarginLoss"]
 
 
+def _class_index_denominator(target, weight, ignore_index: int) -> float:
+    """What reduction='mean' of a class-index loss divides by: Σ w[t] over the targets that
+    are not ``ignore_index`` (their count when ``weight`` is None)."""
+    import numpy as np
+    t = np.asarray(target._data if isinstance(target, Tensor) else target)
+    keep = t != ignore_index
+    if weight is None:
+        return float(np.count_nonzero(keep))
+    w = np.asarray(weight._data if isinstance(weight, Tensor) else weight, dtype=np.float64)
+    return float(w[t[keep]].sum())
+
+
+def _mean_parts(loss, input, target) -> tuple:
+    """(the reduction='sum' loss, what 'mean' divides it by): see
+    :meth:`CrossEntropyLoss.sum_and_denominator`."""
+    if loss.reduction != "mean":
+        raise ValueError(f"{type(loss).__name__}.sum_and_denominator: reduction is "
+                         f"{loss.reduction!r}, not 'mean'")
+    old, loss.reduction = loss.reduction, "sum"
+    try:
+        total = loss(input, target)
+    finally:
+        loss.reduction = old
+    import numpy as np
+    t = target._data if isinstance(target, Tensor) else np.asarray(target)
+    if np.issubdtype(np.asarray(t).dtype, np.floating):   # probabilities: one per row
+        channels = input.shape[1] if input.ndim > 1 else 1
+        return total, float(np.asarray(t).size // max(channels, 1))
+    return total, _class_index_denominator(target, loss.weight, loss.ignore_index)
+
+
 class _Loss(Module):
     def __init__(self, size_average=None, reduce=None, reduction: str = "mean"):
         super().__init__()
@@ -75,6 +106,12 @@ class CrossEntropyLoss(_WeightedLoss):
         return F.cross_entropy(input, target, weight=self.weight, ignore_index=self.ignore_index,
                                reduction=self.reduction, label_smoothing=self.label_smoothing)
 
+    def sum_and_denominator(self, input: Tensor, target) -> tuple:
+        """(Σ of the per-element losses, the normaliser 'mean' divides it by: Σ w[t] over
+        targets other than ``ignore_index``, or the number of rows for probability targets),
+        so that the mean over several parts is Σ sums / Σ normalisers (data-parallel fit)."""
+        return _mean_parts(self, input, target)
+
 
 class NLLLoss(_WeightedLoss):
     """−w_t·x_t on log-probabilities x."""
@@ -87,6 +124,12 @@ class NLLLoss(_WeightedLoss):
     def forward(self, input: Tensor, target) -> Tensor:
         return F.nll_loss(input, target, weight=self.weight, ignore_index=self.ignore_index,
                           reduction=self.reduction)
+
+    def sum_and_denominator(self, input: Tensor, target) -> tuple:
+        """(Σ of the per-element losses, the normaliser 'mean' divides it by: Σ w[t] over
+        targets other than ``ignore_index``, or the number of rows for probability targets),
+        so that the mean over several parts is Σ sums / Σ normalisers (data-parallel fit)."""
+        return _mean_parts(self, input, target)
 
 
 class BCELoss(_WeightedLoss):

@@ -19,7 +19,8 @@ from ..autograd import no_grad
 from .evaluation import _array, batch_size_of, check_scalar_loss, model_device, unpack_batch
 from .metrics import Metric, resolve_metrics
 
-__all__ = ["detect_world", "rank_zero", "abort_world", "reduce_sums", "evaluate_sharded", "DataParallel"]
+__all__ = ["detect_world", "rank_zero", "abort_world", "reduce_sums", "evaluate_sharded",
+           "DataParallel", "is_per_rank", "loss_parts"]
 
 # Variables MPI launchers set in each process they start (MPICH/Hydra, Open MPI, PMIx, Slurm).
 _SIZE_VARS = ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE", "MPI_LOCALNRANKS", "PMIX_SIZE")
@@ -64,6 +65,35 @@ def reduce_sums(values: Sequence[float]) -> np.ndarray:
     return buf
 
 
+def is_per_rank(loader: Any) -> bool:
+    """True when ``loader`` already gives each rank its own samples: its sampler (or its batch
+    sampler's sampler) has ``num_replicas`` > 1, as a DistributedSampler does — fit then keeps
+    its batches whole (per-rank batch size; the global batch is their sum)."""
+    for owner in (loader, getattr(loader, "batch_sampler", None)):
+        sampler = getattr(owner, "sampler", None)
+        if sampler is not None and int(getattr(sampler, "num_replicas", 1) or 1) > 1:
+            return True
+    return False
+
+
+def loss_parts(loss_fn: Callable, output: Any, target: Any, mine: int) -> tuple:
+    """(this rank's loss sum S_r, its normaliser d_r): the global mean loss is Σ S_r / Σ d_r.
+    A loss with ``sum_and_denominator`` (chainrule's CrossEntropyLoss, NLLLoss with
+    reduction='mean') gives its own (class weights, ignore_index); any other callable is
+    taken as a mean over samples: S_r = n_r·L_r, d_r = n_r. A rank whose rows are borrowed
+    (``mine`` = 0) contributes nothing."""
+    parts = getattr(loss_fn, "sum_and_denominator", None)
+    if parts is not None and getattr(loss_fn, "reduction", "mean") == "mean":
+        total, denom = parts(output, target)
+        total = check_scalar_loss(total, "fit")
+    else:
+        loss = check_scalar_loss(loss_fn(output, target), "fit")
+        total, denom = loss * mine, float(mine)
+    if mine == 0:
+        total, denom = total * 0.0, 0.0
+    return total, float(denom)
+
+
 def evaluate_sharded(model: Callable, loader: Any, loss_fn: Callable | None,
                      metrics: Sequence[Metric | str | Callable] | str | None) -> dict:
     """:func:`~chainrule.train.evaluate` over a loader sharded with ``DataLoader.shard``:
@@ -78,30 +108,42 @@ def evaluate_sharded(model: Callable, loader: Any, loss_fn: Callable | None,
                             "sum_fields = (names of its summed attributes)")
     was_training = getattr(model, "training", None)
     model.eval()
-    total, count, device, sizes = 0.0, 0, model_device(model), loader.shard_sizes
+    device, per_rank = model_device(model), is_per_rank(loader)
+    sizes = None if per_rank else loader.shard_sizes
+    sums_b: list[float] = []    # per batch: this rank's loss sum, normaliser, samples
+    dens_b: list[float] = []
+    counts_b: list[float] = []
     try:
         with no_grad():
             for batch in loader:
-                _, mine = sizes.popleft()
+                mine = None if per_rank else sizes.popleft()[1]
                 if mine == 0:           # a borrowed sample: another rank evaluates it
+                    sums_b.append(0.0), dens_b.append(0.0), counts_b.append(0.0)
                     continue
                 inputs, target = unpack_batch(batch, "evaluate", device)
                 output = model(*inputs)
                 n = batch_size_of(target)
-                if loss_fn is not None:
-                    loss = check_scalar_loss(loss_fn(output, target), "evaluate")
-                    total += float(loss.item() if hasattr(loss, "item") else loss) * n
+                s_r, d_r = (loss_parts(loss_fn, output, target, n) if loss_fn is not None
+                            else (0.0, 0.0))
+                sums_b.append(float(s_r.item() if hasattr(s_r, "item") else s_r))
+                dens_b.append(d_r)
+                counts_b.append(float(n))
                 if metric_objs:
                     out_a, tgt_a = _array(output), _array(target)
                     for m in metric_objs:
                         m.update(out_a, tgt_a)
-                count += n
     finally:
         if was_training:
             model.train()
     fields = [getattr(m, f) for m in metric_objs for f in m.sum_fields]
-    summed = reduce_sums([total, count] + fields).tolist()
-    total, count, k = summed[0], int(round(summed[1])), 2
+    k = len(sums_b)
+    summed = reduce_sums(sums_b + dens_b + counts_b + fields)  # the same length on every rank
+    s_g, d_g, n_g = summed[:k], summed[k:2 * k], summed[2 * k:3 * k]
+    count = int(round(float(n_g.sum())))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        # one process's evaluate: Σ_b n_b·L_b / Σ_b n_b with L_b = S_b / D_b of each global batch
+        total = float((n_g * (s_g / np.where(n_g > 0, d_g, 1.0))).sum())
+    summed, k = summed.tolist(), 3 * k
     for m in metric_objs:
         for f in m.sum_fields:
             old = getattr(m, f)
@@ -123,11 +165,31 @@ class DataParallel:
     """What ``fit`` needs on N > 1 ranks: the DDP-wrapped model, the sharded loaders and the
     per-step reductions."""
 
-    def __init__(self, model: Any, rank: int, size: int):
+    def __init__(self, model: Any, rank: int, size: int, ddp_kwargs: dict | None = None):
         from ..distributed.ddp import DistributedDataParallel
         self.rank, self.size = rank, size
-        self.ddp = DistributedDataParallel(model)
+        self._swapped = _to_sync_batchnorm(model)
+        try:
+            self.ddp = DistributedDataParallel(model, **dict(ddp_kwargs or {}))
+        except BaseException:
+            self.restore_batchnorm()
+            raise
         self._sharded: list = []
+        self.per_rank: set[int] = set()   # id of each loader already split by its sampler
+
+    def restore_batchnorm(self) -> None:
+        """Put the model's own BatchNorm modules back (they share the synced ones' tensors;
+        the running statistics are copied over in case a buffer was replaced)."""
+        for parent, name, original, synced in reversed(self._swapped):
+            for key in ("weight", "bias"):
+                if key in original._parameters:
+                    original._parameters[key] = synced._parameters.get(key)
+            for key in ("running_mean", "running_var", "num_batches_tracked"):
+                if key in original._buffers:
+                    original._buffers[key] = synced._buffers.get(key)
+            original.training = synced.training
+            parent._modules[name] = original
+        self._swapped = []
 
     def shard(self, loaders: Iterable) -> None:
         """Shard each chainrule DataLoader (others are refused: their batches cannot be
@@ -140,6 +202,9 @@ class DataParallel:
                 raise TypeError(f"fit under mpiexec -n {self.size}: the loaders must be "
                                 f"chainrule DataLoaders (to split each global batch among "
                                 f"the ranks), got {type(loader).__name__}")
+            if is_per_rank(loader):     # a DistributedSampler: each rank's batch is its own
+                self.per_rank.add(id(loader))
+                continue
             loader.shard(self.rank, self.size)
             self._sharded.append(loader)
 
@@ -147,3 +212,21 @@ class DataParallel:
         for loader in self._sharded:
             loader.shard(0, 1)
         self._sharded = []
+        self.restore_batchnorm()
+
+
+def _to_sync_batchnorm(model: Any) -> list:
+    """Replace each BatchNorm*d below ``model`` by a SyncBatchNorm sharing its tensors, so a
+    data-parallel fit normalises over the global batch (as one process does); returns
+    (parent, name, original, synced) for :meth:`DataParallel.restore_batchnorm`. A user's own
+    loop keeps plain BatchNorm's per-rank statistics (PyTorch's semantics)."""
+    from ..distributed.sync_batchnorm import SyncBatchNorm
+    from ..nn.normalization import _BatchNorm
+    swapped = []
+    for _, parent in list(model.named_modules()):
+        for name, child in list(parent._modules.items()):
+            if isinstance(child, _BatchNorm) and not isinstance(child, SyncBatchNorm):
+                synced = SyncBatchNorm.convert_sync_batchnorm(child)
+                parent._modules[name] = synced
+                swapped.append((parent, name, child, synced))
+    return swapped

@@ -56,12 +56,17 @@ class Trainer:
     ``LRSchedulerCallback(scheduler, interval='step')`` in ``callbacks`` instead.
     ``eval_train=False`` skips the full pass over the training set (faster; then only the
     running loss describes training).
+
+    Under ``mpiexec -n N`` (N > 1) the model is wrapped in DistributedDataParallel
+    (``ddp_kwargs`` are passed to it, e.g. ``{'find_unused_parameters': True}`` for a model
+    with parameters the loss does not use) and its BatchNorm layers act as SyncBatchNorm
+    during the fit (restored after), so the run does not depend on N.
     """
 
     def __init__(self, model: Any, loss_fn: Callable, optimizer: Any, *, scheduler: Any = None,
                  callbacks: Iterable = (), metrics: Sequence | str | None = ("accuracy",),
                  eval_train: bool = True, eval_batch_size: int | None = None,
-                 handle_sigint: bool = True):
+                 handle_sigint: bool = True, ddp_kwargs: dict | None = None):
         if not callable(model) or not hasattr(model, "parameters"):
             raise TypeError(f"Trainer: model must be a Module, got {type(model).__name__}")
         if not callable(loss_fn):
@@ -78,6 +83,7 @@ class Trainer:
         self.metrics = resolve_metrics(metrics)
         self.eval_train, self.eval_batch_size = eval_train, eval_batch_size
         self.handle_sigint = handle_sigint
+        self.ddp_kwargs = dict(ddp_kwargs or {})
         self.history = History()
         self.epoch = 0            # epochs completed
         self.epochs = 0           # the target of the current fit
@@ -162,12 +168,18 @@ class Trainer:
 
     def _choose_step_seed(self, train_loader) -> int:
         """The seed of the steps' random draws: from the training DataLoader's per-sample
-        seed (no draw from any generator), else one draw from chainrule's default one."""
+        seed, else a hash of chainrule's default generator's state — read, not advanced, so
+        fit on a plain iterable leaves the global random stream as it found it."""
         from .. import backend
         from ..data import DataLoader
         if isinstance(train_loader, DataLoader):
             return (train_loader.base_seed ^ _STEP_SALT) & _MASK63
-        return int(backend.default_generator().integers(0, _MASK63))
+        import hashlib
+        import json
+        state = backend.default_generator().bit_generator.state
+        digest = hashlib.blake2b(json.dumps(state, sort_keys=True, default=str).encode(),
+                                 digest_size=8).digest()
+        return (int.from_bytes(digest, "little") ^ _STEP_SALT) & _MASK63
 
     def _start_world(self) -> None:
         """Under ``mpiexec -n N`` (N > 1): wrap the model in DDP, shard the loaders and run
@@ -178,7 +190,7 @@ class Trainer:
         if self.world_size == 1:
             return
         from .data_parallel import DataParallel
-        self._dp = DataParallel(self.model, self.rank, self.world_size)
+        self._dp = DataParallel(self.model, self.rank, self.world_size, self.ddp_kwargs)
         self._dp.shard([self.train_loader, self._train_eval, self.val_loader,
                         self.test_loader])
         if self.rank != 0:
@@ -222,9 +234,9 @@ class Trainer:
                 self._calls.call("on_train_begin", self)
                 while self.epoch < self.epochs and not self.stop_training:
                     self._run_epoch()
-                    if sigint.requested:
+                    if self._agree_interrupt():
                         break
-                if sigint.requested:
+                if self._agree_interrupt():
                     self.interrupted = True
                     self.history.stop_reason = "interrupted"
                     self._calls.call("on_interrupt", self)
@@ -237,6 +249,18 @@ class Trainer:
                 self._sigint = None
                 self._stop_world()
         return self.history
+
+    def _agree_interrupt(self) -> bool:
+        """Whether Ctrl-C was requested — on N > 1 ranks, on any rank (one small allreduce at
+        each point where the ranks could otherwise part: after each epoch, at the end)."""
+        sigint = self._sigint
+        requested = sigint is not None and sigint.requested
+        if self._dp is not None:
+            from .data_parallel import reduce_sums
+            requested = bool(reduce_sums([float(requested)])[0])
+            if requested and sigint is not None:
+                sigint.requested = True
+        return requested
 
     def _current_lr(self) -> float | None:
         groups = getattr(self.optimizer, "param_groups", None)
@@ -294,13 +318,20 @@ class Trainer:
     def _train_batches_parallel(self, sums: dict) -> dict:
         """:meth:`_train_batches` on N > 1 ranks: this rank's share of each global batch of
         G samples, its loss back-propagated with weight n_r and the gradients summed over the
-        ranks and divided by G; the batch loss logged is Σ_r n_r·L_r / G on every rank."""
+        ranks and divided by G; the batch loss logged is Σ_r n_r·L_r / G on every rank.
+        Losses with ``sum_and_denominator`` (class weights, ignore_index) back-propagate
+        their sums instead, divided by the normaliser summed over the ranks. A loader that
+        is already per rank (a DistributedSampler) keeps its batches; G is their sum."""
         from ..distributed.faults import post_step
         from ..tensor import Tensor
         from .data_parallel import reduce_sums
         model, opt, cbs, ddp = self.model, self.optimizer, self._calls, self._dp.ddp
         seed, activate, GlobalBatch = self._step_seed, batch_rng.activate, batch_rng.GlobalBatch
-        sizes, rank, size = self.train_loader.shard_sizes, self.rank, self.world_size
+        rank, size = self.rank, self.world_size
+        per_rank = id(self.train_loader) in self._dp.per_rank
+        sizes = None if per_rank else self.train_loader.shard_sizes
+        from .data_parallel import loss_parts
+        own_parts = getattr(self.loss_fn, "sum_and_denominator", None) is not None
         try:
             total = len(self.train_loader)
         except TypeError:
@@ -311,15 +342,25 @@ class Trainer:
         for batch in self.train_loader:
             index = sums["batches"]
             cbs.call("on_batch_begin", self, index)
-            global_n, mine = sizes.popleft()
             inputs, target = unpack_batch(batch, "fit", device)
+            local_n = batch_size_of(target)
+            if per_rank:
+                mine = local_n
+                global_n = int(round(reduce_sums([float(mine)])[0]))
+            else:
+                global_n, mine = sizes.popleft()
             opt.zero_grad()
-            ddp.set_gradient_divisor(global_n)
-            activate(GlobalBatch(seed, self.global_step, global_n, rank, size,
-                                 batch_size_of(target)))
+            step_batch = GlobalBatch(seed, self.global_step, global_n, rank, size, local_n)
+            step_batch.borrowed = mine == 0     # SyncBatchNorm leaves a stand-in row out
+            activate(step_batch)
             try:
-                loss = check_scalar_loss(self.loss_fn(ddp(*inputs), target), "fit")
-                loss.backward(Tensor(np.full(loss.shape, mine, dtype=loss.dtype)))
+                part, denom = loss_parts(self.loss_fn, ddp(*inputs), target, mine)
+                if own_parts:           # the loss's own normaliser, summed over the ranks
+                    denom = float(reduce_sums([denom])[0])
+                else:
+                    denom = float(global_n)
+                ddp.set_gradient_divisor(denom)
+                part.backward(Tensor(np.ones(part.shape, dtype=part.dtype)))
             finally:
                 activate(None)
             cbs.call("after_backward", self)
@@ -327,18 +368,19 @@ class Trainer:
             post_step(self.global_step)
             self.global_step += 1
             # one small allreduce: the batch loss, and whether any rank got Ctrl-C (so all stop)
-            loss_sum, stops = reduce_sums([float(loss.item()) * mine,
+            loss_sum, stops = reduce_sums([float(part.item()),
                                            float(self._interrupt_requested)]).tolist()
             if stops and self._sigint is not None:
                 self._sigint.requested = True
-            value = loss_sum / global_n
+            value = loss_sum / denom if denom else float("nan")
+            agreed_stop = bool(stops)   # a Ctrl-C after this allreduce counts at the next one
             sums["batches"] += 1
             sums["loss_sum"] += value * global_n
             sums["samples"] += global_n
             self.running_loss = sums["loss_sum"] / sums["samples"]
             cbs.call("on_batch_end", self, index, {"loss": value, "size": global_n})
             last = total is not None and sums["batches"] >= total
-            if self._abort_epoch or (self._interrupt_requested and not last):
+            if self._abort_epoch or (agreed_stop and not last):
                 sums["seconds"] += time.perf_counter() - start
                 self._partial = sums if not self._abort_epoch else None
                 return sums
@@ -384,7 +426,8 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
         val_loader: Iterable | None = None, test_loader: Iterable | None = None,
         scheduler: Any = None, callbacks: Iterable = (),
         metrics: Sequence | str | None = ("accuracy",), resume: str | os.PathLike | None = None,
-        eval_train: bool = True, handle_sigint: bool = True) -> History:
+        eval_train: bool = True, handle_sigint: bool = True,
+        ddp_kwargs: dict | None = None) -> History:
     """Train ``model`` and return its :class:`History` (one dict per epoch).
 
     Each epoch: a pass of minibatch updates over ``train_loader``, then — in eval mode, without
@@ -392,8 +435,11 @@ def fit(model: Any, loss_fn: Callable, optimizer: Any, train_loader: Iterable, *
     validation and test sets, wall time and samples/s. Ctrl-C finishes the current batch, lets
     callbacks save (``ModelCheckpoint`` writes its last file) and returns the history so far.
     ``resume`` continues from a checkpoint until ``epochs`` epochs are complete in total.
+    Under ``mpiexec -n N``: ``ddp_kwargs`` go to DistributedDataParallel (e.g.
+    ``{'find_unused_parameters': True}``) — see :class:`Trainer`.
     """
     trainer = Trainer(model, loss_fn, optimizer, scheduler=scheduler, callbacks=callbacks,
-                      metrics=metrics, eval_train=eval_train, handle_sigint=handle_sigint)
+                      metrics=metrics, eval_train=eval_train, handle_sigint=handle_sigint,
+                      ddp_kwargs=ddp_kwargs)
     return trainer.fit(train_loader, epochs=epochs, val_loader=val_loader,
                        test_loader=test_loader, resume=resume)

@@ -20,7 +20,9 @@ What it measures, per layer:
 * the fraction of dead units when a ReLU follows: a unit is dead when its output is 0 for every
   example of the batch (a feature of a ``Linear``; a channel — every position — of a conv);
 * for each parameter, ‖∇W‖, ‖W‖ and their ratio (post-accumulate gradient hooks: the gradient
-  is read once backward has finished adding it to ``.grad``), and, when the training callback
+  is read once backward has finished: at its end, after DistributedDataParallel has written the
+  ranks' averaged gradients back, so under ``mpiexec`` it is the global gradient's norm), and,
+  when the training callback
   fills it in, the update ratio ‖ΔW‖/‖W‖ of the optimizer step just taken.
 
 Which nonlinearity follows a layer: in a ``Sequential`` (at any depth), the module right after
@@ -36,6 +38,11 @@ of the layer's output.
 Norms fall back to float64 where float32 squares would under- or overflow, so a δ of 1e-25
 still measures as 1e-25 rather than 0. A layer called twice in one forward (shared weights) reports
 the mean activation statistics of its calls and the norm of its δ's taken together.
+
+Under ``mpiexec -n N`` (fit's GradientHealth runs on rank 0) the gradient norms are global,
+while the activation statistics, saturated and dead fractions and ‖δ‖ are those of rank 0's
+share of the global batch (‖δ‖ of the loss rank 0 back-propagates, n₀·L₀, not divided by the
+global count).
 """
 from __future__ import annotations
 
@@ -232,6 +239,7 @@ class LayerCollector:
         self._follow = following_activations(model)  # the structure is read once
         self._records: dict[str, _Record] = {}
         self._grads: dict[int, float] = {}
+        self._pending: dict[int, Any] = {}   # parameters whose gradient is read at backward's end
         self._handles: list = []
         self._active = False
         self._calls = 0
@@ -312,8 +320,22 @@ class LayerCollector:
         return hook
 
     def _grad_hook(self, param) -> None:
-        if self._active and param.grad is not None:
-            self._grads[id(param)] = _norm(param.grad._data)
+        if not (self._active and param.grad is not None):
+            return
+        if not self._pending:
+            from ...autograd import engine
+            try:    # read at the end of backward: after DDP's averaged write-back
+                engine.queue_callback(self._read_pending)
+            except RuntimeError:   # not inside an engine backward: read now
+                self._grads[id(param)] = _norm(param.grad._data)
+                return
+        self._pending[id(param)] = param
+
+    def _read_pending(self) -> None:
+        pending, self._pending = self._pending, {}
+        for key, param in pending.items():
+            if param.grad is not None:
+                self._grads[key] = _norm(param.grad._data)
 
     # -- the optimizer step ----------------------------------------------------------------------
     def snapshot_weights(self) -> None:
