@@ -34,8 +34,9 @@ class SyncNormalize(Normalize):
 
     name = "sync_batch_norm"
 
-    def forward(self, xp, x, axes=(), eps=1e-5, stats=None, comm=None, count=1):
-        self.comm, self.count = comm, count
+    def forward(self, xp, x, axes=(), eps=1e-5, stats=None, comm=None, count=1,
+                borrowed=False):
+        self.comm, self.count, self.borrowed = comm, count, borrowed
         return super().forward(xp, x, axes=axes, eps=eps, stats=stats)
 
     def backward(self, xp, g):
@@ -44,6 +45,9 @@ class SyncNormalize(Normalize):
             raise RuntimeError("SyncBatchNorm: double backward (create_graph=True) across ranks "
                                "is not supported")
         axes, c = self.axes, xhat.shape[1]
+        if self.borrowed:   # fit's stand-in row is no sample: it adds nothing, gets nothing
+            _allreduce_sum(self.comm, np.zeros(2 * c, dtype=g.dtype))
+            return (xp.zeros_like(g),)
         sums = np.concatenate([xp.sum(g, axis=axes), xp.sum(g * xhat, axis=axes)])
         sums = _allreduce_sum(self.comm, sums) / self.count
         shape = (1, c) + (1,) * (g.ndim - 2)
@@ -67,7 +71,8 @@ def sync_batch_norm(input: Tensor, running_mean, running_var, weight, bias, mome
     shape = (1, c) + (1,) * (input.ndim - 2)
     from ..data import batch_rng
     step = batch_rng.current()
-    if step is not None and step.borrowed:   # fit's stand-in row: this rank holds no sample
+    borrowed = step is not None and step.borrowed
+    if borrowed:   # fit's stand-in row: this rank holds no sample
         x = np.zeros((0,) + x.shape[1:], x.dtype)
     first = _allreduce_sum(comm, np.concatenate([x.sum(axis=axes), [x.size // c]]).astype(x.dtype))
     n = int(round(float(first[c])))
@@ -89,7 +94,8 @@ def sync_batch_norm(input: Tensor, running_mean, running_var, weight, bias, mome
         rv *= 1 - momentum
         rv += (momentum * n / (n - 1)) * var.reshape(c).astype(rv.dtype, copy=False)
         running_var._bump_version()
-    y = SyncNormalize.apply(input, axes=axes, eps=eps, stats=(mu, var), comm=comm, count=n)
+    y = SyncNormalize.apply(input, axes=axes, eps=eps, stats=(mu, var), comm=comm, count=n,
+                              borrowed=borrowed)
     return _affine(y, weight, bias, shape)
 
 

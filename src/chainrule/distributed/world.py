@@ -58,6 +58,8 @@ def init() -> None:
     (:mod:`chainrule.distributed.faults`): an uncaught exception on any rank aborts them all."""
     if _state["initialized"]:
         return
+    from ..data.workers.info import refuse_in_worker
+    refuse_in_worker("chainrule.distributed.init()")   # a worker never joins the job
     MPI = _import_mpi()
     comm = MPI.COMM_WORLD
     _state.update(initialized=True, comm=comm, control=comm.Dup(), rank=comm.Get_rank(),

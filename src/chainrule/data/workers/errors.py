@@ -40,4 +40,6 @@ def death_message(worker_id: int, pid: int, exitcode: int | None) -> str:
             name = "unknown signal"
         return (f"DataLoader worker {worker_id} (pid {pid}) was killed by signal {-exitcode} "
                 f"({name}); if it was SIGKILL, the system may have run out of memory")
-    return f"DataLoader worker {worker_id} (pid {pid}) exited unexpectedly (exit code {exitcode})"
+    return (f"DataLoader worker {worker_id} (pid {pid}) exited unexpectedly (exit code "
+            f"{exitcode}); its own error, if it printed one, is above (a worker imports the main "
+            f"script again: training code there must sit under `if __name__ == \"__main__\":`)")

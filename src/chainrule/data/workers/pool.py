@@ -21,6 +21,8 @@ from multiprocessing.connection import wait
 from typing import Iterator
 
 from .errors import DataLoaderWorkerError, death_message, worker_exception
+from .info import WORKER_NAME_PREFIX, refuse_in_worker
+from .mpi_env import without_mpi_env
 from .transport import discard_block, import_batch, sweep_blocks
 
 __all__ = ["WorkerPool", "DEFAULT_START_METHOD", "check_context"]
@@ -98,6 +100,7 @@ class WorkerPool:
 
     def __init__(self, dataset, num_workers: int, batched: bool, collate_fn, worker_init_fn,
                  seed: int, timeout: float, prefetch_factor: int, method=None):
+        refuse_in_worker(f"DataLoader(num_workers={num_workers})")
         ctx = _context(method)
         self.num_workers, self.timeout = num_workers, timeout
         self.limit = prefetch_factor * num_workers
@@ -106,26 +109,33 @@ class WorkerPool:
         self._abandoned: set = set()   # tasks of an earlier epoch whose results are unwanted
         self.procs, self.task_conns, self.result_conns = [], [], []
         try:
-            for wid in range(num_workers):
-                task_r, task_w = ctx.Pipe(duplex=False)
-                res_r, res_w = ctx.Pipe(duplex=False)
-                p = ctx.Process(target=_worker_entry, name=f"chainrule-loader-{wid}",
-                                args=(wid, num_workers, seed + wid, dataset, batched,
-                                      collate_fn, worker_init_fn, self.prefix, task_r, res_w),
-                                daemon=True)
-                try:
-                    p.start()
-                except (_PicklingError, AttributeError, TypeError) as exc:
-                    raise TypeError(
-                        f"DataLoader(num_workers={num_workers}): the dataset, collate_fn and "
-                        f"worker_init_fn are pickled to each worker process, and one of them "
-                        f"cannot be ({exc}); define functions and classes at module level, "
-                        f"not as lambdas or local functions") from None
-                task_r.close()
-                res_w.close()
-                self.procs.append(p)
-                self.task_conns.append(task_w)
-                self.result_conns.append(res_r)
+            with without_mpi_env():   # a worker never joins the rank's MPI job (mpi_env)
+                for wid in range(num_workers):
+                    task_r, task_w = ctx.Pipe(duplex=False)
+                    res_r, res_w = ctx.Pipe(duplex=False)
+                    p = ctx.Process(target=_worker_entry, name=f"{WORKER_NAME_PREFIX}{wid}",
+                                    args=(wid, num_workers, seed + wid, dataset, batched,
+                                          collate_fn, worker_init_fn, self.prefix, task_r, res_w),
+                                    daemon=True)
+                    try:
+                        p.start()
+                    except (_PicklingError, AttributeError, TypeError) as exc:
+                        raise TypeError(
+                            f"DataLoader(num_workers={num_workers}): the dataset, collate_fn and "
+                            f"worker_init_fn are pickled to each worker process, and one of them "
+                            f"cannot be ({exc}); define functions and classes at module level, "
+                            f"not as lambdas or local functions") from None
+                    except (BrokenPipeError, EOFError) as exc:   # it died before its task came
+                        raise DataLoaderWorkerError(
+                            f"DataLoader worker {wid} died while starting ({exc}); its own "
+                            f"error, if it printed one, is above (a worker imports the main "
+                            f"script again: training code there must sit under "
+                            f"`if __name__ == \"__main__\":`)") from None
+                    task_r.close()
+                    res_w.close()
+                    self.procs.append(p)
+                    self.task_conns.append(task_w)
+                    self.result_conns.append(res_r)
         except BaseException:
             _stop(self.procs, self.task_conns, self.result_conns, self.prefix)
             raise
