@@ -74,6 +74,22 @@ def test_a_resumed_run_keeps_the_earlier_epochs(tmp_path, capsys):
     assert _health(out)["series"]["1"]["epoch"] == [1, 2]
 
 
+def test_resume_keeps_no_health_and_health_turns_it_back_on(tmp_path, capsys):
+    """A --no-health run resumed without the flag stays unmonitored (no health.json or
+    health.png written); --health on the resume command turns the monitor on for the rest."""
+    out = tmp_path / "run"
+    assert run_cli(["train", *FAST, "--epochs", "1", "--no-health", "--quiet", "--out", out],
+                   capsys)[0] == 0
+    code, _, err = run_cli(["train", "--resume", out / "model.safetensors", "--epochs", "2",
+                            "--quiet"], capsys)
+    assert code == 0, err
+    assert not (out / "health.json").exists() and not (out / "health.png").exists()
+    code, _, err = run_cli(["train", "--resume", out / "model.safetensors", "--epochs", "3",
+                            "--health", "--quiet"], capsys)
+    assert code == 0, err
+    assert _health(out)["series"]["1"]["epoch"] == [3]
+
+
 @pytest.mark.slow  # about 5-10 s; the rule's fast test is in tests/train/health
 def test_long_run_on_500_examples_overfits(tmp_path, capsys, datasets):
     """MNIST-1D with 500 training items, no dropout, a constant lr of 3e-3: the validation loss
