@@ -32,13 +32,10 @@ class _InstanceNorm(_BatchNorm):
             raise ValueError(f"{name}: expected input's size at dim={int(not unbatched)} to "
                              f"match num_features ({self.num_features}), but got input of shape "
                              f"{tuple(input.shape)}")
-        momentum = 0.1 if self.momentum is None else self.momentum
+        # as PyTorch: num_batches_tracked is kept for the state dict but never counted, and
+        # momentum=None leaves the running statistics where they are
+        momentum = 0.0 if self.momentum is None else self.momentum
         use_input = self.training or not self.track_running_stats
-        if self.training and self.track_running_stats:
-            self.num_batches_tracked._data += 1
-            self.num_batches_tracked._bump_version()
-            if self.momentum is None:
-                momentum = 1.0 / float(self.num_batches_tracked._data)
         y = F.instance_norm(x, self.running_mean, self.running_var, self.weight, self.bias,
                             use_input, momentum, self.eps)
         return y.squeeze(0) if unbatched else y
