@@ -23,10 +23,14 @@ CONFIGS = [
     ("nadam", "NAdam", dict(lr=0.01)),
     ("nadam_decoupled", "NAdam", dict(lr=0.01, momentum_decay=0.01,
                                       decoupled_weight_decay=True)),
+    ("radam", "RAdam", dict(lr=0.01)),
+    ("radam_decoupled", "RAdam", dict(lr=0.01, betas=(0.8, 0.99), decoupled_weight_decay=True)),
+    ("adamax", "Adamax", dict(lr=0.01)),
+    ("adamax_betas", "Adamax", dict(lr=0.02, betas=(0.8, 0.95), eps=1e-6)),
 ]
 IDS = [c[0] for c in CONFIGS]
 
 # maximize=True on the negated loss must retrace the minimizing run (checked against torch too)
 MAXIMIZE = [c for c in CONFIGS if c[0] in ("sgd_nesterov", "adagrad", "adadelta",
                                            "rmsprop_centered_momentum", "adam_amsgrad",
-                                           "adamw", "nadam")]
+                                           "adamw", "nadam", "radam", "adamax")]

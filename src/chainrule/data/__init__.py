@@ -25,6 +25,7 @@ from .packed import PackedDataset
 from .packed_write import write_packed
 from .pack_images import pack_folder
 from . import datasets
+from .iterable import IterableDataset, ChainDataset
 
 __all__ = ["DataError", "Dataset", "TensorDataset", "ArrayDataset", "Subset", "ConcatDataset",
            "random_split", "DataLoader", "default_collate", "Compose", "ToFloat", "Normalize",
@@ -33,7 +34,7 @@ __all__ = ["DataError", "Dataset", "TensorDataset", "ArrayDataset", "Subset", "C
            "ImageFolder", "PackedDataset", "write_packed", "pack_folder",
            "Sampler", "SequentialSampler", "RandomSampler", "SubsetRandomSampler",
            "WeightedRandomSampler", "BatchSampler", "get_worker_info", "WorkerInfo",
-           "DataLoaderWorkerError"]
+           "DataLoaderWorkerError", "IterableDataset", "ChainDataset"]
 
 
 def __getattr__(name):

@@ -21,6 +21,7 @@ from .. import backend
 from ._generator import generator_state, resolve_generator, set_generator_state
 from .collate import default_collate, to_tensors
 from .dataset import Dataset
+from . import iterable as _iterable
 from .samplers import BatchSampler, RandomSampler, SequentialSampler, epoch_indices
 from .workers.fetch import fetch_batch
 
@@ -95,6 +96,9 @@ class DataLoader:
                             f"{type(collate_fn).__name__}")
         self._check_workers(num_workers, timeout, prefetch_factor, persistent_workers,
                             worker_init_fn)
+        self._iterable = isinstance(dataset, _iterable.IterableDataset)
+        if self._iterable:
+            _iterable.check_loader_options(shuffle, sampler, batch_sampler)
         if sampler is not None and shuffle:
             raise ValueError("DataLoader: sampler option is mutually exclusive with shuffle")
         if batch_sampler is not None and (batch_size != 1 or shuffle or sampler is not None
@@ -126,13 +130,16 @@ class DataLoader:
         self.generator = (resolve_generator(generator, "DataLoader")
                           if shuffle or generator is not None else None)
         self._base_seed = _derive_seed(self.generator) if self.generator is not None else None
-        if batch_sampler is None and sampler is None:
+        if self._iterable:          # a stream: no indices; batches of consecutive items
+            sampler = batch_sampler = None
+        elif batch_sampler is None and sampler is None:
             sampler = (RandomSampler(dataset, generator=self.generator) if self.shuffle
                        else SequentialSampler(dataset))
-        if batch_sampler is None and self.batch_size is not None:
+        if batch_sampler is None and self.batch_size is not None and not self._iterable:
             batch_sampler = BatchSampler(sampler, self.batch_size, self.drop_last)
         self.sampler, self.batch_sampler = sampler, batch_sampler
-        self._auto_collation = batch_sampler is not None
+        self._auto_collation = batch_sampler is not None or (self._iterable and
+                                                             self.batch_size is not None)
         self.collate_fn = collate_fn if collate_fn is not None else \
             (default_collate if self._auto_collation else None)
         self._batched = collate_fn is None and self._auto_collation and \
@@ -204,6 +211,11 @@ class DataLoader:
                             f"{type(init_fn).__name__}")
 
     def __len__(self) -> int:
+        if self._iterable:      # as PyTorch: from the dataset's own __len__, if it has one
+            n = len(self.dataset)
+            if self.batch_size is None:
+                return n
+            return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
         if self.batch_sampler is not None:
             return len(self.batch_sampler)
         return len(self.sampler)
@@ -222,6 +234,8 @@ class DataLoader:
         return self._base_seed
 
     def __iter__(self) -> Iterator:
+        if self._iterable:
+            return _iterable.iterate(self)
         start = self._position if self._resume else 0
         if not self._resume:        # a new pass: its samples draw new random numbers
             self._pass = self._passes

@@ -39,3 +39,16 @@ __all__ = [
     "SiLU", "Hardswish", "ConvTranspose1d", "ConvTranspose2d", "GroupNorm", "Upsample",
 ]
 __all__ += ["SyncBatchNorm", "parallel"]
+from .parameter_containers import ParameterList, ParameterDict  # noqa: E402
+from .kl_div_loss import KLDivLoss  # noqa: E402
+from .dropout_channels import Dropout1d, Dropout2d, Dropout3d  # noqa: E402
+from .instance_norm import InstanceNorm1d, InstanceNorm2d  # noqa: E402
+from .adaptive_max import AdaptiveMaxPool1d, AdaptiveMaxPool2d  # noqa: E402
+from .activation_bounded import (Hardtanh, ReLU6, Hardsigmoid, Softsign, Tanhshrink,  # noqa: E402
+                                 LogSigmoid, Mish)
+from .distance import CosineSimilarity, PairwiseDistance  # noqa: E402
+from .fold import Unfold, Fold  # noqa: E402
+__all__ += ["ParameterList", "ParameterDict", "KLDivLoss", "Dropout1d", "Dropout2d", "Dropout3d",
+            "InstanceNorm1d", "InstanceNorm2d", "AdaptiveMaxPool1d", "AdaptiveMaxPool2d",
+            "Hardtanh", "ReLU6", "Hardsigmoid", "Softsign", "Tanhshrink", "LogSigmoid", "Mish",
+            "CosineSimilarity", "PairwiseDistance", "Unfold", "Fold"]

@@ -16,3 +16,6 @@ from . import lr_scheduler
 
 __all__ = ["Optimizer", "required", "SGD", "Adagrad", "Adadelta", "RMSprop", "Adam", "AdamW",
            "NAdam", "LBFGS", "NewtonCG", "lr_scheduler"]
+from .radam import RAdam  # noqa: E402
+from .adamax import Adamax  # noqa: E402
+__all__ += ["RAdam", "Adamax"]

@@ -375,3 +375,5 @@ class ReduceLROnPlateau:
 from ._lr_lambda import LambdaLR, MultiplicativeLR  # noqa: E402
 from ._lr_cyclic import CyclicLR, OneCycleLR  # noqa: E402
 from ._lr_compose import SequentialLR, ChainedScheduler  # noqa: E402
+from ._lr_restarts import CosineAnnealingWarmRestarts, ConstantLR  # noqa: E402
+__all__ += ["CosineAnnealingWarmRestarts", "ConstantLR"]

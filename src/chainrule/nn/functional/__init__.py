@@ -15,3 +15,10 @@ from .gated import *  # noqa: F401,F403  silu, hardswish
 from .conv_transpose import *  # noqa: F401,F403  conv_transpose1d, conv_transpose2d
 from .upsampling import *  # noqa: F401,F403  interpolate, upsample
 from .inplace_activations import *  # noqa: F401,F403  relu, elu, silu, ... with inplace=
+from .bounded import *  # noqa: F401,F403  hardtanh, relu6, hardsigmoid, softsign, mish, ...
+from .distance import *  # noqa: F401,F403  cosine_similarity, pairwise_distance, normalize
+from .kl_div import *  # noqa: F401,F403  kl_div
+from .dropout_channels import *  # noqa: F401,F403  dropout1d/2d/3d
+from .instance_norm import *  # noqa: F401,F403  instance_norm
+from .adaptive_max import *  # noqa: F401,F403  adaptive_max_pool1d/2d
+from .fold import *  # noqa: F401,F403  unfold, fold

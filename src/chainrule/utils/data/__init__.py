@@ -3,11 +3,11 @@ so ``from torch.utils.data import DataLoader`` works with ``import chainrule as 
 from ...data import (BatchSampler, ConcatDataset, DataLoader, Dataset, RandomSampler, Sampler,
                      SequentialSampler, Subset, SubsetRandomSampler, TensorDataset,
                      WeightedRandomSampler, WorkerInfo, default_collate, get_worker_info,
-                     random_split)
+                     random_split, IterableDataset, ChainDataset)
 
 __all__ = ["DataLoader", "Dataset", "TensorDataset", "Subset", "ConcatDataset", "random_split",
            "get_worker_info", "WorkerInfo", "default_collate", "Sampler", "SequentialSampler",
-           "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler"]
+           "RandomSampler", "SubsetRandomSampler", "WeightedRandomSampler", "BatchSampler", "IterableDataset", "ChainDataset"]
 
 
 def __getattr__(name):
