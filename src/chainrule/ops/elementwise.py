@@ -268,7 +268,8 @@ def minimum(input, other):
 
 
 def where(condition, input, other):
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else \
+        (condition if backend.is_array(condition) else np.asarray(condition))
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
     return Where.apply(cond, *O.binary(input, other, "where"))

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import fresh
@@ -102,7 +103,7 @@ def getitem(x, index):
 
 
 def take_along_axis(x, idx, axis: int):
-    idx = idx._data if isinstance(idx, Tensor) else np.asarray(idx)
+    idx = idx._data if isinstance(idx, Tensor) else (idx if backend.is_array(idx) else np.asarray(idx))
     if idx.ndim != x.ndim:
         raise ValueError(f"take_along_dim: indices have {idx.ndim} dimensions but the tensor has "
                          f"{x.ndim}")
@@ -116,13 +117,21 @@ def index_scatter(g, shape, index, basic=False):
 # -- gathers and scatters built from the two primitives above -------------------------------------
 def _int_index(idx, op: str) -> np.ndarray:
     """An index argument (Tensor, array, list, int) as an intp array; a clear error otherwise."""
-    a = idx._data if isinstance(idx, Tensor) else np.asarray(idx)
+    a = idx._data if isinstance(idx, Tensor) else (idx if backend.is_array(idx) else np.asarray(idx))
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {a.dtype}")
     return a.astype(np.intp, copy=False)
 
 
 def _check_bounds(idx: np.ndarray, size: int, op: str, axis: int) -> None:
+    """IndexError unless 0 ≤ idx < size; for device indices checked there, reported at the next
+    sync (no host read in the step)."""
+    if idx.size and type(idx) is not np.ndarray:
+        from .. import devices
+        devices.defer_check(((idx < 0) | (idx >= size)).any(),
+                            f"{op}: an index is out of bounds for dimension {axis} with size "
+                            f"{size}; found on the GPU and reported at this sync")
+        return
     if idx.size and (idx.min() < 0 or idx.max() >= size):
         bad = idx.max() if idx.max() >= size else idx.min()
         raise IndexError(f"{op}: index {int(bad)} is out of bounds for dimension {axis} with "
