@@ -31,7 +31,18 @@ def raw_index(index):
     return index
 
 
+def _on_device(xp, index):
+    """``index`` with its host arrays copied to ``xp``'s device (an index built on the host, e.g.
+    by the caller; indices built here are made on the device and pass through untouched)."""
+    if xp is np:
+        return index
+    if isinstance(index, tuple):
+        return tuple(xp.asarray(p) if type(p) is np.ndarray else p for p in index)
+    return xp.asarray(index) if type(index) is np.ndarray else index
+
+
 def _scatter_raw(xp, g, shape, index, basic):
+    index = _on_device(xp, index)
     out = xp.zeros(shape, dtype=g.dtype)
     if basic:
         out[index] = g
@@ -71,11 +82,14 @@ class IndexScatter(Function):
 def _along_index(idx, axis: int, x_shape: tuple | None = None):
     """A full advanced index that addresses ``a[..., idx, ...]`` along ``axis`` elementwise;
     axes where ``x_shape`` is 1 (broadcast against idx) always read position 0."""
-    grids = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
+    xp = np if type(idx) is np.ndarray else backend.get_array_module(idx)   # grids on idx's device
+    nd = idx.ndim
+    grids = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1))
+             for d, n in enumerate(idx.shape)]
     if x_shape is not None:
         for d, n in enumerate(x_shape):
             if n == 1 and d != axis:
-                grids[d] = np.zeros_like(grids[d])
+                grids[d] = xp.zeros_like(grids[d])
     grids[axis] = idx
     return tuple(grids)
 

@@ -257,8 +257,9 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     h = ops.relu(ops.add(ops.subtract(x, x_y), float(margin)))
     if p == 2:
         h = ops.multiply(h, h)
-    others = np.ones((n, c), dtype=x.dtype)
-    others[np.arange(n), t] = 0
+    xp = np if type(t) is np.ndarray else backend.get_array_module(t)   # on the target's device
+    others = xp.ones((n, c), dtype=x.dtype)
+    others[xp.arange(n), t] = 0
     if weight is not None:
         w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
         others *= w.astype(x.dtype)[t][:, None]
