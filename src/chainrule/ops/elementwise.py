@@ -332,7 +332,7 @@ def cast(x, dtype):
         if x.requires_grad and dtype.kind not in "fc":
             return Tensor._wrap(x._data.astype(dtype), False, None)
         return Cast.apply(x, dtype=dtype)
-    return np.asarray(x).astype(dtype)
+    return (x if backend.is_array(x) else np.asarray(x)).astype(dtype)
 
 
 # -- not differentiable: results are constants ---------------------------------------------------
