@@ -5,11 +5,15 @@
 Workloads (float32, TF32 off on both sides: PyTorch's ``allow_tf32`` flags False, CuPy's
 ``CUPY_TF32=0``): A = the MLP 784-512-512-10 with SGD + momentum at batch 128 and 4096, B = the
 small CNN of #9 (bench/models.py ``cnn2d``) at batch 64 and 512. Each measurement runs in a
-fresh process (so allocator peaks and first steps are that process's own); chainrule and
-PyTorch alternate, ``--alternations`` times, and the medians are reported. Per workload and
+fresh process per library and alternation (one process measures the four workloads in turn,
+resetting the allocator's peak before each; its first step is the process's cold start);
+chainrule and PyTorch alternate, ``--alternations`` times (6 processes for 3), each workload's
+row is printed and appended to ``--json``'s ``.jsonl`` twin as soon as it is measured, and the
+medians are reported. ``--budget`` seconds bound the whole run: no process starts after it, and
+the summary covers what finished. Per workload and
 library: training samples/s (median step time, each step synchronised), the allocator's peak
-(PyTorch ``max_memory_allocated``; chainrule ``cuda.max_memory_allocated``, CuPy's pool
-high-water mark), kernels per step (counted with PyTorch's CUPTI profiler where it is
+(PyTorch ``max_memory_allocated``; chainrule ``cuda.max_memory_allocated``, the high-water
+mark of bytes allocated from CuPy's pool, tracked by a memory hook: like with like), kernels per step (counted with PyTorch's CUPTI profiler where it is
 importable), and the first step of the first and of the second process as multiples of the
 steady step (the second finds CuPy's kernel cache on disk warm). Prints the device. On a
 machine without a CUDA GPU it prints why and exits 0 without measuring.
@@ -22,6 +26,7 @@ import os
 import statistics
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -48,7 +53,16 @@ def why_no_gpu() -> str | None:
 
 
 # -- one measurement, in its own process ---------------------------------------------------------
-def _worker(lib: str, arch: str, batch: int, warmup: int, steps: int) -> dict:
+def _worker_all(lib: str, warmup: int, steps: int, count_kernels: bool) -> None:
+    """Every workload in this one process, in order: one JSON line each, flushed at once."""
+    for name, arch, batch in WORKLOADS:
+        row = _worker(lib, arch, batch, warmup, steps, count_kernels)
+        row["workload"] = name
+        print(json.dumps(row), flush=True)
+
+
+def _worker(lib: str, arch: str, batch: int, warmup: int, steps: int,
+            count_kernels: bool = True) -> dict:
     os.environ["CUPY_TF32"] = "0"
     sys.path.insert(0, str(ROOT))
     sys.path.insert(0, str(ROOT / "src"))
@@ -103,6 +117,9 @@ def _worker(lib: str, arch: str, batch: int, warmup: int, steps: int) -> dict:
            "first_step_ms": first * 1e3, "first_over_steady": first / steady,
            "peak_bytes": int(peak()), "last_loss": value,
            "process_s": time.perf_counter() - t_start, "kernels_per_step": None}
+    if not count_kernels:
+        out["kernels_note"] = "counted in the first alternation only"
+        return out
     try:                                                     # CUPTI sees CuPy's kernels too
         import torch
         from torch.profiler import ProfilerActivity, profile
@@ -120,15 +137,32 @@ def _worker(lib: str, arch: str, batch: int, warmup: int, steps: int) -> dict:
     return out
 
 
-def _run_worker(lib, arch, batch, warmup, steps, timeout) -> dict:
-    cmd = [sys.executable, "-m", "bench.gpu_speed", "--worker", lib, arch, str(batch),
-           str(warmup), str(steps)]
+def _run_process(lib, warmup, steps, timeout, on_row, count_kernels=True) -> list[dict]:
+    """One worker process for ``lib``: its rows as they arrive (``on_row`` called on each);
+    stopped after ``timeout`` seconds, keeping what it finished."""
+    cmd = [sys.executable, "-m", "bench.gpu_speed", "--worker", lib, str(warmup), str(steps),
+           str(int(count_kernels))]
     env = dict(os.environ, CUPY_TF32="0", PYTHONPATH=f"{ROOT / 'src'}:{ROOT}")
-    done = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True, timeout=timeout,
-                          env=env)
-    if done.returncode != 0:
-        raise RuntimeError(f"{lib} {arch} batch {batch} failed:\n{done.stderr[-3000:]}")
-    return json.loads(done.stdout.strip().splitlines()[-1])
+    proc = subprocess.Popen(cmd, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, env=env)
+    rows: list[dict] = []
+    timer = threading.Timer(max(timeout, 1.0), proc.kill)
+    timer.start()
+    try:
+        for line in proc.stdout:
+            line = line.strip()
+            if line.startswith("{"):
+                row = json.loads(line)
+                rows.append(row)
+                on_row(row)
+        err = proc.stderr.read()
+        proc.wait()
+    finally:
+        timer.cancel()
+    if proc.returncode != 0:
+        print(f"gpu_speed: the {lib} process stopped (exit {proc.returncode}) after "
+              f"{len(rows)} of {len(WORKLOADS)} workloads:\n{err[-2000:]}", flush=True)
+    return rows
 
 
 def _gib(n: float) -> str:
@@ -141,40 +175,70 @@ def main(argv=None) -> int:
     p.add_argument("--warmup", type=int, default=10)
     p.add_argument("--steps", type=int, default=40)
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per process")
+    p.add_argument("--budget", type=float, default=None,
+                   help="seconds for the whole run: no process starts after it")
     p.add_argument("--json", default=None, help="write every measurement here")
-    p.add_argument("--worker", nargs=5, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--worker", nargs=4, default=None, help=argparse.SUPPRESS)
     a = p.parse_args(argv)
     if a.worker:
-        lib, arch, batch, warmup, steps = a.worker
-        print(json.dumps(_worker(lib, arch, int(batch), int(warmup), int(steps))))
+        lib, warmup, steps, count = a.worker
+        _worker_all(lib, int(warmup), int(steps), count == "1")
         return 0
     why = why_no_gpu()
     if why is not None:
         print(f"gpu_speed: skipped, no CUDA GPU to measure on: {why}")
         return 0
-    rows, runs = [], []
-    device = None
+    t_end = None if a.budget is None else time.monotonic() + a.budget
+    stream = None
+    if a.json:
+        stream = Path(a.json).with_suffix(".jsonl")
+        stream.write_text("")
+    runs: list[dict] = []
+    per: dict = {(name, batch): {"chainrule": [], "torch": []} for name, _, batch in WORKLOADS}
+
+    def on_row(r):
+        runs.append(r)
+        per[(r["workload"], r["batch"])][r["lib"]].append(r)
+        print(f"  {r['lib']:9} {r['workload']} b={r['batch']:<5} {r['samples_per_s']:10.0f}/s "
+              f"step {r['step_ms']:.2f} ms  peak {_gib(r['peak_bytes'])}  first "
+              f"{r['first_over_steady']:.0f}x  ({r['process_s']:.1f} s)", flush=True)
+        if stream is not None:
+            with open(stream, "a") as f:
+                f.write(json.dumps(r) + "\n")
+
+    stopped = False
+    for alternation in range(a.alternations):
+        for lib in ("chainrule", "torch"):
+            left = a.timeout if t_end is None else min(a.timeout, t_end - time.monotonic())
+            if left <= 1:
+                stopped = True
+                break
+            _run_process(lib, a.warmup, a.steps, left, on_row, alternation == 0)
+        if stopped:
+            break
+    if stopped:
+        print(f"gpu_speed: the budget of {a.budget:.0f} s ran out; the summary covers the "
+              "processes that finished", flush=True)
+    device = runs[-1]["device"] if runs else None
+    rows = []
     for name, arch, batch in WORKLOADS:
-        per = {"chainrule": [], "torch": []}
-        for _ in range(a.alternations):
-            for lib in ("chainrule", "torch"):
-                r = _run_worker(lib, arch, batch, a.warmup, a.steps, a.timeout)
-                per[lib].append(r)
-                runs.append(r)
-                device = r["device"]
-        med = {lib: statistics.median(r["samples_per_s"] for r in rs) for lib, rs in per.items()}
-        peak = {lib: max(r["peak_bytes"] for r in rs) for lib, rs in per.items()}
+        got = per[(name, batch)]
+        if not got["chainrule"] or not got["torch"]:
+            continue
+        med = {lib: statistics.median(r["samples_per_s"] for r in rs) for lib, rs in got.items()}
+        peak = {lib: max(r["peak_bytes"] for r in rs) for lib, rs in got.items()}
         ratio = med["chainrule"] / med["torch"]
         mem_ratio = peak["chainrule"] / max(peak["torch"], 1)
-        first = {lib: [r["first_over_steady"] for r in rs[:2]] for lib, rs in per.items()}
-        second_ratio = (per["chainrule"][1]["first_step_ms"] / per["torch"][1]["first_step_ms"]
-                        if a.alternations > 1 else float("nan"))
+        first = {lib: [r["first_over_steady"] for r in rs[:2]] for lib, rs in got.items()}
+        second_ratio = (got["chainrule"][1]["first_step_ms"] / got["torch"][1]["first_step_ms"]
+                        if len(got["chainrule"]) > 1 and len(got["torch"]) > 1
+                        else float("nan"))
         rows.append(dict(workload=name, batch=batch, chainrule_sps=med["chainrule"],
                          torch_sps=med["torch"], ratio=ratio, target=TARGETS[(name, batch)],
                          chainrule_peak=peak["chainrule"], torch_peak=peak["torch"],
                          mem_ratio=mem_ratio,
-                         chainrule_kernels=per["chainrule"][0]["kernels_per_step"],
-                         torch_kernels=per["torch"][0]["kernels_per_step"],
+                         chainrule_kernels=got["chainrule"][0]["kernels_per_step"],
+                         torch_kernels=got["torch"][0]["kernels_per_step"],
                          chainrule_first=first["chainrule"], torch_first=first["torch"],
                          second_first_ratio=second_ratio))
     print(f"device: {device}   (float32, TF32 off, {a.alternations} alternations, median of "

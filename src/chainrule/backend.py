@@ -87,6 +87,12 @@ def device_operands(op: str, arrays):
     return cupy, arrays
 
 
+def as_result(x: Any) -> Any:
+    """An op's raw result as an array: NumPy and CuPy arrays as they are (no host copy), NumPy
+    scalars and Python values as 0-d NumPy arrays."""
+    return x if is_array(x) else np.asarray(x)
+
+
 def is_array(x: Any) -> bool:
     """True for a NumPy array or, when CuPy is loaded, a CuPy array."""
     if isinstance(x, np.ndarray):

@@ -20,7 +20,6 @@ __all__ = ["is_available", "device_count", "current_device", "set_device", "sync
            "manual_seed", "manual_seed_all", "CUDAUnavailableError"]
 
 _current = [0]
-_peak = [0]
 
 
 class CUDANotCompiledError(CUDAUnavailableError, AssertionError):
@@ -98,26 +97,26 @@ def synchronize(device: Any = None) -> None:
 def memory_allocated(device: Any = None) -> int:
     """Bytes held by arrays now, as CuPy's memory pool counts them."""
     cupy = devices.require_cuda("cuda.memory_allocated()", _index(device))
-    used = int(cupy.get_default_memory_pool().used_bytes())
-    _peak[0] = max(_peak[0], used)
-    return used
+    return int(cupy.get_default_memory_pool().used_bytes())
 
 
 @_cpu_build(0)
 def max_memory_allocated(device: Any = None) -> int:
-    """The most bytes seen in use since the start or :func:`reset_peak_memory_stats`: the pool's
-    total (held, including cached blocks), an upper bound on the arrays' own peak."""
-    cupy = devices.require_cuda("cuda.max_memory_allocated()", _index(device))
-    pool = cupy.get_default_memory_pool()
-    _peak[0] = max(_peak[0], int(pool.used_bytes()), int(pool.total_bytes()))
-    return _peak[0]
+    """The most bytes allocated to arrays at once since chainrule first used CUDA or the last
+    :func:`reset_peak_memory_stats` (the pool's blocks, cached ones not counted), as PyTorch's."""
+    from . import _cuda_peak
+    index = _index(device)
+    cupy = devices.require_cuda("cuda.max_memory_allocated()", index)
+    return _cuda_peak.peak(cupy, 0 if index is None else index)
 
 
 @_cpu_build(error=CUDAStatsUnavailableError)
 def reset_peak_memory_stats(device: Any = None) -> None:
     """Start counting the peak again from what is in use now."""
-    cupy = devices.require_cuda("cuda.reset_peak_memory_stats()", _index(device))
-    _peak[0] = int(cupy.get_default_memory_pool().used_bytes())
+    from . import _cuda_peak
+    index = _index(device)
+    cupy = devices.require_cuda("cuda.reset_peak_memory_stats()", index)
+    _cuda_peak.reset(cupy, 0 if index is None else index)
 
 
 @_cpu_build(None)

@@ -189,7 +189,14 @@ def require_cuda(what: str = "CUDA", index: int | None = None):
             raise CUDAUnavailableError(f"{what}: there is no GPU cuda:{index}; {count} "
                                        f"GPU{'s are' if count != 1 else ' is'} visible "
                                        f"(cuda:0 to cuda:{count - 1})")
+    if not _peak_hooked[0]:                 # the allocated high-water mark (cuda.py) from now on
+        _peak_hooked[0] = True
+        from . import _cuda_peak
+        _cuda_peak.install(cupy)
     return cupy
+
+
+_peak_hooked = [False]
 
 
 # -- arrays ------------------------------------------------------------------------------------

@@ -199,7 +199,8 @@ class Tensor:
         if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python "
                              f"number, this one has shape {self.shape}")
-        if devices._pending:                      # a GPU check waiting for this sync
+        if devices._pending and type(self._data) is not np.ndarray and \
+                not isinstance(self._data, np.generic):   # GPU checks wait for this sync
             return devices.item_checked(self._data)
         return self._data.reshape(()).item()
 

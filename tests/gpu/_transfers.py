@@ -1,10 +1,12 @@
 """Counting host↔device transfers while a block of code runs.
 
 Wrapped at the Python level: ``cupy.asnumpy``, host→device ``cupy.asarray`` / ``cupy.array``
-(a NumPy or Python argument), chainrule's ``Tensor.item``, ``__float__`` and ``__bool__``; and,
-because ``cupy.ndarray`` is a C type whose methods cannot be replaced, every call of a CuPy
-array's ``get``, ``item``, ``tolist``, ``set`` or of ``float``/``int``/``bool`` on one is seen
-through Python's call monitoring (``sys.monitoring`` from 3.12, ``sys.setprofile`` before).
+(a NumPy or Python argument), chainrule's ``Tensor.item``, ``__float__`` and ``__bool__``, and
+the CuPy array's own ``get``, ``item``, ``tolist``, ``set``, ``__float__``, ``__int__`` and
+``__bool__`` (so ``float(x)`` is seen), patched on ``cupy.ndarray`` (a Python subclass of the C
+``cupy._core.core._ndarray_base``). Where the class cannot be patched, those calls are seen
+through Python's call monitoring instead (``sys.monitoring`` from 3.12, ``sys.setprofile``
+before): a call whose first argument is a CuPy array and whose name is one of them.
 """
 from __future__ import annotations
 
@@ -76,26 +78,53 @@ def counting_transfers():
                 depth[0] -= 1
         setattr(cr.Tensor, name, wrapper)
 
+    patched = {}               # name -> the class's own attribute before (None: inherited)
+    patchable = True
+    for name in sorted(D2H_METHODS | H2D_METHODS):
+        original = getattr(cupy.ndarray, name, None)
+        if original is None or name == "__array__":
+            continue
+        direction = "h2d" if name in H2D_METHODS else "d2h"
+
+        def method(self, *a, _original=original, _name=name, _dir=direction, **k):
+            note(_dir, f"ndarray.{_name}")
+            depth[0] += 1
+            try:
+                return _original(self, *a, **k)
+            finally:
+                depth[0] -= 1
+        try:
+            before = cupy.ndarray.__dict__.get(name)
+            setattr(cupy.ndarray, name, method)
+            patched[name] = before
+        except (TypeError, AttributeError):      # a C type: watch calls instead
+            patchable = False
+            for done, was in patched.items():
+                if was is None:
+                    delattr(cupy.ndarray, done)
+                else:
+                    setattr(cupy.ndarray, done, was)
+            patched.clear()
+            break
+
     def seen_call(fn, arg0):
-        owner = getattr(fn, "__self__", None)
-        target = owner if isinstance(owner, cupy.ndarray) else \
-            (arg0 if isinstance(arg0, cupy.ndarray) else None)
-        if target is None:
+        if not isinstance(arg0, cupy.ndarray):
             return
         if fn is float or fn is int or fn is bool:
             note("d2h", f"{fn.__name__}(ndarray)")
             return
         name = getattr(fn, "__name__", "")
-        method = owner is target or getattr(fn, "__qualname__", "").startswith("ndarray.") \
-            or getattr(fn, "__objclass__", None) is cupy.ndarray
-        if method and name in D2H_METHODS:
+        if name in D2H_METHODS:
             note("d2h", f"ndarray.{name}")
-        elif method and name in H2D_METHODS:
+        elif name in H2D_METHODS:
             note("h2d", f"ndarray.{name}")
 
-    monitoring = getattr(sys, "monitoring", None)
+    monitoring = getattr(sys, "monitoring", None) if not patchable else None
     tool = None
-    if monitoring is not None:
+    previous = sys.getprofile()
+    if patchable:
+        pass
+    elif monitoring is not None:
         for candidate in (monitoring.PROFILER_ID, monitoring.OPTIMIZER_ID, 3, 4):
             try:
                 monitoring.use_tool_id(candidate, "chainrule-transfer-count")
@@ -110,8 +139,6 @@ def counting_transfers():
             lambda code, offset, fn, arg0: seen_call(fn, arg0))
         monitoring.set_events(tool, monitoring.events.CALL)
     else:
-        previous = sys.getprofile()
-
         def profile(frame, event, arg):
             if event == "c_call":
                 seen_call(arg, getattr(arg, "__self__", None))
@@ -119,12 +146,17 @@ def counting_transfers():
     try:
         yield log
     finally:
-        if monitoring is not None:
+        if tool is not None:
             monitoring.set_events(tool, 0)
             monitoring.register_callback(tool, monitoring.events.CALL, None)
             monitoring.free_tool_id(tool)
-        else:
+        elif not patchable:
             sys.setprofile(previous)
+        for name, before in patched.items():
+            if before is None:
+                delattr(cupy.ndarray, name)
+            else:
+                setattr(cupy.ndarray, name, before)
         for name, original in saved.items():
             setattr(cupy, name, original)
         for name, original in tensor_saved.items():

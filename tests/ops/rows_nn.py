@@ -18,7 +18,8 @@ REDUCTIONS = st.sampled_from(["mean", "sum", "none"])
 def _finite(out):
     """Pass the output through, failing if any value is NaN or Inf."""
     for o in (out if isinstance(out, (tuple, list)) else (out,)):
-        assert np.isfinite(np.asarray(o.data)).all(), "non-finite output"
+        host = o.detach().cpu().numpy()        # a host copy first: o may live on a GPU
+        assert np.isfinite(host).all(), "non-finite output"
     return out
 
 

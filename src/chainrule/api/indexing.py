@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..ops import _operands as O
 from ..ops.indexing import _check_bounds, _int_index, wrap_negative
 from ..tensor import Tensor
@@ -86,10 +86,16 @@ def one_hot(tensor, num_classes: int = -1) -> Tensor:
         if idx.size == 0:
             raise ValueError("one_hot: cannot infer num_classes from an empty tensor")
         num_classes = int(idx.max()) + 1
-    if idx.size and idx.min() < 0:
+    if idx.size and type(idx) is not np.ndarray:     # checked on the device, read at a sync
+        from .. import devices
+        devices.defer_check(((idx < 0) | (idx >= num_classes)).any(),
+                            f"one_hot: a class value is negative or not smaller than num_classes="
+                            f"{num_classes}; found on the GPU and reported at this sync")
+    elif idx.size and idx.min() < 0:
         raise ValueError(f"one_hot: class values must be non-negative, got {int(idx.min())}")
-    if idx.size and idx.max() >= num_classes:
+    elif idx.size and idx.max() >= num_classes:
         raise ValueError(f"one_hot: class values must be smaller than num_classes="
                          f"{num_classes}, got {int(idx.max())}")
-    out = (idx[..., None] == np.arange(num_classes)).astype(np.int64)
+    xp = np if type(idx) is np.ndarray else backend.get_array_module(idx)
+    out = (idx[..., None] == xp.arange(num_classes)).astype(np.int64)
     return Tensor._wrap(out, False, None)

@@ -11,7 +11,7 @@ import math
 
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..ops.elementwise import fresh
 from ..tensor import Tensor
 from ._args import (dim_arg, dims_arg, int_arg, normalize_dim, normalize_dims, reduce_axes,
@@ -117,7 +117,7 @@ def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=
         return reduce(ops.absolute(input), axis=axes, keepdims=keepdim)
     if p == 0:
         count = np.sum(input._data != 0, axis=axes, keepdims=keepdim).astype(input.dtype)
-        return Tensor._wrap(np.asarray(count), False, None)
+        return Tensor._wrap(backend.as_result(count), False, None)
     s = ops.sum(ops.power(ops.absolute(input), p), axis=axes, keepdims=keepdim)
     return ops.power(s, 1.0 / p)
 
@@ -188,6 +188,12 @@ def _order(a: np.ndarray, dim: int, descending: bool) -> np.ndarray:
     a = _comparable(a)
     if not descending:
         return np.argsort(a, axis=dim, kind="stable")
+    if type(a) is not np.ndarray and a.dtype.kind == "f":   # on the device: no NaN test
+        xp = backend.get_array_module(a)                         # (a host read); two stable
+        nan = xp.isnan(a)                                         # passes, as lexsort's keys
+        first = xp.argsort(xp.where(nan, 0, -a), axis=dim, kind="stable")
+        then = xp.argsort(~xp.take_along_axis(nan, first, axis=dim), axis=dim, kind="stable")
+        return xp.take_along_axis(first, then, axis=dim)
     if a.dtype.kind == "f" and np.isnan(a).any():
         return np.lexsort((-a, ~np.isnan(a)), axis=dim)
     return np.argsort(-a, axis=dim, kind="stable")
@@ -203,8 +209,8 @@ def sort(input: Tensor, dim: int = -1, descending: bool = False, *, stable: bool
 def _sort(op: str, input: Tensor, dim, descending) -> ValuesIndices:
     d = normalize_dim(dim, input.ndim, op)
     if input.ndim == 0:
-        return ValuesIndices(ops.reshape(input, ()), Tensor._wrap(np.zeros((), np.int64), False,
-                                                                  None))
+        zero = backend.get_array_module(input._data).zeros((), np.int64)
+        return ValuesIndices(ops.reshape(input, ()), Tensor._wrap(zero, False, None))
     idx = _order(input._data, d, bool(descending))
     return ValuesIndices(ops.take_along_axis(input, idx, d),
                          Tensor._wrap(idx.astype(np.int64), False, None))
@@ -224,11 +230,15 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     if input.ndim == 0:
         values, indices = topk(ops.reshape(input, (1,)), k, 0, largest, sorted)
         return ValuesIndices(ops.reshape(values, ()),
-                             Tensor._wrap(np.asarray(indices._data[0]), False, None))
+                             Tensor._wrap(backend.as_result(indices._data[0]), False, None))
     n = input.shape[dim]
     if not 0 <= k <= n:
         raise ValueError(f"topk: k ({k!r}) is out of range for dimension {dim} of size {n}")
     a = _comparable(input._data)
+    if type(a) is not np.ndarray:     # on the device: a full stable sort, its first k
+        idx = _order(a, dim, largest)[(slice(None),) * dim + (slice(0, k),)]
+        return ValuesIndices(ops.take_along_axis(input, idx, dim),
+                             Tensor._wrap(idx.astype(np.int64), False, None))
     if a.dtype.kind == "f" and np.isnan(a).any():  # NaN ranks above everything, as in PyTorch
         idx = np.take(_order(a, dim, largest), np.arange(k), axis=dim)
         return ValuesIndices(ops.take_along_axis(input, idx, dim),

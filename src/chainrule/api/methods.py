@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..ops import elementwise as E, _operands as O
 from ..ops.indexing import GetItem, raw_index
 from ..tensor import Tensor
@@ -30,14 +30,14 @@ def _binary_method(cls, slow, reflected: bool = False):
                     return apply2(self, other)
             elif type(other) in _NUMBER and self._data.dtype.kind == "f":
                 return apply2(self, self._data.dtype.type(other))
-            elif not isinstance(other, _OPERAND):
+            elif not isinstance(other, _OPERAND) and not backend.is_array(other):
                 return NotImplemented
             return slow(self, other)
     else:
         def method(self, other):
             if type(other) in _NUMBER and self._data.dtype.kind == "f":
                 return apply2(self._data.dtype.type(other), self)
-            if not isinstance(other, _OPERAND):
+            if not isinstance(other, _OPERAND) and not backend.is_array(other):  # CuPy too
                 return NotImplemented
             return slow(other, self)
     return method

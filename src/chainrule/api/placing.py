@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..ops.indexing import IndexScatter, _check_bounds, _int_index
 from ..tensor import Tensor
 from ._args import normalize_dim
@@ -75,8 +75,9 @@ def _triangle(op: str, input: Tensor, diagonal: int, lower: bool) -> Tensor:
                            f"{tuple(input.shape)}")
     n, m = input.shape[-2:]
     k = int(diagonal)
-    keep = np.tri(n, m, k, dtype=bool) if lower else ~np.tri(n, m, k - 1, dtype=bool)
-    return ops.where(keep, input, np.zeros((), input.dtype))
+    xp = backend.get_array_module(input._data)
+    keep = xp.tri(n, m, k, dtype=bool) if lower else ~xp.tri(n, m, k - 1, dtype=bool)
+    return ops.where(keep, input, xp.zeros((), input.dtype))
 
 
 def tril(input: Tensor, diagonal: int = 0) -> Tensor:

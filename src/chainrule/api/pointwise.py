@@ -9,7 +9,7 @@ import math
 
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..autograd.record import _active as _recording
 from ..ops import _operands as O
 from ..ops.unary import Sign, Softplus
@@ -50,10 +50,11 @@ def div(input, other, *, rounding_mode=None):
         return ops.divide(input, other)
     a, b = (x._data if isinstance(x, Tensor) else x for x in (input, other))
     if rounding_mode == "floor":
-        return Tensor._wrap(np.asarray(np.floor_divide(a, b)), False, None)
+        return Tensor._wrap(backend.as_result(np.floor_divide(a, b)), False, None)
     if rounding_mode == "trunc":
-        return Tensor._wrap(np.asarray(np.trunc(np.true_divide(a, b)).astype(np.result_type(a, b))),
-                            False, None)
+        q = np.trunc(np.true_divide(a, b))
+        return Tensor._wrap(backend.as_result(q.astype(np.result_type(*(
+            x.dtype if backend.is_array(x) else x for x in (a, b))))), False, None)
     raise ValueError(f"div: rounding_mode must be None, 'floor' or 'trunc', got {rounding_mode!r}")
 
 
@@ -167,7 +168,7 @@ def _compare(fn):
     def compare(input, other):
         a = input._data if isinstance(input, Tensor) else input
         b = other._data if isinstance(other, Tensor) else other
-        return _noted(fn.__name__, (input, other), Tensor._wrap(np.asarray(fn(a, b)), False, None))
+        return _noted(fn.__name__, (input, other), Tensor._wrap(backend.as_result(fn(a, b)), False, None))
     compare.__name__ = fn.__name__
     return compare
 

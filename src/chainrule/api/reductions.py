@@ -6,7 +6,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from .. import ops
+from .. import backend, ops
 from ..ops.reduction import check_nonempty
 from ..tensor import Tensor
 from ._args import dim_arg, keep_arg, normalize_dim, reduce_axes
@@ -220,7 +220,8 @@ def argmin(input: Tensor, dim: int | None = None, keepdim: bool = False, *, axis
 def _logical(op: str, input, dim, keepdim):
     axes = reduce_axes(dim_arg(dim, None), input.ndim, op)
     fn = np.all if op == "all" else np.any
-    return Tensor._wrap(np.asarray(fn(input._data, axis=axes, keepdims=keepdim)), False, None)
+    return Tensor._wrap(backend.as_result(fn(input._data, axis=axes, keepdims=keepdim)), False,
+                        None)
 
 
 def all(input: Tensor, dim=None, keepdim: bool = False) -> Tensor:  # noqa: A001

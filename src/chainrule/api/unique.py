@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..tensor import Tensor
 from ._args import normalize_dim
 
@@ -12,7 +13,7 @@ __all__ = ["unique"]
 
 
 def _const(a) -> Tensor:
-    return Tensor._wrap(np.asarray(a), False, None)
+    return Tensor._wrap(a if backend.is_array(a) else np.asarray(a), False, None)
 
 
 def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # noqa: A002
@@ -24,8 +25,9 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
         raise TypeError(f"unique(): argument 'input' must be a Tensor, not "
                         f"{type(input).__name__}")
     a = input._data
+    xp = backend.get_array_module(a)
     if dim is None:
-        values, inverse, counts = np.unique(a.reshape(-1), return_inverse=True,
+        values, inverse, counts = xp.unique(a.reshape(-1), return_inverse=True,
                                             return_counts=True, equal_nan=False)
         inverse = inverse.reshape(a.shape)
     else:
@@ -37,9 +39,9 @@ def unique(input: Tensor, sorted: bool = True, return_inverse: bool = False,  # 
                                "(its slices would have no elements to compare)")
         if a.shape[d] == 0:
             values = a
-            inverse, counts = np.zeros(0, np.int64), np.zeros(0, np.int64)
+            inverse, counts = xp.zeros(0, np.int64), xp.zeros(0, np.int64)
         else:
-            values, inverse, counts = np.unique(a, return_inverse=True, return_counts=True,
+            values, inverse, counts = xp.unique(a, return_inverse=True, return_counts=True,
                                                 axis=d, equal_nan=False)
             inverse = inverse.reshape(-1)
     out = _const(values.astype(a.dtype, copy=False))

@@ -429,5 +429,5 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
             result.append(Tensor._wrap(backend.get_array_module(t._data).zeros_like(t._data),
                                        False, None) if materialize_grads else None)
         else:
-            result.append(g if create_graph else Tensor._wrap(np.array(g, copy=True), False, None))
+            result.append(g if create_graph else Tensor._wrap(g.copy(), False, None))
     return tuple(result)

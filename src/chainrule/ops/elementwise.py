@@ -268,7 +268,8 @@ def minimum(input, other):
 
 
 def where(condition, input, other):
-    cond = condition._data if isinstance(condition, Tensor) else np.asarray(condition)
+    cond = condition._data if isinstance(condition, Tensor) else \
+        (condition if backend.is_array(condition) else np.asarray(condition))
     if cond.dtype != np.bool_:
         cond = cond.astype(bool)
     return Where.apply(cond, *O.binary(input, other, "where"))
@@ -331,7 +332,7 @@ def cast(x, dtype):
         if x.requires_grad and dtype.kind not in "fc":
             return Tensor._wrap(x._data.astype(dtype), False, None)
         return Cast.apply(x, dtype=dtype)
-    return np.asarray(x).astype(dtype)
+    return (x if backend.is_array(x) else np.asarray(x)).astype(dtype)
 
 
 # -- not differentiable: results are constants ---------------------------------------------------

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .elementwise import fresh
@@ -30,7 +31,18 @@ def raw_index(index):
     return index
 
 
+def _on_device(xp, index):
+    """``index`` with its host arrays copied to ``xp``'s device (an index built on the host, e.g.
+    by the caller; indices built here are made on the device and pass through untouched)."""
+    if xp is np:
+        return index
+    if isinstance(index, tuple):
+        return tuple(xp.asarray(p) if type(p) is np.ndarray else p for p in index)
+    return xp.asarray(index) if type(index) is np.ndarray else index
+
+
 def _scatter_raw(xp, g, shape, index, basic):
+    index = _on_device(xp, index)
     out = xp.zeros(shape, dtype=g.dtype)
     if basic:
         out[index] = g
@@ -70,11 +82,14 @@ class IndexScatter(Function):
 def _along_index(idx, axis: int, x_shape: tuple | None = None):
     """A full advanced index that addresses ``a[..., idx, ...]`` along ``axis`` elementwise;
     axes where ``x_shape`` is 1 (broadcast against idx) always read position 0."""
-    grids = list(np.ogrid[tuple(slice(n) for n in idx.shape)])
+    xp = np if type(idx) is np.ndarray else backend.get_array_module(idx)   # grids on idx's device
+    nd = idx.ndim
+    grids = [xp.arange(n).reshape((1,) * d + (n,) + (1,) * (nd - d - 1))
+             for d, n in enumerate(idx.shape)]
     if x_shape is not None:
         for d, n in enumerate(x_shape):
             if n == 1 and d != axis:
-                grids[d] = np.zeros_like(grids[d])
+                grids[d] = xp.zeros_like(grids[d])
     grids[axis] = idx
     return tuple(grids)
 
@@ -102,7 +117,7 @@ def getitem(x, index):
 
 
 def take_along_axis(x, idx, axis: int):
-    idx = idx._data if isinstance(idx, Tensor) else np.asarray(idx)
+    idx = idx._data if isinstance(idx, Tensor) else (idx if backend.is_array(idx) else np.asarray(idx))
     if idx.ndim != x.ndim:
         raise ValueError(f"take_along_dim: indices have {idx.ndim} dimensions but the tensor has "
                          f"{x.ndim}")
@@ -116,13 +131,21 @@ def index_scatter(g, shape, index, basic=False):
 # -- gathers and scatters built from the two primitives above -------------------------------------
 def _int_index(idx, op: str) -> np.ndarray:
     """An index argument (Tensor, array, list, int) as an intp array; a clear error otherwise."""
-    a = idx._data if isinstance(idx, Tensor) else np.asarray(idx)
+    a = idx._data if isinstance(idx, Tensor) else (idx if backend.is_array(idx) else np.asarray(idx))
     if a.dtype.kind not in "iu":
         raise TypeError(f"{op}: index must be an integer tensor, got dtype {a.dtype}")
     return a.astype(np.intp, copy=False)
 
 
 def _check_bounds(idx: np.ndarray, size: int, op: str, axis: int) -> None:
+    """IndexError unless 0 ≤ idx < size; for device indices checked there, reported at the next
+    sync (no host read in the step)."""
+    if idx.size and type(idx) is not np.ndarray:
+        from .. import devices
+        devices.defer_check(((idx < 0) | (idx >= size)).any(),
+                            f"{op}: an index is out of bounds for dimension {axis} with size "
+                            f"{size}; found on the GPU and reported at this sync")
+        return
     if idx.size and (idx.min() < 0 or idx.max() >= size):
         bad = idx.max() if idx.max() >= size else idx.min()
         raise IndexError(f"{op}: index {int(bad)} is out of bounds for dimension {axis} with "

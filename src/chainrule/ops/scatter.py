@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from .. import backend
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .indexing import _int_index, gather_index, getitem
@@ -54,5 +55,6 @@ def scatter(x, axis: int, idx, src):
         if tuple(src.shape) != tuple(idx.shape):
             src = getitem(src, tuple(slice(n) for n in idx.shape))
     else:
-        src = np.asarray(src, dtype=x.dtype)
+        src = src.astype(x.dtype, copy=False) if backend.is_array(src) else \
+            np.asarray(src, dtype=x.dtype)
     return Scatter.apply(x, src, index=index)

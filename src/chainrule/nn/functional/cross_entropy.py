@@ -267,7 +267,7 @@ def cross_entropy(input: Tensor, target, weight=None, size_average=None,
         if label_smoothing > 0:  # ε/C of every class (weighted), then the target's share
             q = xp.empty(x.shape, dtype=dtype)
             q[...] = (label_smoothing / c) * (w if w is not None else 1.0)
-            q[~valid] = 0
+            q = xp.where(valid[:, None], q, 0)     # no boolean-mask store: no sync
         else:
             q = xp.zeros(x.shape, dtype=dtype)
         q[xp.arange(t.size), safe] += (1.0 - label_smoothing) * wt

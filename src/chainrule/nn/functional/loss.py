@@ -11,7 +11,7 @@ import warnings
 
 import numpy as np
 
-from ... import ops
+from ... import backend, devices, ops
 from ...autograd.function import Function
 from ...ops import _operands as O
 from ...tensor import Tensor
@@ -241,20 +241,25 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
         raise ValueError(f"multi_margin_loss: input must be (C,) or (N, C), got shape "
                          f"{tuple(input.shape)}")
     n, c = x.shape
-    t = np.asarray(target._data if isinstance(target, Tensor) else target).reshape(-1)
+    t = target._data if isinstance(target, Tensor) else target
+    t = (t if backend.is_array(t) else np.asarray(t)).reshape(-1)
     if t.dtype.kind not in "iu" or t.shape[0] != n:
         raise ValueError(f"multi_margin_loss: target must hold {n} class indices, got shape "
-                         f"{np.shape(target._data if isinstance(target, Tensor) else target)} "
+                         f"{tuple(target.shape) if hasattr(target, 'shape') else np.shape(target)} "
                          f"dtype {t.dtype}")
-    if t.size and (t.min() < 0 or t.max() >= c):
+    if t.size and type(t) is not np.ndarray:       # checked on the device, read at a sync
+        devices.defer_check(((t < 0) | (t >= c)).any(), f"multi_margin_loss: a target is out of "
+                            f"bounds for {c} classes; found on the GPU and reported at this sync")
+    elif t.size and (t.min() < 0 or t.max() >= c):
         raise IndexError(f"multi_margin_loss: target {t[(t < 0) | (t >= c)][0]} is out of "
                          f"bounds for {c} classes")
     x_y = ops.take_along_axis(x, t[:, None].astype(np.intp), 1)            # (N, 1)
     h = ops.relu(ops.add(ops.subtract(x, x_y), float(margin)))
     if p == 2:
         h = ops.multiply(h, h)
-    others = np.ones((n, c), dtype=x.dtype)
-    others[np.arange(n), t] = 0
+    xp = np if type(t) is np.ndarray else backend.get_array_module(t)   # on the target's device
+    others = xp.ones((n, c), dtype=x.dtype)
+    others[xp.arange(n), t] = 0
     if weight is not None:
         w = weight._data if isinstance(weight, Tensor) else np.asarray(weight)
         others *= w.astype(x.dtype)[t][:, None]

@@ -16,7 +16,7 @@ import math
 
 import numpy as np
 
-from ... import ops
+from ... import backend, ops
 from ...ops import pool as P
 from ...tensor import Tensor
 from .conv import ntuple, batched
@@ -108,7 +108,7 @@ def _avg_pool(nd, op, input, kernel_size, stride, padding, ceil_mode, count_incl
     else:
         # count what each window covers: the padded input (count_include_pad) or the input only
         shape = tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads))
-        mask = np.zeros((1, 1) + shape, dtype=x.dtype)
+        mask = backend.get_array_module(x._data).zeros((1, 1) + shape, dtype=x.dtype)
         region = tuple(slice(0, n + 2 * p) if count_include_pad else slice(p, p + n)
                        for n, p in zip(x.shape[2:], padding))
         mask[(0, 0) + region] = 1
