@@ -39,6 +39,7 @@ from .api.math import *  # noqa: F401,F403
 from .api.slicing import *  # noqa: F401,F403
 from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
 from .api.inplace_more import scatter  # noqa: F401,E402 (reduce=; attaches the methods)
+from .api.compat2 import *  # noqa: F401,F403,E402  (issue #18 part 2: %, //, round, median, ...)
 from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_, exponential_)
 from .api import view_dtype as _view_dtype  # noqa: F401,E402 (Tensor.view(dtype))
 from .generator import Generator, default_generator, seed, initial_seed
