@@ -20,6 +20,20 @@ from .autograd.hooks import (HookHandle as _HookHandle, TensorHooks as _TensorHo
 __all__ = ["Tensor"]
 
 
+_NO_DATA = object()
+
+
+def _legacy_sizes(data, sizes: tuple) -> tuple:
+    """The shape of ``Tensor(*sizes)``: integers only, as PyTorch's legacy constructor."""
+    if data is _NO_DATA:
+        return (0,)
+    dims = tuple(data) if isinstance(data, Size) else (data, *sizes)
+    if not all(type(d) is int and d >= 0 for d in dims):
+        raise TypeError(f"Tensor(): sizes must be non-negative integers, got {dims!r} (pass data "
+                        "as one list, e.g. Tensor([1, 2]))")
+    return dims
+
+
 def _to_array(data: Any, dtype=None) -> np.ndarray:
     """Convert constructor input to an array following PyTorch's dtype rules."""
     if isinstance(data, Tensor):
@@ -67,8 +81,20 @@ class Tensor:
                  "_retains_grad", "__weakref__")
     __array_ufunc__ = None  # ``ndarray * Tensor`` defers to Tensor.__rmul__
 
-    def __init__(self, data: Any, dtype=None, requires_grad: bool = False):
+    def __init__(self, data: Any = _NO_DATA, *sizes, dtype=None, requires_grad: bool = False,
+                 device=None):
+        """PyTorch's legacy constructor: ``Tensor(2, 3)`` (or a ``Size``) gives a tensor of that
+        shape (zeros here, never uninitialised memory) and ``Tensor()`` an empty one, both of the
+        default dtype; ``Tensor([1, 2])`` takes Python data as the default float dtype. An array
+        or Tensor keeps its dtype (a difference from torch, which casts it)."""
+        if data is _NO_DATA or sizes or isinstance(data, Size) or (
+                type(data) is int and dtype is None):
+            data = np.zeros(_legacy_sizes(data, sizes), backend.get_default_dtype())
+        elif dtype is None and isinstance(data, (list, tuple)):
+            dtype = backend.get_default_dtype()
         arr = _to_array(data, dtype)
+        if device is not None:
+            arr = devices.move_array(arr, devices.device(device))
         if requires_grad and arr.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype "
                             f"{arr.dtype}")
