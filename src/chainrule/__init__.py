@@ -18,6 +18,7 @@ from .devices import device, set_default_device, get_default_device, CUDAUnavail
 from . import cuda, accelerator
 from . import backends  # noqa: E402  (PyTorch's switches; no effect here)
 from .size import Size
+from .printing import set_printoptions, get_printoptions  # noqa: F401,E402
 from .tensor_types import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,  # noqa: F401,E402
                            ShortTensor, CharTensor, ByteTensor, BoolTensor)
 from .layouts import layout, strided  # noqa: E402  (dense tensors only)

@@ -54,7 +54,7 @@ def _to_array(data: Any, dtype=None) -> np.ndarray:
         arr = arr.astype(np.int64, copy=False)
     elif arr.dtype.kind not in "biuf":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
-                        f"(NumPy dtype {arr.dtype}); expected numbers, nested lists or an array")
+                        f"(NumPy dtype {np.dtype(arr.dtype).name}); expected numbers, nested lists or an array")
     return arr
 
 
@@ -97,7 +97,7 @@ class Tensor:
             arr = devices.move_array(arr, devices.device(device))
         if requires_grad and arr.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype "
-                            f"{arr.dtype}")
+                            f"{np.dtype(arr.dtype).name}")
         self._data = arr
         self.grad = None
         self.requires_grad = bool(requires_grad)
@@ -135,7 +135,7 @@ class Tensor:
         arr = value._data if isinstance(value, Tensor) else _to_array(value)
         if self.requires_grad and arr.dtype.kind not in "fc":
             raise TypeError(f"data: a tensor that requires grad needs floating-point values, "
-                            f"got dtype {arr.dtype}")
+                            f"got dtype {np.dtype(arr.dtype).name}")
         self._data = arr
 
     # -- array facts -------------------------------------------------------------------------
@@ -224,7 +224,7 @@ class Tensor:
     def item(self):
         if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python "
-                             f"number, this one has shape {self.shape}")
+                             f"number, this one has shape {tuple(self.shape)}")
         if devices._pending:                      # a GPU check waiting for this sync
             return devices.item_checked(self._data)
         return self._data.reshape(()).item()
@@ -287,7 +287,7 @@ class Tensor:
                                "use .detach() for a non-leaf")
         if requires_grad and self._data.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype "
-                            f"{self._data.dtype}")
+                            f"{np.dtype(self._data.dtype).name}")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -455,20 +455,9 @@ class Tensor:
 
     # -- repr ---------------------------------------------------------------------------------
     def __repr__(self) -> str:
-        data = self._data if isinstance(self._data, (np.ndarray, np.generic)) else self._data.get()
-        body = np.array2string(np.asarray(data), separator=", ", precision=4,
-                               prefix="tensor(", threshold=200, edgeitems=3)
-        extras = []
-        if self._data.dtype != backend.get_default_dtype() and self._data.dtype != np.int64 \
-                and self._data.dtype != np.bool_:
-            extras.append(f"dtype={self._data.dtype}")
-        if not isinstance(self._data, (np.ndarray, np.generic)):
-            extras.insert(0, f"device='{self.device}'")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        """PyTorch's layout (see :mod:`chainrule.printing`)."""
+        from .printing import tensor_repr
+        return tensor_repr(self)
 
 
 from .autograd import function as _function  # noqa: E402  (the op base needs the Tensor class)

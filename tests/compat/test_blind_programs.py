@@ -142,3 +142,65 @@ def test_legacy_types_answer_isinstance_by_dtype():
     assert isinstance(cr.arange(3), cr.LongTensor) and isinstance(torch.arange(3), torch.LongTensor)
     with pytest.raises(TypeError, match="sizes must be non-negative integers"):
         cr.Tensor(2, 1.5)
+
+
+def _tensors(rng):
+    return [rng.standard_normal((3, 4)).astype("f"), np.array([4.5, 4.5]),
+            np.array([102.4, 1024, 0.1024], "f"), np.array([1e-8, 1.0], "f"),
+            np.arange(12).reshape(3, 4), np.array([True, False]),
+            np.array([np.nan, 1.0, np.inf, -np.inf], "f"), np.array(3.5, "f"),
+            np.zeros((2, 0), "f"), np.zeros((0,), "i8"), rng.standard_normal((2, 2, 3)).astype("f"),
+            rng.standard_normal(2000).astype("f"), rng.standard_normal((40, 40)).astype("f"),
+            rng.standard_normal(30).astype("f") * 100, np.array([1e10, 1.0], "f"),
+            np.arange(100, dtype="f"), rng.standard_normal((3, 30)), np.array([0.0, 0.0], "f"),
+            np.array([1, 2], "i4"), np.array([-0.0009, 0.0001], "f"),
+            np.array([123456.0, 1.5], "f"), np.array(7), np.array([np.nan], "f")]
+
+
+def _same_repr(c, t):
+    assert repr(c) == repr(t).replace("torch.", "chainrule."), (repr(c), repr(t))
+
+
+def test_tensor_repr_matches_torch():
+    for a in _tensors(np.random.default_rng(0)):
+        _same_repr(cr.tensor(a), torch.tensor(a))
+    x = cr.tensor(np.array([0.5, -1.25, 3.0, 2.0, -0.75, 1.5], "f"), requires_grad=True)
+    y = torch.tensor(x.detach().numpy(), requires_grad=True)
+    _same_repr(x, y)
+    _same_repr(x * 2, y * 2)
+    _same_repr(x.sum(), y.sum())
+
+
+@pytest.mark.parametrize("opts", [{"precision": 2}, {"sci_mode": True}, {"sci_mode": False},
+                                  {"threshold": 5, "edgeitems": 1}, {"linewidth": 40},
+                                  {"profile": "short"}, {"profile": "full"}])
+def test_set_printoptions_matches_torch(opts):
+    try:
+        cr.set_printoptions(**opts)
+        torch.set_printoptions(**opts)
+        for a in _tensors(np.random.default_rng(1))[:14]:
+            _same_repr(cr.tensor(a), torch.tensor(a))
+    finally:
+        cr.set_printoptions(profile="default")
+        torch.set_printoptions(profile="default")
+
+
+def test_fstrings_of_shape_and_dtype_read_as_str():
+    t = cr.ones(3, 4)
+    assert f"{t.shape}" == str(t.shape) == "chainrule.Size([3, 4])"
+    assert f"{t.dtype}" == str(t.dtype) == "chainrule.float32"
+    assert f"{torch.ones(3, 4).shape}" == str(torch.ones(3, 4).shape)
+
+
+def test_module_list_repr_and_load_result_match_torch():
+    for lib in (cr, torch):
+        ml = lib.nn.ModuleList([lib.nn.ReLU(), lib.nn.ReLU(), lib.nn.Linear(2, 2), lib.nn.ReLU()])
+        if lib is cr:
+            got, got_empty = repr(ml), repr(cr.nn.ModuleList())
+            lin = cr.nn.Linear(2, 2)
+            got_keys = repr(lin.load_state_dict(lin.state_dict()))
+        else:
+            want, want_empty = repr(ml), repr(torch.nn.ModuleList())
+            lin = torch.nn.Linear(2, 2)
+            want_keys = repr(lin.load_state_dict(lin.state_dict()))
+    assert (got, got_empty, got_keys) == (want, want_empty, want_keys)

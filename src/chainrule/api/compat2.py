@@ -16,7 +16,7 @@ from ..ops.elementwise import fresh
 from ..tensor import Tensor
 from ._args import normalize_dim, size_arg
 from .inplace_more import _inplace
-from .reductions import ValuesIndices
+from .reductions import return_type
 
 __all__ = ["remainder", "fmod", "floor_divide", "round", "trunc", "fix", "atan2", "arctan2",
            "expm1", "log2", "diag", "nonzero", "isclose", "median", "hstack", "vstack",
@@ -168,7 +168,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
         return MedianAll.apply(input)
     if input.ndim == 0:
         normalize_dim(dim, 1, "median")
-        return ValuesIndices(fresh(input), Tensor._wrap(np.zeros((), np.int64), False, None))
+        return return_type("median")(fresh(input), Tensor._wrap(np.zeros((), np.int64), False, None))
     d = normalize_dim(dim, input.ndim, "median")
     a = np.asarray(input._data)
     n = a.shape[d]
@@ -184,7 +184,7 @@ def median(input: Tensor, dim: int | None = None, keepdim: bool = False):
     if not keepdim:
         values = ops.reshape(values, values.shape[:d] + values.shape[d + 1:])
         idx = idx.reshape(idx.shape[:d] + idx.shape[d + 1:])
-    return ValuesIndices(values, Tensor._wrap(idx, False, None))
+    return return_type("median")(values, Tensor._wrap(idx, False, None))
 
 
 def hstack(tensors) -> Tensor:

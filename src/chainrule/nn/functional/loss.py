@@ -245,7 +245,7 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     if t.dtype.kind not in "iu" or t.shape[0] != n:
         raise ValueError(f"multi_margin_loss: target must hold {n} class indices, got shape "
                          f"{np.shape(target._data if isinstance(target, Tensor) else target)} "
-                         f"dtype {t.dtype}")
+                         f"dtype {np.dtype(t.dtype).name}")
     if t.size and (t.min() < 0 or t.max() >= c):
         raise IndexError(f"multi_margin_loss: target {t[(t < 0) | (t >= c)][0]} is out of "
                          f"bounds for {c} classes")

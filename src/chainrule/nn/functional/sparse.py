@@ -18,7 +18,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm=No
     which gets no gradient."""
     idx = np.asarray(input._data if isinstance(input, Tensor) else input)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+        raise TypeError(f"embedding: indices must be integers, got dtype {np.dtype(idx.dtype).name}")
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
                                   "supported")
