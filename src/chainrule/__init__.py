@@ -18,6 +18,9 @@ from .devices import device, set_default_device, get_default_device, CUDAUnavail
 from . import cuda, accelerator
 from . import backends  # noqa: E402  (PyTorch's switches; no effect here)
 from .size import Size
+from .printing import set_printoptions, get_printoptions  # noqa: F401,E402
+from .tensor_types import (FloatTensor, DoubleTensor, HalfTensor, LongTensor, IntTensor,  # noqa: F401,E402
+                           ShortTensor, CharTensor, ByteTensor, BoolTensor)
 from .layouts import layout, strided  # noqa: E402  (dense tensors only)
 Tensor.layout = strided  # every tensor is dense (PyTorch: torch.strided)
 from . import dtypes
@@ -39,6 +42,7 @@ from .api.math import *  # noqa: F401,F403
 from .api.slicing import *  # noqa: F401,F403
 from .api.compat import *  # noqa: F401,F403  (issue #18 part 1; attaches its methods)
 from .api.inplace_more import scatter  # noqa: F401,E402 (reduce=; attaches the methods)
+from .api.compat2 import *  # noqa: F401,F403,E402  (issue #18 part 2: %, //, round, median, ...)
 from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_, exponential_)
 from .api import view_dtype as _view_dtype  # noqa: F401,E402 (Tensor.view(dtype))
 from .generator import Generator, default_generator, seed, initial_seed

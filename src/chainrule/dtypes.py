@@ -17,7 +17,7 @@ class dtype:
     and stands for its NumPy dtype everywhere else: equal to it and to the scalar type
     (``cr.float32 == np.float32``), hashing as it, and accepted by NumPy wherever a dtype is
     (NumPy reads the ``.dtype`` attribute). Other attributes are the NumPy dtype's.
-    ``format()`` (so f-strings in error messages) gives NumPy's plain name, 'float32'."""
+    ``format()`` (so f-strings) gives the same; error messages spell NumPy's name, 'float32'."""
 
     __slots__ = ("dtype", "is_floating_point", "is_complex", "is_signed", "itemsize", "kind")
 
@@ -36,8 +36,8 @@ class dtype:
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        # f"{t.dtype}" in chainrule's error messages keeps NumPy's spelling ('float32')
-        return format(self.dtype.name, spec)
+        # f"{t.dtype}" reads as str(t.dtype), as in torch; messages format np.dtype(d).name
+        return format(repr(self), spec)
 
     def __eq__(self, other) -> bool:
         if other is self:

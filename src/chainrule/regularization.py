@@ -118,8 +118,8 @@ def _penalty(params: Any, lam: Any, exclude: bool, key: str, term) -> Tensor:
         s = None
         for _, p in select_parameters(group, exclude, fname):
             if p.dtype.kind != "f":
-                raise TypeError(f"{fname}: parameters must be floating point, got {p.dtype} "
-                                f"(shape {p.shape})")
+                raise TypeError(f"{fname}: parameters must be floating point, got {np.dtype(p.dtype).name} "
+                                f"(shape {tuple(p.shape)})")
             t = term(p)
             s = t if s is None else s + t
         if s is not None:

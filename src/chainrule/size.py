@@ -1,7 +1,7 @@
 """``chainrule.Size``: the type of ``Tensor.shape`` and ``Tensor.size()``, a tuple of ints as
 PyTorch's ``torch.Size``.
 
-``repr``/``str`` read ``chainrule.Size([2, 3])``; ``format(shape)`` (so ``f"{t.shape}"`` in
+``repr``/``str`` read ``chainrule.Size([2, 3])``; ``format(shape)`` (so ``f"{tuple(t.shape)}"`` in
 error messages) keeps the plain tuple spelling ``(2, 3)``, which chainrule's messages and their
 tests use. ``numel()`` is the product of the sizes (1 for ``Size([])``). A slice of a Size is a
 plain tuple (PyTorch gives a Size): indexing is left as tuple's, since ``t.shape[-1]`` is hot.
@@ -30,7 +30,7 @@ class Size(tuple):
     __str__ = __repr__
 
     def __format__(self, spec: str) -> str:
-        return format(tuple.__repr__(self), spec)
+        return format(repr(self), spec)     # f"{t.shape}" reads as str(t.shape), as in torch
 
     def __add__(self, other):
         return Size(tuple.__add__(self, other)) if isinstance(other, tuple) else NotImplemented

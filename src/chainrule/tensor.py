@@ -20,6 +20,20 @@ from .autograd.hooks import (HookHandle as _HookHandle, TensorHooks as _TensorHo
 __all__ = ["Tensor"]
 
 
+_NO_DATA = object()
+
+
+def _legacy_sizes(data, sizes: tuple) -> tuple:
+    """The shape of ``Tensor(*sizes)``: integers only, as PyTorch's legacy constructor."""
+    if data is _NO_DATA:
+        return (0,)
+    dims = tuple(data) if isinstance(data, Size) else (data, *sizes)
+    if not all(type(d) is int and d >= 0 for d in dims):
+        raise TypeError(f"Tensor(): sizes must be non-negative integers, got {dims!r} (pass data "
+                        "as one list, e.g. Tensor([1, 2]))")
+    return dims
+
+
 def _to_array(data: Any, dtype=None) -> np.ndarray:
     """Convert constructor input to an array following PyTorch's dtype rules."""
     if isinstance(data, Tensor):
@@ -40,7 +54,7 @@ def _to_array(data: Any, dtype=None) -> np.ndarray:
         arr = arr.astype(np.int64, copy=False)
     elif arr.dtype.kind not in "biuf":
         raise TypeError(f"tensor: cannot make a tensor from {type(data).__name__} "
-                        f"(NumPy dtype {arr.dtype}); expected numbers, nested lists or an array")
+                        f"(NumPy dtype {np.dtype(arr.dtype).name}); expected numbers, nested lists or an array")
     return arr
 
 
@@ -67,11 +81,23 @@ class Tensor:
                  "_retains_grad", "__weakref__")
     __array_ufunc__ = None  # ``ndarray * Tensor`` defers to Tensor.__rmul__
 
-    def __init__(self, data: Any, dtype=None, requires_grad: bool = False):
+    def __init__(self, data: Any = _NO_DATA, *sizes, dtype=None, requires_grad: bool = False,
+                 device=None):
+        """PyTorch's legacy constructor: ``Tensor(2, 3)`` (or a ``Size``) gives a tensor of that
+        shape (zeros here, never uninitialised memory) and ``Tensor()`` an empty one, both of the
+        default dtype; ``Tensor([1, 2])`` takes Python data as the default float dtype. An array
+        or Tensor keeps its dtype (a difference from torch, which casts it)."""
+        if data is _NO_DATA or sizes or isinstance(data, Size) or (
+                type(data) is int and dtype is None):
+            data = np.zeros(_legacy_sizes(data, sizes), backend.get_default_dtype())
+        elif dtype is None and isinstance(data, (list, tuple)):
+            dtype = backend.get_default_dtype()
         arr = _to_array(data, dtype)
+        if device is not None:
+            arr = devices.move_array(arr, devices.device(device))
         if requires_grad and arr.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype "
-                            f"{arr.dtype}")
+                            f"{np.dtype(arr.dtype).name}")
         self._data = arr
         self.grad = None
         self.requires_grad = bool(requires_grad)
@@ -109,7 +135,7 @@ class Tensor:
         arr = value._data if isinstance(value, Tensor) else _to_array(value)
         if self.requires_grad and arr.dtype.kind not in "fc":
             raise TypeError(f"data: a tensor that requires grad needs floating-point values, "
-                            f"got dtype {arr.dtype}")
+                            f"got dtype {np.dtype(arr.dtype).name}")
         self._data = arr
 
     # -- array facts -------------------------------------------------------------------------
@@ -198,7 +224,7 @@ class Tensor:
     def item(self):
         if self._data.size != 1:
             raise ValueError(f"item: only one-element tensors can be converted to a Python "
-                             f"number, this one has shape {self.shape}")
+                             f"number, this one has shape {tuple(self.shape)}")
         if devices._pending and type(self._data) is not np.ndarray and \
                 not isinstance(self._data, np.generic):   # GPU checks wait for this sync
             return devices.item_checked(self._data)
@@ -262,7 +288,7 @@ class Tensor:
                                "use .detach() for a non-leaf")
         if requires_grad and self._data.dtype.kind not in "fc":
             raise TypeError(f"only floating-point tensors can require gradients, got dtype "
-                            f"{self._data.dtype}")
+                            f"{np.dtype(self._data.dtype).name}")
         self.requires_grad = bool(requires_grad)
         return self
 
@@ -430,20 +456,9 @@ class Tensor:
 
     # -- repr ---------------------------------------------------------------------------------
     def __repr__(self) -> str:
-        data = self._data if isinstance(self._data, (np.ndarray, np.generic)) else self._data.get()
-        body = np.array2string(np.asarray(data), separator=", ", precision=4,
-                               prefix="tensor(", threshold=200, edgeitems=3)
-        extras = []
-        if self._data.dtype != backend.get_default_dtype() and self._data.dtype != np.int64 \
-                and self._data.dtype != np.bool_:
-            extras.append(f"dtype={self._data.dtype}")
-        if not isinstance(self._data, (np.ndarray, np.generic)):
-            extras.insert(0, f"device='{self.device}'")
-        if self.grad_fn is not None:
-            extras.append(f"grad_fn=<{self.grad_fn.name()}>")
-        elif self.requires_grad:
-            extras.append("requires_grad=True")
-        return "tensor(" + body + "".join(", " + e for e in extras) + ")"
+        """PyTorch's layout (see :mod:`chainrule.printing`)."""
+        from .printing import tensor_repr
+        return tensor_repr(self)
 
 
 from .autograd import function as _function  # noqa: E402  (the op base needs the Tensor class)

@@ -104,7 +104,7 @@ def test_shape_changes_step_and_exponential_schedules(make, new, lr_at):
 @pytest.mark.parametrize("make, bad, match", [
     (lambda o: S.CosineAnnealingLR(o, T_max=5), {"T_max": 0}, "T_max must be positive"),
     (lambda o: S.CosineAnnealingLR(o, T_max=5), {"step_size": 3}, "shape has no"),
-    (lambda o: S.StepLR(o, step_size=2), {"step_size": 1.5}, "positive integer"),
+    (lambda o: S.StepLR(o, step_size=2), {"step_size": 0}, "positive number"),
     (lambda o: S.ExponentialLR(o, gamma=0.5), {"gamma": -1.0}, "gamma must be positive"),
 ])
 def test_a_bad_shape_is_refused_and_changes_nothing(make, bad, match):

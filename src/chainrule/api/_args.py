@@ -42,6 +42,26 @@ def size_arg(size: tuple) -> tuple:
         raise TypeError(f"size must be integers, got {size!r}") from None
 
 
+def size_keyword(fn):
+    """Let a ``f(*size, ...)`` factory also take ``size=`` as a keyword, as PyTorch's do
+    (``randn(size=(2, 3))``); giving it both ways is a TypeError."""
+    import functools
+
+    @functools.wraps(fn)
+    def factory(*size, **kwargs):
+        if "size" in kwargs:
+            if size:
+                raise TypeError(f"{fn.__name__}(): got the size both as positional arguments "
+                                f"{size!r} and as size={kwargs['size']!r}")
+            size = kwargs.pop("size")
+            if not isinstance(size, (tuple, list)):
+                raise TypeError(f"{fn.__name__}(): argument 'size' must be a tuple of ints, not "
+                                f"{type(size).__name__}")
+            size = (size,)
+        return fn(*size, **kwargs)
+    return factory
+
+
 def int_arg(dim: Any, op: str, name: str = "dim") -> int:
     """An integer argument (a dim, an index, a count) as a Python int: ints, NumPy integers and
     integer 0-d tensors pass; bools, floats and the rest are a TypeError naming ``op`` and

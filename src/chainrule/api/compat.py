@@ -43,7 +43,7 @@ def allclose(input: Tensor, other: Tensor, rtol: float = 1e-05, atol: float = 1e
             raise TypeError(f"allclose(): argument '{name}' must be a Tensor, not "
                             f"{type(t).__name__}")
     if input.dtype != other.dtype:
-        raise RuntimeError(f"allclose: {input.dtype} did not match {other.dtype}")
+        raise RuntimeError(f"allclose: {np.dtype(input.dtype).name} did not match {np.dtype(other.dtype).name}")
     try:
         np.broadcast_shapes(tuple(input.shape), tuple(other.shape))
     except ValueError:

@@ -7,11 +7,11 @@ from __future__ import annotations
 import numpy as np
 
 from .. import backend, devices, dtypes
-from ..tensor import Tensor
+from ..tensor import Tensor, _to_array
 from ..generator import numpy_generator
 from ..memory_formats import check_memory_format
 from ..layouts import check_layout, pin_result
-from ._args import size_arg
+from ._args import size_arg, size_keyword
 
 __all__ = ["tensor", "as_tensor", "from_numpy", "zeros", "ones", "full", "empty", "arange",
            "linspace", "eye", "rand", "randn", "randint", "randperm", "zeros_like", "ones_like",
@@ -48,7 +48,7 @@ def tensor(data, *, dtype=None, device=None, requires_grad: bool = False,
     default dtype, Python ints int64)."""
     if isinstance(data, Tensor):
         data = data._data
-    arr = Tensor(data, dtype=dtype)._data
+    arr = _to_array(data, dtype)
     if arr is data or (isinstance(data, np.ndarray) and np.shares_memory(arr, data)):
         arr = arr.copy()
     return _make(arr, requires_grad, device, None, pin_memory, "tensor")
@@ -58,7 +58,7 @@ def as_tensor(data, dtype=None, device=None) -> Tensor:
     """Like :func:`tensor` but shares memory with an array of the right dtype and device."""
     if isinstance(data, Tensor):
         return data.to(device=device, dtype=dtype)
-    t = Tensor(data, dtype=dtype)
+    t = Tensor._wrap(_to_array(data, dtype), False, None)
     return t if device is None and devices._default[0] is devices.CPU else \
         _make(t._data, False, device)
 
@@ -70,18 +70,21 @@ def from_numpy(array: np.ndarray) -> Tensor:
     return Tensor._wrap(array, False, None)
 
 
+@size_keyword
 def zeros(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
           pin_memory: bool = False) -> Tensor:
     return _make(np.zeros(size_arg(size), dtype=_float_dtype(dtype)), requires_grad, device,
                  layout, pin_memory, "zeros")
 
 
+@size_keyword
 def ones(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
          pin_memory: bool = False) -> Tensor:
     return _make(np.ones(size_arg(size), dtype=_float_dtype(dtype)), requires_grad, device,
                  layout, pin_memory, "ones")
 
 
+@size_keyword
 def empty(*size, dtype=None, layout=None, device=None, requires_grad: bool = False,
           memory_format=None, pin_memory: bool = False) -> Tensor:
     """Like zeros (chainrule never hands out uninitialised memory)."""
@@ -137,6 +140,7 @@ def _draw(kind: str, shape, dt, device, generator, who: str):
     return getattr(numpy_generator(generator, who), kind)(shape, dtype=dt)
 
 
+@size_keyword
 def rand(*size, generator=None, dtype=None, layout=None, device=None,
          requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Uniform on [0, 1)."""
@@ -145,6 +149,7 @@ def rand(*size, generator=None, dtype=None, layout=None, device=None,
                  device, layout, pin_memory, "rand")
 
 
+@size_keyword
 def randn(*size, generator=None, dtype=None, layout=None, device=None,
           requires_grad: bool = False, pin_memory: bool = False) -> Tensor:
     """Standard normal."""

@@ -51,7 +51,7 @@ _GPU_DEVICES = (2, 10)  # consumed by CuPy
 
 
 def _describe(arr: Any) -> str:
-    return f"shape {tuple(arr.shape)}, {arr.dtype}"
+    return f"shape {tuple(arr.shape)}, {np.dtype(arr.dtype).name}"
 
 
 def _has_negative_strides(arr: Any) -> bool:

@@ -33,7 +33,7 @@ def meshgrid(*tensors, indexing: str | None = None) -> tuple:
                                f"{tuple(t.shape)} at position {i}")
         if t.dtype != tensors[0].dtype:
             raise RuntimeError(f"meshgrid: expects all tensors to have the same dtype, got "
-                               f"{tensors[0].dtype} and {t.dtype}")
+                               f"{str(tensors[0].dtype).removeprefix('chainrule.')} and {str(t.dtype).removeprefix('chainrule.')}")
     sizes = [int(t._data.size) for t in tensors]
     swap = indexing == "xy" and len(tensors) > 1
     if swap:

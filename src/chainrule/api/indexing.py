@@ -48,7 +48,7 @@ def masked_fill(input: Tensor, mask, value) -> Tensor:
     """``value`` where ``mask`` is True, ``input`` elsewhere (mask broadcasts against input)."""
     m = mask._data if isinstance(mask, Tensor) else np.asarray(mask)
     if m.dtype != np.bool_:
-        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {m.dtype}")
+        raise TypeError(f"masked_fill: mask must be a bool tensor, got dtype {np.dtype(m.dtype).name}")
     if isinstance(value, Tensor):
         if value.ndim != 0:
             raise ValueError(f"masked_fill: value must be a number or a 0-dimensional tensor, "

@@ -38,14 +38,14 @@ def copy_(self, src, non_blocking: bool = False) -> Tensor:
                 np.broadcast_shapes(tuple(np.shape(_operand(src))), tuple(self.shape))
             except ValueError:
                 raise ValueError(f"copy_: cannot copy a source of shape {np.shape(_operand(src))} "
-                                 f"into a tensor of shape {self.shape}") from None
+                                 f"into a tensor of shape {tuple(self.shape)}") from None
         return rebase(self, "copy_", lambda old: assign(old, src))
     src = _operand(src)
     try:
         self._data[...] = src
     except ValueError:
         raise ValueError(f"copy_: cannot copy a source of shape {np.shape(src)} into a tensor "
-                         f"of shape {self.shape}") from None
+                         f"of shape {tuple(self.shape)}") from None
     return self
 
 def add_(self, other, alpha=1) -> Tensor:
@@ -114,12 +114,12 @@ def __setitem__(self, index, value) -> None:
         try:
             rebase(self, "__setitem__", lambda old: assign(old, value, index))
         except (ValueError, IndexError) as exc:
-            raise type(exc)(f"__setitem__: {exc} (tensor shape {self.shape})") from None
+            raise type(exc)(f"__setitem__: {exc} (tensor shape {tuple(self.shape)})") from None
         return
     try:
         self._data[index] = _operand(value)
     except (ValueError, IndexError) as exc:
-        raise type(exc)(f"__setitem__: {exc} (tensor shape {self.shape})") from None
+        raise type(exc)(f"__setitem__: {exc} (tensor shape {tuple(self.shape)})") from None
 
 
 def _attach() -> None:

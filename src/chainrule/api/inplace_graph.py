@@ -52,8 +52,8 @@ def rebase(self: Tensor, op: str, compute, copy_old: bool = False) -> Tensor:
     if result._data.dtype != self._data.dtype:
         from ..ops.elementwise import cast
         if not np.can_cast(result._data.dtype, self._data.dtype, "same_kind"):
-            raise RuntimeError(f"{op}: result dtype {result._data.dtype} cannot be written into "
-                               f"a tensor of dtype {self._data.dtype}")
+            raise RuntimeError(f"{op}: result dtype {np.dtype(result._data.dtype).name} cannot be written into "
+                               f"a tensor of dtype {np.dtype(self._data.dtype).name}")
         result = cast(result, self._data.dtype)
     self._data[...] = result._data
     self._bump_version()

@@ -29,7 +29,7 @@ def _check_scatter_operands(op: str, input: Tensor, d: int, idx: np.ndarray, src
     if isinstance(src, Tensor):
         if src.dtype != input.dtype:
             raise TypeError(f"{op}(): expected self.dtype to be equal to src.dtype, got "
-                            f"{input.dtype} and {src.dtype}")
+                            f"{np.dtype(input.dtype).name} and {np.dtype(src.dtype).name}")
         if src.ndim != idx.ndim or any(n > m for n, m in zip(idx.shape, src.shape)):
             raise RuntimeError(f"{op}: index shape {tuple(idx.shape)} must not exceed src "
                                f"shape {tuple(src.shape)} in any dimension")

@@ -16,7 +16,7 @@ from ..ops.elementwise import fresh
 from ..tensor import Tensor
 from ._args import (dim_arg, dims_arg, int_arg, normalize_dim, normalize_dims, reduce_axes,
                     size_arg)
-from .reductions import ValuesIndices
+from .reductions import ValuesIndices, return_type
 
 __all__ = ["tile", "flip", "roll", "cumsum", "norm", "einsum", "topk", "sort", "argsort"]
 
@@ -102,7 +102,7 @@ def vector_norm(input: Tensor, ord=2, dim=None, keepdim: bool = False, *, dtype=
     if dtype is not None:
         input = ops.cast(input, dtype)
     if input.dtype.kind != "f":
-        raise TypeError(f"norm: expected a floating-point input, got {input.dtype}")
+        raise TypeError(f"norm: expected a floating-point input, got {np.dtype(input.dtype).name}")
     axes = reduce_axes(dim_arg(dim, None), input.ndim, "norm")
     try:
         p = float(ord)
@@ -210,9 +210,9 @@ def _sort(op: str, input: Tensor, dim, descending) -> ValuesIndices:
     d = normalize_dim(dim, input.ndim, op)
     if input.ndim == 0:
         zero = backend.get_array_module(input._data).zeros((), np.int64)
-        return ValuesIndices(ops.reshape(input, ()), Tensor._wrap(zero, False, None))
+        return return_type(op)(ops.reshape(input, ()), Tensor._wrap(zero, False, None))
     idx = _order(input._data, d, bool(descending))
-    return ValuesIndices(ops.take_along_axis(input, idx, d),
+    return return_type(op)(ops.take_along_axis(input, idx, d),
                          Tensor._wrap(idx.astype(np.int64), False, None))
 
 
@@ -229,8 +229,8 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     k = int_arg(k, "topk", "k")
     if input.ndim == 0:
         values, indices = topk(ops.reshape(input, (1,)), k, 0, largest, sorted)
-        return ValuesIndices(ops.reshape(values, ()),
-                             Tensor._wrap(backend.as_result(indices._data[0]), False, None))
+        return return_type("topk")(ops.reshape(values, ()),
+                                   Tensor._wrap(backend.as_result(indices._data[0]), False, None))
     n = input.shape[dim]
     if not 0 <= k <= n:
         raise ValueError(f"topk: k ({k!r}) is out of range for dimension {dim} of size {n}")
@@ -241,7 +241,7 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
                              Tensor._wrap(idx.astype(np.int64), False, None))
     if a.dtype.kind == "f" and np.isnan(a).any():  # NaN ranks above everything, as in PyTorch
         idx = np.take(_order(a, dim, largest), np.arange(k), axis=dim)
-        return ValuesIndices(ops.take_along_axis(input, idx, dim),
+        return return_type("topk")(ops.take_along_axis(input, idx, dim),
                              Tensor._wrap(idx.astype(np.int64), False, None))
     key = -a if largest else a
     if 0 < k < n // 4:  # partial selection first, then sort only the k chosen
@@ -252,4 +252,4 @@ def topk(input: Tensor, k: int, dim: int = -1, largest: bool = True, sorted: boo
     else:
         idx = np.take(np.argsort(key, axis=dim, kind="stable"), np.arange(k), axis=dim)
     values = ops.take_along_axis(input, idx, dim)
-    return ValuesIndices(values, Tensor._wrap(idx.astype(np.int64), False, None))
+    return return_type("topk")(values, Tensor._wrap(idx.astype(np.int64), False, None))

@@ -45,7 +45,7 @@ def index_add(input: Tensor, dim: int, index, source: Tensor, *, alpha=1) -> Ten
         raise TypeError(f"index_add(): argument 'source' must be a Tensor, not "
                         f"{type(source).__name__}")
     if source.dtype != input.dtype:
-        raise TypeError(f"index_add(): self ({input.dtype}) and source ({source.dtype}) must "
+        raise TypeError(f"index_add(): self ({np.dtype(input.dtype).name}) and source ({np.dtype(source.dtype).name}) must "
                         f"have the same scalar type")
     if input.ndim == 0:                 # PyTorch: a 0-d source and one index (0) only
         if source.ndim != 0:

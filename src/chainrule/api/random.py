@@ -41,7 +41,7 @@ def _sampled(value: np.ndarray, params: list) -> Tensor:
 
 def _float_tensor(x, who: str, what: str) -> Tensor:
     if x.dtype.kind != "f":
-        raise TypeError(f"{who}: {what} must be a floating tensor, got {x.dtype}")
+        raise TypeError(f"{who}: {what} must be a floating tensor, got {np.dtype(x.dtype).name}")
     return x
 
 

@@ -21,6 +21,21 @@ class ValuesIndices(NamedTuple):
     values: Tensor
     indices: Tensor
 
+    def __repr__(self) -> str:
+        return (f"chainrule.return_types.{getattr(self, '_op', 'ValuesIndices')}(\n"
+                f"values={self.values!r},\nindices={self.indices!r})")
+
+
+_RETURN_TYPES: dict = {}
+
+
+def return_type(op: str) -> type:
+    """The (values, indices) tuple type of ``op``, printing as torch's ``return_types.<op>``."""
+    cls = _RETURN_TYPES.get(op)
+    if cls is None:
+        cls = _RETURN_TYPES[op] = type(op, (ValuesIndices,), {"__slots__": (), "_op": op})
+    return cls
+
 
 def sum(input, dim=None, keepdim=False, *, dtype=None, axis=None, keepdims=None):  # noqa: A001
     """Σ over ``dim`` (all elements when None)."""
@@ -46,7 +61,7 @@ def _extreme(input, dim, keepdim, largest: bool):
         raise TypeError(f"{op}: with indices takes a single dim; use amax/amin for several")
     dim = normalize_dim(dim, input.ndim, op)
     if input.ndim == 0:  # the one element is its own extreme, at index 0
-        return ValuesIndices(ops.reshape(input, ()), Tensor._wrap(np.zeros((), np.int64), False,
+        return return_type(op)(ops.reshape(input, ()), Tensor._wrap(np.zeros((), np.int64), False,
                                                                   None))
     check_nonempty(op, input.shape, dim)
     idx = (np.argmax if largest else np.argmin)(input._data, axis=dim)
@@ -56,7 +71,7 @@ def _extreme(input, dim, keepdim, largest: bool):
     if not keepdim:
         values = ops.squeeze(values, dim)
         indices = Tensor._wrap(np.squeeze(indices._data, dim), False, None)
-    return ValuesIndices(values, indices)
+    return return_type(op)(values, indices)
 
 
 def max(input, dim=None, keepdim=False, *, other=None, axis=None, keepdims=None):  # noqa: A001

@@ -95,7 +95,7 @@ def transpose(input, dim0: int, dim1: int):
 def t(input):
     """Transpose of a matrix (a vector is returned as is)."""
     if input.ndim > 2:
-        raise ValueError(f"t: expects a tensor of at most 2 dimensions, got shape {input.shape}")
+        raise ValueError(f"t: expects a tensor of at most 2 dimensions, got shape {tuple(input.shape)}")
     return input if input.ndim < 2 else ops.transpose(input)
 
 
@@ -237,20 +237,20 @@ def matmul(input, other):
 
 def mm(input, mat2):
     if input.ndim != 2 or mat2.ndim != 2:
-        raise ValueError(f"mm: expects two matrices, got shapes {input.shape} and {mat2.shape}")
+        raise ValueError(f"mm: expects two matrices, got shapes {tuple(input.shape)} and {tuple(mat2.shape)}")
     return ops.matmul(input, mat2)
 
 
 def bmm(input, mat2):
     if input.ndim != 3 or mat2.ndim != 3:
-        raise ValueError(f"bmm: expects two 3-D tensors, got shapes {input.shape} and {mat2.shape}")
+        raise ValueError(f"bmm: expects two 3-D tensors, got shapes {tuple(input.shape)} and {tuple(mat2.shape)}")
     if input.shape[0] != mat2.shape[0] or input.shape[2] != mat2.shape[1]:
         raise RuntimeError(f"bmm: batch2 must have shape [{input.shape[0]}, {input.shape[2]}, m] "
                            f"for batch1 of shape {tuple(input.shape)} (same batch size, no "
                            f"broadcasting), got {tuple(mat2.shape)}")
     if input.dtype != mat2.dtype:
         raise RuntimeError(f"bmm: expected both tensors to have the same dtype, got "
-                           f"{input.dtype} and {mat2.dtype}")
+                           f"{np.dtype(input.dtype).name} and {np.dtype(mat2.dtype).name}")
     return ops.matmul(input, mat2)
 
 

@@ -78,7 +78,7 @@ def repeat_interleave(input, repeats=None, dim: int | None = None, *,
                         f"{type(repeats).__name__}")
     counts = np.asarray(repeats)
     if counts.dtype.kind not in "iu":
-        raise TypeError(f"repeat_interleave(): repeats must be integers, got dtype {counts.dtype}")
+        raise TypeError(f"repeat_interleave(): repeats must be integers, got dtype {np.dtype(counts.dtype).name}")
     if counts.ndim > 1 or (counts.ndim == 1 and counts.size not in (1, n)):
         raise RuntimeError(f"repeat_interleave: repeats must have the same size as input along "
                            f"dim, but got repeats.size(0) = {counts.size} and input.size({d}) = "

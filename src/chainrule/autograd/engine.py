@@ -346,7 +346,7 @@ def _as_grad_array(t, gradient, create_graph: bool):
         if t._data.size != 1:
             raise RuntimeError(
                 f"backward: grad can be implicitly created only for scalar outputs, but the output "
-                f"has shape {t.shape}; pass gradient= with that shape")
+                f"has shape {tuple(t.shape)}; pass gradient= with that shape")
         data = t._data
         g = (np.ones(data.shape, data.dtype) if isinstance(data, np.ndarray)
              else backend.get_array_module(data).ones_like(data))
@@ -354,7 +354,7 @@ def _as_grad_array(t, gradient, create_graph: bool):
         g = gradient._data if isinstance(gradient, Tensor) else np.asarray(gradient)
         if tuple(g.shape) != tuple(t.shape):
             raise RuntimeError(f"backward: gradient has shape {tuple(g.shape)} but the output "
-                               f"has shape {t.shape}")
+                               f"has shape {tuple(t.shape)}")
         g = g.astype(t._data.dtype, copy=True)
     if create_graph:
         return gradient if isinstance(gradient, Tensor) and gradient.requires_grad \
@@ -405,7 +405,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         grad_outputs = [grad_outputs] * len(outputs)
     for t in inputs:
         if not t.requires_grad:
-            raise RuntimeError(f"grad: an input of shape {t.shape} does not require grad")
+            raise RuntimeError(f"grad: an input of shape {tuple(t.shape)} does not require grad")
     for t in outputs:
         if not t.requires_grad:
             raise RuntimeError("grad: an output does not require grad (it does not depend on "
@@ -424,7 +424,7 @@ def grad(outputs, inputs, grad_outputs=None, retain_graph: bool | None = None,
         g = captured.get(slot_of[i])
         if g is None:
             if not allow_unused:
-                raise RuntimeError(f"grad: input {i} (shape {t.shape}) was not used to compute the "
+                raise RuntimeError(f"grad: input {i} (shape {tuple(t.shape)}) was not used to compute the "
                                    "outputs; pass allow_unused=True to get None for it")
             result.append(Tensor._wrap(backend.get_array_module(t._data).zeros_like(t._data),
                                        False, None) if materialize_grads else None)

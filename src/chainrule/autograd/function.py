@@ -63,7 +63,7 @@ def _describe(arrays) -> str:
     parts = []
     for a in arrays:
         if hasattr(a, "shape") and hasattr(a, "dtype"):
-            parts.append(f"{tuple(a.shape)} {a.dtype}")
+            parts.append(f"{tuple(a.shape)} {np.dtype(a.dtype).name}")
         else:
             parts.append(repr(a))
     return ", ".join(parts)
@@ -245,13 +245,13 @@ class Function:
             if isinstance(t, Tensor) and version_of(t) > ran_at and any(
                     s is t._data for s in self.saved):
                 raise RuntimeError(
-                    f"{self.name}: an input of shape {t.shape} that this op saved for backward was "
+                    f"{self.name}: an input of shape {tuple(t.shape)} that this op saved for backward was "
                     "modified in place after the forward pass; clone it before modifying it, or "
                     "modify it before using it")
         out = self._out_ref()
         if out is not None and version_of(out) > ran_at and any(s is out._data for s in self.saved):
             raise RuntimeError(
-                f"{self.name}: its output of shape {out.shape} was modified in place after the "
+                f"{self.name}: its output of shape {tuple(out.shape)} was modified in place after the "
                 "forward pass, but backward needs it; clone it before modifying it")
 
     def saved_as_tensors(self) -> tuple:

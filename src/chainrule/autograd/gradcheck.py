@@ -64,7 +64,7 @@ def gradcheck(fn: Callable, inputs: Sequence[Tensor] | Tensor, eps: float = 1e-6
     position = {id(t): next(i for i, x in enumerate(inputs) if x is t) for t in diff}
     for t in diff:
         if t.dtype != np.float64:
-            raise ValueError(f"gradcheck: input {position[id(t)]} has dtype {t.dtype}; use float64 "
+            raise ValueError(f"gradcheck: input {position[id(t)]} has dtype {np.dtype(t.dtype).name}; use float64 "
                              "inputs (finite differences are meaningless in float32)")
     rng = np.random.default_rng(seed)
     with enable_grad():
@@ -104,7 +104,7 @@ def gradcheck(fn: Callable, inputs: Sequence[Tensor] | Tensor, eps: float = 1e-6
         if (err > 0).any() or bad.any():
             w = int(np.argmax(np.where(bad, np.inf, err)))
             where = tuple(int(i) for i in np.unravel_index(int(idx[w]), t.shape))
-            return _fail(f"gradcheck: gradient of input {position[id(t)]} (shape {t.shape}) is "
+            return _fail(f"gradcheck: gradient of input {position[id(t)]} (shape {tuple(t.shape)}) is "
                          f"wrong at element {where}: backward gives {got[w]:.8g}, finite "
                          f"differences {numeric[w]:.8g} (difference {abs(got[w] - numeric[w]):.3g}"
                          f", tolerance {atol + rtol * abs(numeric[w]):.3g})", raise_exception)

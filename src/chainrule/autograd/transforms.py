@@ -66,7 +66,7 @@ def _own_input(x, fname: str, i: int, outer: bool):
         raise TypeError(f"{fname}: argument {i} must be a Tensor to be differentiated, got "
                         f"{type(x).__name__}")
     if x.dtype.kind not in "fc":
-        raise TypeError(f"{fname}: argument {i} has dtype {x.dtype}; only floating-point tensors "
+        raise TypeError(f"{fname}: argument {i} has dtype {np.dtype(x.dtype).name}; only floating-point tensors "
                         "can be differentiated")
     if outer and x.requires_grad:
         return _Alias.apply(x)                       # stay connected to the outer graph
@@ -167,7 +167,7 @@ def _pick(gs: tuple, argnums):
 def _scalar(out, fname: str):
     Tensor = _Tensor()
     if not isinstance(out, Tensor) or out._data.size != 1:
-        what = f"shape {out.shape}" if isinstance(out, Tensor) else type(out).__name__
+        what = f"shape {tuple(out.shape)}" if isinstance(out, Tensor) else type(out).__name__
         raise RuntimeError(f"{fname}: the function must return a one-element Tensor, got {what}; "
                            "use jacrev or vjp for non-scalar outputs")
     return out

@@ -68,7 +68,7 @@ def _read_inputs(path: str, shape: list[int]) -> np.ndarray:
         arr.close()
         raise CLIError(f"{path} is an .npz archive; {ACCEPTED}")
     if arr.dtype.kind not in "iuf":
-        raise CLIError(f"{path} holds {arr.dtype} values; expected numbers")
+        raise CLIError(f"{path} holds {np.dtype(arr.dtype).name} values; expected numbers")
     if list(arr.shape) == shape:
         arr = arr[None]
     elif list(arr.shape[1:]) != shape:

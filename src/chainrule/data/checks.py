@@ -106,7 +106,7 @@ def check_targets(targets, source, num_classes: int | None = None,
     check_finite(targets, source, "targets", items)
     if num_classes is not None and targets.size:
         if targets.dtype.kind not in "iub":
-            raise DataError(source, f"class labels must be integers, got dtype {targets.dtype}")
+            raise DataError(source, f"class labels must be integers, got dtype {np.dtype(targets.dtype).name}")
         bad = (targets < 0) | (targets >= num_classes)
         if bad.any():
             flat = targets.reshape(1) if targets.ndim == 0 else targets

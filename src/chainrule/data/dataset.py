@@ -54,7 +54,7 @@ def _as_array(x, who: str, what: str = "inputs"):
         return x
     arr = np.asarray(x)
     if arr.dtype.kind not in "biuf":
-        raise TypeError(f"{who}: expected arrays or Tensors of numbers, got dtype {arr.dtype}")
+        raise TypeError(f"{who}: expected arrays or Tensors of numbers, got dtype {np.dtype(arr.dtype).name}")
     if arr.dtype == np.float64 and not isinstance(x, np.ndarray):
         # Python floats get the default dtype; a value too large for it is an error, not inf
         arr = cast_checked(arr, backend.get_default_dtype(), who, what)
@@ -143,9 +143,9 @@ class ArrayDataset(Dataset):
 
     def __repr__(self) -> str:
         tgt = "" if self.targets is None else f", targets {tuple(self.targets.shape)} " \
-                                               f"{self.targets.dtype}"
+                                               f"{np.dtype(self.targets.dtype).name}"
         return (f"{type(self).__name__}({self.source}: inputs {tuple(self.inputs.shape)} "
-                f"{self.inputs.dtype}{tgt})")
+                f"{np.dtype(self.inputs.dtype).name}{tgt})")
 
 
 def _item_indices(indices, n: int, who: str) -> np.ndarray:
@@ -154,7 +154,7 @@ def _item_indices(indices, n: int, who: str) -> np.ndarray:
     raw = np.asarray(indices)
     if raw.size and raw.dtype.kind not in "iu":
         what = "a boolean mask (use np.flatnonzero(mask))" if raw.dtype.kind == "b" else \
-            f"dtype {raw.dtype}"
+            f"dtype {np.dtype(raw.dtype).name}"
         raise TypeError(f"{who}: indices must be integers, got {what}")
     idx = raw.astype(np.int64).reshape(-1)
     if idx.size and (idx.min() < -n or idx.max() >= n):

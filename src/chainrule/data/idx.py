@@ -125,14 +125,14 @@ def write_idx(path, array) -> Path:
     arr = np.asarray(array)
     native = arr.dtype.newbyteorder("=")
     if native not in _CODES:
-        raise TypeError(f"write_idx: IDX cannot store dtype {arr.dtype}; use one of "
+        raise TypeError(f"write_idx: IDX cannot store dtype {np.dtype(arr.dtype).name}; use one of "
                         f"{sorted(str(d.newbyteorder('=')) for d in IDX_TYPES.values())}")
     if arr.ndim == 0 or arr.ndim > 255:
-        raise ValueError(f"write_idx: need 1 to 255 dimensions, got shape {arr.shape}")
+        raise ValueError(f"write_idx: need 1 to 255 dimensions, got shape {tuple(arr.shape)}")
     header = bytes([0, 0, _CODES[native], arr.ndim])
     header += b"".join(int(s).to_bytes(4, "big") for s in arr.shape)
     payload = header + np.ascontiguousarray(arr, dtype=IDX_TYPES[_CODES[native]]).tobytes()
-    with atomic_open(path, "wb", what=f"an IDX file of shape {arr.shape}") as f:
+    with atomic_open(path, "wb", what=f"an IDX file of shape {tuple(arr.shape)}") as f:
         if path.suffix == ".gz":
             with gzip.GzipFile(fileobj=f, mode="wb", mtime=0) as g:
                 g.write(payload)

@@ -248,7 +248,7 @@ class PackedDataset(Dataset):
     def _indices(self, indices) -> np.ndarray:
         idx = np.asarray(indices)
         if idx.dtype.kind not in "iu":
-            raise TypeError(f"PackedDataset: indices must be integers, got dtype {idx.dtype}")
+            raise TypeError(f"PackedDataset: indices must be integers, got dtype {np.dtype(idx.dtype).name}")
         idx = idx.astype(np.int64).reshape(-1)
         n = len(self)
         idx = np.where(idx < 0, idx + n, idx)
@@ -318,5 +318,5 @@ class PackedDataset(Dataset):
         self._labels.close()
 
     def __repr__(self) -> str:
-        return (f"PackedDataset({self.root}: {len(self)} images of {self.shape} uint8, "
+        return (f"PackedDataset({self.root}: {len(self)} images of {tuple(self.shape)} uint8, "
                 f"{len(self.classes)} classes)")

@@ -157,11 +157,11 @@ class PackWriter:
         labels = np.asarray(labels)
         if images.dtype != np.uint8 or images.shape[1:] != self.shape:
             raise ValueError(f"PackWriter: images must be uint8 of shape (K, "
-                             f"{', '.join(map(str, self.shape))}), got {images.dtype} "
-                             f"{images.shape}")
+                             f"{', '.join(map(str, self.shape))}), got {np.dtype(images.dtype).name} "
+                             f"{tuple(images.shape)}")
         if labels.shape != images.shape[:1] or labels.dtype.kind not in "iu":
             raise ValueError(f"PackWriter: labels must be {len(images)} integers, got "
-                             f"{labels.dtype} {labels.shape}")
+                             f"{np.dtype(labels.dtype).name} {tuple(labels.shape)}")
         if labels.size and (labels.min() < 0 or labels.max() >= len(self.classes)):
             bad = int(labels[(labels < 0) | (labels >= len(self.classes))][0])
             raise ValueError(f"PackWriter: label {bad} is outside [0, {len(self.classes)}) "
@@ -242,7 +242,7 @@ def write_packed(out: str | os.PathLike, images: Iterable[np.ndarray], labels,
     labels = np.asarray(labels)
     if labels.ndim != 1 or labels.dtype.kind not in "iu":
         raise ValueError(f"write_packed: labels must be a 1-D integer array, got "
-                         f"{labels.dtype} of shape {labels.shape}")
+                         f"{np.dtype(labels.dtype).name} of shape {tuple(labels.shape)}")
     writer: PackWriter | None = None
     at = 0
     try:
@@ -251,7 +251,7 @@ def write_packed(out: str | os.PathLike, images: Iterable[np.ndarray], labels,
             batch = item[None] if item.ndim == 3 else item
             if batch.ndim != 4:
                 raise ValueError(f"write_packed: each image must be C x H x W (or a batch "
-                                 f"K x C x H x W), got shape {item.shape}")
+                                 f"K x C x H x W), got shape {tuple(item.shape)}")
             if writer is None:
                 writer = PackWriter(out, batch.shape[1:], classes, source=source)
             if at + len(batch) > len(labels):

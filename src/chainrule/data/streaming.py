@@ -235,4 +235,4 @@ class MemmapDataset(Dataset):
                 f.close()
 
     def __repr__(self) -> str:
-        return f"MemmapDataset({self.inputs_path}: {tuple(self.inputs.shape)} {self.inputs.dtype})"
+        return f"MemmapDataset({self.inputs_path}: {tuple(self.inputs.shape)} {np.dtype(self.inputs.dtype).name})"

@@ -51,7 +51,7 @@ class ToFloat:
     def __init__(self, dtype=np.float32):
         self.dtype = np.dtype(dtype)
         if self.dtype.kind != "f":
-            raise TypeError(f"ToFloat: dtype must be floating, got {self.dtype}")
+            raise TypeError(f"ToFloat: dtype must be floating, got {np.dtype(self.dtype).name}")
 
     def __call__(self, x):
         xp = backend.get_array_module(x)
@@ -87,7 +87,7 @@ class Normalize:
                                  f"negative (e.g. -3 for C×H×W), got {axis}")
             if mean.ndim > 1 or std.ndim > 1:
                 raise ValueError(f"Normalize: with axis= mean and std must be scalars or 1-d, "
-                                 f"got shapes {mean.shape} and {std.shape}")
+                                 f"got shapes {tuple(mean.shape)} and {tuple(std.shape)}")
             tail = (1,) * (-axis - 1)
             mean = mean.reshape(mean.shape + tail)
             std = std.reshape(std.shape + tail)
@@ -99,14 +99,14 @@ class Normalize:
         dtype = x.dtype if x.dtype.kind == "f" else np.dtype(np.float32)
         item_ndim = x.ndim - 1
         if self.mean.ndim > item_ndim or self.std.ndim > item_ndim:
-            raise ValueError(f"Normalize: mean {self.mean.shape} / std {self.std.shape} have "
+            raise ValueError(f"Normalize: mean {tuple(self.mean.shape)} / std {tuple(self.std.shape)} have "
                              f"more axes than an item of shape {tuple(x.shape[1:])}")
         mean = xp.asarray(self.mean, dtype=dtype)
         std = xp.asarray(self.std, dtype=dtype)
         try:
             return (x.astype(dtype, copy=False) - mean) / std
         except ValueError:
-            raise ValueError(f"Normalize: mean {self.mean.shape} / std {self.std.shape} do not "
+            raise ValueError(f"Normalize: mean {tuple(self.mean.shape)} / std {tuple(self.std.shape)} do not "
                              f"broadcast against items of shape {tuple(x.shape[1:])} (for "
                              f"per-channel statistics pass axis=, e.g. -3 for C×H×W)") from None
 

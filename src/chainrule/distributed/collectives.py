@@ -146,7 +146,7 @@ def _meta(arr) -> tuple:
 
 
 def _describe(arr) -> str:
-    return f"shape {tuple(arr.shape)}, dtype {arr.dtype}"
+    return f"shape {tuple(arr.shape)}, dtype {np.dtype(arr.dtype).name}"
 
 
 def all_reduce(tensor, op: ReduceOp = ReduceOp.SUM, group=None, async_op: bool = False):

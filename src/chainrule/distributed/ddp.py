@@ -86,7 +86,7 @@ def _check_same_on_every_rank(comm, named: list) -> None:
         kind, name, t = named[int(differs[0]) // agreement.HEADER_LEN]
         raise ValueError(
             f"DistributedDataParallel: {kind} {name} differs across ranks: rank "
-            f"{comm.Get_rank()} has shape {tuple(t.shape)}, dtype {t._data.dtype}, and some "
+            f"{comm.Get_rank()} has shape {tuple(t.shape)}, dtype {np.dtype(t._data.dtype).name}, and some "
             "other rank has a different shape or dtype; wrap the same model on every rank")
 
 

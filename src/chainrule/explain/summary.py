@@ -62,7 +62,7 @@ def summarize(value: Any) -> str:
     if a.size == 1:
         return format_number(a.reshape(()).item() if a.dtype.kind in "biu" else a.reshape(())[()])
     shape = tuple(int(n) for n in a.shape)
-    head = f"{shape} {a.dtype}"
+    head = f"{shape} {np.dtype(a.dtype).name}"
     if a.size == 0:
         return f"{head}  empty"
     if a.dtype.kind == "b":
@@ -85,4 +85,4 @@ def short(value: Any) -> str:
     a = _as_array(value)
     if a.size == 1:
         return summarize(a)
-    return f"{tuple(int(n) for n in a.shape)} {a.dtype}"
+    return f"{tuple(int(n) for n in a.shape)} {np.dtype(a.dtype).name}"

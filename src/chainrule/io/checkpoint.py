@@ -116,7 +116,7 @@ def _legacy_digest(arrays: dict) -> str:
     h = hashlib.sha256()
     for name in sorted(arrays):
         a = arrays[name]
-        h.update(f"{name}|{a.dtype.str}|{a.shape}|".encode())
+        h.update(f"{name}|{a.dtype.str}|{tuple(a.shape)}|".encode())
         h.update(a.tobytes())
     return h.hexdigest()
 

@@ -77,7 +77,7 @@ class UninitializedArray:
         raise UninitializedError(_uninitialized_message(f"array.{name}"))
 
     def __repr__(self) -> str:
-        return f"<unmaterialized {self.dtype}>"
+        return f"<unmaterialized {np.dtype(self.dtype).name}>"
 
 
 # What an uninitialized tensor still answers: its bookkeeping (for modules, optimizers and

@@ -22,6 +22,14 @@ class IncompatibleKeys(NamedTuple):
     missing_keys: list
     unexpected_keys: list
 
+    def __repr__(self) -> str:
+        if not self.missing_keys and not self.unexpected_keys:
+            return "<All keys matched successfully>"     # torch's _IncompatibleKeys
+        return (f"_IncompatibleKeys(missing_keys={self.missing_keys!r}, "
+                f"unexpected_keys={self.unexpected_keys!r})")
+
+    __str__ = __repr__
+
 
 def _as_array(value, key: str) -> np.ndarray:
     """A state-dict value (chainrule Tensor, NumPy array, PyTorch tensor, list) as an array."""

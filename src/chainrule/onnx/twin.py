@@ -140,8 +140,8 @@ def describe(x: Any) -> str:
     if _arraylike(x):
         h = np.asarray(_host(x))
         if h.ndim == 0:
-            return f"the value {h.item()!r} ({h.dtype})"
-        return f"a constant of shape {tuple(h.shape)} and dtype {h.dtype}"
+            return f"the value {h.item()!r} ({np.dtype(h.dtype).name})"
+        return f"a constant of shape {tuple(h.shape)} and dtype {np.dtype(h.dtype).name}"
     if isinstance(x, (numbers.Number, str, slice, type(None))):
         return f"the value {x!r}"
     text = repr(x)

@@ -133,7 +133,7 @@ def _int_index(idx, op: str) -> np.ndarray:
     """An index argument (Tensor, array, list, int) as an intp array; a clear error otherwise."""
     a = idx._data if isinstance(idx, Tensor) else (idx if backend.is_array(idx) else np.asarray(idx))
     if a.dtype.kind not in "iu":
-        raise TypeError(f"{op}: index must be an integer tensor, got dtype {a.dtype}")
+        raise TypeError(f"{op}: index must be an integer tensor, got dtype {np.dtype(a.dtype).name}")
     return a.astype(np.intp, copy=False)
 
 

@@ -28,5 +28,5 @@ def nuclear_norm(x):
         raise ValueError(f"nuclear_norm: needs a matrix (or a batch of them), got shape "
                          f"{tuple(x.shape)}")
     if x.dtype.kind not in "fc":
-        raise TypeError(f"nuclear_norm: expected a floating-point input, got {x.dtype}")
+        raise TypeError(f"nuclear_norm: expected a floating-point input, got {str(x.dtype).removeprefix('chainrule.')}")
     return NuclearNorm.apply(x)

@@ -170,7 +170,7 @@ def sum(x, axis=None, keepdims=False, dtype=None):  # noqa: A001 - NumPy's name
 
 def mean(x, axis=None, keepdims=False):
     if isinstance(x, Tensor) and x._data.dtype.kind not in "fc":
-        raise TypeError(f"mean: needs a floating-point tensor, got {x.dtype}; cast with .float()")
+        raise TypeError(f"mean: needs a floating-point tensor, got {np.dtype(x.dtype).name}; cast with .float()")
     return _reduce(Mean, x, axis, keepdims)
 
 

@@ -41,7 +41,7 @@ def scatter(x, axis: int, idx, src):
     if tensor_src:
         if src.dtype != x.dtype:
             raise TypeError(f"scatter(): expected self.dtype to be equal to src.dtype, got "
-                            f"{x.dtype} and {src.dtype}")
+                            f"{np.dtype(x.dtype).name} and {np.dtype(src.dtype).name}")
         if src.ndim != idx.ndim or any(n > m for n, m in zip(idx.shape, src.shape)):
             raise ValueError(f"scatter: index shape {tuple(idx.shape)} must not exceed src shape "
                              f"{tuple(src.shape)} in any dimension")

@@ -154,8 +154,10 @@ class StepLR(LRScheduler):
 
     def _check_shape(self, shape: dict[str, Any]) -> None:
         step_size = shape["step_size"]
-        _check(isinstance(step_size, int) and step_size > 0,
-               f"StepLR: step_size must be a positive integer, got {step_size!r}")
+        # PyTorch also takes a float step (StepLR(opt, 1.0)): only the arithmetic uses it
+        _check(isinstance(step_size, (int, float)) and not isinstance(step_size, bool)
+               and step_size > 0, f"StepLR: step_size must be a positive number, got "
+               f"{step_size!r}")
 
     def get_lr(self) -> list[float]:
         if self.last_epoch == 0 or self.last_epoch % self.step_size != 0:
@@ -172,8 +174,9 @@ class MultiStepLR(LRScheduler):
     def __init__(self, optimizer, milestones: Sequence[int], gamma: float = 0.1,
                  last_epoch: int = -1):
         ms = list(milestones)
-        _check(all(isinstance(m, int) and m >= 0 for m in ms),
-               f"MultiStepLR: milestones must be non-negative integers, got {ms!r}")
+        _check(all(isinstance(m, (int, float)) and not isinstance(m, bool) and m >= 0
+                   for m in ms),   # PyTorch takes float milestones (2.0 matches epoch 2)
+               f"MultiStepLR: milestones must be non-negative numbers, got {ms!r}")
         self.milestones = {m: ms.count(m) for m in sorted(set(ms))}
         self.gamma = gamma
         super().__init__(optimizer, last_epoch)

@@ -114,7 +114,7 @@ class NewtonCG(Optimizer):
         with grad_mode.enable_grad():
             loss = closure()
         if not isinstance(loss, Tensor) or loss._data.size != 1:
-            what = f"shape {loss.shape}" if isinstance(loss, Tensor) else type(loss).__name__
+            what = f"shape {tuple(loss.shape)}" if isinstance(loss, Tensor) else type(loss).__name__
             raise TypeError(f"NewtonCG: the closure must return the loss as a one-element Tensor, "
                             f"got {what}")
         return loss

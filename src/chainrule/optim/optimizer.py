@@ -87,8 +87,8 @@ def effective_grad(p: Tensor, weight_decay: float, maximize: bool):
     """
     g = p.grad._data
     if g.shape != p._data.shape:
-        raise RuntimeError(f"optimizer step: a parameter of shape {p._data.shape} has a gradient "
-                           f"of shape {g.shape}")
+        raise RuntimeError(f"optimizer step: a parameter of shape {tuple(p._data.shape)} has a gradient "
+                           f"of shape {tuple(g.shape)}")
     if g.dtype != p._data.dtype:
         g = g.astype(p._data.dtype)
     if weight_decay != 0:
@@ -106,8 +106,8 @@ def device_grad(p: Tensor):
     """``p``'s gradient array for a fused device kernel: shape checked, cast to ``p``'s dtype."""
     g = p.grad._data
     if g.shape != p._data.shape:
-        raise RuntimeError(f"optimizer step: a parameter of shape {p._data.shape} has a gradient "
-                           f"of shape {g.shape}")
+        raise RuntimeError(f"optimizer step: a parameter of shape {tuple(p._data.shape)} has a gradient "
+                           f"of shape {tuple(g.shape)}")
     return g if g.dtype == p._data.dtype else g.astype(p._data.dtype)
 
 
@@ -228,12 +228,12 @@ class Optimizer:
                                 f"the group is a {type(p).__name__}")
             if p.grad_fn is not None:
                 raise ValueError(f"{self._name}: can't optimize a non-leaf Tensor (parameter {i} "
-                                 f"of the group, shape {p.shape}, was made by an op)")
+                                 f"of the group, shape {tuple(p.shape)}, was made by an op)")
             if p.dtype.kind != "f":
                 raise TypeError(f"{self._name}: can only optimize real floating-point Tensors, "
-                                f"parameter {i} has dtype {p.dtype}")
+                                f"parameter {i} has dtype {np.dtype(p.dtype).name}")
             if id(p) in seen:
-                raise ValueError(f"{self._name}: parameter {i} (shape {p.shape}) appears twice "
+                raise ValueError(f"{self._name}: parameter {i} (shape {tuple(p.shape)}) appears twice "
                                  "in the same parameter group")
             seen.add(id(p))
         group["params"] = params

@@ -64,12 +64,12 @@ def class_targets(target: np.ndarray, classes: int, ignore_index: int | None,
         bad = ~np.isfinite(target) | (target != np.round(target))
         if bad.any():
             i = first_true_index(bad)
-            raise ValueError(f"{who}: targets look like regression values ({target.dtype}, "
+            raise ValueError(f"{who}: targets look like regression values ({np.dtype(target.dtype).name}, "
                              f"e.g. {target[i].item()!r} at index {i}); {who} needs class "
                              "labels — pass metrics=() for regression")
     elif target.dtype.kind not in "iu":
         raise TypeError(f"{who}: targets must be class labels (integers), got dtype "
-                        f"{target.dtype}")
+                        f"{np.dtype(target.dtype).name}")
     labels = target.astype(np.int64, copy=False)
     bad = (labels < 0) | (labels >= classes)
     if ignore_index is not None:
@@ -126,8 +126,8 @@ class Accuracy(Metric):
         elif not multiclass and output.ndim >= 2 and target.shape == output.shape:
             target = target.reshape(pred.shape)  # (N, 1, *d) targets for (N, 1, *d) scores
         if target.shape != pred.shape:
-            raise ValueError(f"accuracy: output of shape {output.shape} gives predictions of "
-                             f"shape {pred.shape}, but the targets have shape {target.shape}")
+            raise ValueError(f"accuracy: output of shape {tuple(output.shape)} gives predictions of "
+                             f"shape {tuple(pred.shape)}, but the targets have shape {tuple(target.shape)}")
         labels = class_targets(target, output.shape[1] if multiclass else 2, self.ignore_index)
         hit = pred == labels
         if self.ignore_index is not None:

@@ -77,7 +77,7 @@ def load_mnist1d_npz(path) -> dict[str, np.ndarray]:
         source = f"{path} [x{split}, y{split}]"
         if x.dtype.kind not in "iuf" or y.dtype.kind not in "iu":
             raise DataError(source, f"expected numeric inputs and integer labels, got dtypes "
-                                    f"{x.dtype} and {y.dtype}")
+                                    f"{np.dtype(x.dtype).name} and {np.dtype(y.dtype).name}")
         check_arrays(x, y, source, num_classes=10)
         data["x" + split] = cast_checked(x, np.float32, source, "x" + split)
         data["y" + split] = y.astype(np.int64, copy=False)

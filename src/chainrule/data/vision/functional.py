@@ -87,7 +87,7 @@ def _unwrap(img, who: str) -> tuple[np.ndarray, bool]:
                         f"got {type(img).__name__}")
     if arr.ndim < 2:
         raise ValueError(f"{who}: an image array needs at least 2 dimensions (..., H, W), "
-                         f"got shape {arr.shape}")
+                         f"got shape {tuple(arr.shape)}")
     return arr, was_tensor
 
 
@@ -131,7 +131,7 @@ def to_array(pic) -> np.ndarray:
         arr = pic
         if arr.ndim not in (2, 3):
             raise ValueError(f"to_array: a picture array must be (H, W) or (H, W, C), got shape "
-                             f"{arr.shape}")
+                             f"{tuple(arr.shape)}")
     else:
         raise TypeError(f"to_array: expected a PIL image or a NumPy array (H, W, C), got "
                         f"{type(pic).__name__}")
@@ -152,18 +152,18 @@ def normalize(img, mean: Sequence[float], std: Sequence[float], inplace: bool = 
     """Per channel ``(x[c] - mean[c]) / std[c]`` on a float ``(..., C, H, W)`` array or Tensor."""
     arr, was_tensor = _unwrap(img, "normalize")
     if arr.dtype.kind != "f":
-        raise TypeError(f"normalize: expected a floating-point image, got dtype {arr.dtype}; "
+        raise TypeError(f"normalize: expected a floating-point image, got dtype {np.dtype(arr.dtype).name}; "
                         f"convert with ToTensor/ToArray first")
     if arr.ndim < 3:
         raise ValueError(f"normalize: expected an image of shape (..., C, H, W), got shape "
-                         f"{arr.shape}")
+                         f"{tuple(arr.shape)}")
     mean_a = np.asarray(mean, dtype=arr.dtype).reshape(-1)
     std_a = np.asarray(std, dtype=arr.dtype).reshape(-1)
     channels = arr.shape[-3]
     for name, v in (("mean", mean_a), ("std", std_a)):
         if v.size not in (1, channels):
             raise ValueError(f"normalize: {name} has {v.size} values but the image has "
-                             f"{channels} channels (shape {arr.shape})")
+                             f"{channels} channels (shape {tuple(arr.shape)})")
     if np.any(std_a == 0):
         raise ValueError(f"normalize: std evaluated to zero ({list(std)}), which would divide "
                          f"by zero")
@@ -263,7 +263,7 @@ def _pad_array(arr: np.ndarray, ltrb, fill, mode: str, channel_axis: int) -> np.
         return np.pad(arr, widths, mode="constant", constant_values=fill_a.reshape(()).item())
     if arr.ndim < 3 or fill_a.size != arr.shape[channel_axis]:
         raise ValueError(f"pad: fill has {fill_a.size} values for an image of shape "
-                         f"{arr.shape}; give one value or one per channel")
+                         f"{tuple(arr.shape)}; give one value or one per channel")
     shape = list(arr.shape)
     shape[h_axis] += top + bottom
     shape[w_axis] += left + right

@@ -73,7 +73,7 @@ def _prepare(name: str, input, dim, dtype):
     if dtype is not None:
         input = ops.cast(input, dtype)
     elif input.dtype.kind != "f":       # PyTorch refuses integer and bool inputs without dtype=
-        raise NotImplementedError(f"{name}: not implemented for {input.dtype} input; pass a "
+        raise NotImplementedError(f"{name}: not implemented for {str(input.dtype).removeprefix('chainrule.')} input; pass a "
                                   "floating input or dtype=chainrule.float32")
     input = O.float_operand(input)
     return input, normalize_dim(_softmax_dim(name, input.ndim, dim), input.ndim, name)

@@ -57,7 +57,7 @@ def _conv(nd: int, op: str, input, weight, bias, stride, padding, dilation, grou
                          f"in_channels/groups, *kernel), got "
                          f"{getattr(weight, 'shape', type(weight).__name__)}")
     if x.dtype.kind != "f" or x.dtype != weight.dtype:
-        raise TypeError(f"{op}: input ({x.dtype}) and weight ({weight.dtype}) must have the same "
+        raise TypeError(f"{op}: input ({np.dtype(x.dtype).name}) and weight ({np.dtype(weight.dtype).name}) must have the same "
                         "floating dtype")
     if not isinstance(groups, (int, np.integer)) or groups < 1:
         raise ValueError(f"{op}: groups must be a positive integer, got {groups!r}")

@@ -53,7 +53,7 @@ def check_tensor(name: str, what: str, x) -> None:
     if not isinstance(x, Tensor):
         raise TypeError(f"{name}: {what} must be a Tensor, got {type(x).__name__}")
     if x.dtype.kind != "f":
-        raise TypeError(f"{name}: {what} must be floating point, got dtype {x.dtype}")
+        raise TypeError(f"{name}: {what} must be floating point, got dtype {np.dtype(x.dtype).name}")
 
 
 class LogSoftmaxNLL(Function):
@@ -180,7 +180,7 @@ def _class_weight(name: str, weight, c: int, dtype) -> np.ndarray | None:
         w = np.asarray(w)
     if w.shape != (c,):
         raise ValueError(f"{name}: weight must have one entry per class, shape ({c},), got "
-                         f"{w.shape}")
+                         f"{tuple(w.shape)}")
     return w.astype(dtype, copy=False)
 
 
@@ -189,11 +189,11 @@ def _indices(name: str, input: Tensor, target) -> np.ndarray:
     if not backend.is_array(t):
         t = np.asarray(t)
     if t.dtype.kind not in "iu":
-        raise TypeError(f"{name}: class-index targets must be integers, got dtype {t.dtype}")
+        raise TypeError(f"{name}: class-index targets must be integers, got dtype {np.dtype(t.dtype).name}")
     expected = _batch_shape(input)
     if t.shape != expected:
         raise ValueError(f"{name}: input of shape {tuple(input.shape)} needs a target of shape "
-                         f"{expected}, got {t.shape}")
+                         f"{expected}, got {tuple(t.shape)}")
     return t.reshape(-1)
 
 

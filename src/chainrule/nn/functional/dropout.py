@@ -25,7 +25,7 @@ def dropout(input: Tensor, p: float = 0.5, training: bool = True, inplace: bool 
     if not isinstance(input, Tensor):
         raise TypeError(f"dropout: input must be a Tensor, got {type(input).__name__}")
     if input.dtype.kind != "f":
-        raise TypeError(f"dropout: expected a floating-point input, got {input.dtype}")
+        raise TypeError(f"dropout: expected a floating-point input, got {np.dtype(input.dtype).name}")
     if not training or p == 0:
         return input
     dtype = input.dtype

@@ -16,7 +16,7 @@ def _check(op: str, input) -> None:
     if not isinstance(input, Tensor):
         raise TypeError(f"{op}: input must be a Tensor, got {type(input).__name__}")
     if input.dtype.kind != "f":
-        raise TypeError(f"{op}: input must be floating point, got {input.dtype}")
+        raise TypeError(f"{op}: input must be floating point, got {str(input.dtype).removeprefix('chainrule.')}")
 
 
 def silu(input: Tensor, inplace: bool = False) -> Tensor:

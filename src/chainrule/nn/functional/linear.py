@@ -74,8 +74,8 @@ def linear(input: Tensor, weight: Tensor, bias: Tensor | None = None) -> Tensor:
         raise ValueError(f"linear: bias must have shape ({weight.shape[0]},), got "
                          f"{tuple(bias.shape)}")
     if input.dtype != weight.dtype:
-        raise TypeError(f"linear: input dtype {input.dtype} differs from weight dtype "
-                        f"{weight.dtype}; cast one of them (e.g. model.double() or x.float())")
+        raise TypeError(f"linear: input dtype {np.dtype(input.dtype).name} differs from weight dtype "
+                        f"{np.dtype(weight.dtype).name}; cast one of them (e.g. model.double() or x.float())")
     if bias is None:
         return Linear.apply(input, weight)
     return Linear.apply(input, weight, bias)

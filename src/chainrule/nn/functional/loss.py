@@ -245,8 +245,8 @@ def multi_margin_loss(input: Tensor, target: Tensor, p: int = 1, margin: float =
     t = (t if backend.is_array(t) else np.asarray(t)).reshape(-1)
     if t.dtype.kind not in "iu" or t.shape[0] != n:
         raise ValueError(f"multi_margin_loss: target must hold {n} class indices, got shape "
-                         f"{tuple(target.shape) if hasattr(target, 'shape') else np.shape(target)} "
-                         f"dtype {t.dtype}")
+                         f"{np.shape(target._data if isinstance(target, Tensor) else target)} "
+                         f"dtype {np.dtype(t.dtype).name}")
     if t.size and type(t) is not np.ndarray:       # checked on the device, read at a sync
         devices.defer_check(((t < 0) | (t >= c)).any(), f"multi_margin_loss: a target is out of "
                             f"bounds for {c} classes; found on the GPU and reported at this sync")

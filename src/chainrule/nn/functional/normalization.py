@@ -154,7 +154,7 @@ def group_norm(input: Tensor, num_groups: int, weight: Tensor | None = None,
         raise ValueError(f"group_norm: expected an input of shape (N, C, *), got "
                          f"{tuple(getattr(input, 'shape', ())) or type(input).__name__}")
     if input.dtype.kind != "f":
-        raise TypeError(f"group_norm: input must be floating point, got {input.dtype}")
+        raise TypeError(f"group_norm: input must be floating point, got {np.dtype(input.dtype).name}")
     n, c = input.shape[:2]
     if isinstance(num_groups, bool) or not isinstance(num_groups, (int, np.integer)) \
             or num_groups < 1 or c % num_groups:

@@ -52,7 +52,7 @@ def _geometry(op, nd, x, kernel_size, stride, padding, dilation, ceil_mode):
 
 def _check_float(op, x):
     if x.dtype.kind != "f":
-        raise TypeError(f"{op}: expected a floating-point input, got {x.dtype}")
+        raise TypeError(f"{op}: expected a floating-point input, got {np.dtype(x.dtype).name}")
 
 
 def _max_pool(nd, op, input, kernel_size, stride, padding, dilation, ceil_mode, return_indices):

@@ -19,7 +19,7 @@ def embedding(input, weight: Tensor, padding_idx: int | None = None, max_norm=No
     idx = input._data if isinstance(input, Tensor) else input
     idx = idx if backend.is_array(idx) else np.asarray(idx)
     if idx.dtype.kind not in "iu":
-        raise TypeError(f"embedding: indices must be integers, got dtype {idx.dtype}")
+        raise TypeError(f"embedding: indices must be integers, got dtype {np.dtype(idx.dtype).name}")
     if max_norm is not None or scale_grad_by_freq or sparse:
         raise NotImplementedError("embedding: max_norm, scale_grad_by_freq and sparse are not "
                                   "supported")

@@ -108,7 +108,7 @@ def interpolate(input: Tensor, size=None, scale_factor=None, mode: str = "neares
         raise ValueError(f"interpolate: expected a 3-D, 4-D or 5-D input (N, C, *spatial), got "
                          f"shape {tuple(input.shape)}")
     if mode in _LINEAR and input.dtype.kind != "f":
-        raise TypeError(f"interpolate: mode={mode!r} needs a floating input, got {input.dtype}")
+        raise TypeError(f"interpolate: mode={mode!r} needs a floating input, got {np.dtype(input.dtype).name}")
     out, scales = _geometry(input, size, scale_factor, recompute_scale_factor)
     y = input
     for axis, (n, m, s) in enumerate(zip(input.shape[2:], out, scales), start=2):
