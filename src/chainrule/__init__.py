@@ -47,6 +47,8 @@ from .api.random import *  # noqa: F401,F403  (also attaches random_, bernoulli_
 from .api import view_dtype as _view_dtype  # noqa: F401,E402 (Tensor.view(dtype))
 from .generator import Generator, default_generator, seed, initial_seed
 from ._blas import set_num_threads, get_num_threads  # BLAS thread policy (issue #17)
+from .api.out_arg import install as _install_out  # noqa: E402
+_install_out(globals())  # PyTorch's out= on the functions it gives it (issue #18)
 
 float = float32  # noqa: A001 - PyTorch's aliases
 int = int32  # noqa: A001
