@@ -264,8 +264,8 @@ def classify(qualname: str, notes: dict[str, str],
         want = _torch_params(qualname, getattr(torch.Tensor, name) if parent == "torch.Tensor"
                              else theirs)
         have = _chainrule_params(qualname, ours)
-        if want is not None and "out" in want:
-            takes_out = have is None or "out" in have
+        if want is not None and "out" in want:   # only a signature that names out= counts
+            takes_out = have is not None and "out" in have
         missing = sorted(m for m in (want or set()) - (have or set())
                          if m != "out" and not m.startswith("_"))
         if want is not None and have is not None and missing:
