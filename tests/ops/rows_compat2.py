@@ -79,7 +79,8 @@ ROWS = [
     Op("median", cr.median, torch.median, reduce_dims(multi=False), domain="distinct"),
     Op("median_method", lambda x, **kw: x.median(**kw), lambda x, **kw: x.median(**kw),
        reduce_dims(multi=False), domain="distinct"),
-    Op("median_all_ties", cr.median, torch.median, unary(min_dims=1), domain="ties"),
+    Op("median_all_ties", cr.median, torch.median, unary(min_dims=1), domain="ties",
+       gradcheck=False),  # finite differences step across the ties; torch agreement checks it
     Op("hstack", lambda *xs: cr.hstack(xs), lambda *xs: torch.hstack(xs), _stackable(False)),
     Op("vstack", lambda *xs: cr.vstack(xs), lambda *xs: torch.vstack(xs), _stackable(True)),
     Op("addcmul", cr.addcmul, torch.addcmul, broadcast(3, value=0.5)),

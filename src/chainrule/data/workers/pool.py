@@ -195,7 +195,12 @@ class WorkerPool:
                 return True
             tid = next(self._task_ids)
             wid = tid % self.num_workers
-            self.task_conns[wid].send((tid, indices, epoch, base_seed))
+            try:
+                self.task_conns[wid].send((tid, indices, epoch, base_seed))
+            except OSError:  # the worker died (its pipe is closed): say how, as _receive does
+                p = self.procs[wid]
+                p.join(timeout=1.0)
+                raise DataLoaderWorkerError(death_message(wid, p.pid, p.exitcode)) from None
             pending[tid] = wid
             order.append(tid)
         return exhausted
