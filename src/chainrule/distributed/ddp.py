@@ -284,11 +284,11 @@ class DistributedDataParallel(Module):
             for p, (start, n) in zip(b.params, b.spans):
                 if id(p) in skip:
                     continue
-                avg = buf[start:start + n].reshape(p._data.shape) / d
+                summed = buf[start:start + n].reshape(p._data.shape)
                 if p.grad is None:
-                    p.grad = Tensor._wrap(avg, False, None)
-                else:
-                    p.grad._data[...] = avg
+                    p.grad = Tensor._wrap(summed / d, False, None)
+                else:       # one pass: divide straight into the gradient's storage
+                    np.divide(summed, d, out=p.grad._data, casting="same_kind")
                     p.grad._bump_version()
         if unused and not self.find_unused_parameters:
             names = ", ".join(b.names[i] for b, i in unused)

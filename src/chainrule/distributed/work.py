@@ -13,7 +13,7 @@ from typing import Callable
 
 from . import faults, world
 
-SPIN_S = 0.001      # poll without sleeping this long (a collective of small buffers)
+SPIN_S = 0.02       # poll without sleeping this long (a step's gradient buckets finish well within it)
 SHORT_S = 0.05      # then sleep briefly between polls up to here, then a little longer
 SHORT_SLEEP_S, LONG_SLEEP_S = 0.0002, 0.002
 
