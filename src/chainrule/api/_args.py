@@ -59,6 +59,7 @@ def size_keyword(fn):
                                 f"{type(size).__name__}")
             size = (size,)
         return fn(*size, **kwargs)
+    factory.__size_keyword_inner__ = fn   # api/out_arg.py wraps the inner factory, then this
     return factory
 
 

@@ -144,6 +144,10 @@ def _call_with_out(op: str, fn: Callable, factory: bool, index: bool, out: Any,
 def with_out(fn: Callable, name: str | None = None) -> Callable:
     """``fn`` with a keyword-only ``out=None`` added to its signature (same other parameters and
     defaults); ``out`` given, the result is written into it by :func:`write_out`."""
+    inner = getattr(fn, "__size_keyword_inner__", None)
+    if inner is not None:       # f(*size, ...) that also takes size=: out= goes on the inner one
+        from ._args import size_keyword
+        return size_keyword(with_out(inner, name))
     op = name or fn.__name__
     sig = inspect.signature(fn)
     if "out" in sig.parameters:
