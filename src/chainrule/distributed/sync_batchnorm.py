@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..nn.functional.normalization import Normalize, _affine, _check_param
+from ..nn.functional.normalization import (Normalize, _affine, _check_param,
+                                           update_running_stats)
 from ..nn.module import Module
 from ..nn.normalization import _BatchNorm
 from ..tensor import Tensor
@@ -84,16 +85,7 @@ def sync_batch_norm(input: Tensor, running_mean, running_var, weight, bias, mome
     var = (_allreduce_sum(comm, (dev * dev).sum(axis=axes)) / n).astype(x.dtype, copy=False)
     x = input._data
     var = var.reshape(shape)
-    if running_mean is not None:
-        rm = running_mean._data
-        rm *= 1 - momentum
-        rm += momentum * mu.reshape(c).astype(rm.dtype, copy=False)
-        running_mean._bump_version()
-    if running_var is not None:
-        rv = running_var._data
-        rv *= 1 - momentum
-        rv += (momentum * n / (n - 1)) * var.reshape(c).astype(rv.dtype, copy=False)
-        running_var._bump_version()
+    update_running_stats(running_mean, running_var, mu, var, n, momentum)
     y = SyncNormalize.apply(input, axes=axes, eps=eps, stats=(mu, var), comm=comm, count=n,
                               borrowed=borrowed)
     return _affine(y, weight, bias, shape)

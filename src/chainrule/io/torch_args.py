@@ -7,14 +7,14 @@ nothing. Anything that would need a different unpickler is a clear error.
 """
 from __future__ import annotations
 
-import pickle
+import sys
 
 __all__ = ["check_pickle_module", "check_pickle_load_args"]
 
 
 def check_pickle_module(module, op: str) -> None:
     """TypeError unless ``module`` is None or the standard pickle module."""
-    if module is None or module is pickle:
+    if module is None or module is sys.modules.get("pickle"):   # never imported here
         return
     name = getattr(module, "__name__", type(module).__name__)
     raise TypeError(f"{op}: pickle_module={name} is not supported: chainrule checkpoints are "

@@ -71,6 +71,22 @@ def _check_param(name: str, what: str, p, c: int) -> None:
         raise ValueError(f"{name}: {what} must have shape ({c},), got {tuple(p.shape)}")
 
 
+
+def update_running_stats(running_mean, running_var, mu, var, n: int, momentum: float) -> None:
+    """In place: running_mean ← (1 − m)·running_mean + m·μ and running_var ← (1 − m)·running_var
+    + m·σ²·n/(n − 1) (the unbiased batch variance), per channel; either may be None."""
+    if running_mean is not None:
+        rm = running_mean._data
+        rm *= 1 - momentum
+        rm += momentum * mu.reshape(-1).astype(rm.dtype, copy=False)
+        running_mean._bump_version()
+    if running_var is not None:
+        rv = running_var._data
+        rv *= 1 - momentum
+        rv += (momentum * n / (n - 1)) * var.reshape(-1).astype(rv.dtype, copy=False)
+        running_var._bump_version()
+
+
 def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor | None,
                weight: Tensor | None = None, bias: Tensor | None = None, training: bool = False,
                momentum: float = 0.1, eps: float = 1e-5) -> Tensor:
@@ -87,7 +103,6 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
     for what, p in (("weight", weight), ("bias", bias), ("running_mean", running_mean),
                     ("running_var", running_var)):
         _check_param(name, what, p, c)
-    axes = (0,) + tuple(range(2, input.ndim))
     shape = (1, c) + (1,) * (input.ndim - 2)
     if training and input._data.size == 0:
         # an empty batch: an empty output (still in the graph, so γ and β get zero gradients);
@@ -99,16 +114,7 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
             raise ValueError(f"{name}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(input.shape)}")
         mu, var = batch_moments(backend.get_array_module(input._data), input._data)
-        if running_mean is not None:
-            rm = running_mean._data
-            rm *= 1 - momentum
-            rm += momentum * mu.reshape(c).astype(rm.dtype, copy=False)
-            running_mean._bump_version()
-        if running_var is not None:
-            rv = running_var._data
-            rv *= 1 - momentum
-            rv += (momentum * n / (n - 1)) * var.reshape(c).astype(rv.dtype, copy=False)
-            running_var._bump_version()
+        update_running_stats(running_mean, running_var, mu, var, n, momentum)
         return NativeBatchNorm.apply(input, weight, bias, eps=eps, stats=(mu, var))
     if running_mean is None or running_var is None:
         raise ValueError(f"{name}: running_mean and running_var are needed when training=False")
