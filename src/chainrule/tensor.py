@@ -74,6 +74,20 @@ _nonleaf_watchers = [0]
 _rebased = [0]
 
 
+
+class _WatchedOutput:
+    """A node's reference to its watched output: called, the tensor (or None once it is gone),
+    like a weakref; ``hooks`` keeps the tensor's hooks alive with the node."""
+
+    __slots__ = ("ref", "hooks")
+
+    def __init__(self, tensor: "Tensor"):
+        self.ref = weakref.ref(tensor)
+        self.hooks = tensor._hooks
+
+    def __call__(self):
+        return self.ref()
+
 class Tensor:
     """An n-dimensional array that can record the ops applied to it and backpropagate through them."""
 
@@ -334,9 +348,11 @@ class Tensor:
         return _add_leaf_hook(self._hooks, self._hooks.post, hook)
 
     def _watch_output(self) -> None:
-        """Let backward find this non-leaf tensor (for its hooks and retained grad)."""
+        """Let backward find this non-leaf tensor (for its hooks and retained grad); its hooks
+        stay with the node, so they run even once this Python object is gone (PyTorch keeps a
+        tensor's hooks on its grad_fn)."""
         if self.grad_fn is not None:
-            self.grad_fn._out_ref = weakref.ref(self)
+            self.grad_fn._out_ref = _WatchedOutput(self)
             _nonleaf_watchers[0] += 1
 
     def retain_grad(self) -> None:

@@ -227,8 +227,13 @@ def _walk(roots: Sequence, root_grads: Sequence, retain_graph: bool, create_grap
                 raise _freed(node)
             if watchers[0]:
                 out = node._out_ref()
-                if out is not None and (out._hooks is not None or out._retains_grad):
-                    g = _tensor_hooks(out, g, create_graph, wrap)
+                if out is not None:
+                    if out._hooks is not None or out._retains_grad:
+                        g = _tensor_hooks(out, g, create_graph, wrap)
+                else:       # the tensor is gone; hooks registered on it stay with its node
+                    hooks = getattr(node._out_ref, "hooks", None)
+                    if hooks is not None and hooks.pre:
+                        g = _run_pre_hooks(hooks.pre, g, create_graph, wrap)
             if capture is not None:
                 slot = capture.get(id(node))
                 if slot is not None:
@@ -326,13 +331,19 @@ def _repeated(grads, gi) -> bool:
     return False
 
 
+def _run_pre_hooks(hooks, g, create_graph: bool, wrap):
+    """``hook(grad)`` for each hook in order; a returned Tensor replaces the gradient."""
+    for hook in tuple(hooks):
+        r = hook(g if create_graph else wrap(g, False, None))
+        if r is not None:
+            g = r if create_graph else r._data
+    return g
+
+
 def _tensor_hooks(out, g, create_graph: bool, wrap):
     """Run a non-leaf tensor's hooks and keep its ``.grad`` if it retains it."""
     if out._hooks is not None:
-        for hook in tuple(out._hooks.pre):
-            r = hook(g if create_graph else wrap(g, False, None))
-            if r is not None:
-                g = r if create_graph else r._data
+        g = _run_pre_hooks(out._hooks.pre, g, create_graph, wrap)
     if out._retains_grad:
         gv = g if create_graph else wrap(g.copy(), False, None)
         out.grad = gv if out.grad is None else out.grad + gv
