@@ -183,6 +183,49 @@ def test_calibration_picks_the_faster_and_caches(monkeypatch, tmp_path):
     assert set(buckets.values()) == {"numpy"} and all(not r["winners"] for r in records)
 
 
+class _HandOffClock:
+    """A fake clock that GEMMs advance: each library has a cost per shape, and a call that
+    follows another library's pays ``penalty`` (its thread pool fights the other's)."""
+
+    def __init__(self, penalty):
+        self.now, self.last, self.penalty = 0.0, None, penalty
+
+    def __call__(self):
+        return self.now
+
+
+class _Costed:
+    def __init__(self, name, clock, cost):
+        self.name, self.clock, self.cost = name, clock, cost
+
+    def gemm(self, a, b):
+        c = self.clock
+        c.now += self.cost(a.shape[0], b.shape[1], a.shape[1], a.dtype.char)
+        if c.last not in (None, self.name):
+            c.now += c.penalty
+        c.last = self.name
+        return a @ b
+
+
+@pytest.mark.parametrize("penalty", [0.0, 3.0])
+def test_mixed_plan_is_checked_back_to_back(penalty):
+    # the library wins the (64, 64, 64) shapes alone, loses (128, 10, 64): a mixed float32 plan
+    clock = _HandOffClock(penalty)
+    numpy_side = _Costed("numpy", clock, lambda m, n, k, ch: 1.0)
+    lib = _Costed("lib", clock, lambda m, n, k, ch: 2.0 if n == 10 else 0.5)
+    buckets, records = C.calibrate([lib], shapes=SMALL, budget_s=1e9, baseline=numpy_side,
+                                   clock=clock)
+    seq = {r["sequence"]: r for r in records if "sequence" in r}
+    f_keys = [C.bucket(ch, m, n, k, ta, tb) for m, n, k, ta, tb, ch in SMALL if ch == "f"]
+    d_key = C.bucket("d", 64, 64, 64, True, False)
+    assert set(seq) == {"f", "d"} and buckets[d_key] == "lib" and seq["d"]["kept"]
+    if penalty:    # lib + numpy + two hand-offs a step cost more than numpy twice: all numpy
+        assert [buckets[k] for k in f_keys] == ["numpy", "numpy"] and not seq["f"]["kept"]
+        assert seq["f"]["median_us"]["plan"] > seq["f"]["median_us"]["numpy"]
+    else:          # no hand-off cost: the mixed plan is faster and stays
+        assert [buckets[k] for k in f_keys] == ["lib", "numpy"] and seq["f"]["kept"]
+
+
 @needs_standin
 def test_one_fast_library_per_plan(monkeypatch):
     a, b = Counting(STANDIN, name="a"), Counting(STANDIN, name="b")

@@ -10,7 +10,10 @@ is below 0.95 of NumPy's *best* (within 5 % counts as noise and NumPy keeps it; 
 NumPy's runs, as a machine busy with other processes causes, does not make the library win).
 A bucket goes to the library that wins every calibrated shape in it; a plan uses one library
 besides NumPy at most (the one saving the most time), so no more than two thread pools take
-turns; a bucket that library did not win stays with NumPy.
+turns; a bucket that library did not win stays with NumPy. Last, each dtype's shapes run back
+to back, as a training step calls them, under the plan and under NumPy alone: where the plan is
+not faster there (two thread pools taking turns can cost more than either library saves), that
+dtype's buckets all go back to NumPy.
 
 The plan is kept in ``$XDG_CACHE_HOME/chainrule`` (else ``~/.cache/chainrule``) as
 ``gemm-<cpu hash>-<libraries hash>.json`` — one file per CPU model and library set (paths,
@@ -34,7 +37,7 @@ from .gemm import bucket
 
 __all__ = ["SHAPES", "calibrate", "plan_for", "cache_path", "cpu_key", "libraries_key"]
 
-FORMAT = 2
+FORMAT = 3
 #: noise margin: a library must be this much faster than NumPy (median and best) to win
 MARGIN = 0.95
 
@@ -126,7 +129,47 @@ def calibrate(libs: Sequence, shapes: Sequence = SHAPES, budget_s: float = 1.5,
     for key, entries in wins.items():
         won = all(best_lib in w for w, _ in entries)
         plan[key] = best_lib if won else "numpy"
+    if best_lib is not None:
+        lib = next(x for x in libs if x.name == best_lib)
+        records += _check_in_sequence(plan, shapes, lib, base, clock, seed)
     return plan, records
+
+
+def _check_in_sequence(plan: dict, shapes: Sequence, lib, base, clock: Callable[[], float],
+                       seed: int, rounds: int = 5) -> list[dict]:
+    """Training calls the GEMMs of one dtype back to back, so a plan that mixes libraries hands
+    the work from one thread pool to the other many times a step, and a pool still spinning
+    after its call can take the core the next library needs (seen on an Intel Xeon: a float64
+    MLP 3× slower with one bucket on scipy-openblas32 beside NumPy's OpenBLAS). Per dtype, run
+    its shapes in order under the plan and under NumPy alone, alternating ``rounds`` times;
+    unless the plan's median is below ``MARGIN`` × NumPy's, every bucket of that dtype goes
+    back to NumPy (``plan`` is changed in place). Returns one record per dtype checked."""
+    rng = np.random.default_rng(seed + 1)
+    out = []
+    for char in sorted({s[5] for s in shapes}):
+        mine = [s for s in shapes if s[5] == char]
+        keys = [bucket(char, m, n, k, ta, tb) for m, n, k, ta, tb, _ in mine]
+        if all(plan.get(key, "numpy") == "numpy" for key in keys):
+            continue
+        operands = [_operands(m, n, k, ta, tb, char, rng) for m, n, k, ta, tb, _ in mine]
+        routes = {"plan": [lib if plan.get(key) == lib.name else base for key in keys],
+                  "numpy": [base] * len(keys)}
+        times: dict[str, list[float]] = {"plan": [], "numpy": []}
+        for r in range(rounds + 1):             # round 0 warms both up and is not kept
+            for side in (("plan", "numpy") if r % 2 else ("numpy", "plan")):
+                t0 = clock()
+                for who, (a, b) in zip(routes[side], operands):
+                    who.gemm(a, b)
+                if r:
+                    times[side].append(clock() - t0)
+        med = {side: float(np.median(v)) for side, v in times.items()}
+        kept = med["plan"] < MARGIN * med["numpy"]
+        if not kept:
+            for key in keys:
+                plan[key] = "numpy"
+        out.append({"sequence": char, "library": lib.name, "shapes": len(mine), "kept": kept,
+                    "median_us": {side: round(v * 1e6, 1) for side, v in med.items()}})
+    return out
 
 
 def cache_dir() -> str:
