@@ -83,7 +83,7 @@ def make_opt(kind, params):
     return cr.optim.Adam(params, lr=0.01, weight_decay=1e-3)
 
 
-def train_pair(kind, dtype, *, bn=False, clip=None, sizes=None, sum_loss=False):
+def train_pair(kind, dtype, *, bn=False, clip=None, sizes=None, sum_loss=False, cap=0.0002):
     """Train DDP (rank-seeded init, broadcast from rank 0) and the one-process reference."""
     sizes = sizes or [12 // SIZE] * SIZE
     total = sum(sizes)
@@ -91,7 +91,7 @@ def train_pair(kind, dtype, *, bn=False, clip=None, sizes=None, sum_loss=False):
     model = mlp(100 + RANK, dtype, bn)
     if bn:
         model = nn.SyncBatchNorm.convert_sync_batchnorm(model)
-    ddp = dist.DistributedDataParallel(model, bucket_cap_mb=0.0002)
+    ddp = dist.DistributedDataParallel(model, bucket_cap_mb=cap)
     if sum_loss:
         ddp.set_gradient_divisor(total)
     opt, ref_opt = make_opt(kind, ddp.parameters()), make_opt(kind, ref.parameters())
@@ -264,6 +264,21 @@ def find_unused_parameters_true_contributes_zeros():
     assert_close({"w": model.extra.weight.grad._data}, {"w": ref.extra.weight.grad._data},
                  1e-12, "used on rank 0")
     assert_same_on_all_ranks({"w": model.extra.weight.grad._data}, "extra's gradient")
+
+
+@scenario
+def one_parameter_buckets_are_summed_in_place_shared_ones_through_the_buffer():
+    # cap 0.0002 MB: every parameter its own bucket, allreduced in its gradient's own array;
+    # 25 MB: one bucket of all four, copied into the flat buffer and back; both equal one process
+    for cap, in_place in ((0.0002, True), (25, False)):
+        ddp, ref = train_pair("sgd", np.float64, cap=cap)
+        assert_close(params_of(ddp.module), params_of(ref), 1e-10, f"bucket_cap_mb={cap}")
+        assert len(ddp._buckets) == (4 if in_place else 1), [b.names for b in ddp._buckets]
+        for b in ddp._buckets:
+            if in_place:
+                assert b.live is b.params[0].grad._data, b.names
+            else:
+                assert b.live is b.buffer and len(b.params) == 4, b.names
 
 
 @scenario

@@ -29,6 +29,7 @@ SCENARIOS = [
     "state_dict_keys_carry_the_module_prefix", "no_sync_accumulates_locally_then_reduces_the_sum",
     "an_unused_parameter_is_a_clear_error_by_default",
     "find_unused_parameters_true_contributes_zeros",
+    "one_parameter_buckets_are_summed_in_place_shared_ones_through_the_buffer",
     "buckets_start_before_backward_ends_in_reverse_order",
     "a_no_grad_or_no_sync_forward_before_backward_keeps_the_sync",
     "buffers_are_broadcast_before_a_forward_exactly_when_pytorch_does",

@@ -5,7 +5,8 @@ The parameters that need a gradient are grouped, in reverse registration order (
 backward produces their gradients), into flat buckets of about ``bucket_cap_mb``. A hook on each
 parameter fires as soon as its gradient is final; when the last gradient of a bucket is in, the
 bucket is copied into its flat buffer and a non-blocking MPI allreduce (sum) starts, while backward
-goes on computing earlier layers. Buckets start strictly in order (MPI needs every rank to issue
+goes on computing earlier layers (a bucket of one parameter — every large weight — sums that
+gradient's own array in place instead, saving the copy in and out). Buckets start strictly in order (MPI needs every rank to issue
 its collectives in the same order). At the end of backward a queued callback waits for all of
 them and writes back g ← (Σ_ranks g) / d, with d the world size (the mean over replicas, as in
 PyTorch) or the divisor set by :meth:`DistributedDataParallel.set_gradient_divisor`.
@@ -38,11 +39,13 @@ __all__ = ["DistributedDataParallel"]
 class _Bucket:
     """Parameters whose gradients travel together in one flat buffer and one allreduce."""
 
-    __slots__ = ("index", "params", "names", "slots", "spans", "buffer", "missing", "request")
+    __slots__ = ("index", "params", "names", "slots", "spans", "buffer", "live", "missing",
+                 "request")
 
     def __init__(self, index: int, dtype):
         self.index, self.params, self.names, self.slots, self.spans = index, [], [], [], []
         self.buffer: Any = np.empty(0, dtype)
+        self.live: Any = None     # what this backward's allreduce sums: buffer, or the grad itself
         self.missing = 0          # gradients not yet final in this backward
         self.request = None       # the MPI request while the allreduce is in flight
 
@@ -240,13 +243,15 @@ class DistributedDataParallel(Module):
             self._next += 1
 
     def _start(self, b: _Bucket) -> None:
-        buf = b.buffer
-        for p, (start, n) in zip(b.params, b.spans):
-            g = p.grad
-            if g is None:
-                buf[start:start + n] = 0
-            else:
-                buf[start:start + n] = g._data.reshape(-1)
+        buf = b.live = _own_gradient(b) if len(b.params) == 1 else None
+        if buf is None:     # copy the gradients into the bucket's flat buffer
+            buf = b.live = b.buffer
+            for p, (start, n) in zip(b.params, b.spans):
+                g = p.grad
+                if g is None:
+                    buf[start:start + n] = 0
+                else:
+                    buf[start:start + n] = g._data.reshape(-1)
         if self._bucket_log is not None:
             self._bucket_log.append(("start", b.index))
         if self._world_size > 1:
@@ -280,7 +285,7 @@ class DistributedDataParallel(Module):
         skip = {id(b.params[i]) for b, i in unused} if used_anywhere is None else {
             id(b.params[i]) for b, i in unused if not used_anywhere[b.slots[i]]}
         for b in self._buckets:
-            buf = b.buffer
+            buf = (b.buffer if b.live is None else b.live).reshape(-1)
             for p, (start, n) in zip(b.params, b.spans):
                 if id(p) in skip:
                     continue
@@ -303,6 +308,20 @@ class DistributedDataParallel(Module):
     def __getstate__(self):
         raise TypeError("DistributedDataParallel holds an MPI communicator and cannot be "
                         "pickled; save ddp.module.state_dict() instead")
+
+
+def _own_gradient(b: _Bucket):
+    """The gradient array of a one-parameter bucket when the allreduce can sum it in place (a
+    contiguous, writable array of its own, of the bucket's dtype) — no copy into the buffer and
+    back; the average is then divided into the same array, as it would be anyway. Else None."""
+    g = b.params[0].grad
+    if g is None:
+        return None
+    a = g._data
+    if (type(a) is np.ndarray and a.base is None and a.flags.c_contiguous and a.flags.writeable
+            and a.dtype == b.buffer.dtype):
+        return a
+    return None
 
 
 def _hook_for(ddp_ref, bucket: _Bucket, slot: int):
