@@ -64,7 +64,7 @@ class CblasLibrary:
 
     def threads_for(self, mnk: int) -> None:
         """Follow chainrule's policy: one thread below the threshold, else the user's limit."""
-        want = _threads.get_num_threads() if mnk >= _threads.THRESHOLD else 1
+        want = _threads.big_threads() if mnk >= _threads.THRESHOLD else 1
         if want != self._threads and self._set is not None:
             self._set(want)
             self._threads = want

@@ -20,7 +20,8 @@ import numpy as np
 from . import cblas as _cblas
 from . import threads as _threads
 
-__all__ = ["matmul", "gemm_info", "calibrate_gemm", "set_gemm_enabled", "TINY", "bucket"]
+__all__ = ["matmul", "gemm_info", "calibrate_gemm", "set_gemm_enabled", "plan_ready", "TINY",
+           "bucket"]
 
 #: m·n·k below which a product always goes to NumPy (≈ a few µs of work)
 TINY = 1 << 15
@@ -100,6 +101,13 @@ def _load_plan() -> None:
     _memo.clear()
     _state.clear()
     _state.update(info)
+
+
+def plan_ready() -> bool:
+    """Whether :func:`matmul` can run without loading or recalibrating its plan: no fast library
+    is enabled, or the plan for the current thread count is in force. An intra-op split runs
+    serially until then, so a calibration never runs on two threads at once."""
+    return not _enabled or (_plan is not None and _plan_threads == _threads.get_num_threads())
 
 
 def calibrate_gemm(force: bool = True) -> dict:

@@ -140,6 +140,26 @@ def blas_threads_for(m: int, n: int, k: int) -> None:
         _backend.set(want)
 
 
+def big_threads() -> int:
+    """The threads a GEMM from the threshold up gets now: :func:`get_num_threads`, or one inside
+    an intra-op split (:func:`pin_one_thread`)."""
+    return _big
+
+
+def switchable() -> bool:
+    """Whether the BLAS thread count can be switched per call (the ctypes backend)."""
+    return _backend.fast and _backend.set is not None
+
+
+def pin_one_thread(on: bool) -> None:
+    """While ``on``, every GEMM gets one BLAS thread (:mod:`.intraop` runs ops' batch ranges on
+    its own threads); off restores :func:`get_num_threads` for big GEMMs."""
+    global _big
+    _big = 1 if on else _limit
+    if on:
+        blas_threads_for(1, 1, 1)
+
+
 def set_num_threads(n: int) -> None:
     """Use at most ``n`` BLAS threads (PyTorch's name); big GEMMs get ``n``, small ones one."""
     global _limit, _current, _big

@@ -24,6 +24,7 @@ from numpy.lib.stride_tricks import as_strided as _np_as_strided
 
 from .. import backend
 from .._blas.gemm import matmul as gemm
+from .._blas.intraop import split_batch
 from .._blas.threads import blas_threads_for
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -190,22 +191,49 @@ def _keep(view) -> None:
 
 
 def _unfold_rows(x, kernel, stride, dilation, pads, out):
-    """im2col channels-last: (N, C, *S) -> rows (N·L, K·C), row (n, *o), column (*κ, c)."""
+    """im2col channels-last, unfilled: the padded channels-last buffer xl (N, *Sp, C), the window
+    view of it (N, *o, *k, C) and a workspace ``cols`` of that shape with its owner hook; fill the
+    samples lo:hi with :func:`_fill_rows` (rows (N·L, K·C), row (n, *o), column (*κ, c))."""
     nd = len(kernel)
     xp = backend.get_array_module(x)
-    xt = x.transpose((0,) + tuple(range(2, 2 + nd)) + (1,))                   # (N, *S, C)
     xl = (xp.zeros if any(lo or hi for lo, hi in pads) else xp.empty)(
         (x.shape[0],) + tuple(n + lo + hi for n, (lo, hi) in zip(x.shape[2:], pads)) +
         (x.shape[1],), x.dtype)
-    xl[(slice(None),) + tuple(slice(lo, lo + n) for n, (lo, _) in zip(x.shape[2:], pads))] = xt
     st = xl.strides
     win = as_strided(xl, (xl.shape[0],) + tuple(out) + tuple(kernel) + (xl.shape[-1],),
                      (st[0],) + tuple(t * s for t, s in zip(st[1:-1], stride)) +
                      tuple(t * d for t, d in zip(st[1:-1], dilation)) + (st[-1],),
                      writeable=False)                                       # (N, *o, *k, C)
     cols, own = _pooled(win.shape, x.dtype, xp)
-    xp.copyto(cols, win)
-    return cols.reshape(xl.shape[0] * math.prod(out), -1), own
+    return xl, win, cols, own
+
+
+def _fill_rows(xp, x, xl, win, cols, pads, lo, hi) -> None:
+    """Samples lo:hi of :func:`_unfold_rows`: x transposed channels-last into xl, then the
+    windows copied into cols."""
+    nd = x.ndim - 2
+    xl[(slice(lo, hi),) + tuple(slice(p, p + n) for n, (p, _) in zip(x.shape[2:], pads))] = \
+        x[lo:hi].transpose((0,) + tuple(range(2, 2 + nd)) + (1,))
+    xp.copyto(cols[lo:hi], win[lo:hi])
+
+
+def _over_batch(xp, n: int, work: int, fn) -> None:
+    """fn(lo, hi) over the batch: split across threads for NumPy (:mod:`chainrule._blas.intraop`),
+    once over everything for CuPy."""
+    if xp is np:
+        split_batch(n, work, fn)
+    else:
+        fn(0, n)
+
+
+def _add_in_order(sums: dict):
+    """Σ of the ranges' partial sums {first sample: array}, added in sample order (in place in
+    the first)."""
+    keys = sorted(sums)
+    total = sums[keys[0]]
+    for k in keys[1:]:
+        total += sums[k]
+    return total
 
 
 class Conv(Function):
@@ -214,7 +242,10 @@ class Conv(Function):
     ∂L/∂w = G·colsᵀ, ∂L/∂b = Σ G, ∂L/∂x = Σ_κ W_κᵀ·G added into the padded input (per offset;
     for 2-D, stride 1, dilation 1 as one GEMM over width-windows of G and kh row-shifted adds).
     Every NumPy GEMM first asks the BLAS thread policy (:func:`blas_threads_for`) for its shape;
-    the 2-D products go through the GEMM dispatch (:func:`chainrule._blas.gemm.matmul`).
+    the 2-D products go through the GEMM dispatch (:func:`chainrule._blas.gemm.matmul`). On
+    NumPy the per-sample work — im2col, the forward GEMM, the layout copies, ∂L/∂W's partial
+    products (summed range by range in order) and the row-shift input gradient — runs over
+    ranges of the batch on the intra-op threads (:func:`chainrule._blas.intraop.split_batch`).
 
     Columns are channels-last (rows N·L, columns K·C) when C > 1 — long contiguous runs — and the
     classic (C·K, N·L) for one channel. Under create_graph backward is spelled with Unfold/Fold
@@ -239,27 +270,41 @@ class Conv(Function):
             self.save(x, w, None)
             return xp.zeros((n, o) + out, x.dtype)
         self.rows = x.shape[1] > 1
+        l_ = m // n
         if self.rows:
-            cols, own = _unfold_rows(x, w.shape[2:], stride, dilation, pads, out)  # (M, K·C)
+            xl, win, cols, own = _unfold_rows(x, w.shape[2:], stride, dilation, pads, out)
             wr = w.transpose(tuple(range(2, 2 + nd)) + (1, 0)).reshape(-1, o)   # (K·C, O)
-            blas_threads_for(m, o, wr.shape[0])
-            zt = gemm(xp, cols, wr)                                             # (M, O)
-            if b is not None:
-                zt += b
-            z = xp.ascontiguousarray(zt.reshape(n, m // n, o).transpose(0, 2, 1))
+            z = xp.empty((n, o, l_), x.dtype)
+
+            def rows_part(lo, hi):       # im2col, (M_part, K·C)·(K·C, O), bias, to (N, O, L)
+                _fill_rows(xp, x, xl, win, cols, pads, lo, hi)
+                blas_threads_for((hi - lo) * l_, o, wr.shape[0])
+                zt = gemm(xp, cols[lo:hi].reshape((hi - lo) * l_, -1), wr)
+                if b is not None:
+                    zt += b
+                z[lo:hi] = zt.reshape(hi - lo, l_, o).transpose(0, 2, 1)
+
+            _over_batch(xp, n, cols.size, rows_part)
+            cols = cols.reshape(m, -1)                                          # (M, K·C)
         else:
             win = window_view(pad_array(x, pads), w.shape[2:], stride, dilation, out)
             win = win.transpose((1,) + tuple(range(2 + nd, 2 + 2 * nd)) + (0,) +
                                 tuple(range(2, 2 + nd)))                        # (C, *k, N, *o)
             cols, own = _pooled(win.shape, x.dtype, xp)
-            xp.copyto(cols, win)
+            cols_n = cols.reshape(-1, n, l_)                                    # (C·K, N, L)
+            at_n = (slice(None),) * (1 + nd)                        # the N axis of (C, *k, N, *o)
+            w2 = w.reshape(o, -1)
+            z = xp.empty((n, o, l_), x.dtype)
+
+            def sample_part(lo, hi):     # one GEMM per sample writing (N, O, L) directly
+                xp.copyto(cols[at_n + (slice(lo, hi),)], win[at_n + (slice(lo, hi),)])
+                blas_threads_for(o, l_, cols_n.shape[0])
+                xp.matmul(w2, cols_n[:, lo:hi].swapaxes(0, 1), out=z[lo:hi])
+                if b is not None:
+                    z[lo:hi] += b.reshape(o, 1)
+
+            _over_batch(xp, n, cols.size, sample_part)
             cols = cols.reshape(-1, m)                                          # (C·K, M)
-            # one GEMM per sample writing (N, O, L) directly: no (O, M) product to transpose
-            blas_threads_for(o, m // n, cols.shape[0])
-            z = xp.matmul(w.reshape(o, -1), cols.reshape(-1, n, m // n).swapaxes(0, 1),
-                          out=xp.empty((n, o, m // n), x.dtype))
-            if b is not None:
-                z += b.reshape(o, 1)
         self.save(x, w, cols)       # saved, so the engine frees the columns after backward
         own(cols)
         return z.reshape((n, o) + out)
@@ -279,21 +324,53 @@ class Conv(Function):
         gmo = None
         if self.rows or (need[0] and not self._row_shifts(xp)):
             gmo = xp.empty((cols.shape[0] if self.rows else cols.shape[1], o), g.dtype)
-            xp.copyto(gmo.reshape(n, -1, o), g.reshape(n, o, -1).transpose(0, 2, 1))
+            gw_rows = self.rows and need[1]
+            sums = self._gmo_and_weight_grad(xp, g, gmo, cols if gw_rows else None, n)
         if need[1]:
             if self.rows:
-                blas_threads_for(cols.shape[1], o, cols.shape[0])
-                gw = gemm(xp, cols.T, gmo).reshape(tuple(w.shape[2:]) + (w.shape[1], o))
+                gw = sums.reshape(tuple(w.shape[2:]) + (w.shape[1], o))
                 gw = xp.ascontiguousarray(gw.transpose((nd + 1, nd) + tuple(range(nd))))
             else:
-                blas_threads_for(o, cols.shape[0], cols.shape[1] // n)
-                gw = xp.matmul(g.reshape(n, o, -1), cols.reshape(
-                    -1, n, cols.shape[1] // n).transpose(1, 2, 0)).sum(0).reshape(w.shape)
+                gw = self._weight_grad_per_sample(xp, g, cols, n).reshape(w.shape)
         if len(need) > 2 and need[2]:
             gb = g.sum(axis=(0,) + tuple(range(2, 2 + nd)))
         if need[0]:
             gx = self._input_grad(g, gmo, w, n)
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
+
+    def _gmo_and_weight_grad(self, xp, g, gmo, cols, n):
+        """G copied channels-last into gmo (M, O); with ``cols`` (M, K·C) also ∂L/∂W as colsᵀ·G
+        (K·C, O), each range of samples adding its rows' product, the ranges' sums added in
+        order. A range does both while its rows are in cache, and its GEMM uses the range's
+        thread rather than the BLAS's pool (whose spinning helpers would compete with the
+        split's threads right after)."""
+        o = gmo.shape[1]
+        gmo_n, g_t = gmo.reshape(n, -1, o), g.reshape(n, o, -1).transpose(0, 2, 1)
+        per = gmo.shape[0] // n
+        sums = {}
+
+        def part(lo, hi):
+            xp.copyto(gmo_n[lo:hi], g_t[lo:hi])
+            if cols is not None:
+                blas_threads_for(cols.shape[1], o, (hi - lo) * per)
+                sums[lo] = gemm(xp, cols[lo * per:hi * per].T, gmo[lo * per:hi * per])
+
+        _over_batch(xp, n, g.size if cols is None else cols.size, part)
+        return _add_in_order(sums) if cols is not None else None
+
+    def _weight_grad_per_sample(self, xp, g, cols, n):
+        """One channel: ∂L/∂W = Σ_n G_n · cols_nᵀ, one small GEMM per sample; the batch's
+        ranges each sum their samples, then the ranges' sums are added in order."""
+        o, l_ = g.shape[1], cols.shape[1] // n
+        g_n, cols_t = g.reshape(n, o, -1), cols.reshape(-1, n, l_).transpose(1, 2, 0)
+        sums = {}
+
+        def part(lo, hi):
+            blas_threads_for(o, cols.shape[0], l_)
+            sums[lo] = xp.matmul(g_n[lo:hi], cols_t[lo:hi]).sum(0)
+
+        _over_batch(xp, n, cols.size, part)
+        return _add_in_order(sums)
 
     def _input_grad(self, g, gmo, w, n):
         """Σ_κ (G·W_κ) (shape (N, *out, C)) added into a channels-last padded zero array at the
@@ -329,17 +406,25 @@ class Conv(Function):
         (each a contiguous run of OH·Wp per (c, n))."""
         o, c, kh, kw = w.shape
         n, (oh, ow), (hp, wp) = g.shape[0], self.out, padded
-        gp = np.zeros((o, n, oh, ow + 2 * (kw - 1)), g.dtype)
-        gp[:, :, :, kw - 1:kw - 1 + ow] = g.transpose(1, 0, 2, 3)
-        s = gp.strides                     # window b' = kw − 1 − b reads gp[o, n, y, x + b']
-        cols = np.empty((kw, o, n, oh, wp), g.dtype)
-        np.copyto(cols, as_strided(gp, cols.shape, (s[3], s[0], s[1], s[2], s[3])))
         wb = w[:, :, :, ::-1].transpose(2, 1, 3, 0).reshape(kh * c, kw * o)   # (a, c) × (b', o)
-        blas_threads_for(kh * c, n * oh * wp, kw * o)
-        t = gemm(np, wb, cols.reshape(kw * o, -1)).reshape(kh, c, n, oh, wp)
-        acc = np.zeros((c, n, hp, wp), g.dtype)
-        for a in range(kh):
-            acc[:, :, a:a + oh] += t[a]
+        acc = np.empty((c, n, hp, wp), g.dtype)
+
+        def part(lo, hi):
+            nn = hi - lo
+            gp = np.zeros((o, nn, oh, ow + 2 * (kw - 1)), g.dtype)
+            gp[:, :, :, kw - 1:kw - 1 + ow] = g[lo:hi].transpose(1, 0, 2, 3)
+            s = gp.strides                 # window b' = kw − 1 − b reads gp[o, n, y, x + b']
+            cols = np.empty((kw, o, nn, oh, wp), g.dtype)
+            np.copyto(cols, as_strided(gp, cols.shape, (s[3], s[0], s[1], s[2], s[3])))
+            blas_threads_for(kh * c, nn * oh * wp, kw * o)
+            t = gemm(np, wb, cols.reshape(kw * o, -1)).reshape(kh, c, nn, oh, wp)
+            mine = acc[:, lo:hi]
+            mine[:, :, oh:] = 0
+            mine[:, :, :oh] = t[0]
+            for a in range(1, kh):
+                mine[:, :, a:a + oh] += t[a]
+
+        split_batch(n, acc.size, part)
         return crop(acc, self.params["pads"], 2).transpose(1, 0, 2, 3)
 
     def _row_shifts(self, xp) -> bool:

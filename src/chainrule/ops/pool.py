@@ -14,6 +14,7 @@ import math
 import numpy as np
 
 from .. import backend
+from .._blas.intraop import split_batch
 
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -45,18 +46,34 @@ class MaxPool(Function):
     Forward takes the maximum over the K kernel offsets of strided slices of the (padded)
     input — output-sized arrays, no window copy; when windows tile the input the slices come from
     a reshape. Backward finds, per window, the first offset holding the maximum and adds
-    ∂L/∂z there, offset by offset.
+    ∂L/∂z there, offset by offset. When windows tile the input (NumPy) both directions run
+    over ranges of the batch on the intra-op threads (:mod:`chainrule._blas.intraop`).
     """
 
     def forward(self, xp, x, kernel=(), stride=(), dilation=(), pads=()):
         self.kernel, self.stride, self.dilation, self.pads = kernel, stride, dilation, pads
         self.in_shape, self._arg = x.shape, None
-        z = None
-        for off in self.offsets():
-            p = self._part(x, off)
-            z = p.copy() if z is None else xp.maximum(z, p, out=z)
+        self._xpad = None
+        if xp is np and tiles_exactly(kernel, stride, dilation, pads):
+            z = np.empty(x.shape[:2] + pool_out(x.shape[2:], kernel, stride, dilation, pads),
+                         x.dtype)
+            split_batch(x.shape[0], x.size, lambda lo, hi: self._max_into(z[lo:hi], x[lo:hi]))
+        else:
+            z = self._max_into(None, x)
         self._xpad = None
         self.save(x, z)
+        return z
+
+    def _max_into(self, z, x):
+        """z = the maximum over the kernel offsets of x's windows (a new array if z is None)."""
+        for i, off in enumerate(self.offsets()):
+            p = self._part(x, off)
+            if z is None:
+                z = p.copy()
+            elif i == 0:            # a NumPy range of the output (the split forward)
+                np.copyto(z, p)
+            else:
+                backend.get_array_module(z).maximum(z, p, out=z)
         return z
 
     def offsets(self) -> list:
@@ -79,18 +96,27 @@ class MaxPool(Function):
         """Per window, the index of the first kernel offset holding the maximum: the number of
         leading offsets whose element is below it."""
         if self._arg is None:
-            x, z = (s._data if isinstance(s, Tensor) else s for s in self.saved)
-            offsets = self.offsets()
+            x, z = self._saved_arrays()
             xp = backend.get_array_module(z)
-            arg = xp.zeros(z.shape, dtype=np.int8 if len(offsets) < 128 else np.int64)
-            below = None
-            for off in offsets[:-1]:
-                lt = self._part(x, off) < z
-                below = lt if below is None else xp.logical_and(below, lt, out=below)
-                arg += below
+            self._arg = self._argmax_into(xp.zeros(z.shape, dtype=self._arg_dtype()), x, z)
             self._xpad = None
-            self._arg = arg
         return self._arg
+
+    def _saved_arrays(self) -> tuple:
+        return tuple(s._data if isinstance(s, Tensor) else s for s in self.saved)
+
+    def _arg_dtype(self):
+        return np.int8 if len(self.offsets()) < 128 else np.int64
+
+    def _argmax_into(self, arg, x, z):
+        """arg (zeros, z's shape) += the number of leading kernel offsets below each maximum."""
+        xp = backend.get_array_module(z)
+        below = None
+        for off in self.offsets()[:-1]:
+            lt = self._part(x, off) < z
+            below = lt if below is None else xp.logical_and(below, lt, out=below)
+            arg += below
+        return arg
 
     def flat(self) -> np.ndarray:
         """The flat position in x of each window's maximum: its window's origin plus the winning
@@ -112,28 +138,59 @@ class MaxPool(Function):
         """PyTorch's return_indices: the flat position of each maximum within its (*S) plane."""
         return (self.flat() % math.prod(self.in_shape[2:])).astype(np.int64)
 
+    def _backward_blocks(self, xp, g, t_of):
+        """∂L/∂x when the windows tile x exactly: each sample range finds its windows' first
+        maxima (unless known) and writes ∂L/∂z at them, on its own thread (NumPy)."""
+        x, z = self._saved_arrays()
+        gx = xp.empty(self.in_shape, dtype=g.dtype)
+        fresh = self._arg is None
+        arg = xp.zeros(z.shape, dtype=self._arg_dtype()) if fresh else self._arg
+
+        def part(lo, hi):
+            _backward_blocks_part(self, xp, g[lo:hi], gx[lo:hi], arg[lo:hi], x[lo:hi],
+                                  z[lo:hi], t_of, fresh)
+
+        if xp is np:
+            split_batch(g.shape[0], gx.size, part)
+        else:
+            part(0, g.shape[0])
+        self._arg = arg
+        return gx
+
     def backward(self, xp, g):
         if isinstance(g, Tensor):  # a scatter at fixed positions: linear in g, differentiable
             gx = IndexScatter.apply(g, shape=(math.prod(self.in_shape),), index=self.flat(),
                                     basic=False)
             return (reshape(gx, self.in_shape),)
-        arg = self.argmax()
-        g = xp.ascontiguousarray(g)          # one cheap copy beats K passes over a strided view
         t_of = {off: t for t, off in enumerate(self.offsets())}
         out = g.shape[2:]
         if tiles_exactly(self.kernel, self.stride, self.dilation, self.pads) and \
                 all(o * k == n for o, k, n in zip(out, self.kernel, self.in_shape[2:])):
-            gx = xp.empty(self.in_shape, dtype=g.dtype)    # the blocks cover x exactly
-            blocks = gx.reshape(tuple(self.in_shape[:2]) + tuple(
-                v for o, k in zip(out, self.kernel) for v in (o, k)))
-            for off, t in t_of.items():
-                xp.multiply(g, arg == t, out=blocks[(slice(None), slice(None)) + tuple(
-                    v for k in off for v in (slice(None), k))])
-            return (gx,)
+            return (self._backward_blocks(xp, g, t_of),)
+        arg = self.argmax()
+        g = xp.ascontiguousarray(g)          # one cheap copy beats K passes over a strided view
         padded = tuple(n + lo + hi for n, (lo, hi) in zip(self.in_shape[2:], self.pads))
         acc = fold_windows(lambda off: g * (arg == t_of[off]), self.in_shape[:2],
                            padded, self.kernel, self.stride, self.dilation, g.shape[2:], g.dtype)
         return (crop(acc, self.pads, 2),)
+
+
+def _block_slices(off) -> tuple:
+    """The (N, C, o₁, k₁, o₂, k₂, …) index of kernel offset ``off`` in every block."""
+    return (slice(None), slice(None)) + tuple(v for k in off for v in (slice(None), k))
+
+
+def _backward_blocks_part(pool, xp, g, gx, arg, x, z, t_of, fresh: bool) -> None:
+    """The tiling case of :meth:`MaxPool.backward` on a range of samples: ∂L/∂z times
+    (winning offset = t) written into offset t of every block of gx (which they cover)."""
+    if fresh:
+        pool._argmax_into(arg, x, z)
+    g = xp.ascontiguousarray(g)          # one cheap copy beats K passes over a strided view
+    out = g.shape[2:]
+    blocks = gx.reshape(tuple(gx.shape[:2]) + tuple(
+        v for o, k in zip(out, pool.kernel) for v in (o, k)))
+    for off, t in t_of.items():
+        xp.multiply(g, arg == t, out=blocks[_block_slices(off)])
 
 
 def _window_sum(x, kernel, stride, pads):
