@@ -25,11 +25,13 @@ def two_threads(monkeypatch):
     """Two threads allowed, every op big enough to split; counts the splits that happen."""
     before = cr.get_num_threads()
     cr.set_num_threads(2)
+    T._load.set_dynamic(False)          # a busy machine must not make these run serially
     monkeypatch.setattr(I, "GRAIN", 1)
     seen = []
     real = I.ranges
     monkeypatch.setattr(I, "ranges", lambda n, parts: seen.append((n, parts)) or real(n, parts))
     yield seen
+    T._load.set_dynamic(True)
     cr.set_num_threads(before)
 
 
@@ -61,6 +63,7 @@ def test_split_runs_ranges_on_two_threads_with_one_blas_thread_each(two_threads)
 def test_one_thread_or_small_work_runs_once_on_the_caller(monkeypatch):
     before = cr.get_num_threads()
     calls = []
+    monkeypatch.setattr(T._load, "_dynamic", False)
     try:
         cr.set_num_threads(1)
         I.split_batch(64, 1 << 30, lambda lo, hi: calls.append((lo, hi, threading.get_ident())))
@@ -223,3 +226,13 @@ def test_max_pool_indices_after_a_split_backward(two_threads):
     _, tidx = torch.nn.functional.max_pool2d(torch.tensor(x), 2, return_indices=True)
     np.testing.assert_array_equal(idx.numpy(), tidx.numpy())
 
+
+
+@needs_switch
+def test_a_busy_machine_runs_splits_serially(two_threads, monkeypatch):
+    monkeypatch.setattr(T._load, "_dynamic", True)
+    monkeypatch.setattr(T._load, "measure", lambda: 1)
+    monkeypatch.setattr(T._load, "_next", 0.0)
+    idents = set()
+    I.split_batch(8, 10_000, lambda lo, hi: idents.add((lo, hi, threading.get_ident())))
+    assert idents == {(0, 8, threading.get_ident())} and two_threads == []

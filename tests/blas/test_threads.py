@@ -14,8 +14,12 @@ needs_switch = pytest.mark.skipif(not T.blas_info()["per_gemm"],
 
 @pytest.fixture
 def restore():
+    """The thread count put back afterwards; the load-following part of the policy off, so
+    another process on the machine cannot change the counts these tests expect."""
     before = cr.get_num_threads()
+    T._load.set_dynamic(False)
     yield
+    T._load.set_dynamic(True)
     cr.set_num_threads(before)
 
 

@@ -4,10 +4,12 @@ one range per thread.
 NumPy runs a copy, a ufunc or a reduction on one core; only its GEMMs use more (the BLAS's
 threads). PyTorch splits every big op over its intra-op threads by grain size. For the ops whose
 work is per sample — a convolution's im2col, its GEMMs and its layout copies, max pooling —
-chainrule does the same: :func:`split_batch` runs ``fn(lo, hi)`` for up to :func:`get_num_threads` ranges
-of [0, n), the first on the calling thread and the rest on a small persistent pool, while every
-GEMM inside gets one BLAS thread (two levels of threads on the same cores would fight). NumPy
-releases the GIL inside its loops and in BLAS calls, so the ranges run at the same time.
+chainrule does the same: :func:`split_batch` runs ``fn(lo, hi)`` for up to
+:func:`get_num_threads` ranges of [0, n) (fewer when other processes keep CPUs busy,
+:func:`.load.free_cpus`), the first on the calling thread and the rest on a small persistent
+pool, while every GEMM inside gets one BLAS thread (two levels of threads on the same cores
+would fight). NumPy releases the GIL inside its loops and in BLAS calls, so the ranges run at
+the same time.
 
 An op is split only when it is big enough to pay for the hand-off (:data:`GRAIN` elements of
 work per range; a sleeping thread takes 40–110 µs to wake on a 2-core VM), when the BLAS thread
@@ -27,6 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from . import gemm as _gemm
+from . import load as _load
 from . import threads as _threads
 
 __all__ = ["split_batch", "ranges", "GRAIN"]
@@ -55,6 +58,8 @@ def parts_for(n: int, work: int) -> int:
     """How many ranges an op of ``n`` samples and ``work`` elements gets: 1 (run it serially)
     unless the thread policy allows more and each range keeps :data:`GRAIN` elements."""
     threads = _threads.get_num_threads()
+    if threads > 1:
+        threads = min(threads, _load.free_cpus())
     if threads < 2 or n < 2 or work < 2 * GRAIN or not _threads.switchable() or \
             not _gemm.plan_ready():
         return 1

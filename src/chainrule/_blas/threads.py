@@ -5,8 +5,9 @@ A GEMM of m·n·k multiply-adds below :data:`THRESHOLD` runs on one BLAS thread:
 its halves are shorter than the time a second thread takes to wake, and on a busy machine
 OpenBLAS's spinning helpers wait for a core while the caller waits for them (issue #17: the
 digits job, GEMMs of 2¹⁹–2²⁰, took 1–2 s of training with one thread and 7–66 s with two while
-other processes ran). From the threshold up a GEMM gets every thread the user allows. It plays
-the part of PyTorch's grain size.
+other processes ran). From the threshold up a GEMM gets every thread the user allows, but no
+more than the CPUs other processes leave free (:mod:`.load`, as OpenMP's dynamic mode does).
+The threshold plays the part of PyTorch's grain size.
 
 The thread count is the BLAS's own setting, changed through :mod:`ctypes` in the library NumPy
 has already loaded (never a new one): ``scipy_openblas_set_num_threads64_`` for NumPy's bundled
@@ -27,6 +28,8 @@ import sys
 from typing import Callable
 
 import numpy as np
+
+from . import load as _load
 
 __all__ = ["blas_threads_for", "set_num_threads", "get_num_threads", "blas_info", "THRESHOLD"]
 
@@ -135,6 +138,8 @@ def blas_threads_for(m: int, n: int, k: int) -> None:
     force."""
     global _current
     want = _big if m * n * k >= _threshold else 1
+    if want > 1 and _threshold:         # no more than the CPUs other processes leave free
+        want = min(want, _load.free_cpus())
     if want != _current:
         _current = want
         _backend.set(want)
@@ -142,7 +147,10 @@ def blas_threads_for(m: int, n: int, k: int) -> None:
 
 def big_threads() -> int:
     """The threads a GEMM from the threshold up gets now: :func:`get_num_threads`, or one inside
-    an intra-op split (:func:`pin_one_thread`)."""
+    an intra-op split (:func:`pin_one_thread`), and never more than the CPUs other processes
+    leave free (:func:`.load.free_cpus`) where the count can be switched per call."""
+    if _big > 1 and _threshold:
+        return min(_big, _load.free_cpus())
     return _big
 
 
