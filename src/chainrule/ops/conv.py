@@ -226,6 +226,13 @@ def _over_batch(xp, n: int, work: int, fn) -> None:
         fn(0, n)
 
 
+def _work(elements: int, macs: int) -> int:
+    """An op's work for :func:`split_batch`, in elements: those it copies plus its GEMM's
+    multiply-adds at 32 per element (a core does about that many in the time one element is
+    copied)."""
+    return elements + macs // 32
+
+
 def _add_in_order(sums: dict):
     """Σ of the ranges' partial sums {first sample: array}, added in sample order (in place in
     the first)."""
@@ -284,7 +291,7 @@ class Conv(Function):
                     zt += b
                 z[lo:hi] = zt.reshape(hi - lo, l_, o).transpose(0, 2, 1)
 
-            _over_batch(xp, n, cols.size, rows_part)
+            _over_batch(xp, n, _work(cols.size, m * o * wr.shape[0]), rows_part)
             cols = cols.reshape(m, -1)                                          # (M, K·C)
         else:
             win = window_view(pad_array(x, pads), w.shape[2:], stride, dilation, out)
@@ -303,7 +310,7 @@ class Conv(Function):
                 if b is not None:
                     z[lo:hi] += b.reshape(o, 1)
 
-            _over_batch(xp, n, cols.size, sample_part)
+            _over_batch(xp, n, _work(cols.size, m * o * cols_n.shape[0]), sample_part)
             cols = cols.reshape(-1, m)                                          # (C·K, M)
         self.save(x, w, cols)       # saved, so the engine frees the columns after backward
         own(cols)
@@ -355,7 +362,7 @@ class Conv(Function):
                 blas_threads_for(cols.shape[1], o, (hi - lo) * per)
                 sums[lo] = gemm(xp, cols[lo * per:hi * per].T, gmo[lo * per:hi * per])
 
-        _over_batch(xp, n, g.size if cols is None else cols.size, part)
+        _over_batch(xp, n, g.size if cols is None else _work(cols.size, cols.size * o), part)
         return _add_in_order(sums) if cols is not None else None
 
     def _weight_grad_per_sample(self, xp, g, cols, n):
@@ -369,7 +376,7 @@ class Conv(Function):
             blas_threads_for(o, cols.shape[0], l_)
             sums[lo] = xp.matmul(g_n[lo:hi], cols_t[lo:hi]).sum(0)
 
-        _over_batch(xp, n, cols.size, part)
+        _over_batch(xp, n, _work(cols.size, cols.size * o), part)
         return _add_in_order(sums)
 
     def _input_grad(self, g, gmo, w, n):
@@ -424,7 +431,8 @@ class Conv(Function):
             for a in range(1, kh):
                 mine[:, :, a:a + oh] += t[a]
 
-        split_batch(n, acc.size, part)
+        shifted = kw * o * n * oh * wp               # the width-window copy of G
+        split_batch(n, _work(acc.size + shifted, shifted * kh * c), part)
         return crop(acc, self.params["pads"], 2).transpose(1, 0, 2, 3)
 
     def _row_shifts(self, xp) -> bool:
