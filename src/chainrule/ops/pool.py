@@ -18,7 +18,7 @@ from .._blas.intraop import split_batch
 
 from ..autograd.function import Function
 from ..tensor import Tensor
-from .conv import pad_array, fold_windows, offset_slices, crop
+from .im2col import pad_array, fold_windows, offset_slices, crop
 from .indexing import IndexScatter
 from .shape import reshape
 
