@@ -28,11 +28,13 @@ import threading
 from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
+import numpy as np
+
 from . import gemm as _gemm
 from . import load as _load
 from . import threads as _threads
 
-__all__ = ["split_batch", "ranges", "GRAIN"]
+__all__ = ["split_batch", "over_batch", "ranges", "GRAIN"]
 
 #: elements of work per range below which an op is not split (an op passes the elements it
 #: touches, plus its GEMMs' multiply-adds / 32): about 0.1–0.3 ms of one core here, against a
@@ -106,3 +108,12 @@ def split_batch(n: int, work: int, fn: Callable[[int, int], None]) -> None:
     finally:
         _threads.pin_one_thread(False)
         _busy.release()
+
+
+def over_batch(xp, n: int, work: int, fn: Callable[[int, int], None]) -> None:
+    """:func:`split_batch` for NumPy arrays (``xp`` is NumPy); ``fn(0, n)`` once for any other
+    array module (CuPy runs its kernels on the device)."""
+    if xp is np:
+        split_batch(n, work, fn)
+    else:
+        fn(0, n)

@@ -9,9 +9,10 @@ was read, looping over the K kernel offsets and adding strided slices, never ove
 Each of the pair is the other's backward, so convolution is differentiable to any order.
 
 The pair and the raw helpers (``pad_array``, ``window_view``, ``fold_windows``) live in
-:mod:`.im2col`, shared with pooling. Everything runs on NumPy or CuPy alike (``xp`` from the backend); the two NumPy-only pieces get
-CuPy counterparts from the backend's CUDA kernels: strided views (CuPy's ``as_strided``) and the
-input gradient's col2im (one GEMM for all kernel offsets, then one gather kernel).
+:mod:`.im2col`, shared with pooling. Everything runs on NumPy or CuPy alike (``xp`` from the
+backend); the two NumPy-only pieces get CuPy counterparts from the backend's CUDA kernels:
+strided views (CuPy's ``as_strided``) and the input gradient's col2im (one GEMM for all kernel
+offsets, then one gather kernel).
 """
 from __future__ import annotations
 
@@ -23,7 +24,7 @@ import numpy as np
 
 from .. import backend
 from .._blas.gemm import matmul as gemm
-from .._blas.intraop import split_batch
+from .._blas.intraop import over_batch, split_batch
 from .._blas.threads import blas_threads_for
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -93,15 +94,6 @@ def _fill_rows(xp, x, xl, win, cols, pads, lo, hi) -> None:
     xp.copyto(cols[lo:hi], win[lo:hi])
 
 
-def _over_batch(xp, n: int, work: int, fn) -> None:
-    """fn(lo, hi) over the batch: split across threads for NumPy (:mod:`chainrule._blas.intraop`),
-    once over everything for CuPy."""
-    if xp is np:
-        split_batch(n, work, fn)
-    else:
-        fn(0, n)
-
-
 def _work(elements: int, macs: int) -> int:
     """An op's work for :func:`split_batch`, in elements: those it copies plus its GEMM's
     multiply-adds at 32 per element (a core does about that many in the time one element is
@@ -167,7 +159,7 @@ class Conv(Function):
                     zt += b
                 z[lo:hi] = zt.reshape(hi - lo, l_, o).transpose(0, 2, 1)
 
-            _over_batch(xp, n, _work(cols.size, m * o * wr.shape[0]), rows_part)
+            over_batch(xp, n, _work(cols.size, m * o * wr.shape[0]), rows_part)
             cols = cols.reshape(m, -1)                                          # (M, K·C)
         else:
             win = window_view(pad_array(x, pads), w.shape[2:], stride, dilation, out)
@@ -186,7 +178,7 @@ class Conv(Function):
                 if b is not None:
                     z[lo:hi] += b.reshape(o, 1)
 
-            _over_batch(xp, n, _work(cols.size, m * o * cols_n.shape[0]), sample_part)
+            over_batch(xp, n, _work(cols.size, m * o * cols_n.shape[0]), sample_part)
             cols = cols.reshape(-1, m)                                          # (C·K, M)
         self.save(x, w, cols)       # saved, so the engine frees the columns after backward
         own(cols)
@@ -238,7 +230,7 @@ class Conv(Function):
                 blas_threads_for(cols.shape[1], o, (hi - lo) * per)
                 sums[lo] = gemm(xp, cols[lo * per:hi * per].T, gmo[lo * per:hi * per])
 
-        _over_batch(xp, n, g.size if cols is None else _work(cols.size, cols.size * o), part)
+        over_batch(xp, n, g.size if cols is None else _work(cols.size, cols.size * o), part)
         return _add_in_order(sums) if cols is not None else None
 
     def _weight_grad_per_sample(self, xp, g, cols, n):
@@ -252,7 +244,7 @@ class Conv(Function):
             blas_threads_for(o, cols.shape[0], l_)
             sums[lo] = xp.matmul(g_n[lo:hi], cols_t[lo:hi]).sum(0)
 
-        _over_batch(xp, n, _work(cols.size, cols.size * o), part)
+        over_batch(xp, n, _work(cols.size, cols.size * o), part)
         return _add_in_order(sums)
 
     def _input_grad(self, g, gmo, w, n):

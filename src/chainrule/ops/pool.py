@@ -14,7 +14,7 @@ import math
 import numpy as np
 
 from .. import backend
-from .._blas.intraop import split_batch
+from .._blas.intraop import over_batch, split_batch
 
 from ..autograd.function import Function
 from ..tensor import Tensor
@@ -150,10 +150,7 @@ class MaxPool(Function):
             _backward_blocks_part(self, xp, g[lo:hi], gx[lo:hi], arg[lo:hi], x[lo:hi],
                                   z[lo:hi], t_of, fresh)
 
-        if xp is np:
-            split_batch(g.shape[0], gx.size, part)
-        else:
-            part(0, g.shape[0])
+        over_batch(xp, g.shape[0], gx.size, part)
         self._arg = arg
         return gx
 
