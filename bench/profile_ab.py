@@ -1,7 +1,8 @@
-"""Where chainrule's time goes in workloads A and B: phases, per-op times, GEMM share, cProfile.
+"""Where chainrule's time goes in workloads A, B and G: phases, per-op times, GEMM share, cProfile.
 
     python -m bench.profile_ab                 # A and B, 30 steps each after warm-up
     python -m bench.profile_ab --only B --steps 50 --top 30
+    python -m bench.profile_ab --only G        # the textbook LeNet (nn.BatchNorm), batch 128
 
 BLAS runs single-threaded here (OPENBLAS_NUM_THREADS=1, set before NumPy loads, unless already
 set) and every figure is CPU time of the calling thread, so the numbers hold on a busy machine
@@ -10,12 +11,19 @@ the forward and backward of every ``Function`` subclass are timed, and so are Nu
 entry points (``matmul``, ``dot``, ``einsum``, ``tensordot``) called through the ``numpy``
 module, so each op's time splits into GEMM and the rest. A step's "Python/bookkeeping" is what
 no op accounts for: module calls, ``Function.apply``, the engine, gradient accumulation.
+``--wall`` times with the wall clock instead, BLAS and the intra-op threads left at their
+defaults: where a step's elapsed time goes when its ops run on both cores.
 """
 from __future__ import annotations
 
 import os
+import sys
+import time
 
-os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+WALL = "--wall" in sys.argv[1:]
+if not WALL:
+    os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+CLOCK = time.perf_counter if WALL else time.thread_time
 
 import argparse  # noqa: E402
 import cProfile  # noqa: E402
@@ -23,18 +31,18 @@ import collections  # noqa: E402
 import pstats  # noqa: E402
 import resource  # noqa: E402
 import subprocess  # noqa: E402
-import sys  # noqa: E402
 import statistics  # noqa: E402
-import time  # noqa: E402
 
 import numpy as np  # noqa: E402
 
 from .models import ROOT, build, library, synthetic_batches  # noqa: E402
 from .numpy_mlp import NumpyMLP  # noqa: E402
+from .textbook import build_lenet  # noqa: E402
 from .workloads import GEMM_SHAPE, mlp_flops  # noqa: E402
 
 CONFIG = {"A": dict(arch="mlp", batch=128, shape=(784,)),
-          "B": dict(arch="cnn2d", batch=64, shape=(1, 28, 28))}
+          "B": dict(arch="cnn2d", batch=64, shape=(1, 28, 28)),
+          "G": dict(arch="lenet", batch=128, shape=(1, 28, 28))}
 GEMM_NAMES = ("matmul", "dot", "einsum", "tensordot")
 
 
@@ -48,7 +56,7 @@ class Timers:
 
     def wrap(self, fn, label, describe=None):
         """``fn`` timed under ``label`` (or under ``label + describe(*args)``, e.g. shapes)."""
-        clock, timers = time.thread_time, self
+        clock, timers = CLOCK, self
 
         def timed(*args, **kwargs):
             if not timers.on:
@@ -109,7 +117,7 @@ def uninstrument(undo: list) -> None:
 def phases(model, opt, F, data, steps: int) -> dict:
     """Median thread-CPU ms per step of each phase."""
     out = collections.defaultdict(list)
-    clock = time.thread_time
+    clock = CLOCK
     for i in range(steps):
         x, y = data[i % len(data)]
         t0 = clock()
@@ -141,8 +149,12 @@ def _trainer(lib: str, wl: str, warmup: int):
     L = library(lib, int(os.environ.get("OPENBLAS_NUM_THREADS", "0")) or None)
     data = [(L.from_numpy(x), L.from_numpy(y))
             for x, y in synthetic_batches(cfg["shape"], cfg["batch"], 8, 1)]
-    model = build(L, cfg["arch"], 0)
-    opt = L.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+    if cfg["arch"] == "lenet":  # workload G: plain SGD, as bench.textbook trains it
+        model = build_lenet(L, "nn", 0)
+        opt = L.optim.SGD(model.parameters(), lr=0.01)
+    else:
+        model = build(L, cfg["arch"], 0)
+        opt = L.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
 
     def step(i):
         _step(model, opt, L.F, *data[i % len(data)])
@@ -156,16 +168,17 @@ def interleaved(fns: dict, steps: int) -> dict:
     times = {k: [] for k in fns}
     for i in range(steps):
         for k, fn in fns.items():
-            c0 = time.thread_time()
+            c0 = CLOCK()
             fn(i)
-            times[k].append(time.thread_time() - c0)
+            times[k].append(CLOCK() - c0)
     return {k: statistics.median(v) * 1e3 for k, v in times.items()}
 
 
 def profile(wl: str, steps: int, warmup: int, top: int, with_torch: bool = True) -> None:
     step, (model, opt, L, data) = _trainer("chainrule", wl, warmup)
     print(f"== {wl}: {CONFIG[wl]['arch']}, batch {CONFIG[wl]['batch']}, OPENBLAS_NUM_THREADS="
-          f"{os.environ.get('OPENBLAS_NUM_THREADS')}; thread CPU ms per step, median of {steps}")
+          f"{os.environ.get('OPENBLAS_NUM_THREADS')}; {'wall' if WALL else 'thread CPU'} ms per step, "
+          f"median of {steps}")
     r0 = resource.getrusage(resource.RUSAGE_SELF)
     ph = phases(model, opt, L.F, data, steps)
     r1 = resource.getrusage(resource.RUSAGE_SELF)
@@ -183,10 +196,10 @@ def profile(wl: str, steps: int, warmup: int, top: int, with_torch: bool = True)
     undo = instrument(timers)
     timers.on = True
     try:
-        c0 = time.thread_time()
+        c0 = CLOCK()
         for i in range(steps):
             step(i)
-        total = (time.thread_time() - c0) / steps * 1e3
+        total = (CLOCK() - c0) / steps * 1e3
     finally:
         timers.on = False
         uninstrument(undo)
@@ -237,6 +250,8 @@ def main(argv=None) -> None:
     ap.add_argument("--warmup", type=int, default=5)
     ap.add_argument("--top", type=int, default=25, help="rows of the cProfile table")
     ap.add_argument("--no-torch", action="store_true", help="skip PyTorch's reference step")
+    ap.add_argument("--wall", action="store_true",
+                    help="wall clock, default threads (read at import, before NumPy loads)")
     args = ap.parse_args(argv)
     wls = [w.strip().upper() for w in args.only.split(",") if w.strip()]
     if len(wls) == 1:
@@ -244,7 +259,8 @@ def main(argv=None) -> None:
         return
     for wl in wls:  # one fresh process each: PyTorch, once imported, changes the allocator's state
         cmd = [sys.executable, "-m", "bench.profile_ab", "--only", wl, "--steps", str(args.steps),
-               "--warmup", str(args.warmup), "--top", str(args.top)]
+               "--warmup", str(args.warmup), "--top", str(args.top)] + \
+            (["--wall"] if args.wall else [])
         subprocess.run(cmd + (["--no-torch"] if args.no_torch else []), check=True,
                        cwd=ROOT)
 

@@ -51,6 +51,7 @@ def test_the_reading_is_cached_for_the_refresh_interval(monkeypatch):
     readings = iter([1, 2, 2])
     calls = []
     monkeypatch.setattr(Ld, "measure", lambda: calls.append(1) or next(readings))
+    monkeypatch.setattr(Ld, "_recent", Ld.collections.deque(maxlen=Ld.PERSIST))
     monkeypatch.setattr(Ld, "_next", 0.0)
     monkeypatch.setattr(Ld, "_dynamic", True)
     clock = [100.0]
@@ -58,6 +59,23 @@ def test_the_reading_is_cached_for_the_refresh_interval(monkeypatch):
     assert Ld.free_cpus() == 1 and Ld.free_cpus() == 1 and len(calls) == 1
     clock[0] += Ld.REFRESH_S
     assert Ld.free_cpus() == 2 and len(calls) == 2
+
+
+def test_a_drop_counts_once_it_lasts_PERSIST_readings(monkeypatch):
+    """A one-reading blip of load (a shell, a kernel thread) keeps both CPUs; load that stays
+    for PERSIST readings takes one away; it leaves at the first reading without it."""
+    readings = iter([2, 1, 2] + [1] * Ld.PERSIST + [2])
+    monkeypatch.setattr(Ld, "measure", lambda: next(readings))
+    monkeypatch.setattr(Ld, "_dynamic", True)
+    monkeypatch.setattr(Ld, "_recent", Ld.collections.deque(maxlen=Ld.PERSIST))
+    clock = [100.0]
+    monkeypatch.setattr(Ld.time, "monotonic", lambda: clock[0])
+    monkeypatch.setattr(Ld, "_next", 0.0)
+    seen = []
+    for _ in range(4 + Ld.PERSIST):
+        seen.append(Ld.free_cpus())
+        clock[0] += Ld.REFRESH_S
+    assert seen == [2, 2, 2] + [2] * (Ld.PERSIST - 1) + [1, 2]
 
 
 def test_off_means_every_cpu(monkeypatch):

@@ -12,21 +12,30 @@ read from Linux's ``/proc/loadavg`` (its fourth field counts every runnable thre
 machine) minus this process's own runnable threads (``/proc/self/task/*/stat``, state ``R``),
 at least 1. The reading costs ≈ 50–200 µs, so it is refreshed at most every
 :data:`REFRESH_S` seconds and only when a GEMM or an op big enough for several threads asks.
+A reading is a snapshot: while workload A trained on an idle 2-core EPYC, 3 of 33 readings
+showed a third runnable thread (a shell, a kernel thread), each of which would have put A's
+GEMMs on one thread for the next 0.25 s. So the estimate is the most free CPUs of the last
+:data:`PERSIST` readings: load counts once it has lasted that long (0.5–0.75 s), and leaves at
+once; a process already busy when training starts counts from the first reading.
 Where ``/proc`` is missing (not Linux) every CPU counts as free.
 """
 from __future__ import annotations
 
+import collections
 import os
 import time
 
-__all__ = ["free_cpus", "set_dynamic", "REFRESH_S"]
+__all__ = ["free_cpus", "set_dynamic", "REFRESH_S", "PERSIST"]
 
 #: seconds between two readings of the machine's load
 REFRESH_S = 0.25
+#: readings a drop in free CPUs must last before the estimate follows it
+PERSIST = 3
 
 _dynamic = True
 _next = 0.0
 _free = 0
+_recent: collections.deque = collections.deque(maxlen=PERSIST)
 
 
 def _cpus() -> int:
@@ -77,14 +86,16 @@ def measure() -> int:
 
 
 def free_cpus() -> int:
-    """:func:`measure`, refreshed at most every :data:`REFRESH_S` seconds; every CPU this
-    process may use when the dynamic policy is off (:func:`set_dynamic`)."""
+    """The most of the last :data:`PERSIST` readings of :func:`measure`, one taken at most every
+    :data:`REFRESH_S` seconds; every CPU this process may use when the dynamic policy is off
+    (:func:`set_dynamic`)."""
     global _next, _free
     if not _dynamic:
         return _cpus()
     now = time.monotonic()
     if now >= _next:
-        _free = measure()
+        _recent.append(measure())
+        _free = max(_recent)
         _next = now + REFRESH_S
     return _free
 
@@ -95,3 +106,4 @@ def set_dynamic(on: bool) -> None:
     global _dynamic, _next
     _dynamic = bool(on)
     _next = 0.0
+    _recent.clear()
