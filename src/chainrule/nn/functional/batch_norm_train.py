@@ -34,14 +34,16 @@ def _as_rows(x):
     return x.reshape(x.shape[0], x.shape[1], -1)
 
 
-def batch_moments(xp, x):
+def batch_moments(xp, x, centred: bool = False):
     """(μ, σ²) of an (N, C, *S) array per channel, shape (C,): the mean and the biased variance,
-    the latter from the centred values (two passes: no cancellation)."""
+    the latter from the centred values (two passes: no cancellation). With ``centred`` also
+    x − μ, viewed (N, C, S)."""
     x3 = _as_rows(x)
     n = x3.shape[0] * x3.shape[2]
     mu = _channel_sums(x3) / n
-    centred = x3 - mu[:, None]
-    return mu, _channel_dots(xp, centred, centred) / n
+    c = x3 - mu[:, None]
+    var = _channel_dots(xp, c, c) / n
+    return (mu, var, c) if centred else (mu, var)
 
 
 class NativeBatchNorm(Function):
@@ -50,35 +52,33 @@ class NativeBatchNorm(Function):
     for the same computation is NativeBatchNormBackward0.)"""
 
     def forward(self, xp, x, weight, bias, eps=1e-5, stats=None):
-        """``stats``: (μ, σ²) from :func:`batch_moments` when the caller has them (it needs them
-        for the running estimates); else computed here."""
-        mu, var = batch_moments(xp, x) if stats is None else stats
+        """``stats``: (μ, σ², x − μ) from :func:`batch_moments` with ``centred=True`` when the
+        caller has them (it needs μ, σ² for the running estimates); else computed here. The
+        centred values c = x − μ are saved rather than x̂ = c·r (one pass fewer:
+        y = c·(r·γ) + β; backward scales its sums by r instead)."""
+        mu, var, c = batch_moments(xp, x, centred=True) if stats is None else stats
         self.eps = eps
         r = 1 / xp.sqrt(var + eps)
-        xhat = _as_rows(x) - mu[:, None]
-        xhat *= r[:, None]
-        if weight is not None:
-            y = xhat * weight[:, None]
-            if bias is not None:
-                y += bias[:, None]
-        else:
-            y = xhat + bias[:, None] if bias is not None else xhat.copy()  # x̂ is saved
-        self.save(x, xhat, r, weight)
+        a = r if weight is None else r * weight     # y = c·a + β
+        y = c * a[:, None]
+        if bias is not None:
+            y += bias[:, None]
+        self.save(x, c, r, weight)
         return y.reshape(x.shape)
 
     def backward(self, xp, g):
-        x, xhat, r, weight = self.saved
+        x, c, r, weight = self.saved
         if isinstance(x, Tensor):
             return self._graph_backward(xp, g, x, weight)
         nx, nw, nb = self.needs_input_grad
-        g3 = g.reshape(xhat.shape)
-        n = xhat.shape[0] * xhat.shape[2]
+        g3 = g.reshape(c.shape)
+        n = c.shape[0] * c.shape[2]
         sum_g = _channel_sums(g3)                   # ∂L/∂β
-        sum_gx = _channel_dots(xp, g3, xhat)        # ∂L/∂γ
+        sum_gx = _channel_dots(xp, g3, c) * r       # ∂L/∂γ = Σ g·x̂ = r·Σ g·c
         dx = None
         if nx:
             a = r if weight is None else r * weight
-            t = xhat * (sum_gx / n)[:, None]
+            t = c * (sum_gx * r / n)[:, None]       # x̂·mean(g·x̂)
             t += (sum_g / n)[:, None]
             xp.subtract(g3, t, out=t)               # g − mean(g) − x̂·mean(g·x̂)
             t *= a[:, None]

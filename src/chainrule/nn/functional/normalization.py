@@ -113,9 +113,9 @@ def batch_norm(input: Tensor, running_mean: Tensor | None, running_var: Tensor |
         if n <= 1:
             raise ValueError(f"{name}: expected more than 1 value per channel when training, got "
                              f"input of shape {tuple(input.shape)}")
-        mu, var = batch_moments(backend.get_array_module(input._data), input._data)
-        update_running_stats(running_mean, running_var, mu, var, n, momentum)
-        return NativeBatchNorm.apply(input, weight, bias, eps=eps, stats=(mu, var))
+        stats = batch_moments(backend.get_array_module(input._data), input._data, centred=True)
+        update_running_stats(running_mean, running_var, stats[0], stats[1], n, momentum)
+        return NativeBatchNorm.apply(input, weight, bias, eps=eps, stats=stats)
     if running_mean is None or running_var is None:
         raise ValueError(f"{name}: running_mean and running_var are needed when training=False")
     # Evaluation: a fixed per-channel affine map x·s + t, s = γ/√(var + ε), t = β − mean·s.
