@@ -32,7 +32,8 @@ def _versions() -> dict:
     code = ("import json, os, numpy, torch, chainrule, chainrule._blas as b; print(json.dumps("
             "{'numpy': numpy.__version__, 'torch': torch.__version__, "
             "'chainrule_path': os.path.dirname(chainrule.__file__), 'blas': b.blas_info(), "
-            "'gemm': {k: v for k, v in b.gemm_info(calibrate=True).items() if k != 'records'}}))")
+            "'gemm': {k: v for k, v in b.gemm_info(calibrate=True).items() if k != 'records'}, "
+            "'onednn': __import__('chainrule._onednn', fromlist=['info']).info()}))")
     out = subprocess.run([sys.executable, "-c", code], check=True, capture_output=True,
                          text=True).stdout
     return json.loads(out.strip().splitlines()[-1])
@@ -66,9 +67,12 @@ def cpu_model() -> str:
 
 
 def machine(v: dict | None = None) -> dict:
-    """The fields every row carries: CPU model, the BLAS chainrule drives, its thread count."""
-    b = (v or _versions())["blas"]
-    return {"cpu": cpu_model(), "blas": b["library"], "blas_threads": b["num_threads"]}
+    """The fields every row carries: CPU model, the BLAS chainrule drives, its thread count, the
+    engine of float32 convolutions."""
+    v = v or _versions()
+    b, d = v["blas"], v.get("onednn", {})
+    return {"cpu": cpu_model(), "blas": b["library"], "blas_threads": b["num_threads"],
+            "conv": f"oneDNN {d['version']}" if d.get("enabled") else "im2col + GEMM"}
 
 
 def gemm_line(g: dict) -> str:
@@ -80,6 +84,14 @@ def gemm_line(g: dict) -> str:
         by_lib.setdefault(lib, []).append(bucket)
     return ("; ".join(f"{lib}: {' '.join(bs)}" for lib, bs in by_lib.items())
             + f"; NumPy elsewhere; plan {'calibrated now' if g.get('calibrated') else 'cached'}")
+
+
+def onednn_line(d: dict) -> str:
+    """Which engine runs float32 convolutions (chainrule._onednn.info)."""
+    if d.get("enabled"):
+        return f"oneDNN {d['version']} ({d['path']})"
+    return "im2col + GEMM (NumPy path" + ("; oneDNN found but disabled)" if d.get("found")
+                                          else "; oneDNN not installed)")
 
 
 def _load() -> str:
@@ -98,6 +110,7 @@ def header(cfg: suite.Config) -> str:
             f"CPU {m['cpu']}; BLAS {m['blas']}, {m['blas_threads']} threads "
             f"(one below m·n·k {v['blas']['threshold']:,})\n"
             f"GEMM {gemm_line(v.get('gemm', {}))}\n"
+            f"convolution {onednn_line(v.get('onednn', {}))}\n"
             f"numpy {v['numpy']}, torch {v['torch']}, chainrule from {v['chainrule_path']} "
             f"(repo HEAD {_git_head()}); rounds={cfg.rounds}{', QUICK' if cfg.quick else ''}; "
             f"load average at start {_load()}")

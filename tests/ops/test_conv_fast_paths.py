@@ -78,7 +78,9 @@ def _composed_conv(x, w, b, stride, pads, dilation):
     return ops.transpose(z, (1, 0) + tuple(range(2, 2 + nd)))
 
 
-@pytest.mark.parametrize("dtype,tol", [(np.float64, 1e-12), (np.float32, 2e-5)])
+@pytest.mark.parametrize("dtype,tol,engine", [(np.float64, 1e-12, "numpy"),
+                                              (np.float32, 2e-5, "numpy"),
+                                              (np.float32, 2e-5, "onednn")])
 @pytest.mark.parametrize("xs,ws,stride,pads,dilation,bias", [
     ((3, 1, 9, 8), (4, 1, 3, 2), (1, 1), ((0, 0), (0, 0)), (1, 1), True),    # one channel
     ((2, 3, 9, 8), (5, 3, 3, 2), (1, 1), ((0, 0), (0, 0)), (1, 1), True),    # channels-last
@@ -90,9 +92,14 @@ def _composed_conv(x, w, b, stride, pads, dilation):
     ((2, 3, 5, 6), (2, 3, 1, 1), (1, 1), ((0, 0), (0, 0)), (1, 1), True),    # 1×1 kernel
 ], ids=["c1", "cl", "cl_strided_padded", "c1_strided_padded", "conv1d", "cl_row_shifts_padded",
         "c1_row_shifts_padded", "cl_1x1"])
-def test_fused_conv_equals_composed_reference(xs, ws, stride, pads, dilation, bias, dtype, tol):
-    """Conv (channels-last im2col, in-place bias, per-offset input gradient) gives the reference
-    path's output and gradients for x, w and b."""
+def test_fused_conv_equals_composed_reference(xs, ws, stride, pads, dilation, bias, dtype, tol,
+                                              engine, monkeypatch):
+    """Conv (channels-last im2col, in-place bias, per-offset input gradient; or oneDNN's
+    primitives, the onednn extra) gives the reference path's output and gradients for x, w
+    and b."""
+    if engine == "onednn" and not cr.backends.mkldnn.is_available():
+        pytest.skip("oneDNN is not installed (the onednn extra)")
+    monkeypatch.setattr(cr.backends.mkldnn, "enabled", engine == "onednn")
     rng = np.random.default_rng(11)
     arrays = [rng.standard_normal(xs).astype(dtype), rng.standard_normal(ws).astype(dtype),
               rng.standard_normal(ws[0]).astype(dtype) if bias else None]
@@ -103,6 +110,8 @@ def test_fused_conv_equals_composed_reference(xs, ws, stride, pads, dilation, bi
     for fn in (C.convolution, _composed_conv):
         ts = [None if a is None else cr.tensor(a, requires_grad=True) for a in arrays]
         z = fn(ts[0], ts[1], ts[2], stride=stride, pads=pads, dilation=dilation)
+        if fn is C.convolution:
+            assert (z.grad_fn.plan is not None) == (engine == "onednn")
         z.backward(cr.tensor(g))
         results.append([z.numpy()] + [t.grad.numpy() for t in ts if t is not None])
     for fast, ref in zip(*results):

@@ -12,7 +12,10 @@ The pair and the raw helpers (``pad_array``, ``window_view``, ``fold_windows``) 
 :mod:`.im2col`, shared with pooling. Everything runs on NumPy or CuPy alike (``xp`` from the
 backend); the two NumPy-only pieces get CuPy counterparts from the backend's CUDA kernels:
 strided views (CuPy's ``as_strided``) and the input gradient's col2im (one GEMM for all kernel
-offsets, then one gather kernel).
+offsets, then one gather kernel). Where the ``onednn`` extra is installed, float32 NumPy
+convolutions run on oneDNN's direct-convolution primitives instead (:mod:`chainrule._onednn`,
+switched by ``chainrule.backends.mkldnn.enabled``): on a 2-core EPYC they took workload B's
+step from 9.5–10.5 to 6.0 ms.
 """
 from __future__ import annotations
 
@@ -26,6 +29,7 @@ from .. import backend
 from .._blas.gemm import matmul as gemm
 from .._blas.intraop import over_batch, split_batch
 from .._blas.threads import blas_threads_for
+from .._onednn.conv import plan_for
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .im2col import (Fold, Unfold, as_strided, crop, fold_cols, fold_windows,  # noqa: F401
@@ -140,10 +144,17 @@ class Conv(Function):
                              f"{tuple(dilation)}) does not fit the padded input {tuple(x.shape)}")
         self.out = out
         n, m = x.shape[0], x.shape[0] * math.prod(out)
+        self.plan = None
         if m == 0:   # an empty batch: an empty output, zero gradients (PyTorch's behaviour)
             self.rows = None
             self.save(x, w, None)
             return xp.zeros((n, o) + out, x.dtype)
+        self.plan = plan_for(x, w, b, stride, dilation, pads, out) if xp is np else None
+        if self.plan is not None:      # oneDNN's direct convolution (the onednn extra)
+            self.rows = False
+            self.save(x, w, None)
+            return self.plan.forward(np.ascontiguousarray(x), np.ascontiguousarray(w),
+                                     None if b is None else np.ascontiguousarray(b))
         self.rows = x.shape[1] > 1
         l_ = m // n
         if self.rows:
@@ -194,6 +205,11 @@ class Conv(Function):
         if self.rows is None:   # the empty batch: nothing reached the output
             grads = (xp.zeros(x.shape, g.dtype), xp.zeros(w.shape, g.dtype), xp.zeros(o, g.dtype))
             return tuple(gr if nd_ else None for gr, nd_ in zip(grads, need))
+        if self.plan is not None:
+            gx, gw, gb = self.plan.backward(np.ascontiguousarray(x), np.ascontiguousarray(w),
+                                            np.ascontiguousarray(g), need[0], need[1],
+                                            len(need) > 2 and need[2])
+            return (gx, gw) if len(need) == 2 else (gx, gw, gb)
         n = g.shape[0]
         gx = gw = gb = None
         gmo = None

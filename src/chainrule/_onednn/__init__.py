@@ -1,0 +1,15 @@
+"""oneDNN (Intel's deep-learning primitives library) as an optional engine for convolution on
+the CPU: :mod:`.library` binds its C API through ctypes, :mod:`.conv` runs convolutions and
+their gradients on it. Installed by the ``onednn`` extra (``onednn-cpu-gomp``); absent, every
+convolution takes the NumPy path."""
+from .conv import enabled, set_enabled
+from .library import OneDNNError, find
+
+__all__ = ["enabled", "set_enabled", "find", "OneDNNError", "info"]
+
+
+def info() -> dict:
+    """Whether oneDNN is found and used, its version and its path."""
+    lib = find()
+    return {"found": lib is not None, "enabled": enabled(),
+            "version": lib.version if lib else None, "path": lib.path if lib else None}

@@ -1,0 +1,223 @@
+"""Convolution through oneDNN's primitives: forward, ∂L/∂W with ∂L/∂b, and ∂L/∂x.
+
+oneDNN computes the same sums as chainrule's im2col + GEMM (``ops/conv.py`` states them) with
+direct-convolution kernels on blocked layouts: it picks the layouts (``any``), and reorders
+convert between them and the C-contiguous NCHW/OIHW arrays NumPy holds. One :class:`ConvPlan`
+per configuration (shapes, stride, dilation, padding, bias) holds the primitive descriptors,
+the JIT-compiled primitives and the blocked buffers, built once and reused; PyTorch's CPU
+convolution (``mkldnn_convolution``) takes the same route. Only float32 NumPy arrays go this
+way; everything else, and any process that forked after oneDNN started (GNU OpenMP's threads do
+not survive a fork), uses the NumPy path.
+"""
+from __future__ import annotations
+
+import collections
+import ctypes
+import os
+
+import numpy as np
+
+from ..backends import mkldnn as _switch
+from .library import (BIAS, DIFF_BIAS, DIFF_DST, DIFF_SRC, DIFF_WEIGHTS, DST, P, Q_DIFF_DST,
+                      Q_DIFF_SRC, Q_DIFF_WEIGHTS, Q_DST, Q_SRC, Q_WEIGHTS, SRC, TAG_ANY, WEIGHTS,
+                      Dims, OneDNNError, aligned, args, find, plain_tag)
+
+__all__ = ["plan_for", "set_enabled", "enabled", "ConvPlan"]
+
+FORWARD_TRAINING = 64          # dnnl_forward_training
+DIRECT = 1                     # dnnl_convolution_direct
+#: below this many input channels ∂L/∂x runs on plain layouts (oneDNN's blocked backward-data
+#: kernel pads C to 16 and ran 3–5× slower than its plain GEMM one at C = 1 on a 2-core EPYC)
+BLOCKED_DATA_MIN_C = 8
+_CACHE_MAX = 64
+
+_plans: collections.OrderedDict = collections.OrderedDict()
+
+
+def set_enabled(on: bool) -> None:
+    """Whether convolutions may use oneDNN when it is installed (the default) or always take
+    the NumPy path (im2col + GEMM): ``chainrule.backends.mkldnn.enabled``."""
+    _switch.enabled = bool(on)
+
+
+def enabled() -> bool:
+    """Whether a float32 NumPy convolution would use oneDNN now."""
+    lib = find() if _switch.enabled else None
+    return lib is not None and lib.pid == os.getpid()
+
+
+class _Slot:
+    """One argument of a primitive: the user's C-contiguous layout, the one the primitive chose,
+    and, where they differ, a blocked buffer and the reorder between them."""
+
+    def __init__(self, lib, user_md, chosen_md, into_primitive: bool):
+        self.lib = lib
+        self.user = lib.memory(user_md)
+        self.direct = lib.same(user_md, chosen_md)
+        if self.direct:
+            self.mem = self.user
+        else:
+            self.buf = aligned(lib.size(chosen_md))
+            self.mem = lib.memory(chosen_md)
+            lib.bind(self.mem, self.buf)
+            src, dst = (self.user, self.mem) if into_primitive else (self.mem, self.user)
+            self.reorder = lib.reorder(user_md if into_primitive else chosen_md,
+                                       chosen_md if into_primitive else user_md)
+            self.reorder_args = args((SRC, src), (DST, dst))
+
+    def put(self, array: np.ndarray) -> P:
+        """``array`` as the primitive's input (reordered into the blocked buffer if needed)."""
+        self.lib.bind(self.user, array)
+        if not self.direct:
+            self.lib.execute(self.reorder, self.reorder_args)
+        return self.mem
+
+    def target(self, array: np.ndarray) -> P:
+        """Where the primitive writes an output that ends up in ``array``."""
+        self.lib.bind(self.user, array)
+        return self.mem
+
+    def take(self) -> None:
+        """Reorder the primitive's output into the user's array (after :meth:`target`)."""
+        if not self.direct:
+            self.lib.execute(self.reorder, self.reorder_args)
+
+
+class ConvPlan:
+    """The primitives of one convolution configuration; forward and backward run on them."""
+
+    def __init__(self, lib, x_shape, w_shape, y_shape, bias: bool, stride, dilation, pads):
+        self.lib = lib
+        self.shapes = tuple(x_shape), tuple(w_shape), tuple(y_shape)
+        self.bias = bias
+        nd = len(w_shape) - 2
+        self.geometry = (Dims(*stride), Dims(*(d - 1 for d in dilation)),
+                         Dims(*(lo for lo, _ in pads)), Dims(*(hi for _, hi in pads)))
+        plain = plain_tag(nd + 2)
+        self.user = {k: lib.md(s, plain) for k, s in zip("xwy", self.shapes)}
+        self.user["b"] = lib.md((w_shape[0],), plain_tag(1))
+        anym = {k: lib.md(s, TAG_ANY) for k, s in zip("xwy", self.shapes)}
+        self.fwd_pd = P()
+        lib.check(lib.convolution_forward_primitive_desc_create(
+            ctypes.byref(self.fwd_pd), lib.engine, FORWARD_TRAINING, DIRECT, anym["x"],
+            anym["w"], self.user["b"] if bias else None, anym["y"], *self.geometry, None),
+            f"convolution forward {self.shapes}")
+        self.fwd = lib.primitive(self.fwd_pd)
+        q = lambda what: lib.query_md(self.fwd_pd, what)  # noqa: E731
+        self.f_src = _Slot(lib, self.user["x"], q(Q_SRC), True)
+        self.f_w = _Slot(lib, self.user["w"], q(Q_WEIGHTS), True)
+        self.f_dst = _Slot(lib, self.user["y"], q(Q_DST), False)
+        self.f_b = lib.memory(self.user["b"])
+        self._any = anym
+        self._bwd_w = self._bwd_d = None
+
+    def impls(self) -> dict:
+        """The implementation oneDNN chose for each primitive built so far."""
+        out = {"forward": self.lib.impl(self.fwd_pd)}
+        if self._bwd_w is not None:
+            out["weights"] = self.lib.impl(self._bwd_w[0])
+        if self._bwd_d is not None:
+            out["data"] = self.lib.impl(self._bwd_d[0])
+        return out
+
+    def forward(self, x: np.ndarray, w: np.ndarray, b: np.ndarray | None) -> np.ndarray:
+        """z = conv(x, w) + b as a new C-contiguous array."""
+        lib = self.lib
+        y = np.empty(self.shapes[2], np.float32)
+        with lib.lock:
+            _threads(lib)
+            pairs = [(SRC, self.f_src.put(x)), (WEIGHTS, self.f_w.put(w)),
+                     (DST, self.f_dst.target(y))]
+            if self.bias:
+                lib.bind(self.f_b, b)
+                pairs.append((BIAS, self.f_b))
+            lib.execute(self.fwd, args(*pairs))
+            self.f_dst.take()
+            lib.wait()
+        return y
+
+    def _weights_primitive(self):
+        if self._bwd_w is None:
+            lib, pd = self.lib, P()
+            lib.check(lib.convolution_backward_weights_primitive_desc_create(
+                ctypes.byref(pd), lib.engine, DIRECT, self._any["x"], self._any["w"],
+                self.user["b"] if self.bias else None, self._any["y"], *self.geometry,
+                self.fwd_pd, None), f"convolution backward weights {self.shapes}")
+            q = lambda what: lib.query_md(pd, what)  # noqa: E731
+            self._bwd_w = (pd, lib.primitive(pd), _Slot(lib, self.user["x"], q(Q_SRC), True),
+                           _Slot(lib, self.user["y"], q(Q_DIFF_DST), True),
+                           _Slot(lib, self.user["w"], q(Q_DIFF_WEIGHTS), False),
+                           lib.memory(self.user["b"]))
+        return self._bwd_w
+
+    def _data_primitive(self):
+        if self._bwd_d is None:
+            lib, pd = self.lib, P()
+            blocked = self.shapes[0][1] >= BLOCKED_DATA_MIN_C
+            m = self._any if blocked else self.user
+            lib.check(lib.convolution_backward_data_primitive_desc_create(
+                ctypes.byref(pd), lib.engine, DIRECT, m["x"], m["w"], m["y"], *self.geometry,
+                self.fwd_pd, None), f"convolution backward data {self.shapes}")
+            q = lambda what: lib.query_md(pd, what)  # noqa: E731
+            self._bwd_d = (pd, lib.primitive(pd), _Slot(lib, self.user["y"], q(Q_DIFF_DST), True),
+                           _Slot(lib, self.user["w"], q(Q_WEIGHTS), True),
+                           _Slot(lib, self.user["x"], q(Q_DIFF_SRC), False))
+        return self._bwd_d
+
+    def backward(self, x, w, g, need_x: bool, need_w: bool, need_b: bool) -> tuple:
+        """(∂L/∂x, ∂L/∂w, ∂L/∂b) for the output gradient ``g`` (None where not needed)."""
+        lib = self.lib
+        gx = gw = gb = None
+        with lib.lock:
+            _threads(lib)
+            if need_w or (need_b and self.bias):
+                _, prim, src, ddst, dw, db = self._weights_primitive()
+                gw = np.empty(self.shapes[1], np.float32)
+                pairs = [(SRC, src.put(x)), (DIFF_DST, ddst.put(g)),
+                         (DIFF_WEIGHTS, dw.target(gw))]
+                if self.bias:
+                    gb = np.empty(self.shapes[1][0], np.float32)
+                    lib.bind(db, gb)
+                    pairs.append((DIFF_BIAS, db))
+                lib.execute(prim, args(*pairs))
+                dw.take()
+            if need_x:
+                _, prim, ddst, wslot, dsrc = self._data_primitive()
+                gx = np.empty(self.shapes[0], np.float32)
+                lib.execute(prim, args((DIFF_DST, ddst.put(g)), (WEIGHTS, wslot.put(w)),
+                                       (DIFF_SRC, dsrc.target(gx))))
+                dsrc.take()
+            lib.wait()
+        return gx, (gw if need_w else None), (gb if need_b else None)
+
+
+def _threads(lib) -> None:
+    """OpenMP threads as the BLAS policy gives a big GEMM (the user's limit, fewer when other
+    processes keep CPUs busy)."""
+    from .._blas.threads import big_threads
+    lib.set_threads(big_threads())
+
+
+def plan_for(x, w, b, stride, dilation, pads, out) -> ConvPlan | None:
+    """The cached plan for this convolution when oneDNN should run it, else None: float32
+    NumPy arrays, 1-D to 3-D, oneDNN installed and enabled, not in a forked child."""
+    if not _switch.enabled or type(x) is not np.ndarray or x.dtype != np.float32 or \
+            w.dtype != np.float32 or (b is not None and b.dtype != np.float32) or \
+            not 3 <= x.ndim <= 5:
+        return None
+    lib = find()
+    if lib is None or lib.pid != os.getpid():
+        return None
+    key = (x.shape, w.shape, b is not None, tuple(stride), tuple(dilation), tuple(pads))
+    if key in _plans:
+        _plans.move_to_end(key)
+        return _plans[key]
+    y_shape = (x.shape[0], w.shape[0]) + tuple(out)
+    try:
+        plan = ConvPlan(lib, x.shape, w.shape, y_shape, b is not None, stride, dilation, pads)
+    except OneDNNError:    # a configuration oneDNN does not implement: NumPy's, remembered
+        plan = None
+    _plans[key] = plan
+    if len(_plans) > _CACHE_MAX:
+        _plans.popitem(last=False)
+    return plan
