@@ -22,8 +22,9 @@ try:
 except importlib.metadata.PackageNotFoundError:
     INSTALLED = False
 
-needs = pytest.mark.skipif(not INSTALLED, reason="onednn-cpu-gomp is not installed (the onednn "
-                                                 "extra; dev installs it)")
+needs = pytest.mark.skipif(
+    Lib.find() is None, reason="oneDNN is not usable here: " + (
+        Lib.load_error or "onednn-cpu-gomp is not installed (the onednn extra; dev installs it)"))
 
 
 def test_the_installed_wheel_is_found():
@@ -33,8 +34,23 @@ def test_the_installed_wheel_is_found():
                           (1,), (1,), ((0, 0),), (3,)) is None
         pytest.skip("onednn-cpu-gomp is not installed: only the fallback was checked")
     lib = Lib.find()
-    assert lib is not None and lib.version.startswith("3.")
+    if lib is None and Lib.load_error and "libgomp" in Lib.load_error:
+        pytest.skip(f"this system has no GNU OpenMP runtime for oneDNN: {Lib.load_error}")
+    assert lib is not None and lib.version.startswith("3."), Lib.load_error
     assert cr.backends.mkldnn.is_available()
+
+
+def test_an_installed_library_that_does_not_load_warns_once(monkeypatch, tmp_path):
+    bad = tmp_path / "libdnnl.so.3"
+    bad.write_bytes(b"not a shared object")
+    monkeypatch.setattr(Lib, "library_paths", lambda: [str(bad)])
+    monkeypatch.setattr(Lib, "_searched", False)
+    monkeypatch.setattr(Lib, "_found", None)
+    monkeypatch.setattr(Lib, "load_error", None)
+    with pytest.warns(RuntimeWarning, match="oneDNN is installed but did not load .*libdnnl"):
+        assert Lib.find() is None
+    assert str(bad) in Lib.load_error
+    assert Lib.find() is None           # searched once: no second warning
 
 
 def _run(x, w, b, stride, pads, dilation, need, onednn: bool, monkeypatch):

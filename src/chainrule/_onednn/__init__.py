@@ -3,13 +3,16 @@ the CPU: :mod:`.library` binds its C API through ctypes, :mod:`.conv` runs convo
 their gradients on it. Installed by the ``onednn`` extra (``onednn-cpu-gomp``); absent, every
 convolution takes the NumPy path."""
 from .conv import enabled, set_enabled
+from . import library as _library
 from .library import OneDNNError, find
 
 __all__ = ["enabled", "set_enabled", "find", "OneDNNError", "info"]
 
 
 def info() -> dict:
-    """Whether oneDNN is found and used, its version and its path."""
+    """Whether oneDNN is found and used, its version and its path, and why an installed one
+    did not load."""
     lib = find()
     return {"found": lib is not None, "enabled": enabled(),
-            "version": lib.version if lib else None, "path": lib.path if lib else None}
+            "version": lib.version if lib else None, "path": lib.path if lib else None,
+            "load_error": _library.load_error}

@@ -16,6 +16,7 @@ import importlib.metadata
 import os
 import sys
 import threading
+import warnings
 
 import numpy as np
 
@@ -207,19 +208,27 @@ def _omp_setter():
 
 _found: Library | None = None
 _searched = False
+#: why an installed libdnnl did not load (e.g. no libgomp.so.1 on the system), else None
+load_error: str | None = None
 
 
 def find() -> Library | None:
-    """The oneDNN library when installed and loadable (once per process), else None."""
-    global _found, _searched
+    """The oneDNN library when installed and loadable (once per process), else None; an
+    installed library that does not load warns once and leaves convolutions on NumPy."""
+    global _found, _searched, load_error
     if not _searched:
         _searched = True
         for path in library_paths():
             try:
                 lib = ctypes.CDLL(path)
-                if hasattr(lib, "dnnl_convolution_forward_primitive_desc_create"):
-                    _found = Library(path, lib)
-                    break
-            except (OSError, OneDNNError):
-                continue
+                if not hasattr(lib, "dnnl_convolution_forward_primitive_desc_create"):
+                    raise OSError("no dnnl_convolution_forward_primitive_desc_create in it")
+                _found = Library(path, lib)
+                load_error = None
+                break
+            except (OSError, OneDNNError) as e:
+                load_error = f"{path}: {e}"
+        if _found is None and load_error is not None:
+            warnings.warn(f"chainrule: oneDNN is installed but did not load ({load_error}); "
+                          "convolutions use the NumPy path", RuntimeWarning, stacklevel=2)
     return _found
