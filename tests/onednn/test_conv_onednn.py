@@ -229,6 +229,17 @@ def test_a_configuration_onednn_rejects_falls_back_to_numpy(monkeypatch):
     np.testing.assert_allclose(z.numpy(), np.full((2, 2, 3, 3), 27.0))
 
 
+def test_the_backend_switch_and_its_context_manager_restore():
+    m = cr.backends.mkldnn
+    assert m.enabled is True and m.deterministic is False
+    with m.flags(enabled=False, deterministic=True):
+        assert m.enabled is False and m.deterministic is True and not D.enabled()
+    with pytest.raises(KeyError):
+        with m.flags():
+            raise KeyError("inside")
+    assert m.enabled is True and m.deterministic is False
+
+
 def test_a_failed_call_names_the_call_and_the_status():
     with pytest.raises(Lib.OneDNNError, match=r"oneDNN convolution forward \(2, 3\): "
                                               r"invalid arguments \(2\)"):

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 
 enabled: bool = True
+deterministic: bool = False   # PyTorch's flag; oneDNN's convolutions here are deterministic
 
 
 def is_available() -> bool:
@@ -15,12 +16,15 @@ def is_available() -> bool:
 
 
 @contextlib.contextmanager
-def flags(enabled: bool = False):
-    """Set ``enabled`` inside the block, restoring it after (PyTorch's context manager)."""
-    global_module = globals()
-    before = global_module["enabled"]
-    global_module["enabled"] = bool(enabled)
+def flags(enabled: bool = False, deterministic: bool = False, allow_tf32: bool = True,
+          fp32_precision: str = "none"):
+    """Set ``enabled`` (and ``deterministic``) inside the block, restoring them after (PyTorch's
+    context manager and defaults; ``allow_tf32`` and ``fp32_precision`` have no effect: float32
+    convolutions here are always full float32)."""
+    names = globals()
+    before = names["enabled"], names["deterministic"]
+    names["enabled"], names["deterministic"] = bool(enabled), bool(deterministic)
     try:
         yield
     finally:
-        global_module["enabled"] = before
+        names["enabled"], names["deterministic"] = before
