@@ -1,6 +1,6 @@
-"""oneDNN (Intel's deep-learning primitives library) as an optional engine for convolution on
-the CPU: :mod:`.library` binds its C API through ctypes, :mod:`.conv` runs convolutions and
-their gradients on it. Installed by the ``onednn`` extra (``onednn-cpu-gomp``); absent, every
+"""oneDNN (Intel's deep-learning primitives library) as an optional engine for convolution and
+max pooling on the CPU: :mod:`.library` binds its C API through ctypes, :mod:`.conv` runs
+convolutions and their gradients on it, :mod:`.pool` max pooling. Installed by the ``onednn`` extra (``onednn-cpu-gomp``); absent, every
 convolution takes the NumPy path."""
 from .conv import enabled, set_enabled
 from . import library as _library

@@ -11,16 +11,14 @@ not survive a fork), uses the NumPy path.
 """
 from __future__ import annotations
 
-import collections
 import ctypes
-import os
 
 import numpy as np
 
 from ..backends import mkldnn as _switch
 from .library import (BIAS, DIFF_BIAS, DIFF_DST, DIFF_SRC, DIFF_WEIGHTS, DST, P, Q_DIFF_DST,
                       Q_DIFF_SRC, Q_DIFF_WEIGHTS, Q_DST, Q_SRC, Q_WEIGHTS, SRC, TAG_ANY, WEIGHTS,
-                      Dims, OneDNNError, aligned, args, find, plain_tag)
+                      Dims, PlanCache, aligned, args, plain_tag, usable)
 
 __all__ = ["plan_for", "set_enabled", "enabled", "ConvPlan"]
 
@@ -31,7 +29,7 @@ DIRECT = 1                     # dnnl_convolution_direct
 BLOCKED_DATA_MIN_C = 8
 _CACHE_MAX = 64
 
-_plans: collections.OrderedDict = collections.OrderedDict()
+_plans = PlanCache(_CACHE_MAX)
 
 
 def set_enabled(on: bool) -> None:
@@ -42,8 +40,7 @@ def set_enabled(on: bool) -> None:
 
 def enabled() -> bool:
     """Whether a float32 NumPy convolution would use oneDNN now."""
-    lib = find() if _switch.enabled else None
-    return lib is not None and lib.pid == os.getpid()
+    return usable() is not None
 
 
 class _Slot:
@@ -125,7 +122,7 @@ class ConvPlan:
         lib = self.lib
         y = np.empty(self.shapes[2], np.float32)
         with lib.lock:
-            _threads(lib)
+            lib.policy_threads()
             pairs = [(SRC, self.f_src.put(x)), (WEIGHTS, self.f_w.put(w)),
                      (DST, self.f_dst.target(y))]
             if self.bias:
@@ -169,7 +166,7 @@ class ConvPlan:
         lib = self.lib
         gx = gw = gb = None
         with lib.lock:
-            _threads(lib)
+            lib.policy_threads()
             if need_w or (need_b and self.bias):
                 _, prim, src, ddst, dw, db = self._weights_primitive()
                 gw = np.empty(self.shapes[1], np.float32)
@@ -191,33 +188,15 @@ class ConvPlan:
         return gx, (gw if need_w else None), (gb if need_b else None)
 
 
-def _threads(lib) -> None:
-    """OpenMP threads as the BLAS policy gives a big GEMM (the user's limit, fewer when other
-    processes keep CPUs busy)."""
-    from .._blas.threads import big_threads
-    lib.set_threads(big_threads())
-
-
 def plan_for(x, w, b, stride, dilation, pads, out) -> ConvPlan | None:
     """The cached plan for this convolution when oneDNN should run it, else None: float32
     NumPy arrays, 1-D to 3-D, oneDNN installed and enabled, not in a forked child."""
-    if not _switch.enabled or type(x) is not np.ndarray or x.dtype != np.float32 or \
-            w.dtype != np.float32 or (b is not None and b.dtype != np.float32) or \
-            not 3 <= x.ndim <= 5:
+    if type(x) is not np.ndarray or x.dtype != np.float32 or w.dtype != np.float32 or \
+            (b is not None and b.dtype != np.float32) or not 3 <= x.ndim <= 5:
         return None
-    lib = find()
-    if lib is None or lib.pid != os.getpid():
+    lib = usable()
+    if lib is None:
         return None
     key = (x.shape, w.shape, b is not None, tuple(stride), tuple(dilation), tuple(pads))
-    if key in _plans:
-        _plans.move_to_end(key)
-        return _plans[key]
-    y_shape = (x.shape[0], w.shape[0]) + tuple(out)
-    try:
-        plan = ConvPlan(lib, x.shape, w.shape, y_shape, b is not None, stride, dilation, pads)
-    except OneDNNError:    # a configuration oneDNN does not implement: NumPy's, remembered
-        plan = None
-    _plans[key] = plan
-    if len(_plans) > _CACHE_MAX:
-        _plans.popitem(last=False)
-    return plan
+    return _plans.get(key, lambda: ConvPlan(lib, x.shape, w.shape, (x.shape[0], w.shape[0]) +
+                                            tuple(out), b is not None, stride, dilation, pads))

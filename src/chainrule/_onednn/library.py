@@ -10,6 +10,7 @@ own blocked layout (nChw16c and the like), which a reorder then converts.
 """
 from __future__ import annotations
 
+import collections
 import ctypes
 import glob
 import importlib.metadata
@@ -20,7 +21,7 @@ import warnings
 
 import numpy as np
 
-__all__ = ["OneDNNError", "find", "Library", "TAG_ANY", "plain_tag"]
+__all__ = ["OneDNNError", "find", "Library", "TAG_ANY", "plain_tag", "PlanCache", "usable"]
 
 P = ctypes.c_void_p
 Dims = ctypes.c_int64 * 12           # dnnl_dims_t
@@ -35,6 +36,8 @@ Q_SRC, Q_DIFF_SRC, Q_WEIGHTS, Q_DIFF_WEIGHTS, Q_DST, Q_DIFF_DST = 129, 130, 131,
 #: DNNL_ARG_*
 SRC, DST, WEIGHTS, BIAS = 1, 17, 33, 41
 DIFF_SRC, DIFF_DST, DIFF_WEIGHTS, DIFF_BIAS = 129, 145, 161, 169
+WORKSPACE = 64
+Q_WORKSPACE = 135
 _STATUS = {1: "out of memory", 2: "invalid arguments", 3: "unimplemented",
            4: "iterator ends", 5: "runtime error", 6: "not required"}
 
@@ -182,6 +185,12 @@ class Library:
             self._omp_set(n)
             self._threads = n
 
+    def policy_threads(self) -> None:
+        """OpenMP threads as the BLAS policy gives a big GEMM (the user's limit, fewer when
+        other processes keep CPUs busy)."""
+        from .._blas.threads import big_threads
+        self.set_threads(big_threads())
+
 
 def args(*pairs) -> ctypes.Array:
     """A dnnl_exec_arg_t array from (index, memory) pairs."""
@@ -232,3 +241,35 @@ def find() -> Library | None:
             warnings.warn(f"chainrule: oneDNN is installed but did not load ({load_error}); "
                           "convolutions use the NumPy path", RuntimeWarning, stacklevel=2)
     return _found
+
+
+def usable() -> Library | None:
+    """The library when this process may call it now: found, switched on
+    (``chainrule.backends.mkldnn.enabled``) and not a child forked after it started."""
+    from ..backends import mkldnn as switch
+    if not switch.enabled:
+        return None
+    lib = find()
+    return lib if lib is not None and lib.pid == os.getpid() else None
+
+
+class PlanCache:
+    """Plans by configuration key, the least recently used dropped beyond ``size``; a key whose
+    plan could not be built (oneDNN declined it) is remembered as None."""
+
+    def __init__(self, size: int = 64):
+        self.size = size
+        self.plans: collections.OrderedDict = collections.OrderedDict()
+
+    def get(self, key, build):
+        if key in self.plans:
+            self.plans.move_to_end(key)
+            return self.plans[key]
+        try:
+            plan = build()
+        except OneDNNError:
+            plan = None
+        self.plans[key] = plan
+        if len(self.plans) > self.size:
+            self.plans.popitem(last=False)
+        return plan

@@ -15,7 +15,7 @@ import numpy as np
 
 from .. import backend
 from .._blas.intraop import over_batch, split_batch
-
+from .._onednn.pool import plan_for as onednn_pool_plan
 from ..autograd.function import Function
 from ..tensor import Tensor
 from .im2col import pad_array, fold_windows, offset_slices, crop
@@ -47,13 +47,23 @@ class MaxPool(Function):
     input — output-sized arrays, no window copy; when windows tile the input the slices come from
     a reshape. Backward finds, per window, the first offset holding the maximum and adds
     ∂L/∂z there, offset by offset. When windows tile the input (NumPy) both directions run
-    over ranges of the batch on the intra-op threads (:mod:`chainrule._blas.intraop`).
+    over ranges of the batch on the intra-op threads (:mod:`chainrule._blas.intraop`). With
+    the ``onednn`` extra, float32 NumPy inputs without NaN pool on oneDNN instead
+    (:mod:`chainrule._onednn.pool`: the same maxima and first-maximum gradient).
     """
 
     def forward(self, xp, x, kernel=(), stride=(), dilation=(), pads=()):
         self.kernel, self.stride, self.dilation, self.pads = kernel, stride, dilation, pads
         self.in_shape, self._arg = x.shape, None
         self._xpad = None
+        self._dnnl = None
+        plan = onednn_pool_plan(x, x.shape[:2] + pool_out(x.shape[2:], kernel, stride, dilation,
+                                                          pads), kernel, stride, dilation, pads)
+        if plan is not None:           # oneDNN's max pooling (the onednn extra)
+            z, ws = plan.forward(x)
+            self._dnnl = (plan, ws)
+            self.save(x, z)
+            return z
         if xp is np and tiles_exactly(kernel, stride, dilation, pads):
             z = np.empty(x.shape[:2] + pool_out(x.shape[2:], kernel, stride, dilation, pads),
                          x.dtype)
@@ -159,6 +169,9 @@ class MaxPool(Function):
             gx = IndexScatter.apply(g, shape=(math.prod(self.in_shape),), index=self.flat(),
                                     basic=False)
             return (reshape(gx, self.in_shape),)
+        if self._dnnl is not None:
+            plan, ws = self._dnnl
+            return (plan.backward(np.ascontiguousarray(g), ws),)
         t_of = {off: t for t, off in enumerate(self.offsets())}
         out = g.shape[2:]
         if tiles_exactly(self.kernel, self.stride, self.dilation, self.pads) and \
