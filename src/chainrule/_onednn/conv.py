@@ -48,7 +48,7 @@ class _Slot:
     and, where they differ, a blocked buffer and the reorder between them."""
 
     def __init__(self, lib, user_md, chosen_md, into_primitive: bool):
-        self.lib = lib
+        self.lib, self.md = lib, chosen_md
         self.user = lib.memory(user_md)
         self.direct = lib.same(user_md, chosen_md)
         if self.direct:
@@ -165,12 +165,14 @@ class ConvPlan:
         """(∂L/∂x, ∂L/∂w, ∂L/∂b) for the output gradient ``g`` (None where not needed)."""
         lib = self.lib
         gx = gw = gb = None
+        g_in = None       # (layout, memory) of g already reordered for ∂L/∂W, reused for ∂L/∂x
         with lib.lock:
             lib.policy_threads()
             if need_w or (need_b and self.bias):
                 _, prim, src, ddst, dw, db = self._weights_primitive()
                 gw = np.empty(self.shapes[1], np.float32)
-                pairs = [(SRC, src.put(x)), (DIFF_DST, ddst.put(g)),
+                g_in = (ddst.md, ddst.put(g))
+                pairs = [(SRC, src.put(x)), (DIFF_DST, g_in[1]),
                          (DIFF_WEIGHTS, dw.target(gw))]
                 if self.bias:
                     gb = np.empty(self.shapes[1][0], np.float32)
@@ -181,8 +183,9 @@ class ConvPlan:
             if need_x:
                 _, prim, ddst, wslot, dsrc = self._data_primitive()
                 gx = np.empty(self.shapes[0], np.float32)
-                lib.execute(prim, args((DIFF_DST, ddst.put(g)), (WEIGHTS, wslot.put(w)),
-                                       (DIFF_SRC, dsrc.target(gx))))
+                same = g_in is not None and lib.same(g_in[0], ddst.md)
+                lib.execute(prim, args((DIFF_DST, g_in[1] if same else ddst.put(g)),
+                                       (WEIGHTS, wslot.put(w)), (DIFF_SRC, dsrc.target(gx))))
                 dsrc.take()
             lib.wait()
         return gx, (gw if need_w else None), (gb if need_b else None)
