@@ -53,12 +53,17 @@ def test_an_installed_library_that_does_not_load_warns_once(monkeypatch, tmp_pat
     assert Lib.find() is None           # searched once: no second warning
 
 
-def _run(x, w, b, stride, pads, dilation, need, onednn: bool, monkeypatch):
+def _run(x, w, b, stride, pads, dilation, need, onednn: bool, monkeypatch, groups=1):
     """Output and gradients of one conv with oneDNN on or off; checks which path ran."""
     monkeypatch.setattr(cr.backends.mkldnn, "enabled", onednn)
     ts = [None if a is None else cr.tensor(a, requires_grad=r) for a, r in zip((x, w, b), need)]
-    z = C.convolution(ts[0], ts[1], ts[2], stride=stride, pads=pads, dilation=dilation)
-    assert (z.grad_fn.plan is not None) == onednn
+    z = C.convolution(ts[0], ts[1], ts[2], stride=stride, pads=pads, dilation=dilation,
+                      groups=groups)
+    node = z.grad_fn
+    if onednn or groups == 1:
+        assert isinstance(node, C.Conv) and (node.plan is not None) == onednn
+    else:
+        assert not isinstance(node, C.Conv)        # composed: Unfold + batched matmul
     g = np.random.default_rng(5).standard_normal(z.shape).astype(np.float32)
     z.backward(cr.tensor(g))
     return [z.numpy()] + [None if t is None or t.grad is None else t.grad.numpy() for t in ts]
@@ -99,6 +104,62 @@ def test_onednn_equals_the_numpy_path(case):
             assert got.dtype == np.float32 and got.shape == want.shape
             scale = max(1.0, float(np.abs(want).max()))
             np.testing.assert_allclose(got, want, rtol=1e-5, atol=2e-5 * scale)
+
+
+@st.composite
+def grouped_cases(draw):
+    groups = draw(st.integers(2, 4))
+    cg, og = draw(st.integers(1, 3)), draw(st.integers(1, 3))
+    nd = draw(st.integers(1, 2))
+    k = tuple(draw(st.integers(1, 3)) for _ in range(nd))
+    stride = tuple(draw(st.integers(1, 2)) for _ in range(nd))
+    pads = tuple((p, p) for p in (draw(st.integers(0, 1)) for _ in range(nd)))
+    size = tuple(draw(st.integers(max(1, kk - 2 * lo), 7)) for kk, (lo, _) in zip(k, pads))
+    bias = draw(st.booleans())
+    return ((draw(st.integers(1, 3)), groups * cg) + size, (groups * og, cg) + k, stride, pads,
+            (1,) * nd, bias, (True, True, bias), groups)
+
+
+@needs
+@given(grouped_cases())
+@settings(max_examples=40, deadline=None)
+def test_grouped_convolutions_equal_the_composed_path(case):
+    """groups > 1 (depthwise included) run as one oneDNN node and agree with chainrule's
+    Unfold + batched-matmul composition."""
+    xs, ws, stride, pads, dilation, bias, need, groups = case
+    rng = np.random.default_rng(hash(case) % 2**32)
+    x = rng.standard_normal(xs).astype(np.float32)
+    w = rng.standard_normal(ws).astype(np.float32)
+    b = rng.standard_normal(ws[0]).astype(np.float32) if bias else None
+    with pytest.MonkeyPatch.context() as mp:
+        fast = _run(x, w, b, stride, pads, dilation, need, True, mp, groups)
+        ref = _run(x, w, b, stride, pads, dilation, need, False, mp, groups)
+    for got, want in zip(fast, ref):
+        assert (got is None) == (want is None)
+        if want is not None:
+            np.testing.assert_allclose(got, want, rtol=1e-5,
+                                       atol=2e-5 * max(1.0, float(np.abs(want).max())))
+
+
+@needs
+def test_grouped_second_derivatives_follow_the_composed_path(monkeypatch):
+    """create_graph through a grouped oneDNN node: ∂/∂w of (∂L/∂x · v) equals the composition's."""
+    rng = np.random.default_rng(8)
+    x = rng.standard_normal((2, 6, 7, 7)).astype(np.float32)
+    w = rng.standard_normal((9, 2, 3, 3)).astype(np.float32)
+    v = rng.standard_normal(x.shape).astype(np.float32)
+    out = []
+    for on in (True, False):
+        monkeypatch.setattr(cr.backends.mkldnn, "enabled", on)
+        xt, wt = cr.tensor(x, requires_grad=True), cr.tensor(w, requires_grad=True)
+        z = C.convolution(xt, wt, None, stride=(1, 1), pads=((1, 1), (1, 1)), dilation=(1, 1),
+                          groups=3)
+        assert isinstance(z.grad_fn, C.Conv) == on
+        (gx,) = cr.autograd.grad((z * z).sum(), [xt], create_graph=True)
+        (gw,) = cr.autograd.grad((gx * cr.tensor(v)).sum(), [wt])
+        out.append((gx.detach().numpy(), gw.numpy()))
+    for a, r in zip(*out):
+        np.testing.assert_allclose(a, r, rtol=1e-4, atol=1e-3)
 
 
 @needs

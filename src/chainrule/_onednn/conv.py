@@ -83,17 +83,21 @@ class _Slot:
 class ConvPlan:
     """The primitives of one convolution configuration; forward and backward run on them."""
 
-    def __init__(self, lib, x_shape, w_shape, y_shape, bias: bool, stride, dilation, pads):
+    def __init__(self, lib, x_shape, w_shape, y_shape, bias: bool, stride, dilation, pads,
+                 groups: int = 1):
         self.lib = lib
         self.shapes = tuple(x_shape), tuple(w_shape), tuple(y_shape)
         self.bias = bias
         nd = len(w_shape) - 2
         self.geometry = (Dims(*stride), Dims(*(d - 1 for d in dilation)),
                          Dims(*(lo for lo, _ in pads)), Dims(*(hi for _, hi in pads)))
-        plain = plain_tag(nd + 2)
-        self.user = {k: lib.md(s, plain) for k, s in zip("xwy", self.shapes)}
+        # grouped weights (O, C/g, *k) are oneDNN's (g, O/g, C/g, *k): the same C-contiguous bytes
+        wdims = self.shapes[1] if groups == 1 else \
+            (groups, w_shape[0] // groups) + tuple(w_shape[1:])
+        dims = {"x": self.shapes[0], "w": wdims, "y": self.shapes[2]}
+        self.user = {k: lib.md(d, plain_tag(len(d))) for k, d in dims.items()}
         self.user["b"] = lib.md((w_shape[0],), plain_tag(1))
-        anym = {k: lib.md(s, TAG_ANY) for k, s in zip("xwy", self.shapes)}
+        anym = {k: lib.md(d, TAG_ANY) for k, d in dims.items()}
         self.fwd_pd = P()
         lib.check(lib.convolution_forward_primitive_desc_create(
             ctypes.byref(self.fwd_pd), lib.engine, FORWARD_TRAINING, DIRECT, anym["x"],
@@ -191,15 +195,17 @@ class ConvPlan:
         return gx, (gw if need_w else None), (gb if need_b else None)
 
 
-def plan_for(x, w, b, stride, dilation, pads, out) -> ConvPlan | None:
-    """The cached plan for this convolution when oneDNN should run it, else None: float32
-    NumPy arrays, 1-D to 3-D, oneDNN installed and enabled, not in a forked child."""
+def plan_for(x, w, b, stride, dilation, pads, out, groups: int = 1) -> ConvPlan | None:
+    """The cached plan for this convolution (``groups`` as PyTorch's) when oneDNN should run
+    it, else None: float32 NumPy arrays, 1-D to 3-D, oneDNN installed and enabled, not in a
+    forked child."""
     if type(x) is not np.ndarray or x.dtype != np.float32 or w.dtype != np.float32 or \
             (b is not None and b.dtype != np.float32) or not 3 <= x.ndim <= 5:
         return None
     lib = usable()
     if lib is None:
         return None
-    key = (x.shape, w.shape, b is not None, tuple(stride), tuple(dilation), tuple(pads))
+    key = (x.shape, w.shape, b is not None, tuple(stride), tuple(dilation), tuple(pads), groups)
     return _plans.get(key, lambda: ConvPlan(lib, x.shape, w.shape, (x.shape[0], w.shape[0]) +
-                                            tuple(out), b is not None, stride, dilation, pads))
+                                            tuple(out), b is not None, stride, dilation, pads,
+                                            groups))

@@ -174,13 +174,14 @@ def _pads(pads) -> list[int]:
 
 @_register("conv")
 def _conv(g, op):
-    """Cross-correlation with stride, dilation and padding (groups 1) → Conv."""
+    """Cross-correlation with stride, dilation, padding and groups (grouped ones run as one
+    node on oneDNN) → Conv."""
     ins = [g.value(t, like=op.output) for t in op.inputs if t is not None]
     kernel = [int(k) for k in op.inputs[1].shape[2:]]
     return g.node("Conv", ins, "conv", kernel_shape=kernel,
                   strides=[int(s) for s in op.params["stride"]],
                   dilations=[int(d) for d in op.params["dilation"]],
-                  pads=_pads(op.params["pads"]), group=1)
+                  pads=_pads(op.params["pads"]), group=int(op.params.get("groups", 1)))
 
 
 @_register("maxpool")

@@ -110,8 +110,8 @@ def _prelu(g, module, path, x, ops):
 
 def _grouped_conv(g, module, path, x, ops):
     """Conv(x, W, b, group) read from the module's im2col (Unfold) op."""
-    if getattr(module, "groups", 1) == 1:
-        return None
+    if getattr(module, "groups", 1) == 1 or any(r.op == "conv" for r in ops):
+        return None                     # one conv op (oneDNN ran it): its own emitter
     unfold = next((r for r in ops if r.op == "unfold"), None)
     if unfold is None or unfold.inputs[0] is not x:
         raise ExportError(f"onnx.export: cannot export grouped convolution in module "

@@ -116,7 +116,8 @@ def _add_in_order(sums: dict):
 
 
 class Conv(Function):
-    """z[n, o, *p] = b[o] + Σ_{c, κ} w[o, c, *κ] · x_pad[n, c, *(p·stride + κ·dilation)], groups 1,
+    """z[n, o, *p] = b[o] + Σ_{c, κ} w[o, c, *κ] · x_pad[n, c, *(p·stride + κ·dilation)] (groups
+    > 1 only on oneDNN, :func:`convolution` composes them otherwise),
     as im2col + one GEMM + an in-place bias, returning a contiguous (N, O, *out);
     ∂L/∂w = G·colsᵀ, ∂L/∂b = Σ G, ∂L/∂x = Σ_κ W_κᵀ·G added into the padded input (per offset;
     for 2-D, stride 1, dilation 1 as one GEMM over width-windows of G and kh row-shifted adds).
@@ -131,10 +132,10 @@ class Conv(Function):
     and matmul, so it is differentiable to any order.
     """
 
-    def forward(self, xp, x, w, b=None, stride=(), dilation=(), pads=()):
+    def forward(self, xp, x, w, b=None, stride=(), dilation=(), pads=(), groups=1):
         self.params = dict(kernel=tuple(w.shape[2:]), stride=stride, dilation=dilation,
                            pads=pads)
-        self.in_shape = x.shape
+        self.in_shape, self.groups = x.shape, groups
         nd = w.ndim - 2
         o = w.shape[0]
         out = tuple(out_size(n, k, s, d, lo, hi) for n, k, s, d, (lo, hi)
@@ -149,12 +150,14 @@ class Conv(Function):
             self.rows = None
             self.save(x, w, None)
             return xp.zeros((n, o) + out, x.dtype)
-        self.plan = plan_for(x, w, b, stride, dilation, pads, out) if xp is np else None
+        self.plan = plan_for(x, w, b, stride, dilation, pads, out, groups) if xp is np else None
         if self.plan is not None:      # oneDNN's direct convolution (the onednn extra)
             self.rows = False
             self.save(x, w, None)
             return self.plan.forward(np.ascontiguousarray(x), np.ascontiguousarray(w),
                                      None if b is None else np.ascontiguousarray(b))
+        if groups != 1:   # convolution() sends groups > 1 here only when oneDNN takes them
+            raise RuntimeError(f"conv: groups={groups} needs oneDNN's plan, which is unavailable")
         self.rows = x.shape[1] > 1
         l_ = m // n
         if self.rows:
@@ -327,23 +330,25 @@ class Conv(Function):
             p["dilation"] == (1, 1)
 
     def _backward_graph(self, x, w, g, need):
-        """The same gradients with differentiable ops (create_graph)."""
+        """The same gradients with differentiable ops (create_graph), group by group: with
+        G (O, M) and W (O, C/g·K) split into g blocks of rows, ∂L/∂cols = Wᵀ·G and
+        ∂L/∂W = G·colsᵀ per group."""
         from .reduction import sum as rsum
         nd = w.ndim - 2
-        o = w.shape[0]
+        o, gr = w.shape[0], self.groups
         m = g.shape[0] * math.prod(self.out)
-        gom = reshape(transpose(g, (1, 0) + tuple(range(2, 2 + nd))), (o, m))      # (O, M)
-        w2 = reshape(w, (o, math.prod(w.shape[1:])))
+        gom = reshape(transpose(g, (1, 0) + tuple(range(2, 2 + nd))), (gr, o // gr, m))
+        w2 = reshape(w, (gr, o // gr, math.prod(w.shape[1:])))
         gx = gw = gb = None
         if need[0]:
-            gcols = reshape(matmul(transpose(w2, (1, 0)), gom),
-                            (w.shape[1],) + tuple(w.shape[2:]) + (g.shape[0],) + self.out)
+            gcols = reshape(matmul(transpose(w2, (0, 2, 1)), gom),
+                            (self.in_shape[1],) + tuple(w.shape[2:]) + (g.shape[0],) + self.out)
             gx = Fold.apply(gcols, in_shape=self.in_shape, **self.params)
         if need[1]:
-            cols = reshape(Unfold.apply(x, **self.params), (w2.shape[1], m))
-            gw = reshape(matmul(gom, transpose(cols, (1, 0))), tuple(w.shape))
+            cols = reshape(Unfold.apply(x, **self.params), (gr, w2.shape[2], m))
+            gw = reshape(matmul(gom, transpose(cols, (0, 2, 1))), tuple(w.shape))
         if len(need) > 2 and need[2]:
-            gb = rsum(gom, axis=1)
+            gb = reshape(rsum(gom, axis=2), (o,))
         return (gx, gw) if len(need) == 2 else (gx, gw, gb)
 
 
@@ -352,9 +357,11 @@ def convolution(x, w, b=None, stride=(1,), pads=((0, 0),), dilation=(1,), groups
     κ·dilation)], for x (N, C, *S) and w (O, C/groups, *k), as unfold + one (batched) GEMM."""
     nd = w.ndim - 2
     o, cg = w.shape[:2]
-    if groups == 1:
+    if groups == 1 or _onednn_takes(x, w, b, stride, pads, dilation, groups):
         args = (x, w) if b is None else (x, w, b)
-        return Conv.apply(*args, stride=tuple(stride), dilation=tuple(dilation), pads=tuple(pads))
+        extra = {} if groups == 1 else {"groups": int(groups)}
+        return Conv.apply(*args, stride=tuple(stride), dilation=tuple(dilation), pads=tuple(pads),
+                          **extra)
     kernel = tuple(w.shape[2:])
     cols = Unfold.apply(x, kernel=kernel, stride=tuple(stride), dilation=tuple(dilation),
                         pads=tuple(pads))                                     # (C, *k, N, *out)
@@ -370,3 +377,16 @@ def convolution(x, w, b=None, stride=(1,), pads=((0, 0),), dilation=(1,), groups
         if b is not None:
             z = z + reshape(b, (groups, o // groups, 1))
     return transpose(reshape(z, (o, n) + out), (1, 0) + tuple(range(2, 2 + nd)))
+
+
+def _onednn_takes(x, w, b, stride, pads, dilation, groups) -> bool:
+    """Whether oneDNN has a plan for this grouped convolution (float32 NumPy operands)."""
+    xd, wd = getattr(x, "_data", None), getattr(w, "_data", None)
+    if type(xd) is not np.ndarray or type(wd) is not np.ndarray:
+        return False
+    out = tuple(out_size(n, k, s, d, lo, hi) for n, k, s, d, (lo, hi)
+                in zip(xd.shape[2:], wd.shape[2:], stride, dilation, pads))
+    if not out or min(out) <= 0 or xd.shape[0] == 0:
+        return False
+    return plan_for(xd, wd, None if b is None else b._data, stride, dilation, pads, out,
+                    groups) is not None
