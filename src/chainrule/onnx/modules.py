@@ -10,8 +10,9 @@ and buffers as initializers under their ``state_dict`` names and is what ONNX to
 * GELU → ``Gelu`` from opset 20, where ONNX has it (below: its primitives, erf or tanh);
 * LeakyReLU, ELU, PReLU → ``LeakyRelu``, ``Elu``, ``PRelu`` (their primitives compare x > 0
   and select; that form is exported too, for the functional calls);
-* Conv1d/Conv2d with ``groups`` > 1 → ``Conv(group=…)`` (chainrule runs grouped convolutions
-  as im2col + batched matmul, which has no direct ONNX form).
+* Conv1d/Conv2d with ``groups`` > 1 → ``Conv(group=…)`` where chainrule ran the grouped
+  convolution as im2col + batched matmul (no oneDNN, or float64), which has no direct ONNX form;
+  where oneDNN ran it as one conv op, that op's own emitter writes the same node.
 
 A pattern returns None to decline (then the primitives are exported one by one).
 """
