@@ -301,6 +301,26 @@ def test_the_backend_switch_and_its_context_manager_restore():
     assert m.enabled is True and m.deterministic is False
 
 
+@needs
+def test_a_plan_no_one_holds_releases_its_onednn_objects(monkeypatch):
+    """Descriptors, memories and primitives go back to oneDNN once the plan is unreachable
+    (evicted from the cache, its graph nodes gone), newest first; a cached plan keeps them."""
+    import gc
+    lib = Lib.find()
+    destroyed = []
+    real = lib.destroy
+    monkeypatch.setattr(lib, "destroy", lambda kind, h: destroyed.append(kind) or real(kind, h))
+    x, w = np.ones((2, 3, 6, 6), np.float32), np.ones((4, 3, 3, 3), np.float32)
+    plan = D.ConvPlan(lib, x.shape, w.shape, (2, 4, 4, 4), False, (1, 1), (1, 1),
+                      ((0, 0), (0, 0)))
+    plan.backward(x, w, np.ones((2, 4, 4, 4), np.float32), True, True, False)
+    kinds = [k for k, _ in plan.handles.items]
+    assert {"memory_desc", "memory", "primitive", "primitive_desc"} <= set(kinds)
+    del plan
+    gc.collect()
+    assert destroyed == kinds[::-1]
+
+
 def test_a_failed_call_names_the_call_and_the_status():
     with pytest.raises(Lib.OneDNNError, match=r"oneDNN convolution forward \(2, 3\): "
                                               r"invalid arguments \(2\)"):

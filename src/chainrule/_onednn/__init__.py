@@ -1,12 +1,13 @@
 """oneDNN (Intel's deep-learning primitives library) as an optional engine for convolution and
 max pooling on the CPU: :mod:`.library` binds its C API through ctypes, :mod:`.conv` runs
-convolutions and their gradients on it, :mod:`.pool` max pooling. Installed by the ``onednn`` extra (``onednn-cpu-gomp``); absent, every
-convolution takes the NumPy path."""
-from .conv import enabled, set_enabled
+convolutions and their gradients on it, :mod:`.pool` max pooling. Installed by the ``onednn``
+extra (``onednn-cpu-gomp``); absent, or off (``chainrule.backends.mkldnn.enabled``), every
+convolution and pooling takes the NumPy path."""
 from . import library as _library
+from .conv import enabled
 from .library import OneDNNError, find
 
-__all__ = ["enabled", "set_enabled", "find", "OneDNNError", "info"]
+__all__ = ["enabled", "find", "OneDNNError", "info"]
 
 
 def info() -> dict:

@@ -3,8 +3,9 @@
 oneDNN computes the same sums as chainrule's im2col + GEMM (``ops/conv.py`` states them) with
 direct-convolution kernels on blocked layouts: it picks the layouts (``any``), and reorders
 convert between them and the C-contiguous NCHW/OIHW arrays NumPy holds. One :class:`ConvPlan`
-per configuration (shapes, stride, dilation, padding, bias) holds the primitive descriptors,
-the JIT-compiled primitives and the blocked buffers, built once and reused; PyTorch's CPU
+per configuration (shapes, stride, dilation, padding, bias, groups) holds the primitive descriptors,
+the JIT-compiled primitives and the blocked buffers, built once and reused (and released
+when the plan leaves the cache and no graph node holds it any more); PyTorch's CPU
 convolution (``mkldnn_convolution``) takes the same route. Only float32 NumPy arrays go this
 way; everything else, and any process that forked after oneDNN started (GNU OpenMP's threads do
 not survive a fork), uses the NumPy path.
@@ -15,12 +16,11 @@ import ctypes
 
 import numpy as np
 
-from ..backends import mkldnn as _switch
 from .library import (BIAS, DIFF_BIAS, DIFF_DST, DIFF_SRC, DIFF_WEIGHTS, DST, P, Q_DIFF_DST,
                       Q_DIFF_SRC, Q_DIFF_WEIGHTS, Q_DST, Q_SRC, Q_WEIGHTS, SRC, TAG_ANY, WEIGHTS,
-                      Dims, PlanCache, aligned, args, plain_tag, usable)
+                      Dims, Handles, PlanCache, aligned, args, plain_tag, usable)
 
-__all__ = ["plan_for", "set_enabled", "enabled", "ConvPlan"]
+__all__ = ["plan_for", "enabled", "ConvPlan"]
 
 FORWARD_TRAINING = 64          # dnnl_forward_training
 DIRECT = 1                     # dnnl_convolution_direct
@@ -32,12 +32,6 @@ _CACHE_MAX = 64
 _plans = PlanCache(_CACHE_MAX)
 
 
-def set_enabled(on: bool) -> None:
-    """Whether convolutions may use oneDNN when it is installed (the default) or always take
-    the NumPy path (im2col + GEMM): ``chainrule.backends.mkldnn.enabled``."""
-    _switch.enabled = bool(on)
-
-
 def enabled() -> bool:
     """Whether a float32 NumPy convolution would use oneDNN now."""
     return usable() is not None
@@ -47,19 +41,19 @@ class _Slot:
     """One argument of a primitive: the user's C-contiguous layout, the one the primitive chose,
     and, where they differ, a blocked buffer and the reorder between them."""
 
-    def __init__(self, lib, user_md, chosen_md, into_primitive: bool):
+    def __init__(self, lib, user_md, chosen_md, into_primitive: bool, owner: Handles):
         self.lib, self.md = lib, chosen_md
-        self.user = lib.memory(user_md)
+        self.user = lib.memory(user_md, owner)
         self.direct = lib.same(user_md, chosen_md)
         if self.direct:
             self.mem = self.user
         else:
             self.buf = aligned(lib.size(chosen_md))
-            self.mem = lib.memory(chosen_md)
+            self.mem = lib.memory(chosen_md, owner)
             lib.bind(self.mem, self.buf)
             src, dst = (self.user, self.mem) if into_primitive else (self.mem, self.user)
             self.reorder = lib.reorder(user_md if into_primitive else chosen_md,
-                                       chosen_md if into_primitive else user_md)
+                                       chosen_md if into_primitive else user_md, owner)
             self.reorder_args = args((SRC, src), (DST, dst))
 
     def put(self, array: np.ndarray) -> P:
@@ -85,7 +79,8 @@ class ConvPlan:
 
     def __init__(self, lib, x_shape, w_shape, y_shape, bias: bool, stride, dilation, pads,
                  groups: int = 1):
-        self.lib = lib
+        self.lib, self.handles = lib, Handles(lib)
+        h = self.handles
         self.shapes = tuple(x_shape), tuple(w_shape), tuple(y_shape)
         self.bias = bias
         nd = len(w_shape) - 2
@@ -95,20 +90,21 @@ class ConvPlan:
         wdims = self.shapes[1] if groups == 1 else \
             (groups, w_shape[0] // groups) + tuple(w_shape[1:])
         dims = {"x": self.shapes[0], "w": wdims, "y": self.shapes[2]}
-        self.user = {k: lib.md(d, plain_tag(len(d))) for k, d in dims.items()}
-        self.user["b"] = lib.md((w_shape[0],), plain_tag(1))
-        anym = {k: lib.md(d, TAG_ANY) for k, d in dims.items()}
+        self.user = {k: lib.md(d, plain_tag(len(d)), h) for k, d in dims.items()}
+        self.user["b"] = lib.md((w_shape[0],), plain_tag(1), h)
+        anym = {k: lib.md(d, TAG_ANY, h) for k, d in dims.items()}
         self.fwd_pd = P()
         lib.check(lib.convolution_forward_primitive_desc_create(
             ctypes.byref(self.fwd_pd), lib.engine, FORWARD_TRAINING, DIRECT, anym["x"],
             anym["w"], self.user["b"] if bias else None, anym["y"], *self.geometry, None),
             f"convolution forward {self.shapes}")
-        self.fwd = lib.primitive(self.fwd_pd)
+        h.add("primitive_desc", self.fwd_pd)
+        self.fwd = lib.primitive(self.fwd_pd, h)
         q = lambda what: lib.query_md(self.fwd_pd, what)  # noqa: E731
-        self.f_src = _Slot(lib, self.user["x"], q(Q_SRC), True)
-        self.f_w = _Slot(lib, self.user["w"], q(Q_WEIGHTS), True)
-        self.f_dst = _Slot(lib, self.user["y"], q(Q_DST), False)
-        self.f_b = lib.memory(self.user["b"])
+        self.f_src = _Slot(lib, self.user["x"], q(Q_SRC), True, h)
+        self.f_w = _Slot(lib, self.user["w"], q(Q_WEIGHTS), True, h)
+        self.f_dst = _Slot(lib, self.user["y"], q(Q_DST), False, h)
+        self.f_b = lib.memory(self.user["b"], h)
         self._any = anym
         self._bwd_w = self._bwd_d = None
 
@@ -144,11 +140,13 @@ class ConvPlan:
                 ctypes.byref(pd), lib.engine, DIRECT, self._any["x"], self._any["w"],
                 self.user["b"] if self.bias else None, self._any["y"], *self.geometry,
                 self.fwd_pd, None), f"convolution backward weights {self.shapes}")
+            h = self.handles
+            h.add("primitive_desc", pd)
             q = lambda what: lib.query_md(pd, what)  # noqa: E731
-            self._bwd_w = (pd, lib.primitive(pd), _Slot(lib, self.user["x"], q(Q_SRC), True),
-                           _Slot(lib, self.user["y"], q(Q_DIFF_DST), True),
-                           _Slot(lib, self.user["w"], q(Q_DIFF_WEIGHTS), False),
-                           lib.memory(self.user["b"]))
+            self._bwd_w = (pd, lib.primitive(pd, h), _Slot(lib, self.user["x"], q(Q_SRC), True, h),
+                           _Slot(lib, self.user["y"], q(Q_DIFF_DST), True, h),
+                           _Slot(lib, self.user["w"], q(Q_DIFF_WEIGHTS), False, h),
+                           lib.memory(self.user["b"], h))
         return self._bwd_w
 
     def _data_primitive(self):
@@ -159,10 +157,13 @@ class ConvPlan:
             lib.check(lib.convolution_backward_data_primitive_desc_create(
                 ctypes.byref(pd), lib.engine, DIRECT, m["x"], m["w"], m["y"], *self.geometry,
                 self.fwd_pd, None), f"convolution backward data {self.shapes}")
+            h = self.handles
+            h.add("primitive_desc", pd)
             q = lambda what: lib.query_md(pd, what)  # noqa: E731
-            self._bwd_d = (pd, lib.primitive(pd), _Slot(lib, self.user["y"], q(Q_DIFF_DST), True),
-                           _Slot(lib, self.user["w"], q(Q_WEIGHTS), True),
-                           _Slot(lib, self.user["x"], q(Q_DIFF_SRC), False))
+            self._bwd_d = (pd, lib.primitive(pd, h),
+                           _Slot(lib, self.user["y"], q(Q_DIFF_DST), True, h),
+                           _Slot(lib, self.user["w"], q(Q_WEIGHTS), True, h),
+                           _Slot(lib, self.user["x"], q(Q_DIFF_SRC), False, h))
         return self._bwd_d
 
     def backward(self, x, w, g, need_x: bool, need_w: bool, need_b: bool) -> tuple:

@@ -21,7 +21,8 @@ import warnings
 
 import numpy as np
 
-__all__ = ["OneDNNError", "find", "Library", "TAG_ANY", "plain_tag", "PlanCache", "usable"]
+__all__ = ["OneDNNError", "find", "Library", "Handles", "TAG_ANY", "plain_tag", "PlanCache",
+           "usable"]
 
 P = ctypes.c_void_p
 Dims = ctypes.c_int64 * 12           # dnnl_dims_t
@@ -124,12 +125,12 @@ class Library:
         if status != 0:
             raise OneDNNError(f"oneDNN {what}: {_STATUS.get(status, 'status')} ({status})")
 
-    def md(self, shape, tag: int) -> P:
+    def md(self, shape, tag: int, owner: "Handles") -> P:
         """A float32 memory descriptor of ``shape`` with ``tag`` (plain or TAG_ANY)."""
         out = P()
         self.check(self._lib.dnnl_memory_desc_create_with_tag(
             ctypes.byref(out), len(shape), Dims(*shape), F32, tag), f"memory_desc {shape}")
-        return out
+        return owner.add("memory_desc", out)
 
     def query_md(self, pd: P, what: int) -> P:
         """A descriptor the primitive descriptor ``pd`` chose (owned by ``pd``)."""
@@ -141,20 +142,20 @@ class Library:
     def size(self, md: P) -> int:
         return int(self._lib.dnnl_memory_desc_get_size(md))
 
-    def memory(self, md: P) -> P:
+    def memory(self, md: P, owner: "Handles") -> P:
         """A memory of ``md`` with no buffer yet (bound by :meth:`bind` before each use)."""
         out = P()
         self.check(self._lib.dnnl_memory_create(ctypes.byref(out), md, self.engine, None),
                    "memory_create")
-        return out
+        return owner.add("memory", out)
 
     def bind(self, mem: P, array: np.ndarray) -> None:
         self._lib.dnnl_memory_set_data_handle(mem, array.ctypes.data)
 
-    def primitive(self, pd: P) -> P:
+    def primitive(self, pd: P, owner: "Handles") -> P:
         out = P()
         self.check(self._lib.dnnl_primitive_create(ctypes.byref(out), pd), "primitive_create")
-        return out
+        return owner.add("primitive", out)
 
     def impl(self, pd: P) -> str:
         """The implementation oneDNN chose (e.g. 'jit:avx512_core', 'x64:gemm:jit')."""
@@ -163,14 +164,20 @@ class Library:
                    "query impl")
         return (s.value or b"").decode()
 
-    def reorder(self, src: P, dst: P) -> P:
+    def reorder(self, src: P, dst: P, owner: "Handles") -> P:
         """A reorder primitive from layout ``src`` to ``dst``."""
         pd = P()
         self.check(self._lib.dnnl_reorder_primitive_desc_create(
             ctypes.byref(pd), src, self.engine, dst, self.engine, None), "reorder")
-        prim = self.primitive(pd)
-        self._lib.dnnl_primitive_desc_destroy(pd)
-        return prim
+        try:
+            return self.primitive(pd, owner)
+        finally:
+            self._lib.dnnl_primitive_desc_destroy(pd)
+
+    def destroy(self, kind: str, handle: P) -> None:
+        """``dnnl_<kind>_destroy(handle)`` (kind: memory_desc, memory, primitive,
+        primitive_desc)."""
+        getattr(self._lib, f"dnnl_{kind}_destroy")(handle)
 
     def execute(self, prim: P, args: ctypes.Array) -> None:
         self.check(self._lib.dnnl_primitive_execute(prim, self.stream, len(args), args),
@@ -190,6 +197,26 @@ class Library:
         other processes keep CPUs busy)."""
         from .._blas.threads import big_threads
         self.set_threads(big_threads())
+
+
+class Handles:
+    """The oneDNN objects one plan created (descriptors, memories, primitives), destroyed in
+    reverse order once the plan, and with it every graph node that uses it, is gone."""
+
+    def __init__(self, lib: Library):
+        self.lib, self.items = lib, []
+
+    def add(self, kind: str, handle: P) -> P:
+        self.items.append((kind, handle))
+        return handle
+
+    def __del__(self):
+        items, self.items = self.items, []
+        for kind, handle in reversed(items):
+            try:
+                self.lib.destroy(kind, handle)
+            except Exception:       # interpreter shutdown: the library may be half torn down
+                pass
 
 
 def args(*pairs) -> ctypes.Array:

@@ -14,8 +14,8 @@ import ctypes
 import numpy as np
 
 from .library import (DIFF_DST, DIFF_SRC, DST, Q_DIFF_DST, Q_DIFF_SRC, Q_DST, Q_SRC,
-                      Q_WORKSPACE, SRC, WORKSPACE, Dims, P, PlanCache, aligned, args,
-                      plain_tag, usable)
+                      Q_WORKSPACE, SRC, WORKSPACE, Dims, Handles, P, PlanCache, aligned,
+                      args, plain_tag, usable)
 
 __all__ = ["MaxPoolPlan", "plan_for"]
 
@@ -30,23 +30,27 @@ class MaxPoolPlan:
 
     def __init__(self, lib, x_shape, z_shape, kernel, stride, dilation, pads):
         self.lib, self.shapes = lib, (tuple(x_shape), tuple(z_shape))
+        self.handles = h = Handles(lib)
         tag = plain_tag(len(x_shape))
-        src, dst = lib.md(x_shape, tag), lib.md(z_shape, tag)
+        src, dst = lib.md(x_shape, tag, h), lib.md(z_shape, tag, h)
         geometry = (Dims(*stride), Dims(*kernel), Dims(*(d - 1 for d in dilation)),
                     Dims(*(lo for lo, _ in pads)), Dims(*(hi for _, hi in pads)))
         self.fwd_pd, self.bwd_pd = P(), P()
         lib.check(lib.pooling_forward_primitive_desc_create(
             ctypes.byref(self.fwd_pd), lib.engine, FORWARD_TRAINING, POOLING_MAX, src, dst,
             *geometry, None), f"max pooling forward {self.shapes}")
+        h.add("primitive_desc", self.fwd_pd)
         lib.check(lib.pooling_backward_primitive_desc_create(
             ctypes.byref(self.bwd_pd), lib.engine, POOLING_MAX, src, dst, *geometry,
             self.fwd_pd, None), f"max pooling backward {self.shapes}")
-        self.fwd, self.bwd = lib.primitive(self.fwd_pd), lib.primitive(self.bwd_pd)
+        h.add("primitive_desc", self.bwd_pd)
+        self.fwd, self.bwd = lib.primitive(self.fwd_pd, h), lib.primitive(self.bwd_pd, h)
         ws = lib.query_md(self.fwd_pd, Q_WORKSPACE)
         self.ws_bytes = lib.size(ws)
         f, b = (lambda w: lib.query_md(self.fwd_pd, w)), (lambda w: lib.query_md(self.bwd_pd, w))
-        self.m = {"x": lib.memory(f(Q_SRC)), "z": lib.memory(f(Q_DST)), "ws": lib.memory(ws),
-                  "g": lib.memory(b(Q_DIFF_DST)), "gx": lib.memory(b(Q_DIFF_SRC))}
+        self.m = {"x": lib.memory(f(Q_SRC), h), "z": lib.memory(f(Q_DST), h),
+                  "ws": lib.memory(ws, h), "g": lib.memory(b(Q_DIFF_DST), h),
+                  "gx": lib.memory(b(Q_DIFF_SRC), h)}
 
     def impls(self) -> dict:
         return {"forward": self.lib.impl(self.fwd_pd), "backward": self.lib.impl(self.bwd_pd)}

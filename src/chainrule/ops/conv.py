@@ -105,6 +105,12 @@ def _work(elements: int, macs: int) -> int:
     return elements + macs // 32
 
 
+def _out_shape(x_shape, w_shape, stride, dilation, pads) -> tuple:
+    """The spatial output shape of a convolution of x (N, C, *S) with w (O, C/groups, *k)."""
+    return tuple(out_size(n, k, s, d, lo, hi) for n, k, s, d, (lo, hi)
+                 in zip(x_shape[2:], w_shape[2:], stride, dilation, pads))
+
+
 def _add_in_order(sums: dict):
     """Σ of the ranges' partial sums {first sample: array}, added in sample order (in place in
     the first)."""
@@ -138,8 +144,7 @@ class Conv(Function):
         self.in_shape, self.groups = x.shape, groups
         nd = w.ndim - 2
         o = w.shape[0]
-        out = tuple(out_size(n, k, s, d, lo, hi) for n, k, s, d, (lo, hi)
-                    in zip(x.shape[2:], w.shape[2:], stride, dilation, pads))
+        out = _out_shape(x.shape, w.shape, stride, dilation, pads)
         if min(out) <= 0:
             raise ValueError(f"conv: the kernel {tuple(w.shape[2:])} (dilation "
                              f"{tuple(dilation)}) does not fit the padded input {tuple(x.shape)}")
@@ -384,8 +389,7 @@ def _onednn_takes(x, w, b, stride, pads, dilation, groups) -> bool:
     xd, wd = getattr(x, "_data", None), getattr(w, "_data", None)
     if type(xd) is not np.ndarray or type(wd) is not np.ndarray:
         return False
-    out = tuple(out_size(n, k, s, d, lo, hi) for n, k, s, d, (lo, hi)
-                in zip(xd.shape[2:], wd.shape[2:], stride, dilation, pads))
+    out = _out_shape(xd.shape, wd.shape, stride, dilation, pads)
     if not out or min(out) <= 0 or xd.shape[0] == 0:
         return False
     return plan_for(xd, wd, None if b is None else b._data, stride, dilation, pads, out,

@@ -57,16 +57,15 @@ class MaxPool(Function):
         self.in_shape, self._arg = x.shape, None
         self._xpad = None
         self._dnnl = None
-        plan = onednn_pool_plan(x, x.shape[:2] + pool_out(x.shape[2:], kernel, stride, dilation,
-                                                          pads), kernel, stride, dilation, pads)
+        z_shape = x.shape[:2] + pool_out(x.shape[2:], kernel, stride, dilation, pads)
+        plan = onednn_pool_plan(x, z_shape, kernel, stride, dilation, pads)
         if plan is not None:           # oneDNN's max pooling (the onednn extra)
             z, ws = plan.forward(x)
             self._dnnl = (plan, ws)
             self.save(x, z)
             return z
         if xp is np and tiles_exactly(kernel, stride, dilation, pads):
-            z = np.empty(x.shape[:2] + pool_out(x.shape[2:], kernel, stride, dilation, pads),
-                         x.dtype)
+            z = np.empty(z_shape, x.dtype)
             split_batch(x.shape[0], x.size, lambda lo, hi: self._max_into(z[lo:hi], x[lo:hi]))
         else:
             z = self._max_into(None, x)
